@@ -1,0 +1,251 @@
+/*
+ * Allocation: jemalloc underneath, a 16-byte header below every block.
+ *
+ *   base (from mallocx)        user pointer (16-aligned or @align-aligned)
+ *   |                          |
+ *   v                          v
+ *   [ ... padding ... ][header][ user bytes ... ]
+ *                      ^ user - 16
+ *
+ * header.offset = user - base: 16 for default alignment, @align for
+ * larger alignments (the block is allocated @align-aligned and @align
+ * bytes larger, so the header fits in the first @align bytes).
+ * header.tag is the tag index (CODETAG_INTERNAL for ALLOC_NO_CODETAG);
+ * header.size is what was added to that tag, so a free subtracts exactly
+ * that, whatever the options are by then.
+ *
+ * The fast path takes no lock and makes no system call: a TLS read, a
+ * lock-free table lookup, two relaxed atomic adds and jemalloc's own
+ * thread cache.
+ */
+#include "core/alloc.h"
+
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc_tag.h"
+#include "core/codetag.h"
+#include "core/internal_scope.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define ALLOC_HEADER_SIZE 16
+#define ALLOC_MIN_ALIGN   16
+
+struct alloc_header {
+	uint32_t tag;
+	uint32_t offset;
+	uint64_t size;
+};
+_Static_assert(sizeof(struct alloc_header) == ALLOC_HEADER_SIZE,
+	       "the header must keep user pointers 16-aligned");
+
+__thread unsigned int core_internal_depth;
+
+static struct core_options core_options;
+static atomic_bool core_ready;
+
+static inline struct alloc_header *header_of(const void *user)
+{
+	return (struct alloc_header *)((uintptr_t)user - ALLOC_HEADER_SIZE);
+}
+
+static inline void *base_of(const void *user)
+{
+	return (void *)((uintptr_t)user - header_of(user)->offset);
+}
+
+/*
+ * A caller passed flags this function does not support.  Like the
+ * kernel's WARN_ON_ONCE in __alloc_frozen_pages_noprof: say it once and
+ * fail the call.  write(2) only: this may run inside malloc.
+ */
+static __attribute__((noinline, cold)) void
+reject_flags(const char *func, unsigned int flags)
+{
+	static atomic_bool warned;
+	char msg[128];
+	int n;
+
+	if (!atomic_exchange(&warned, true)) {
+		n = snprintf(msg, sizeof(msg),
+			     "allocinfo: %s: unsupported alloc flags 0x%x\n",
+			     func, flags);
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+			(void)0;
+	}
+	errno = EINVAL;
+}
+
+void core_init(const struct core_options *options)
+{
+	core_options = *options;
+	codetag_mark_existing_inaccurate();
+	atomic_store_explicit(&core_ready, true, memory_order_release);
+}
+
+bool core_is_ready(void)
+{
+	return atomic_load_explicit(&core_ready, memory_order_acquire);
+}
+
+static inline uint32_t tag_for(unsigned int alloc_flags, uintptr_t site)
+{
+	if (unlikely(alloc_flags & ALLOC_NO_CODETAG) || unlikely(core_in_internal_scope()))
+		return CODETAG_INTERNAL;
+	return codetag_index_for_site(site);
+}
+
+/* Records a fresh block under @tag; returns the user pointer. */
+static inline void *account_block(void *base, size_t offset, size_t size,
+				  uint32_t tag)
+{
+	void *user = (char *)base + offset;
+	struct alloc_header *h = header_of(user);
+	uint64_t counted = size;
+
+	if (unlikely(core_options.count_usable_size))
+		counted = sallocx(base, 0) - offset;
+	h->tag = tag;
+	h->offset = (uint32_t)offset;
+	h->size = counted;
+	alloc_tag_add(codetag_tag(tag), (int64_t)counted);
+	return user;
+}
+
+void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
+		 uintptr_t site)
+{
+	size_t offset = ALLOC_HEADER_SIZE, total;
+	int mallocx_flags = 0;
+	void *base;
+
+	if (unlikely(alloc_flags & ~ALLOC_FLAGS_ALLOC_SUPPORTED)) {
+		reject_flags(__func__, alloc_flags);
+		return NULL;
+	}
+	if (unlikely(align > ALLOC_MIN_ALIGN)) {
+		if ((align & (align - 1)) || align > UINT32_MAX / 2 + 1) {
+			errno = EINVAL;
+			return NULL;
+		}
+		offset = align;
+		mallocx_flags = MALLOCX_ALIGN(align);
+	} else if (unlikely(align & (align - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* glibc refuses anything past PTRDIFF_MAX. */
+	if (unlikely(__builtin_add_overflow(size, offset, &total) ||
+		     total > PTRDIFF_MAX)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (alloc_flags & ALLOC_ZERO)
+		mallocx_flags |= MALLOCX_ZERO;
+
+	base = mallocx(total, mallocx_flags);
+	if (unlikely(!base)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return account_block(base, offset, size, tag_for(alloc_flags, site));
+}
+
+void core_free(void *ptr)
+{
+	struct alloc_header *h;
+
+	if (!ptr)
+		return;
+	h = header_of(ptr);
+	alloc_tag_sub(codetag_tag(h->tag), (int64_t)h->size);
+	dallocx(base_of(ptr), 0);
+}
+
+void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
+		   uintptr_t site)
+{
+	struct alloc_header *h, old;
+	size_t total;
+	void *base, *fresh;
+
+	if (unlikely(alloc_flags & ~ALLOC_FLAGS_REALLOC_SUPPORTED)) {
+		reject_flags(__func__, alloc_flags);
+		return NULL;
+	}
+	if (!ptr)
+		return core_alloc(size, 0, alloc_flags, site);
+	if (size == 0) {
+		core_free(ptr);
+		return NULL;
+	}
+
+	h = header_of(ptr);
+	old = *h;
+	if (old.offset != ALLOC_HEADER_SIZE) {
+		/* Over-aligned block: glibc's realloc does not keep the
+		 * alignment either; copy into a default-aligned block. */
+		size_t usable = core_usable_size(ptr);
+
+		fresh = core_alloc(size, 0, alloc_flags, site);
+		if (!fresh)
+			return NULL;
+		memcpy(fresh, ptr, usable < size ? usable : size);
+		core_free(ptr);
+		return fresh;
+	}
+
+	if (unlikely(__builtin_add_overflow(size, (size_t)ALLOC_HEADER_SIZE, &total) ||
+		     total > PTRDIFF_MAX)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = rallocx(base_of(ptr), total, 0);
+	if (unlikely(!base)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* Only now is the old block gone: take it off its tag. */
+	alloc_tag_sub(codetag_tag(old.tag), (int64_t)old.size);
+	return account_block(base, ALLOC_HEADER_SIZE, size,
+			     tag_for(alloc_flags, site));
+}
+
+size_t core_usable_size(const void *ptr)
+{
+	if (!ptr)
+		return 0;
+	return sallocx(base_of(ptr), 0) - header_of(ptr)->offset;
+}
+
+void *core_internal_alloc(size_t size)
+{
+	return core_alloc(size, 0, ALLOC_NO_CODETAG, 0);
+}
+
+void *core_internal_calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return core_alloc(total, 0, ALLOC_NO_CODETAG | ALLOC_ZERO, 0);
+}
+
+void *core_internal_realloc(void *ptr, size_t size)
+{
+	return core_realloc(ptr, size, ALLOC_NO_CODETAG, 0);
+}
+
+void core_internal_free(void *ptr)
+{
+	core_free(ptr);
+}

@@ -1,0 +1,67 @@
+/*
+ * The core allocation API.
+ *
+ * Every block the profiler hands out, to the program or to itself, comes
+ * from here and is backed by jemalloc's non-standard API.  A 16-byte
+ * header sits just below each block and records the block's tag index,
+ * the distance back to jemalloc's base pointer, and the size that was
+ * added to the tag, so free, realloc and malloc_usable_size find the tag
+ * in O(1) without a lock, and a free subtracts exactly what its
+ * allocation added.
+ *
+ * @site is the return address of the program's call into the allocator;
+ * it is ignored with ALLOC_NO_CODETAG.  Functions set errno like glibc's
+ * malloc on failure and leave it alone on success.
+ */
+#ifndef ALLOCINFO_CORE_ALLOC_H
+#define ALLOCINFO_CORE_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/alloc_flags.h"
+
+struct core_options {
+	/* Count the allocator's usable size instead of the requested size,
+	 * as the kernel counts slab object sizes. */
+	bool count_usable_size;
+};
+
+/*
+ * Applies @options and ends the early window: tags created before this
+ * call are marked inaccurate.  Allocations before it are served and
+ * counted with the default options.
+ */
+void core_init(const struct core_options *options);
+bool core_is_ready(void);
+
+/*
+ * Allocates @size bytes aligned to @align (0 or a power of two; 0 means
+ * the default 16).  Accepts ALLOC_FLAGS_ALLOC_SUPPORTED.
+ */
+void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
+		 uintptr_t site);
+
+/* Frees a block from core_alloc or core_realloc; NULL is a no-op. */
+void core_free(void *ptr);
+
+/*
+ * Resizes @ptr to @size bytes and moves it to @site's tag, like a free
+ * followed by an allocation.  ptr NULL allocates; size 0 frees and
+ * returns NULL (glibc's behaviour).  On failure the old block is left
+ * intact.  Accepts ALLOC_FLAGS_REALLOC_SUPPORTED.
+ */
+void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
+		   uintptr_t site);
+
+/* Bytes usable at @ptr; 0 for NULL. */
+size_t core_usable_size(const void *ptr);
+
+/* The profiler's own memory: shorthands for ALLOC_NO_CODETAG. */
+void *core_internal_alloc(size_t size);
+void *core_internal_calloc(size_t n, size_t size);
+void *core_internal_realloc(void *ptr, size_t size);
+void core_internal_free(void *ptr);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * The codetag table: call site -> tag index, lock-free.
+ *
+ * Design.  Tags live in one static array indexed by tag index, so an
+ * index found in an allocation header leads to its counters with one
+ * multiply and no lock.  Sites are found through an open-addressing hash
+ * table of tag indices (linear probing, 0 = empty slot).  The table needs
+ * no initialisation, so it works for the very first malloc, before any
+ * constructor has run.  Both arrays are zero-filled .bss: the kernel
+ * backs them with pages only as they are touched.
+ *
+ * Insertion.  A thread that misses claims a fresh index, writes the site
+ * into that tag, then publishes the index with a CAS on the empty slot.
+ * A thread that loses the CAS to the same site abandons its index (the
+ * tag keeps site 0 and is skipped by snapshots); a loser to another site
+ * probes on.  No thread ever waits for another, so a signal handler that
+ * allocates in the middle of an insertion cannot deadlock.
+ *
+ * Invariants.  A published slot never changes.  tags[i].ct.site is
+ * written before i is published (release) and read after the slot is
+ * loaded (acquire).
+ */
+#include "core/codetag.h"
+
+#include <stdatomic.h>
+
+#include "core/alloc_tag.h"
+
+#define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
+
+static struct alloc_tag tags[CODETAG_MAX];
+static _Atomic uint32_t slots[CODETAG_SLOTS];
+static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
+static _Atomic unsigned int next_shard;
+
+__thread unsigned int alloc_tag_thread_shard;
+
+unsigned int alloc_tag_assign_shard(void)
+{
+	unsigned int s = atomic_fetch_add_explicit(&next_shard, 1,
+						   memory_order_relaxed);
+
+	/* 0 means "not assigned yet"; skip it on wrap-around. */
+	alloc_tag_thread_shard = (s % ALLOC_TAG_SHARDS) + 1;
+	return alloc_tag_thread_shard;
+}
+
+struct alloc_tag *codetag_tag(uint32_t index)
+{
+	return &tags[index];
+}
+
+uint32_t codetag_count(void)
+{
+	uint32_t n = atomic_load_explicit(&next_index, memory_order_acquire);
+
+	return n < CODETAG_MAX ? n : CODETAG_MAX;
+}
+
+static inline uint32_t site_hash(uintptr_t site)
+{
+	uint64_t h = (uint64_t)site * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32);
+}
+
+/* Out of line: runs once per call site.  Returns the published index. */
+static __attribute__((noinline)) uint32_t
+codetag_insert(uintptr_t site, uint32_t slot)
+{
+	uint32_t mine = atomic_fetch_add_explicit(&next_index, 1,
+						  memory_order_relaxed);
+
+	if (mine >= CODETAG_MAX) {
+		__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags,
+				  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+		return CODETAG_OVERFLOW;
+	}
+	__atomic_store_n(&tags[mine].ct.site, site, __ATOMIC_RELAXED);
+
+	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
+		uint32_t expected = 0;
+
+		if (atomic_compare_exchange_strong_explicit(&slots[slot], &expected,
+				mine, memory_order_release, memory_order_acquire))
+			return mine;
+		if (tags[expected].ct.site == site) {
+			/* Another thread published this site first. */
+			__atomic_store_n(&tags[mine].ct.site, 0, __ATOMIC_RELAXED);
+			return expected;
+		}
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+	__atomic_store_n(&tags[mine].ct.site, 0, __ATOMIC_RELAXED);
+	return CODETAG_OVERFLOW;
+}
+
+uint32_t codetag_index_for_site(uintptr_t site)
+{
+	uint32_t slot = site_hash(site) & (CODETAG_SLOTS - 1);
+
+	for (;;) {
+		uint32_t index = atomic_load_explicit(&slots[slot],
+						      memory_order_acquire);
+
+		if (__builtin_expect(index != 0, 1)) {
+			if (tags[index].ct.site == site)
+				return index;
+		} else {
+			return codetag_insert(site, slot);
+		}
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+}
+
+void codetag_mark_existing_inaccurate(void)
+{
+	uint32_t n = codetag_count();
+
+	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++)
+		if (__atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED))
+			__atomic_or_fetch(&tags[i].ct.flags,
+					  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+}

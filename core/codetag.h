@@ -1,0 +1,63 @@
+/*
+ * Codetags: one per allocation call site.
+ *
+ * A call site is the return address into the code that called the
+ * allocator (the kernel uses the file:line of the alloc_hooks() macro
+ * expansion; user space only has the return address).  The table maps a
+ * site to a small tag index and never forgets a site: tags are never
+ * freed, so an index stored in an allocation header stays valid for the
+ * life of the process, exactly as the kernel's static codetags do.
+ *
+ * The text fields (file, line, function, module) are left empty by the
+ * core: it knows nothing of symbols or text.  The report's symbolizer
+ * fills them in its own copy of a snapshot.
+ */
+#ifndef ALLOCINFO_CORE_CODETAG_H
+#define ALLOCINFO_CORE_CODETAG_H
+
+#include <stdint.h>
+
+enum codetag_flags {
+	/* Some counts of this tag may be off: it allocated before the
+	 * profiler had read its options, or stands in for sites that did
+	 * not fit the table.  Printed as " accurate:no". */
+	CODETAG_FLAG_INACCURATE = 1u << 0,
+};
+
+struct codetag {
+	uintptr_t site;            /* return address; 0 = unused slot */
+	const char *file;
+	unsigned int line;
+	const char *function;
+	const char *module;        /* NULL for the main executable */
+	uint32_t flags;            /* enum codetag_flags */
+};
+
+/* Tag indices with a fixed meaning. */
+enum {
+	CODETAG_INTERNAL = 0,      /* ALLOC_NO_CODETAG: profiler overhead */
+	CODETAG_OVERFLOW = 1,      /* sites that found the table full */
+	CODETAG_FIRST_SITE = 2,
+};
+
+/* Upper bound on distinct call sites; past it, CODETAG_OVERFLOW. */
+#define CODETAG_MAX (1u << 18)
+
+/*
+ * Returns the tag index of @site, creating the tag on first sight.
+ * Lock-free: safe from any thread and from signal handlers, never
+ * allocates, never makes a system call.
+ */
+uint32_t codetag_index_for_site(uintptr_t site);
+
+/* Marks every tag created so far inaccurate: they were created in the
+ * early window before the profiler was ready.  Called once by core_init. */
+void codetag_mark_existing_inaccurate(void);
+
+/* Number of tag indices handed out so far (an upper bound for walks). */
+uint32_t codetag_count(void);
+
+struct alloc_tag;
+struct alloc_tag *codetag_tag(uint32_t index);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * Snapshots of the tag table (see snapshot.h).
+ *
+ * Counters are read while other threads may still allocate; each tag's
+ * sum is exact for some instant, and exact outright once the program's
+ * threads are quiet (at exit).
+ */
+#include "core/snapshot.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/alloc_tag.h"
+
+int snapshot_take(struct snapshot *snap)
+{
+	uint32_t n = codetag_count();
+	size_t used = 0;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->entries = core_internal_calloc(n, sizeof(*snap->entries));
+	if (!snap->entries) {
+		errno = ENOMEM;
+		return -1;
+	}
+	alloc_tag_read(codetag_tag(CODETAG_INTERNAL), &snap->profiler_bytes,
+		       &snap->profiler_calls);
+
+	for (uint32_t i = CODETAG_OVERFLOW; i < n; i++) {
+		const struct alloc_tag *tag = codetag_tag(i);
+		struct snapshot_entry *e = &snap->entries[used];
+
+		e->ct.site = __atomic_load_n(&tag->ct.site, __ATOMIC_RELAXED);
+		e->ct.flags = __atomic_load_n(&tag->ct.flags, __ATOMIC_RELAXED);
+		alloc_tag_read(tag, &e->bytes, &e->calls);
+		/* Skip abandoned indices; keep the overflow tag once used. */
+		if (i == CODETAG_OVERFLOW ? e->calls == 0 && e->bytes == 0 &&
+					    !e->ct.flags
+					  : e->ct.site == 0)
+			continue;
+		snap->total_bytes += e->bytes;
+		snap->total_calls += e->calls;
+		used++;
+	}
+	snap->count = used;
+	return 0;
+}
+
+void snapshot_release(struct snapshot *snap)
+{
+	core_internal_free(snap->entries);
+	memset(snap, 0, sizeof(*snap));
+}

@@ -1,0 +1,34 @@
+/*
+ * A snapshot: a read-only copy of every tag and its summed counters.
+ *
+ * This is the only view of the core that report/ gets.  The copy is the
+ * reader's own (allocated with ALLOC_NO_CODETAG), so the report writer
+ * may fill in the codetags' text fields and sort the entries without
+ * touching the live table.
+ */
+#ifndef ALLOCINFO_CORE_SNAPSHOT_H
+#define ALLOCINFO_CORE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/codetag.h"
+
+struct snapshot_entry {
+	struct codetag ct;
+	int64_t bytes;
+	int64_t calls;
+};
+
+struct snapshot {
+	struct snapshot_entry *entries;   /* program call sites only */
+	size_t count;
+	int64_t total_bytes, total_calls;       /* sum of entries */
+	int64_t profiler_bytes, profiler_calls; /* ALLOC_NO_CODETAG memory */
+};
+
+/* Fills @snap; returns 0, or -1 with errno ENOMEM. */
+int snapshot_take(struct snapshot *snap);
+void snapshot_release(struct snapshot *snap);
+
+#endif

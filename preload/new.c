@@ -1,0 +1,60 @@
+/*
+ * The C++ operators new and delete in all their standard forms,
+ * interposed under their Itanium-ABI names, so that an allocation is
+ * tagged at the code that said `new`, not inside libstdc++.
+ *
+ * Written in C to keep libstdc++ out of the preload library; compiled
+ * with -fexceptions so std::bad_alloc can unwind through these frames.
+ * operator new's new_handler loop is in core/malloc_api.c.
+ */
+#include <stddef.h>
+
+#include "core/alloc.h"
+#include "core/malloc_api.h"
+#include "preload/export.h"
+
+/* new: plain, nothrow, aligned, aligned nothrow; scalar and array. */
+EXPORT void *_Znwm(size_t size)
+{ return malloc_api_operator_new(size, 0, 0, CALLER); }
+EXPORT void *_Znam(size_t size)
+{ return malloc_api_operator_new(size, 0, 0, CALLER); }
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
+{ (void)nt; return malloc_api_operator_new(size, 0, 1, CALLER); }
+EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
+{ (void)nt; return malloc_api_operator_new(size, 0, 1, CALLER); }
+EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
+{ return malloc_api_operator_new(size, align, 0, CALLER); }
+EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
+{ return malloc_api_operator_new(size, align, 0, CALLER); }
+EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+{ (void)nt; return malloc_api_operator_new(size, align, 1, CALLER); }
+EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
+{ (void)nt; return malloc_api_operator_new(size, align, 1, CALLER); }
+
+/* delete: plain, sized, nothrow, aligned, sized aligned, aligned
+ * nothrow; scalar and array.  The header knows the size and tag, so
+ * every form is core_free. */
+EXPORT void _ZdlPv(void *p)
+{ core_free(p); }
+EXPORT void _ZdaPv(void *p)
+{ core_free(p); }
+EXPORT void _ZdlPvm(void *p, size_t size)
+{ (void)size; core_free(p); }
+EXPORT void _ZdaPvm(void *p, size_t size)
+{ (void)size; core_free(p); }
+EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
+{ (void)nt; core_free(p); }
+EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
+{ (void)nt; core_free(p); }
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t align)
+{ (void)align; core_free(p); }
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align)
+{ (void)align; core_free(p); }
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
+{ (void)size; (void)align; core_free(p); }
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
+{ (void)size; (void)align; core_free(p); }
+EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
+{ (void)align; (void)nt; core_free(p); }
+EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
+{ (void)align; (void)nt; core_free(p); }

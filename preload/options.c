@@ -1,0 +1,53 @@
+/*
+ * The option table: every ALLOCINFO_* variable, its default and its
+ * meaning, read once at start-up (see options.h).
+ */
+#include "preload/options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void warn_bad_value(const char *name, const char *value,
+			   const char *expected, const char *fallback)
+{
+	fprintf(stderr, "allocinfo: %s='%s' is not %s; using %s\n",
+		name, value, expected, fallback);
+}
+
+static void read_size_mode(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_SIZE");
+
+	options->core.count_usable_size = false;
+	if (!v || !strcmp(v, "requested"))
+		return;
+	if (!strcmp(v, "usable"))
+		options->core.count_usable_size = true;
+	else
+		warn_bad_value("ALLOCINFO_SIZE", v, "'requested' or 'usable'",
+			       "requested");
+}
+
+static void read_output(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_OUTPUT");
+
+	strcpy(options->output_template, ALLOCINFO_DEFAULT_OUTPUT);
+	if (!v)
+		return;
+	if (!*v)
+		warn_bad_value("ALLOCINFO_OUTPUT", v, "a path",
+			       ALLOCINFO_DEFAULT_OUTPUT);
+	else if (strlen(v) >= sizeof(options->output_template))
+		warn_bad_value("ALLOCINFO_OUTPUT", v, "a path shorter than PATH_MAX",
+			       ALLOCINFO_DEFAULT_OUTPUT);
+	else
+		strcpy(options->output_template, v);
+}
+
+void options_read(struct allocinfo_options *options)
+{
+	read_size_mode(options);
+	read_output(options);
+}

@@ -1,0 +1,26 @@
+/*
+ * Options, read once from the environment by the preload library's
+ * constructor and handed down as plain values.  Nothing below preload/
+ * reads the environment.
+ */
+#ifndef ALLOCINFO_PRELOAD_OPTIONS_H
+#define ALLOCINFO_PRELOAD_OPTIONS_H
+
+#include <limits.h>
+
+#include "core/alloc.h"
+
+#define ALLOCINFO_DEFAULT_OUTPUT "allocinfo.%e.%p"
+
+struct allocinfo_options {
+	struct core_options core;                /* ALLOCINFO_SIZE */
+	char output_template[PATH_MAX];          /* ALLOCINFO_OUTPUT */
+};
+
+/*
+ * Fills @options from the environment.  A bad value gets one line on
+ * stderr naming the variable and the value, and the default is used.
+ */
+void options_read(struct allocinfo_options *options);
+
+#endif

@@ -1,0 +1,18 @@
+/* One printer of allocinfo records (see format.h). */
+#include "report/format.h"
+
+#include <stdio.h>
+
+int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
+			    int64_t calls, const struct allocinfo_tag_text *tag)
+{
+	bool has_module = tag->module && tag->module[0];
+
+	return snprintf(buf, size, "%12lli %8llu %s:%lu%s%s%s func:%s%s \n",
+			(long long)bytes, (unsigned long long)calls,
+			tag->file, tag->line,
+			has_module ? " [" : "", has_module ? tag->module : "",
+			has_module ? "]" : "",
+			tag->function,
+			tag->inaccurate ? " accurate:no" : "");
+}

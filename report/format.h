@@ -1,0 +1,38 @@
+/*
+ * The allocinfo text format, version 2.0, as the kernel prints it in
+ * lib/alloc_tag.c: two header lines, then one record per tag,
+ *
+ *   "%12lli %8llu " FILE ":" LINE [" [" MODULE "]"] " func:" FUNCTION
+ *   [" accurate:no"] " " "\n"
+ *
+ * allocinfo adds "# key: value" metadata lines after the header, which
+ * the kernel's readers skip as comments.  The writer (library) and the
+ * tool print through these functions, so there is one printer.
+ */
+#ifndef ALLOCINFO_REPORT_FORMAT_H
+#define ALLOCINFO_REPORT_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALLOCINFO_VERSION_LINE "allocinfo - version: 2.0\n"
+#define ALLOCINFO_COLUMNS_LINE "#     <size>  <calls> <tag info>\n"
+
+struct allocinfo_tag_text {
+	const char *file;
+	unsigned long line;
+	const char *module;     /* NULL or "" for none */
+	const char *function;
+	bool inaccurate;
+};
+
+/*
+ * Formats one record into @buf like snprintf: returns the length the
+ * full record needs (excluding the NUL), which may exceed @size.
+ * Never allocates.
+ */
+int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
+			    int64_t calls, const struct allocinfo_tag_text *tag);
+
+#endif

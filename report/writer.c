@@ -1,0 +1,319 @@
+/*
+ * The report writer (see writer.h).
+ *
+ * Runs at exit in the profiler's internal scope: every allocation here
+ * and in the libraries it calls is ALLOC_NO_CODETAG.  The text is built
+ * in one buffer and written with write(2), so no stdio stream of the
+ * program is touched.
+ */
+#include "report/writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "report/format.h"
+#include "report/symbolize.h"
+
+/* A growing text buffer; on allocation failure it stops growing and
+ * remembers that it failed. */
+struct text {
+	char *buf;
+	size_t len, cap;
+	bool failed;
+};
+
+static bool text_reserve(struct text *t, size_t more)
+{
+	size_t cap;
+	char *grown;
+
+	if (t->failed)
+		return false;
+	if (t->len + more + 1 <= t->cap)
+		return true;
+	cap = t->cap ? t->cap : 65536;
+	while (cap < t->len + more + 1)
+		cap *= 2;
+	grown = core_internal_realloc(t->buf, cap);
+	if (!grown) {
+		t->failed = true;
+		return false;
+	}
+	t->buf = grown;
+	t->cap = cap;
+	return true;
+}
+
+static __attribute__((format(printf, 2, 3))) void
+text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !text_reserve(t, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t->buf + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+static void text_record(struct text *t, const struct snapshot_entry *e)
+{
+	struct allocinfo_tag_text tag = {
+		.file = e->ct.file,
+		.line = e->ct.line,
+		.module = e->ct.module,
+		.function = e->ct.function,
+		.inaccurate = e->ct.flags & CODETAG_FLAG_INACCURATE,
+	};
+	int n = allocinfo_format_record(NULL, 0, e->bytes, e->calls, &tag);
+
+	if (n < 0 || !text_reserve(t, (size_t)n))
+		return;
+	allocinfo_format_record(t->buf + t->len, (size_t)n + 1, e->bytes,
+				e->calls, &tag);
+	t->len += (size_t)n;
+}
+
+static const char *exe_base_name(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	const char *slash;
+
+	if (n <= 0)
+		return "unknown";
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
+}
+
+int report_expand_path(const char *template, pid_t pid, char *out, size_t size)
+{
+	char exe_buf[PATH_MAX];
+	const char *exe = NULL;
+	size_t len = 0;
+
+	for (const char *p = template; *p; p++) {
+		char number[24];
+		const char *piece = number;
+		size_t n;
+
+		if (p[0] == '%' && p[1] == 'p') {
+			snprintf(number, sizeof(number), "%d", (int)pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			if (!exe)
+				exe = exe_base_name(exe_buf, sizeof(exe_buf));
+			piece = exe;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			piece = "%";
+			p++;
+		} else {
+			number[0] = *p;
+			number[1] = '\0';
+		}
+		n = strlen(piece);
+		if (len + n + 1 > size)
+			return -1;
+		memcpy(out + len, piece, n);
+		len += n;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/* Reads /proc/self/cmdline with the NULs shown as spaces. */
+static void command_line(char *buf, size_t size)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, size - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0' || buf[i] == '\n')
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		buf[--n] = '\0';
+}
+
+static void format_time(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Largest size first; then more calls; then by text, so the order of a
+ * report does not depend on the order call sites were first seen. */
+static int compare_entries(const void *pa, const void *pb)
+{
+	const struct snapshot_entry *a = pa, *b = pb;
+	int c;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->calls != b->calls)
+		return a->calls > b->calls ? -1 : 1;
+	if ((c = strcmp(a->ct.file, b->ct.file)))
+		return c;
+	if (a->ct.line != b->ct.line)
+		return a->ct.line < b->ct.line ? -1 : 1;
+	if ((c = strcmp(a->ct.function, b->ct.function)))
+		return c;
+	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
+}
+
+static void build_text(struct text *t, const struct report_meta *meta,
+		       const struct snapshot *snap)
+{
+	char cmd[4096], start[32], end[32];
+
+	command_line(cmd, sizeof(cmd));
+	format_time(&meta->start, start, sizeof(start));
+	format_time(&meta->end, end, sizeof(end));
+
+	text_printf(t, "%s%s", ALLOCINFO_VERSION_LINE, ALLOCINFO_COLUMNS_LINE);
+	text_printf(t, "# command: %s\n", cmd);
+	text_printf(t, "# pid: %d\n", (int)meta->pid);
+	text_printf(t, "# start: %s\n", start);
+	text_printf(t, "# end: %s\n", end);
+	text_printf(t, "# total_bytes: %lld\n", (long long)snap->total_bytes);
+	text_printf(t, "# total_calls: %lld\n", (long long)snap->total_calls);
+	text_printf(t, "# profiler_bytes: %lld\n", (long long)snap->profiler_bytes);
+	text_printf(t, "# profiler_calls: %lld\n", (long long)snap->profiler_calls);
+	for (size_t i = 0; i < snap->count; i++)
+		text_record(t, &snap->entries[i]);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void report_error(const char *path, const char *what)
+{
+	fprintf(stderr, "allocinfo: cannot write report %s: %s: %s\n",
+		path, what, strerror(errno));
+}
+
+/* A target that exists and is not a regular file (a device such as
+ * /dev/null or /dev/stderr, a FIFO with a reader waiting) is written in
+ * place: renaming over it would replace it. */
+static bool write_in_place(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	       !S_ISDIR(st.st_mode);
+}
+
+static int write_file(const char *path, const struct text *t)
+{
+	char tmp[PATH_MAX + 32];
+	int fd;
+
+	if (write_in_place(path)) {
+		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			report_error(path, "open");
+			return -1;
+		}
+		if (write_all(fd, t->buf, t->len) < 0) {
+			report_error(path, "write");
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		return 0;
+	}
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	    (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		report_error(path, "temporary name");
+		return -1;
+	}
+	/* A stale temporary of a dead process with our pid may be left;
+	 * it is ours to replace, but never through a symlink. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		report_error(path, "create");
+		return -1;
+	}
+	if (write_all(fd, t->buf, t->len) < 0 || close(fd) < 0) {
+		report_error(path, "write");
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		report_error(path, "rename");
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int report_write(const char *template, const struct report_meta *meta,
+		 struct snapshot *snap)
+{
+	struct symbolizer *sym;
+	struct text t = { 0 };
+	char path[PATH_MAX];
+	int ret;
+
+	if (report_expand_path(template, meta->pid, path, sizeof(path)) < 0) {
+		errno = ENAMETOOLONG;
+		report_error(template, "expand");
+		return -1;
+	}
+	sym = symbolizer_open();
+	for (size_t i = 0; i < snap->count; i++)
+		symbolizer_resolve(sym, &snap->entries[i].ct);
+	qsort(snap->entries, snap->count, sizeof(*snap->entries),
+	      compare_entries);
+	build_text(&t, meta, snap);
+	symbolizer_close(sym);
+
+	if (t.failed) {
+		errno = ENOMEM;
+		report_error(path, "format");
+		ret = -1;
+	} else {
+		ret = write_file(path, &t);
+	}
+	core_internal_free(t.buf);
+	return ret;
+}

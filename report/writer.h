@@ -1,0 +1,37 @@
+/*
+ * The report writer: a snapshot -> allocinfo 2.0 text in a file,
+ * written atomically.
+ */
+#ifndef ALLOCINFO_REPORT_WRITER_H
+#define ALLOCINFO_REPORT_WRITER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/snapshot.h"
+
+struct report_meta {
+	pid_t pid;
+	struct timespec start, end;
+};
+
+/*
+ * Expands @template into @out: %p is the pid, %e the executable's base
+ * name, %% a percent sign; any other character is copied.  Returns 0, or
+ * -1 when the result does not fit in @size.
+ */
+int report_expand_path(const char *template, pid_t pid, char *out, size_t size);
+
+/*
+ * Symbolizes @snap (filling its codetags' text), sorts it largest first
+ * and writes it to the expanded @template: to a temporary file created
+ * with O_CREAT|O_EXCL|O_NOFOLLOW in the same folder, then renamed over
+ * the target.  An existing target that is not a regular file (a device,
+ * a FIFO) is written in place instead.  On failure prints one line on
+ * stderr and returns -1.  Must run in the profiler's internal scope.
+ */
+int report_write(const char *template, const struct report_meta *meta,
+		 struct snapshot *snap);
+
+#endif
