@@ -7,9 +7,11 @@
  *   [ ... padding ... ][header][ user bytes ... ]
  *                      ^ user - 16
  *
- * header.offset = user - base: 16 for default alignment, @align for
- * larger alignments (the block is allocated @align-aligned and @align
- * bytes larger, so the header fits in the first @align bytes).
+ * user - base is 1 << header.offset_shift: 16 for default alignment,
+ * @align for larger alignments (the block is allocated @align-aligned
+ * and @align bytes larger, so the header fits in the first @align
+ * bytes).  A shift, not a byte count, so every power-of-two alignment
+ * glibc accepts fits.
  * header.tag is the tag index (CODETAG_INTERNAL for ALLOC_NO_CODETAG);
  * header.size is what was added to that tag, so a free subtracts exactly
  * that, whatever the options are by then.
@@ -39,7 +41,8 @@
 
 struct alloc_header {
 	uint32_t tag;
-	uint32_t offset;
+	uint8_t offset_shift;
+	uint8_t unused[3];
 	uint64_t size;
 };
 _Static_assert(sizeof(struct alloc_header) == ALLOC_HEADER_SIZE,
@@ -55,9 +58,14 @@ static inline struct alloc_header *header_of(const void *user)
 	return (struct alloc_header *)((uintptr_t)user - ALLOC_HEADER_SIZE);
 }
 
+static inline size_t offset_of(const void *user)
+{
+	return (size_t)1 << header_of(user)->offset_shift;
+}
+
 static inline void *base_of(const void *user)
 {
-	return (void *)((uintptr_t)user - header_of(user)->offset);
+	return (void *)((uintptr_t)user - offset_of(user));
 }
 
 /*
@@ -112,7 +120,7 @@ static inline void *account_block(void *base, size_t offset, size_t size,
 	if (unlikely(core_options.count_usable_size))
 		counted = sallocx(base, 0) - offset;
 	h->tag = tag;
-	h->offset = (uint32_t)offset;
+	h->offset_shift = (uint8_t)__builtin_ctzl(offset);
 	h->size = counted;
 	alloc_tag_add(codetag_tag(tag), (int64_t)counted);
 	return user;
@@ -130,12 +138,12 @@ void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 		return NULL;
 	}
 	if (unlikely(align > ALLOC_MIN_ALIGN)) {
-		if ((align & (align - 1)) || align > UINT32_MAX / 2 + 1) {
+		if (align & (align - 1)) {
 			errno = EINVAL;
 			return NULL;
 		}
 		offset = align;
-		mallocx_flags = MALLOCX_ALIGN(align);
+		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
 	} else if (unlikely(align & (align - 1))) {
 		errno = EINVAL;
 		return NULL;
@@ -188,7 +196,7 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 
 	h = header_of(ptr);
 	old = *h;
-	if (old.offset != ALLOC_HEADER_SIZE) {
+	if (offset_of(ptr) != ALLOC_HEADER_SIZE) {
 		/* Over-aligned block: glibc's realloc does not keep the
 		 * alignment either; copy into a default-aligned block. */
 		size_t usable = core_usable_size(ptr);
@@ -221,7 +229,7 @@ size_t core_usable_size(const void *ptr)
 {
 	if (!ptr)
 		return 0;
-	return sallocx(base_of(ptr), 0) - header_of(ptr)->offset;
+	return sallocx(base_of(ptr), 0) - offset_of(ptr);
 }
 
 void *core_internal_alloc(size_t size)

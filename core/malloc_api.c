@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/internal_scope.h"
+#include "core/new_handler.h"
 
 void *malloc_api_calloc(size_t n, size_t size, uintptr_t site)
 {
@@ -131,6 +132,9 @@ void *malloc_api_operator_new(size_t size, size_t align, int nothrow,
 				return NULL;
 			throw_bad_alloc();
 		}
-		handler();
+		if (!nothrow)
+			handler();	/* its exception is the caller's */
+		else if (!new_handler_call_nothrow(handler))
+			return NULL;
 	}
 }

@@ -23,6 +23,7 @@ void *malloc_api_pvalloc(size_t size, uintptr_t site);
 /*
  * C++ operator new: loops on the new_handler while allocation fails;
  * with no handler, throws std::bad_alloc, or returns NULL when @nothrow.
+ * With @nothrow, a handler that throws also makes it return NULL.
  */
 void *malloc_api_operator_new(size_t size, size_t align, int nothrow,
 			      uintptr_t site);

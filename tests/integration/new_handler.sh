@@ -1,0 +1,19 @@
+#!/bin/sh
+# operator new's failure path (tests/programs/new_handler.cc): the
+# new_handler is called and the allocation retried until the handler
+# is removed (then std::bad_alloc, or nullptr for nothrow) or the retry
+# succeeds; a handler's bad_alloc makes nothrow new return nullptr.
+# The program must pass its own checks with and without the preload,
+# and the one successful 1 GiB allocation is counted at its site.
+set -eu
+. "$TEST_SRC/lib.sh"
+test_init
+
+prog=$TEST_BIN/programs/new_handler
+run_native "$prog"
+run_preloaded "$T/report" "$prog"
+check_report_wellformed "$T/report"
+check_expect_markers "$TEST_SRC/programs/new_handler.cc" "$T/report"
+check_no_stderr "$T/report"
+
+test_done

@@ -1,0 +1,33 @@
+#!/bin/sh
+# The library's options at the edges: a bad ALLOCINFO_SIZE value prints
+# one line on stderr naming it and falls back to requested sizes; %p and
+# %e in ALLOCINFO_OUTPUT become the pid and the executable's name.
+set -eu
+. "$TEST_SRC/lib.sh"
+test_init
+
+prog=$TEST_BIN/programs/sites_cxx
+
+ALLOCINFO_SIZE=bogus run_preloaded "$T/bad" "$prog"
+[ "$(wc -l <"$T/bad.stderr")" -eq 1 ] || {
+	cat "$T/bad.stderr" >&2
+	fail "ALLOCINFO_SIZE=bogus: expected one line on stderr, got the above"
+}
+grep -q 'ALLOCINFO_SIZE' "$T/bad.stderr" && grep -q 'bogus' "$T/bad.stderr" || {
+	cat "$T/bad.stderr" >&2
+	fail "ALLOCINFO_SIZE=bogus: the warning does not name the variable and its value"
+}
+check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$T/bad"
+
+mkdir "$T/out"
+status=0
+ALLOCINFO_OUTPUT="$T/out/r.%p.%e" LD_PRELOAD=$ALLOCINFO_LIB "$prog" || status=$?
+[ "$status" -eq 0 ] || fail "$prog failed under the preload (exit $status)"
+set -- "$T"/out/*
+[ $# -eq 1 ] && [ -f "$1" ] || fail "ALLOCINFO_OUTPUT=r.%p.%e: expected one report, found: $(ls "$T/out")"
+name=${1##*/}
+pid=$(sed -n 's/^# pid: //p' "$1")
+[ "$name" = "r.$pid.sites_cxx" ] || fail "ALLOCINFO_OUTPUT=r.%p.%e wrote $name, expected r.$pid.sites_cxx"
+check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$1"
+
+test_done

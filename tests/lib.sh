@@ -1,0 +1,247 @@
+# Helpers for the integration tests; sourced by tests/integration/*.sh.
+#
+# The environment (set by tests/Makefile.inc) names the built pieces:
+#   ALLOCINFO_LIB   the preload library (.libs/liballocinfo.so)
+#   ALLOCINFO_TOOL  the allocinfo tool
+#   TEST_BIN        the build's tests/ directory (programs in programs/)
+#   TEST_SRC        the source tests/ directory (EXPECT markers)
+#
+# EXPECT markers.  A line of a test program's source that calls an
+# allocation function says what its tag must show in the report at exit:
+#
+#   p = malloc(100); /* EXPECT: 100 1 */
+#
+# BYTES CALLS are exact (a site in a loop states the total of its live
+# blocks; a site whose blocks were all freed states 0 0).  EXPECT: none
+# means the line must have no record at all: the call allocated nothing
+# (it failed, or was realloc(p, 0)).  After the two numbers, optional
+# words tighten the match:
+#   [MODULE]      the record must name this module; without it the
+#                 record must name none (the site is in the executable)
+#   accurate:no   the record must be marked accurate:no; without it, it
+#                 must not be
+#   func:NAME     the record's function must be NAME
+# BYTES or CALLS may be @NAME, a value the program printed at run time
+# (see check_expect_markers' third argument).
+#
+# check_expect_markers fails on a marker whose line has no record or a
+# record with other values, on two records for one line, and on a
+# record for the source file at a line without a marker: nothing in the
+# report for the program's own source goes unchecked.
+
+set -eu
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# A failure that should not hide the checks after it: reported now,
+# and test_done exits 1.
+failed_later=
+fail_later()
+{
+	echo "FAIL: $*" >&2
+	failed_later=1
+}
+
+# The end of every test script.
+test_done()
+{
+	[ -z "$failed_later" ] || exit 1
+	exit 0
+}
+
+# Every variable the tests need, and a temporary directory $T removed on
+# exit.
+test_init()
+{
+	: "${ALLOCINFO_LIB:?not set: run the tests with make check}"
+	: "${TEST_BIN:?not set: run the tests with make check}"
+	: "${TEST_SRC:?not set: run the tests with make check}"
+	[ -f "$ALLOCINFO_LIB" ] || fail "no preload library at $ALLOCINFO_LIB"
+	T=$(mktemp -d "${TMPDIR:-/tmp}/allocinfo-test.XXXXXX")
+	trap 'rm -rf "$T"' EXIT
+	trap 'exit 1' HUP INT TERM
+}
+
+# run_native PROG ARGS...: runs a test program without the preload; it
+# must pass its own checks, which shows they hold for glibc itself.
+run_native()
+{
+	rn_status=0
+	"$@" >"$T/native.stdout" 2>"$T/native.stderr" || rn_status=$?
+	if [ "$rn_status" -ne 0 ]; then
+		cat "$T/native.stderr" >&2
+		fail "$1 failed its own checks without the preload (exit $rn_status)"
+	fi
+}
+
+# run_preloaded REPORT PROG ARGS...: runs PROG with the library
+# preloaded and its report written to REPORT; its stdout and stderr go
+# to REPORT.stdout and REPORT.stderr.  Variables the caller exports
+# (ALLOCINFO_SIZE, ...) pass through.  The program must exit 0 (its own
+# checks passed) and leave a report.  If its checks failed but it left
+# a report, the test goes on to check the report and fails at the end.
+run_preloaded()
+{
+	rp_report=$1
+	shift
+	rm -f "$rp_report"
+	rp_status=0
+	ALLOCINFO_OUTPUT=$rp_report LD_PRELOAD=$ALLOCINFO_LIB "$@" \
+		>"$rp_report.stdout" 2>"$rp_report.stderr" || rp_status=$?
+	if [ "$rp_status" -ne 0 ]; then
+		cat "$rp_report.stderr" >&2
+		[ -s "$rp_report" ] || fail "$1 failed under the preload (exit $rp_status) and left no report"
+		fail_later "$1 failed under the preload (exit $rp_status)"
+	fi
+	[ -s "$rp_report" ] || fail "$1 left no report at $rp_report"
+}
+
+# check_no_stderr REPORT: the preloaded run printed nothing on stderr.
+check_no_stderr()
+{
+	[ -s "$1.stderr" ] || return 0
+	fail_later "the preloaded run that wrote ${1##*/} printed on stderr:
+$(head -n 5 "$1.stderr")"
+}
+
+# check_report_wellformed REPORT: the kernel's header, every record in
+# the allocinfo 2.0 format, records sorted largest size first, and the
+# # total_bytes and # total_calls lines equal to the sums of the records.
+check_report_wellformed()
+{
+	cw_report=$1
+	[ "$(sed -n 1p "$cw_report")" = "allocinfo - version: 2.0" ] ||
+		fail "$cw_report: line 1 is '$(sed -n 1p "$cw_report")', not the allocinfo 2.0 header"
+	[ "$(sed -n 2p "$cw_report")" = "#     <size>  <calls> <tag info>" ] ||
+		fail "$cw_report: line 2 is '$(sed -n 2p "$cw_report")', not the column header"
+	cw_bad=$(sed 1d "$cw_report" | grep -v '^#' |
+		grep -Ev '^ *-?[0-9]+ +[0-9]+ [^ ]+:[0-9]+( \[[^]]+\])? func:.+ $' | head -3) || :
+	[ -z "$cw_bad" ] || fail "$cw_report: records not in the allocinfo format:
+$cw_bad"
+	awk '
+		NR <= 2 || /^#/ { if ($1 == "#" && $2 == "total_bytes:") tb = $3
+				  if ($1 == "#" && $2 == "total_calls:") tc = $3
+				  next }
+		{ n++; bytes += $1; calls += $2
+		  if (n > 1 && $1 + 0 > prev) {
+			printf "record %d (%s) is larger than the one before (%s): not sorted\n", n, $0, prev
+			bad = 1
+		  }
+		  prev = $1 + 0 }
+		END {
+			if (tb == "" || tc == "") { print "no # total_bytes or # total_calls line"; exit 1 }
+			if (tb + 0 != bytes) { printf "# total_bytes: %s, but the records sum to %.0f\n", tb, bytes; bad = 1 }
+			if (tc + 0 != calls) { printf "# total_calls: %s, but the records sum to %.0f\n", tc, calls; bad = 1 }
+			if (n == 0) { print "no records"; bad = 1 }
+			exit bad
+		}' "$cw_report" >"$T/wellformed.out" ||
+		fail "$cw_report: $(cat "$T/wellformed.out")"
+}
+
+# check_expect_markers SOURCE REPORT [VARS]: the report's records for
+# SOURCE (matched by file name) against SOURCE's EXPECT markers.  VARS
+# is a file of "NAME VALUE" lines giving the @NAME values.
+check_expect_markers()
+{
+	ce_src=$1
+	ce_report=$2
+	ce_vars=${3:-/dev/null}
+	[ -f "$ce_src" ] || fail "no source file $ce_src"
+	awk -v base="${ce_src##*/}" -v vars="$ce_vars" -v src="$ce_src" -v report="$ce_report" '
+		function complain(msg) { print "FAIL: " msg; bad = 1 }
+		# The value of a marker field: a number, or @NAME from VARS.
+		function value(v, line) {
+			if (v ~ /^@/) {
+				if (!(substr(v, 2) in var)) {
+					complain(base ":" line ": marker uses " v ", which the program did not print")
+					return "?"
+				}
+				return var[substr(v, 2)]
+			}
+			return v
+		}
+		FILENAME == vars { var[$1] = $2; next }
+		FILENAME == src {
+			if (!match($0, /\/\* EXPECT:[^*]*\*\//))
+				next
+			spec = substr($0, RSTART + 10, RLENGTH - 12)
+			n = split(spec, w, " ")
+			line = FNR
+			text[line] = $0
+			sub(/^[ \t]+/, "", text[line])
+			if (n == 1 && w[1] == "none") { none[line] = 1; next }
+			if (n < 2) { complain(base ":" line ": bad marker: " $0); next }
+			if (w[1] !~ /^(-?[0-9]+|@[A-Za-z0-9_]+)$/ || w[2] !~ /^([0-9]+|@[A-Za-z0-9_]+)$/) {
+				complain(base ":" line ": bad marker: " $0)
+				next
+			}
+			want_bytes[line] = value(w[1], line)
+			want_calls[line] = value(w[2], line)
+			want_module[line] = ""
+			want_inacc[line] = 0
+			want_func[line] = ""
+			for (i = 3; i <= n; i++) {
+				if (w[i] ~ /^\[.*\]$/) want_module[line] = w[i]
+				else if (w[i] == "accurate:no") want_inacc[line] = 1
+				else if (w[i] ~ /^func:/) want_func[line] = substr(w[i], 6)
+				else complain(base ":" line ": unknown word " w[i] " in marker: " $0)
+			}
+			expected[line] = 1
+			next
+		}
+		# A record: BYTES CALLS FILE:LINE [MODULE] func:NAME[ accurate:no]
+		FILENAME == report && !/^#/ && FNR > 1 {
+			loc = $3
+			if (!match(loc, /:[0-9]+$/))
+				next
+			file = substr(loc, 1, RSTART - 1)
+			line = substr(loc, RSTART + 1) + 0
+			if (file != base && substr(file, length(file) - length(base)) != "/" base)
+				next
+			if (line in record) {
+				complain("two records for " base ":" line ":\n  " record[line] "\n  " $0)
+				next
+			}
+			record[line] = $0
+			bytes[line] = $1
+			calls[line] = $2
+			module[line] = ($4 ~ /^\[/) ? $4 : ""
+			inacc[line] = / accurate:no $/ ? 1 : 0
+			f = $0
+			sub(/^.* func:/, "", f)
+			sub(/ accurate:no $/, "", f)
+			sub(/ $/, "", f)
+			fname[line] = f
+		}
+		END {
+			for (line in expected) {
+				want = want_bytes[line] " " want_calls[line]
+				if (want_module[line] != "") want = want " " want_module[line]
+				if (want_func[line] != "") want = want " func:" want_func[line]
+				if (want_inacc[line]) want = want " accurate:no"
+				if (!(line in record)) {
+					complain(base ":" line ": expected " want ", but the report has no record for this line\n  source: " text[line])
+					continue
+				}
+				if (bytes[line] != want_bytes[line] || calls[line] != want_calls[line] ||
+				    module[line] != want_module[line] || inacc[line] != want_inacc[line] ||
+				    (want_func[line] != "" && fname[line] != want_func[line]))
+					complain(base ":" line ": expected " want "\n  source: " text[line] "\n  report: " record[line])
+			}
+			for (line in none)
+				if (line in record)
+					complain(base ":" line ": expected no record (EXPECT: none)\n  source: " text[line] "\n  report: " record[line])
+			for (line in record)
+				if (!(line in expected) && !(line in none))
+					complain(base ":" line ": the report has a record for a line with no EXPECT marker\n  report: " record[line])
+			exit bad
+		}' "$ce_vars" "$ce_src" "$ce_report" >"$T/markers.out" || {
+		cat "$T/markers.out" >&2
+		fail "$ce_report does not match the EXPECT markers of $ce_src"
+	}
+	echo "ok: $ce_report matches the $(grep -c '/\* EXPECT:' "$ce_src") EXPECT markers of ${ce_src##*/}"
+}

@@ -1,0 +1,283 @@
+/*
+ * Unit tests of the core: alloc flags, accounting, the early window, the
+ * internal scope, and the tag table and counters under threads.  Sites
+ * are made-up addresses, so no symbolization is involved.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/internal_scope.h"
+#include "core/snapshot.h"
+#include "tests/unit/harness.h"
+
+#define SITE(n) ((uintptr_t)0x100000 + (uintptr_t)(n) * 16)
+
+static const struct snapshot_entry *find(const struct snapshot *snap,
+					 uintptr_t site)
+{
+	for (size_t i = 0; i < snap->count; i++)
+		if (snap->entries[i].ct.site == site)
+			return &snap->entries[i];
+	return NULL;
+}
+
+/* Reads one site's counters; -1/-1 when the site has no tag. */
+static void site_counts(uintptr_t site, int64_t *bytes, int64_t *calls,
+			uint32_t *flags)
+{
+	struct snapshot snap;
+	const struct snapshot_entry *e;
+
+	*bytes = *calls = -1;
+	*flags = 0;
+	if (snapshot_take(&snap) != 0)
+		return;
+	e = find(&snap, site);
+	if (e) {
+		*bytes = e->bytes;
+		*calls = e->calls;
+		*flags = e->ct.flags;
+	}
+	snapshot_release(&snap);
+}
+
+static void profiler_counts(int64_t *bytes, int64_t *calls)
+{
+	struct snapshot snap;
+
+	*bytes = *calls = -1;
+	if (snapshot_take(&snap) != 0)
+		return;
+	*bytes = snap.profiler_bytes;
+	*calls = snap.profiler_calls;
+	snapshot_release(&snap);
+}
+
+static void test_early_window(void)
+{
+	int64_t bytes, calls;
+	uint32_t flags;
+	void *early = core_alloc(40, 0, ALLOC_DEFAULT, SITE(1));
+	struct core_options options = { .count_usable_size = false };
+
+	CHECK(!core_is_ready());
+	core_init(&options);
+	CHECK(core_is_ready());
+	void *late = core_alloc(8, 0, ALLOC_DEFAULT, SITE(2));
+
+	site_counts(SITE(1), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 40);
+	CHECK_EQ_INT(calls, 1);
+	CHECK(flags & CODETAG_FLAG_INACCURATE);
+	site_counts(SITE(2), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 8);
+	CHECK(!(flags & CODETAG_FLAG_INACCURATE));
+	core_free(early);
+	core_free(late);
+	site_counts(SITE(1), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+}
+
+static void test_flags_rejected(void)
+{
+	void *p;
+
+	errno = 0;
+	CHECK(core_alloc(8, 0, 1u << 7, SITE(3)) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	p = core_alloc(8, 0, ALLOC_DEFAULT, SITE(3));
+	CHECK(p != NULL);
+	errno = 0;
+	/* realloc does not zero, as krealloc's callers may not rely on it. */
+	CHECK(core_realloc(p, 64, ALLOC_ZERO, SITE(3)) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	core_free(p);
+	errno = 0;
+	CHECK(core_alloc(8, 24, ALLOC_DEFAULT, SITE(3)) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+}
+
+static void test_zero_and_alignment(void)
+{
+	for (size_t align = 1; align <= 65536; align <<= 1) {
+		unsigned char *p = core_alloc(1000, align, ALLOC_ZERO, SITE(4));
+		int nonzero = 0;
+
+		CHECK(p != NULL);
+		CHECK_EQ_INT((uintptr_t)p % (align < 16 ? 16 : align), 0);
+		CHECK(core_usable_size(p) >= 1000);
+		for (int i = 0; i < 1000; i++)
+			nonzero |= p[i];
+		CHECK_EQ_INT(nonzero, 0);
+		memset(p, 0xa5, core_usable_size(p));
+		core_free(p);
+	}
+	errno = 0;
+	CHECK(core_alloc(SIZE_MAX - 8, 0, ALLOC_DEFAULT, SITE(4)) == NULL);
+	CHECK_EQ_INT(errno, ENOMEM);
+}
+
+static void test_accounting(void)
+{
+	int64_t bytes, calls;
+	uint32_t flags;
+	void *a = core_alloc(100, 0, ALLOC_DEFAULT, SITE(5));
+	void *b = core_alloc(100, 0, ALLOC_DEFAULT, SITE(5));
+	void *c = core_alloc(0, 0, ALLOC_DEFAULT, SITE(5));
+
+	site_counts(SITE(5), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 200);
+	CHECK_EQ_INT(calls, 3);
+
+	/* realloc moves the block to the realloc site: a free + an alloc. */
+	memset(a, 7, 100);
+	a = core_realloc(a, 5000, ALLOC_DEFAULT, SITE(6));
+	CHECK(a != NULL && ((unsigned char *)a)[99] == 7);
+	site_counts(SITE(5), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 100);
+	CHECK_EQ_INT(calls, 2);
+	site_counts(SITE(6), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 5000);
+	CHECK_EQ_INT(calls, 1);
+
+	/* realloc(NULL, n) allocates; realloc(p, 0) frees. */
+	void *d = core_realloc(NULL, 33, ALLOC_DEFAULT, SITE(7));
+	CHECK(core_realloc(d, 0, ALLOC_DEFAULT, SITE(7)) == NULL);
+	site_counts(SITE(7), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+
+	/* Over-aligned blocks keep their data through realloc. */
+	unsigned char *e = core_alloc(64, 4096, ALLOC_DEFAULT, SITE(8));
+	memset(e, 3, 64);
+	e = core_realloc(e, 128, ALLOC_DEFAULT, SITE(8));
+	CHECK(e != NULL && e[63] == 3);
+	site_counts(SITE(8), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 128);
+	CHECK_EQ_INT(calls, 1);
+
+	core_free(a);
+	core_free(b);
+	core_free(c);
+	core_free(e);
+	core_free(NULL);
+	site_counts(SITE(5), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+}
+
+static void test_no_codetag(void)
+{
+	int64_t before_bytes, before_calls, bytes, calls;
+	uint32_t flags;
+	void *p, *q;
+
+	profiler_counts(&before_bytes, &before_calls);
+	p = core_alloc(4096, 0, ALLOC_NO_CODETAG, SITE(9));
+	core_internal_enter();
+	q = core_alloc(1000, 0, ALLOC_DEFAULT, SITE(9)); /* scope wins */
+	core_internal_leave();
+	site_counts(SITE(9), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, -1); /* never tagged: the site is unknown */
+	profiler_counts(&bytes, &calls);
+	CHECK_EQ_INT(bytes - before_bytes, 5096);
+	CHECK_EQ_INT(calls - before_calls, 2);
+	core_free(p);
+	core_free(q);
+	profiler_counts(&bytes, &calls);
+	CHECK_EQ_INT(bytes, before_bytes);
+	CHECK_EQ_INT(calls, before_calls);
+}
+
+/*
+ * Threads: every thread allocates at the same shared sites and at sites
+ * of its own, racing to insert them, and frees blocks that another
+ * thread allocated.  Totals must come out exact.
+ */
+#define THREADS 4
+#define PER_THREAD 100000
+#define SHARED_SITES 64
+
+static void *blocks[THREADS][PER_THREAD];
+static pthread_barrier_t barrier;
+
+static void *thread_main(void *arg)
+{
+	uintptr_t id = (uintptr_t)arg;
+
+	pthread_barrier_wait(&barrier);
+	for (int i = 0; i < PER_THREAD; i++) {
+		uintptr_t site = i % 2 ? SITE(1000 + (i / 2) % SHARED_SITES)
+				       : SITE(2000 + id);
+
+		blocks[id][i] = core_alloc(24, 0, ALLOC_DEFAULT, site);
+	}
+	pthread_barrier_wait(&barrier);
+	/* Free the next thread's blocks, all but every tenth. */
+	for (int i = 0; i < PER_THREAD; i++)
+		if (i % 10)
+			core_free(blocks[(id + 1) % THREADS][i]);
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	pthread_t threads[THREADS];
+	struct snapshot snap;
+	int64_t shared_bytes = 0, shared_calls = 0;
+
+	pthread_barrier_init(&barrier, NULL, THREADS);
+	for (uintptr_t t = 0; t < THREADS; t++)
+		pthread_create(&threads[t], NULL, thread_main, (void *)t);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(threads[t], NULL);
+
+	CHECK_EQ_INT(snapshot_take(&snap), 0);
+	for (int s = 0; s < SHARED_SITES; s++) {
+		const struct snapshot_entry *e = find(&snap, SITE(1000 + s));
+
+		CHECK(e != NULL);
+		if (e) {
+			shared_bytes += e->bytes;
+			shared_calls += e->calls;
+		}
+	}
+	for (int t = 0; t < THREADS; t++) {
+		const struct snapshot_entry *e = find(&snap, SITE(2000 + t));
+
+		/* Even i: i % 10 == 0 keeps 1 in 5 of the 50,000. */
+		CHECK(e != NULL);
+		if (e) {
+			CHECK_EQ_INT(e->calls, PER_THREAD / 10);
+			CHECK_EQ_INT(e->bytes, 24 * PER_THREAD / 10);
+		}
+	}
+	/* Odd i never has i % 10 == 0: every shared block was freed. */
+	CHECK_EQ_INT(shared_calls, 0);
+	CHECK_EQ_INT(shared_bytes, 0);
+	/* Each site appears once, however many threads raced to insert. */
+	for (size_t i = 0; i < snap.count; i++)
+		for (size_t j = i + 1; j < snap.count; j++)
+			if (snap.entries[i].ct.site == snap.entries[j].ct.site)
+				CHECK(!"duplicate site in snapshot");
+	snapshot_release(&snap);
+
+	for (int t = 0; t < THREADS; t++)
+		for (int i = 0; i < PER_THREAD; i += 10)
+			core_free(blocks[t][i]);
+}
+
+int main(void)
+{
+	test_early_window();
+	test_flags_rejected();
+	test_zero_and_alignment();
+	test_accounting();
+	test_no_codetag();
+	test_threads();
+	return harness_summary();
+}
