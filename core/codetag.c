@@ -122,3 +122,16 @@ void codetag_mark_existing_inaccurate(void)
 			__atomic_or_fetch(&tags[i].ct.flags,
 					  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
 }
+
+void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
+{
+	uint32_t n = codetag_count();
+
+	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++) {
+		uintptr_t site = __atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED);
+
+		if (site >= lo && site < hi)
+			__atomic_or_fetch(&tags[i].ct.flags, CODETAG_FLAG_PROFILER,
+					  __ATOMIC_RELAXED);
+	}
+}

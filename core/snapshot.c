@@ -39,6 +39,11 @@ int snapshot_take(struct snapshot *snap)
 					    !e->ct.flags
 					  : e->ct.site == 0)
 			continue;
+		if (e->ct.flags & CODETAG_FLAG_PROFILER) {
+			snap->profiler_bytes += e->bytes;
+			snap->profiler_calls += e->calls;
+			continue;
+		}
 		snap->total_bytes += e->bytes;
 		snap->total_calls += e->calls;
 		used++;

@@ -18,6 +18,7 @@
 #include "core/internal_scope.h"
 #include "core/snapshot.h"
 #include "preload/options.h"
+#include "preload/profiler_libs.h"
 #include "report/writer.h"
 
 static struct allocinfo_options options;
@@ -58,6 +59,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	core_internal_enter();
 	clock_gettime(CLOCK_REALTIME, &start_time);
 	options_read(&options);
+	profiler_libs_claim_sites();
 	atexit(allocinfo_at_exit);
 	core_internal_leave();
 	core_init(&options.core);
