@@ -135,6 +135,15 @@ int report_expand_path(const char *template, pid_t pid, char *out, size_t size)
 	return 0;
 }
 
+/* A record or metadata line is one line of printable text: a control
+ * character from argv or a symbol would make the reader reject it. */
+static void replace_control_chars(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* Reads /proc/self/cmdline with the NULs shown as spaces. */
 static void command_line(char *buf, size_t size)
 {
@@ -149,8 +158,9 @@ static void command_line(char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0' || buf[i] == '\n')
+		if (buf[i] == '\0')
 			buf[i] = ' ';
+	replace_control_chars(buf);
 	while (n > 0 && buf[n - 1] == ' ')
 		buf[--n] = '\0';
 }
