@@ -54,16 +54,19 @@ test_done()
 }
 
 # Every variable the tests need, and a temporary directory $T removed on
-# exit.
+# exit.  $T is a physical path (no symlinks in it), so it compares equal
+# to paths the tool makes absolute with getcwd().
 test_init()
 {
 	: "${ALLOCINFO_LIB:?not set: run the tests with make check}"
+	: "${ALLOCINFO_TOOL:?not set: run the tests with make check}"
 	: "${TEST_BIN:?not set: run the tests with make check}"
 	: "${TEST_SRC:?not set: run the tests with make check}"
 	[ -f "$ALLOCINFO_LIB" ] || fail "no preload library at $ALLOCINFO_LIB"
 	T=$(mktemp -d "${TMPDIR:-/tmp}/allocinfo-test.XXXXXX")
 	trap 'rm -rf "$T"' EXIT
 	trap 'exit 1' HUP INT TERM
+	T=$(cd "$T" && pwd -P)
 }
 
 # run_native PROG ARGS...: runs a test program without the preload; it
@@ -244,4 +247,45 @@ check_expect_markers()
 		fail "$ce_report does not match the EXPECT markers of $ce_src"
 	}
 	echo "ok: $ce_report matches the $(grep -c '/\* EXPECT:' "$ce_src") EXPECT markers of ${ce_src##*/}"
+}
+
+# The tool's tests: each step runs a command and keeps its output by
+# NAME, then checks that output exactly.  A failed check is reported at
+# once and the script goes on (fail_later), so one run shows them all.
+
+# run_capture NAME STATUS CMD...: runs CMD with stdout in $T/NAME.out
+# and stderr in $T/NAME.err; its exit status must be STATUS.
+run_capture()
+{
+	rc_name=$1
+	rc_want=$2
+	shift 2
+	rc_status=0
+	"$@" >"$T/$rc_name.out" 2>"$T/$rc_name.err" || rc_status=$?
+	if [ "$rc_status" != "$rc_want" ]; then
+		fail_later "$rc_name: exit status $rc_status, expected $rc_want"
+		sed 's/^/  stderr: /' "$T/$rc_name.err" >&2
+	fi
+}
+
+# check_output NAME WHAT FILE: $T/NAME.WHAT (WHAT is out or err) has
+# exactly FILE's content.
+check_output()
+{
+	diff -u "$3" "$T/$1.$2" >&2 || fail_later "$1: unexpected std$2"
+}
+
+# check_output_is NAME WHAT TEXT: $T/NAME.WHAT is the one line TEXT.
+check_output_is()
+{
+	printf '%s\n' "$3" >"$T/output.expected"
+	check_output "$1" "$2" "$T/output.expected"
+}
+
+# check_output_empty NAME WHAT: $T/NAME.WHAT is empty.
+check_output_empty()
+{
+	[ -s "$T/$1.$2" ] || return 0
+	fail_later "$1: std$2 not empty"
+	sed 's/^/  /' "$T/$1.$2" >&2
 }
