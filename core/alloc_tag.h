@@ -58,6 +58,19 @@ static inline void alloc_tag_sub(struct alloc_tag *tag, int64_t bytes)
 	atomic_fetch_sub_explicit(&c->calls, 1, memory_order_relaxed);
 }
 
+/* Adds @bytes and @calls (either may be negative or zero): the mmap
+ * path, where a partial munmap takes bytes but not the call. */
+static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
+				    int64_t calls)
+{
+	struct alloc_tag_counters *c = &tag->shard[alloc_tag_shard()];
+
+	if (bytes)
+		atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
+	if (calls)
+		atomic_fetch_add_explicit(&c->calls, calls, memory_order_relaxed);
+}
+
 /* Sums the shards: a consistent total once the threads are quiet. */
 static inline void alloc_tag_read(const struct alloc_tag *tag,
 				  int64_t *bytes, int64_t *calls)

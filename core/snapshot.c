@@ -12,6 +12,8 @@
 
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
+#include "core/mmap.h"
+#include "core/page_map.h"
 
 int snapshot_take(struct snapshot *snap)
 {
@@ -26,6 +28,8 @@ int snapshot_take(struct snapshot *snap)
 	}
 	alloc_tag_read(codetag_tag(CODETAG_INTERNAL), &snap->profiler_bytes,
 		       &snap->profiler_calls);
+	snap->profiler_bytes += (int64_t)page_map_overhead();
+	core_mmap_allocator_totals(&snap->allocator_bytes, &snap->allocator_calls);
 
 	for (uint32_t i = CODETAG_OVERFLOW; i < n; i++) {
 		const struct alloc_tag *tag = codetag_tag(i);

@@ -25,6 +25,7 @@ struct snapshot {
 	size_t count;
 	int64_t total_bytes, total_calls;       /* sum of entries */
 	int64_t profiler_bytes, profiler_calls; /* ALLOC_NO_CODETAG memory */
+	int64_t allocator_bytes, allocator_calls; /* jemalloc's own mappings */
 };
 
 /* Fills @snap; returns 0, or -1 with errno ENOMEM. */

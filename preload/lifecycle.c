@@ -9,12 +9,15 @@
  * run before), the report is written.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/mmap.h"
+#include "core/page_map.h"
 #include "core/internal_scope.h"
 #include "core/snapshot.h"
 #include "preload/options.h"
@@ -59,6 +62,8 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	core_internal_enter();
 	clock_gettime(CLOCK_REALTIME, &start_time);
 	options_read(&options);
+	core_mmap_set_mode(options.mmap_mode);
+	pthread_atfork(page_map_prefork, page_map_postfork, page_map_postfork);
 	profiler_libs_claim_sites();
 	atexit(allocinfo_at_exit);
 	core_internal_leave();

@@ -46,8 +46,25 @@ static void read_output(struct allocinfo_options *options)
 		strcpy(options->output_template, v);
 }
 
+static void read_mmap_mode(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_MMAP");
+
+	options->mmap_mode = CORE_MMAP_ANON;
+	if (!v || !strcmp(v, "anon"))
+		return;
+	if (!strcmp(v, "all"))
+		options->mmap_mode = CORE_MMAP_ALL;
+	else if (!strcmp(v, "none"))
+		options->mmap_mode = CORE_MMAP_NONE;
+	else
+		warn_bad_value("ALLOCINFO_MMAP", v, "'anon', 'all' or 'none'",
+			       "anon");
+}
+
 void options_read(struct allocinfo_options *options)
 {
+	read_mmap_mode(options);
 	read_size_mode(options);
 	read_output(options);
 }

@@ -9,12 +9,14 @@
 #include <limits.h>
 
 #include "core/alloc.h"
+#include "core/mmap.h"
 
 #define ALLOCINFO_DEFAULT_OUTPUT "allocinfo.%e.%p"
 
 struct allocinfo_options {
 	struct core_options core;                /* ALLOCINFO_SIZE */
 	char output_template[PATH_MAX];          /* ALLOCINFO_OUTPUT */
+	enum core_mmap_mode mmap_mode;           /* ALLOCINFO_MMAP */
 };
 
 /*

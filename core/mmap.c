@@ -1,0 +1,171 @@
+/*
+ * Mappings through the core.
+ *
+ * Every mmap, munmap and mremap of the process that goes through the
+ * PLT reaches here and is passed to the kernel with a raw system call.
+ * What is charged where:
+ * - the program's anonymous mappings (and its file mappings with
+ *   CORE_MMAP_ALL) go to the call site's tag: <size> is the mapped pages,
+ *   <calls> the live mappings, kept exact by the page-range map through
+ *   partial munmaps, mremap and MAP_FIXED overlays;
+ * - mappings made in the profiler's internal scope (libdw reading debug
+ *   info, ...) go to CODETAG_INTERNAL, the profiler's overhead;
+ * - jemalloc's own mappings (its call sites lie in libjemalloc) are only
+ *   summed: never tagged, never the program's.  They bypass the map and
+ *   its lock on purpose: jemalloc maps while holding its own mutexes, and
+ *   our fork handler takes the map lock before jemalloc's fork handler
+ *   takes those, so jemalloc must never wait for the map lock.
+ *
+ * errno is the system call's, and untouched on success.
+ */
+#include "core/mmap.h"
+
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/alloc_tag.h"
+#include "core/codetag.h"
+#include "core/internal_scope.h"
+#include "core/page_map.h"
+
+static _Atomic int mmap_mode = CORE_MMAP_ANON;
+static _Atomic int64_t allocator_bytes, allocator_mappings;
+
+/* libjemalloc's executable segment, found on the first mapping call. */
+static _Atomic uintptr_t allocator_lo, allocator_hi;
+
+void core_mmap_set_mode(enum core_mmap_mode mode)
+{
+	atomic_store(&mmap_mode, mode);
+}
+
+void core_mmap_allocator_totals(int64_t *bytes, int64_t *mappings)
+{
+	*bytes = atomic_load(&allocator_bytes);
+	*mappings = atomic_load(&allocator_mappings);
+}
+
+static size_t page_size(void)
+{
+	static size_t cached;
+
+	if (!cached)
+		cached = (size_t)sysconf(_SC_PAGESIZE);
+	return cached;
+}
+
+static size_t round_to_pages(size_t len)
+{
+	size_t page = page_size();
+
+	return (len + page - 1) & ~(page - 1);
+}
+
+static int find_allocator(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t target = (uintptr_t)arg;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+		    target >= lo && target < lo + ph->p_memsz) {
+			atomic_store(&allocator_lo, lo);
+			atomic_store(&allocator_hi, lo + ph->p_memsz);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static bool called_by_allocator(uintptr_t site)
+{
+	if (!atomic_load_explicit(&allocator_hi, memory_order_relaxed)) {
+		int saved = errno;
+
+		dl_iterate_phdr(find_allocator, (void *)(uintptr_t)&mallocx);
+		errno = saved;
+	}
+	return site >= atomic_load_explicit(&allocator_lo, memory_order_relaxed) &&
+	       site < atomic_load_explicit(&allocator_hi, memory_order_relaxed);
+}
+
+/* The tag for a new mapping, or -1 when it is not tracked. */
+static int64_t tag_for_mapping(int flags, uintptr_t site)
+{
+	int mode = atomic_load_explicit(&mmap_mode, memory_order_relaxed);
+
+	if (core_in_internal_scope())
+		return CODETAG_INTERNAL;
+	if (mode == CORE_MMAP_NONE)
+		return -1;
+	if (mode == CORE_MMAP_ANON && !(flags & MAP_ANONYMOUS))
+		return -1;
+	return codetag_index_for_site(site);
+}
+
+void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		off_t offset, uintptr_t site)
+{
+	long ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+	int64_t tag;
+
+	if (ret == -1)
+		return MAP_FAILED;
+	len = round_to_pages(len);
+	if (called_by_allocator(site)) {
+		/* A fixed mapping over jemalloc's own pages (commit and
+		 * decommit) does not change what it holds. */
+		if (!(flags & MAP_FIXED)) {
+			atomic_fetch_add(&allocator_bytes, (int64_t)len);
+			atomic_fetch_add(&allocator_mappings, 1);
+		}
+		return (void *)ret;
+	}
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+		page_map_remove((uintptr_t)ret, len);
+	tag = tag_for_mapping(flags, site);
+	if (tag >= 0)
+		page_map_insert((uintptr_t)ret, len, (uint32_t)tag);
+	return (void *)ret;
+}
+
+int core_munmap(void *addr, size_t len, uintptr_t site)
+{
+	if (syscall(SYS_munmap, addr, len) != 0)
+		return -1;
+	len = round_to_pages(len);
+	if (called_by_allocator(site)) {
+		atomic_fetch_sub(&allocator_bytes, (int64_t)len);
+		return 0;
+	}
+	page_map_remove((uintptr_t)addr, len);
+	return 0;
+}
+
+void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
+		  void *new_addr, uintptr_t site)
+{
+	long ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags,
+			   new_addr);
+
+	if (ret == -1)
+		return MAP_FAILED;
+	if (called_by_allocator(site)) {
+		atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(new_len) -
+				 (int64_t)round_to_pages(old_len));
+		return (void *)ret;
+	}
+	page_map_move((uintptr_t)old_addr, round_to_pages(old_len),
+		      (uintptr_t)ret, round_to_pages(new_len),
+		      (flags & MREMAP_DONTUNMAP) || old_len == 0);
+	return (void *)ret;
+}

@@ -1,0 +1,29 @@
+/*
+ * Mappings through the core: mmap, munmap and mremap, tagged by call
+ * site like any allocation (see mmap.c for who is charged what).
+ */
+#ifndef ALLOCINFO_CORE_MMAP_H
+#define ALLOCINFO_CORE_MMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum core_mmap_mode {
+	CORE_MMAP_ANON,   /* anonymous mappings only (the default) */
+	CORE_MMAP_ALL,    /* file mappings too */
+	CORE_MMAP_NONE,   /* no mapping is tagged */
+};
+
+void core_mmap_set_mode(enum core_mmap_mode mode);
+
+void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		off_t offset, uintptr_t site);
+int core_munmap(void *addr, size_t len, uintptr_t site);
+void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
+		  void *new_addr, uintptr_t site);
+
+/* Bytes and mappings jemalloc holds from the kernel. */
+void core_mmap_allocator_totals(int64_t *bytes, int64_t *mappings);
+
+#endif
