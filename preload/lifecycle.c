@@ -1,49 +1,136 @@
 /*
- * Start and end of a profiled process.
+ * Start and end of a profiled process, and the reports in between.
  *
  * The constructor reads the options and ends the core's early window;
  * allocations before it (from the dynamic loader and from constructors
  * of libraries initialised before ours) are served and counted, and
  * their tags are marked accurate:no.  At exit, after the program's own
  * atexit handlers and C++ static destructors (registered after ours, so
- * run before), the report is written.
+ * run before), the report is written.  With ALLOCINFO_INTERVAL a
+ * background thread rewrites it as it goes; on a fatal signal
+ * (signals.c) it is written before the signal takes its course.
+ *
+ * Lock order, also at fork: report_lock, then the page map's lock, then
+ * jemalloc's own locks (its fork handlers were registered before ours,
+ * so they run after ours).
  */
+#include "preload/lifecycle.h"
+
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
-#include "core/internal_scope.h"
 #include "core/snapshot.h"
 #include "preload/options.h"
+#include "preload/process.h"
 #include "preload/profiler_libs.h"
+#include "preload/signals.h"
 #include "report/writer.h"
 
 static struct allocinfo_options options;
 static struct timespec start_time;
+static bool reports_enabled;
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void allocinfo_at_exit(void)
+static void write_report_locked(bool series)
 {
-	int saved_errno = errno;
 	struct report_meta meta = {
 		.pid = getpid(),
 		.start = start_time,
+		.descendant = process_is_descendant(),
+		.series = series,
 	};
 	struct snapshot snap;
 
-	core_internal_enter();
 	clock_gettime(CLOCK_REALTIME, &meta.end);
 	if (snapshot_take(&snap) == 0) {
 		report_write(options.output_template, &meta, &snap);
 		snapshot_release(&snap);
 	}
+}
+
+bool lifecycle_write_report(enum report_reason reason)
+{
+	int saved_errno = errno;
+	bool written = false;
+
+	if (!reports_enabled)
+		return false;
+	core_internal_enter();
+	/* A fatal signal may arrive while this thread or another writes
+	 * a report: then the report in progress, or the last interval
+	 * snapshot, stands. */
+	if (reason == REPORT_AT_SIGNAL ? pthread_mutex_trylock(&report_lock) == 0
+				       : pthread_mutex_lock(&report_lock) == 0) {
+		write_report_locked(reason == REPORT_AT_INTERVAL);
+		pthread_mutex_unlock(&report_lock);
+		written = true;
+	}
 	core_internal_leave();
 	errno = saved_errno;
+	return written;
+}
+
+static void at_exit(void)
+{
+	lifecycle_write_report(REPORT_AT_EXIT);
+}
+
+static void *interval_main(void *arg)
+{
+	long long period_ns = (long long)(options.interval_seconds * 1e9);
+	struct timespec next;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (;;) {
+		long long ns = next.tv_nsec + period_ns;
+
+		next.tv_sec += (time_t)(ns / 1000000000LL);
+		next.tv_nsec = (long)(ns % 1000000000LL);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+		lifecycle_write_report(REPORT_AT_INTERVAL);
+	}
+	return NULL;
+}
+
+/* The snapshot thread takes no signal of the program's: all are blocked
+ * in it, so the program's handlers run on the program's threads only. */
+static void start_interval_thread(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t thread;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&thread, &attr, interval_main, NULL) != 0)
+		options.interval_seconds = 0;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void prefork(void)
+{
+	pthread_mutex_lock(&report_lock);
+	page_map_prefork();
+}
+
+static void postfork(void)
+{
+	page_map_postfork();
+	pthread_mutex_unlock(&report_lock);
 }
 
 __attribute__((constructor(101))) static void allocinfo_start(void)
@@ -62,10 +149,19 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	core_internal_enter();
 	clock_gettime(CLOCK_REALTIME, &start_time);
 	options_read(&options);
+	process_init();
 	core_mmap_set_mode(options.mmap_mode);
-	pthread_atfork(page_map_prefork, page_map_postfork, page_map_postfork);
+	pthread_atfork(prefork, postfork, postfork);
 	profiler_libs_claim_sites();
-	atexit(allocinfo_at_exit);
+	/* ALLOCINFO_FOLLOW=0: a program started by a profiled process
+	 * keeps its malloc (it is ours now) but writes no report. */
+	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();
+	if (reports_enabled) {
+		atexit(at_exit);
+		signals_init();
+		if (options.interval_seconds > 0)
+			start_interval_thread();
+	}
 	core_internal_leave();
 	core_init(&options.core);
 	errno = saved_errno;

@@ -4,6 +4,7 @@
  */
 #include "preload/options.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,43 @@ static void read_mmap_mode(struct allocinfo_options *options)
 			       "anon");
 }
 
+static void read_follow(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_FOLLOW");
+
+	options->follow = true;
+	if (!v || !strcmp(v, "1"))
+		return;
+	if (!strcmp(v, "0"))
+		options->follow = false;
+	else
+		warn_bad_value("ALLOCINFO_FOLLOW", v, "0 or 1", "1");
+}
+
+/* A number of seconds, fractions allowed, from a millisecond to a year. */
+static void read_interval(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_INTERVAL");
+	char *end;
+	double seconds;
+
+	options->interval_seconds = 0;
+	if (!v)
+		return;
+	errno = 0;
+	seconds = strtod(v, &end);
+	if (errno || end == v || *end || !(seconds >= 0.001 && seconds <= 31536000))
+		warn_bad_value("ALLOCINFO_INTERVAL", v,
+			       "a number of seconds from 0.001 to 31536000",
+			       "no interval snapshots");
+	else
+		options->interval_seconds = seconds;
+}
+
 void options_read(struct allocinfo_options *options)
 {
+	read_follow(options);
+	read_interval(options);
 	read_mmap_mode(options);
 	read_size_mode(options);
 	read_output(options);

@@ -7,6 +7,7 @@
 #define ALLOCINFO_PRELOAD_OPTIONS_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 #include "core/alloc.h"
 #include "core/mmap.h"
@@ -17,6 +18,8 @@ struct allocinfo_options {
 	struct core_options core;                /* ALLOCINFO_SIZE */
 	char output_template[PATH_MAX];          /* ALLOCINFO_OUTPUT */
 	enum core_mmap_mode mmap_mode;           /* ALLOCINFO_MMAP */
+	bool follow;                             /* ALLOCINFO_FOLLOW */
+	double interval_seconds;                 /* ALLOCINFO_INTERVAL; 0 = off */
 };
 
 /*

@@ -250,11 +250,59 @@ static bool write_in_place(const char *path)
 	       !S_ISDIR(st.st_mode);
 }
 
+/* Someone else's file at our path (in a shared folder like /tmp) is
+ * theirs: never replace it. */
+static bool owned_by_other_user(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_uid != geteuid();
+}
+
+/* Appends the snapshot to PATH.series, the time series of interval
+ * snapshots: each one a whole report, so a reader splits it at the
+ * version lines. */
+static int append_series(const char *path, const struct text *t)
+{
+	char series[PATH_MAX + 8];
+	int fd;
+
+	if (snprintf(series, sizeof(series), "%s.series", path) >= (int)sizeof(series)) {
+		errno = ENAMETOOLONG;
+		report_error(path, "series name");
+		return -1;
+	}
+	if (owned_by_other_user(series)) {
+		errno = EPERM;
+		report_error(series, "owned by another user");
+		return -1;
+	}
+	fd = open(series, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		report_error(series, "open");
+		return -1;
+	}
+	if (write_all(fd, t->buf, t->len) < 0) {
+		report_error(series, "write");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static int write_file(const char *path, const struct text *t)
 {
 	char tmp[PATH_MAX + 32];
 	int fd;
 
+	if (owned_by_other_user(path)) {
+		errno = EPERM;
+		report_error(path, "owned by another user");
+		return -1;
+	}
 	if (write_in_place(path)) {
 		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0) {
@@ -298,6 +346,23 @@ static int write_file(const char *path, const struct text *t)
 	return 0;
 }
 
+/* The expanded template, with ".PID" for a descendant when the template
+ * does not name the pid itself. */
+static int report_path(const char *template, const struct report_meta *meta,
+		       char *out, size_t size)
+{
+	size_t len;
+
+	if (report_expand_path(template, meta->pid, out, size) < 0)
+		return -1;
+	if (!meta->descendant || strstr(template, "%p"))
+		return 0;
+	len = strlen(out);
+	if (snprintf(out + len, size - len, ".%d", (int)meta->pid) >= (int)(size - len))
+		return -1;
+	return 0;
+}
+
 int report_write(const char *template, const struct report_meta *meta,
 		 struct snapshot *snap)
 {
@@ -306,7 +371,7 @@ int report_write(const char *template, const struct report_meta *meta,
 	char path[PATH_MAX];
 	int ret;
 
-	if (report_expand_path(template, meta->pid, path, sizeof(path)) < 0) {
+	if (report_path(template, meta, path, sizeof(path)) < 0) {
 		errno = ENAMETOOLONG;
 		report_error(template, "expand");
 		return -1;
@@ -325,6 +390,8 @@ int report_write(const char *template, const struct report_meta *meta,
 		ret = -1;
 	} else {
 		ret = write_file(path, &t);
+		if (meta->series && append_series(path, &t) < 0)
+			ret = -1;
 	}
 	core_internal_free(t.buf);
 	return ret;

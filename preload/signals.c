@@ -1,0 +1,179 @@
+/*
+ * The report on a fatal signal, without changing what the program sees.
+ *
+ * For SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL and SIGTERM whose
+ * disposition is the default, a handler of ours writes the report, puts
+ * the default back and lets the signal take its course: a fault returns
+ * to the faulting instruction, which faults again and dumps core as
+ * before; a sent signal is raised again, so the process dies by the same
+ * signal with the same exit status.
+ *
+ * The program never sees that handler.  sigaction() and signal() are
+ * interposed for these signals: they return the disposition the program
+ * set (the default, until it sets one), and a handler or SIG_IGN of the
+ * program's replaces ours for real, so its handler runs exactly as it
+ * would without us.  Setting the default back brings ours back.
+ * Everything else passes straight to glibc.
+ */
+#include "preload/signals.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "preload/export.h"
+#include "preload/lifecycle.h"
+
+/* glibc's own, under its exported internal name. */
+extern int __sigaction(int sig, const struct sigaction *act,
+		       struct sigaction *old);
+
+static const int fatal_signals[] = {
+	SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM,
+};
+
+struct watched {
+	bool watched;                /* ours may be installed for it */
+	bool ours_installed;
+	struct sigaction program;    /* what the program believes */
+};
+
+static struct watched watched[NSIG];
+static atomic_bool active;
+
+static bool is_watched(int sig)
+{
+	return atomic_load_explicit(&active, memory_order_acquire) &&
+	       sig > 0 && sig < NSIG && watched[sig].watched;
+}
+
+static void report_and_die(int sig, siginfo_t *info, void *context)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	int saved_errno = errno;
+
+	(void)context;
+	__sigaction(sig, &dfl, NULL);
+	watched[sig].ours_installed = false;
+	lifecycle_write_report(REPORT_AT_SIGNAL);
+	errno = saved_errno;
+	/* A fault from the CPU happens again on return, now with the
+	 * default action; a signal that was sent is sent again.  It is
+	 * blocked until this handler returns, so the report is whole. */
+	if (info->si_code <= 0 || sig == SIGABRT || sig == SIGTERM)
+		raise(sig);
+}
+
+static int install_ours(int sig)
+{
+	struct sigaction ours;
+
+	memset(&ours, 0, sizeof(ours));
+	ours.sa_sigaction = report_and_die;
+	ours.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigfillset(&ours.sa_mask);
+	if (__sigaction(sig, &ours, NULL) != 0)
+		return -1;
+	watched[sig].ours_installed = true;
+	return 0;
+}
+
+void signals_init(void)
+{
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(*fatal_signals); i++) {
+		int sig = fatal_signals[i];
+		struct sigaction current;
+
+		if (__sigaction(sig, NULL, &current) != 0)
+			continue;
+		watched[sig].program = current;
+		watched[sig].watched = true;
+		/* SIG_IGN inherited (nohup), or a handler set by an earlier
+		 * constructor: the program's choice stands. */
+		if (current.sa_handler == SIG_DFL && !(current.sa_flags & SA_SIGINFO))
+			install_ours(sig);
+	}
+	atomic_store_explicit(&active, true, memory_order_release);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act,
+		     struct sigaction *old)
+{
+	struct watched *w;
+
+	if (!is_watched(sig))
+		return __sigaction(sig, act, old);
+	w = &watched[sig];
+	if (old)
+		*old = w->program;
+	if (!act)
+		return 0;
+	if (act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO)) {
+		if (!w->ours_installed && install_ours(sig) != 0)
+			return -1;
+	} else {
+		if (__sigaction(sig, act, NULL) != 0)
+			return -1;
+		w->ours_installed = false;
+	}
+	w->program = *act;
+	return 0;
+}
+
+/* signal() and bsd_signal(): BSD semantics, as glibc's signal() has. */
+static sighandler_t set_handler(int sig, sighandler_t handler, int flags)
+{
+	struct sigaction act, old;
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = handler;
+	act.sa_flags = flags;
+	sigemptyset(&act.sa_mask);
+	if (!(flags & SA_NODEFER))
+		sigaddset(&act.sa_mask, sig);
+	if (sigaction(sig, &act, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	if (!is_watched(sig)) {
+		struct sigaction act, old;
+
+		if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+			errno = EINVAL;
+			return SIG_ERR;
+		}
+		memset(&act, 0, sizeof(act));
+		act.sa_handler = handler;
+		act.sa_flags = SA_RESTART;
+		sigemptyset(&act.sa_mask);
+		sigaddset(&act.sa_mask, sig);
+		if (__sigaction(sig, &act, &old) != 0)
+			return SIG_ERR;
+		return old.sa_handler;
+	}
+	return set_handler(sig, handler, SA_RESTART);
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t handler)
+{
+	return signal(sig, handler);
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler)
+{
+	if (handler == SIG_ERR || sig <= 0 || sig >= NSIG) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	return set_handler(sig, handler, SA_ONESHOT | SA_NOMASK | SA_INTERRUPT);
+}
+
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t handler)
+{
+	return sysv_signal(sig, handler);
+}
