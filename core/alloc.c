@@ -22,6 +22,7 @@
  */
 #include "core/alloc.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <stdatomic.h>
@@ -41,8 +42,7 @@
 
 struct alloc_header {
 	uint32_t tag;
-	uint8_t offset_shift;
-	uint8_t unused[3];
+	uint32_t shift_and_magic;   /* offset_shift | magic << 8 */
 	uint64_t size;
 };
 _Static_assert(sizeof(struct alloc_header) == ALLOC_HEADER_SIZE,
@@ -58,9 +58,26 @@ static inline struct alloc_header *header_of(const void *user)
 	return (struct alloc_header *)((uintptr_t)user - ALLOC_HEADER_SIZE);
 }
 
+/*
+ * 24 bits that depend on the block's address.  Every block of ours has
+ * them; a block from another allocator (glibc's, reached by a library
+ * loaded with RTLD_DEEPBIND, or one got from __libc_malloc) almost never
+ * does: a false match takes a 1 in 2^24 coincidence.  Reading 16 bytes
+ * below such a block is safe: glibc keeps its chunk header there.
+ */
+static inline uint32_t header_magic(const void *user)
+{
+	return (uint32_t)(((uint64_t)(uintptr_t)user * 0x9e3779b97f4a7c15ull) >> 40);
+}
+
+static inline bool block_is_ours(const void *user)
+{
+	return (header_of(user)->shift_and_magic >> 8) == header_magic(user);
+}
+
 static inline size_t offset_of(const void *user)
 {
-	return (size_t)1 << header_of(user)->offset_shift;
+	return (size_t)1 << (header_of(user)->shift_and_magic & 0xff);
 }
 
 static inline void *base_of(const void *user)
@@ -88,6 +105,43 @@ reject_flags(const char *func, unsigned int flags)
 			(void)0;
 	}
 	errno = EINVAL;
+}
+
+/*
+ * Blocks from glibc's malloc go back to glibc, untracked: a library
+ * loaded with RTLD_DEEPBIND binds malloc to glibc's while its callers
+ * may free with ours.
+ */
+extern void __libc_free(void *ptr);
+extern void *__libc_realloc(void *ptr, size_t size);
+
+static __attribute__((noinline, cold)) void foreign_free(void *ptr)
+{
+	__libc_free(ptr);
+}
+
+static __attribute__((noinline, cold)) void *foreign_realloc(void *ptr,
+							      size_t size)
+{
+	return __libc_realloc(ptr, size);
+}
+
+static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
+{
+	static size_t (*glibc_usable_size)(void *);
+
+	if (!glibc_usable_size) {
+		void *libc;
+
+		core_internal_enter();
+		libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+		if (libc) {
+			*(void **)&glibc_usable_size = dlsym(libc, "malloc_usable_size");
+			dlclose(libc);
+		}
+		core_internal_leave();
+	}
+	return glibc_usable_size ? glibc_usable_size(ptr) : 0;
 }
 
 void core_init(const struct core_options *options)
@@ -120,7 +174,8 @@ static inline void *account_block(void *base, size_t offset, size_t size,
 	if (unlikely(core_options.count_usable_size))
 		counted = sallocx(base, 0) - offset;
 	h->tag = tag;
-	h->offset_shift = (uint8_t)__builtin_ctzl(offset);
+	h->shift_and_magic = (uint32_t)__builtin_ctzl(offset) |
+			     header_magic(user) << 8;
 	h->size = counted;
 	alloc_tag_add(codetag_tag(tag), (int64_t)counted);
 	return user;
@@ -171,6 +226,10 @@ void core_free(void *ptr)
 
 	if (!ptr)
 		return;
+	if (unlikely(!block_is_ours(ptr))) {
+		foreign_free(ptr);
+		return;
+	}
 	h = header_of(ptr);
 	alloc_tag_sub(codetag_tag(h->tag), (int64_t)h->size);
 	dallocx(base_of(ptr), 0);
@@ -194,6 +253,8 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		return NULL;
 	}
 
+	if (unlikely(!block_is_ours(ptr)))
+		return foreign_realloc(ptr, size);
 	h = header_of(ptr);
 	old = *h;
 	if (offset_of(ptr) != ALLOC_HEADER_SIZE) {
@@ -225,10 +286,12 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 			     tag_for(alloc_flags, site));
 }
 
-size_t core_usable_size(const void *ptr)
+size_t core_usable_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
+	if (unlikely(!block_is_ours(ptr)))
+		return foreign_usable_size(ptr);
 	return sallocx(base_of(ptr), 0) - offset_of(ptr);
 }
 

@@ -43,7 +43,8 @@ bool core_is_ready(void);
 void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 		 uintptr_t site);
 
-/* Frees a block from core_alloc or core_realloc; NULL is a no-op. */
+/* Frees a block from core_alloc or core_realloc; NULL is a no-op.  A
+ * block from glibc's own malloc goes back to glibc. */
 void core_free(void *ptr);
 
 /*
@@ -56,7 +57,7 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		   uintptr_t site);
 
 /* Bytes usable at @ptr; 0 for NULL. */
-size_t core_usable_size(const void *ptr);
+size_t core_usable_size(void *ptr);
 
 /* The profiler's own memory: shorthands for ALLOC_NO_CODETAG. */
 void *core_internal_alloc(size_t size);

@@ -194,6 +194,31 @@ static void test_no_codetag(void)
 }
 
 /*
+ * A block from glibc's malloc (a library loaded with RTLD_DEEPBIND gets
+ * those) goes back to glibc: never read as one of ours.
+ */
+extern void *__libc_malloc(size_t size);
+
+static void test_foreign_blocks(void)
+{
+	int64_t before_bytes, before_calls, bytes, calls;
+	char *p = __libc_malloc(100);
+	char *q = __libc_malloc(100);
+
+	CHECK(p != NULL && q != NULL);
+	profiler_counts(&before_bytes, &before_calls);
+	CHECK(core_usable_size(p) >= 100);
+	memset(q, 5, 100);
+	q = core_realloc(q, 4000, ALLOC_DEFAULT, SITE(10));
+	CHECK(q != NULL && q[99] == 5);
+	core_free(p);
+	core_free(q);
+	profiler_counts(&bytes, &calls);
+	CHECK_EQ_INT(bytes, before_bytes);
+	CHECK_EQ_INT(calls, before_calls);
+}
+
+/*
  * Threads: every thread allocates at the same shared sites and at sites
  * of its own, racing to insert them, and frees blocks that another
  * thread allocated.  Totals must come out exact.
@@ -278,6 +303,7 @@ int main(void)
 	test_zero_and_alignment();
 	test_accounting();
 	test_no_codetag();
+	test_foreign_blocks();
 	test_threads();
 	return harness_summary();
 }
