@@ -3,7 +3,11 @@
  * lib/alloc_tag.c: two header lines, then one record per tag,
  *
  *   "%12lli %8llu " FILE ":" LINE [" [" MODULE "]"] " func:" FUNCTION
- *   [" accurate:no"] " " "\n"
+ *   EXTRAS [" accurate:no"] " " "\n"
+ *
+ * EXTRAS are " key:value" tokens (the 2.0 format allows more than
+ * accurate:no; the kernel's readers skip them): allocinfo writes
+ * " stack:..." for ALLOCINFO_DEPTH (README, "Call sites").
  *
  * allocinfo adds "# key: value" metadata lines after the header, which
  * the kernel's readers skip as comments.  The writer (library) and the
@@ -24,6 +28,7 @@ struct allocinfo_tag_text {
 	unsigned long line;
 	const char *module;     /* NULL or "" for none */
 	const char *function;
+	const char *extras;     /* NULL, or " key:value" tokens */
 	bool inaccurate;
 };
 
@@ -34,5 +39,15 @@ struct allocinfo_tag_text {
  */
 int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 			    int64_t calls, const struct allocinfo_tag_text *tag);
+
+/*
+ * Formats the tag alone, as in a record: FILE ":" LINE [" [" MODULE
+ * "]"] " func:" FUNCTION [" accurate:no"], without the numbers, the
+ * trailing space or the newline.  Without @with_line, ":LINE" is
+ * printed as ":*" (a tag that stands for every line of a function).
+ * Returns like snprintf; never allocates.
+ */
+int allocinfo_format_tag(char *buf, size_t size,
+			 const struct allocinfo_tag_text *tag, bool with_line);
 
 #endif

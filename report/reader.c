@@ -902,6 +902,13 @@ void allocinfo_report_free(struct allocinfo_report *report)
 	memset(report, 0, sizeof(*report));
 }
 
+int allocinfo_parse_size(const char *text, int64_t *bytes)
+{
+	bool approximate;
+
+	return parse_size(text, strlen(text), bytes, &approximate);
+}
+
 const char *allocinfo_report_meta(const struct allocinfo_report *report,
 				  const char *key)
 {
@@ -926,7 +933,7 @@ static uint64_t hash_str(uint64_t h, const char *s)
 	return h * 0x100000001b3ULL;
 }
 
-static uint64_t record_key_hash(const struct allocinfo_record *rec)
+uint64_t allocinfo_record_key_hash(const struct allocinfo_record *rec)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -938,8 +945,8 @@ static uint64_t record_key_hash(const struct allocinfo_record *rec)
 	return h ^ (h >> 29);
 }
 
-static bool record_key_equal(const struct allocinfo_record *a,
-			     const struct allocinfo_record *b)
+bool allocinfo_record_key_equal(const struct allocinfo_record *a,
+				const struct allocinfo_record *b)
 {
 	return a->line == b->line && !strcmp(a->file, b->file) &&
 	       !strcmp(a->module, b->module) &&
@@ -962,11 +969,22 @@ static void record_merge(struct allocinfo_record *into,
 	into->approximate |= from->approximate;
 }
 
+/*
+ * A slot of the aggregation table: index + 1 of a kept record (0:
+ * empty) and its key's hash, compared first so that probing past other
+ * keys costs no string comparison.
+ */
+struct aggregate_slot {
+	size_t index;
+	uint64_t hash;
+};
+
 int allocinfo_report_aggregate(struct allocinfo_report *report)
 {
-	size_t size = 16, mask, *slots, i, kept = 0;
+	struct aggregate_slot *slots;
+	size_t size = 16, mask, i, kept = 0;
 
-	/* Open addressing over indexes + 1; at most half full. */
+	/* Open addressing, at most half full. */
 	while (size / 2 < report->count) {
 		if (size > SIZE_MAX / 2 / sizeof(*slots))
 			return -1;
@@ -979,18 +997,22 @@ int allocinfo_report_aggregate(struct allocinfo_report *report)
 
 	for (i = 0; i < report->count; i++) {
 		struct allocinfo_record *rec = &report->records[i];
-		size_t h = (size_t)record_key_hash(rec) & mask;
+		uint64_t hash = allocinfo_record_key_hash(rec);
+		size_t h = (size_t)hash & mask;
 
-		while (slots[h] &&
-		       !record_key_equal(&report->records[slots[h] - 1], rec))
+		while (slots[h].index &&
+		       (slots[h].hash != hash ||
+			!allocinfo_record_key_equal(
+				&report->records[slots[h].index - 1], rec)))
 			h = (h + 1) & mask;
-		if (slots[h]) {
-			record_merge(&report->records[slots[h] - 1], rec);
+		if (slots[h].index) {
+			record_merge(&report->records[slots[h].index - 1], rec);
 			continue;
 		}
 		/* kept <= i: the slot table only ever names kept records. */
 		report->records[kept] = *rec;
-		slots[h] = ++kept;
+		slots[h].index = ++kept;
+		slots[h].hash = hash;
 	}
 	report->count = kept;
 	free(slots);

@@ -144,6 +144,24 @@ void allocinfo_report_free(struct allocinfo_report *report);
  */
 int allocinfo_report_aggregate(struct allocinfo_report *report);
 
+/*
+ * Parses all of @text as a SIZE of the grammar above: a decimal byte
+ * count, or an IEC size such as "2.8M" or "64Ki" (powers of 1024,
+ * rounded to the nearest byte).  The tool reads its size options with
+ * it, so they take what the reader takes.  Returns 0, -1 if
+ * malformed, -2 if outside the int64_t range.
+ */
+int allocinfo_parse_size(const char *text, int64_t *bytes);
+
+/*
+ * A record's key is (file, line, module, function): what names a tag.
+ * These are the hash and the equality allocinfo_report_aggregate()
+ * uses, for callers that match records across reports.
+ */
+uint64_t allocinfo_record_key_hash(const struct allocinfo_record *rec);
+bool allocinfo_record_key_equal(const struct allocinfo_record *a,
+				const struct allocinfo_record *b);
+
 /* The value of the first metadata line with @key, or NULL. */
 const char *allocinfo_report_meta(const struct allocinfo_report *report,
 				  const char *key);

@@ -806,6 +806,38 @@ out:
 	allocinfo_report_free(&r);
 }
 
+/* The size parser the tool's --min-size and --fail-on-growth use. */
+static void test_parse_size(void)
+{
+	int64_t v = 0;
+
+	CHECK_EQ_INT(allocinfo_parse_size("0", &v), 0);
+	CHECK_EQ_INT(v, 0);
+	CHECK_EQ_INT(allocinfo_parse_size("4096", &v), 0);
+	CHECK_EQ_INT(v, 4096);
+	CHECK_EQ_INT(allocinfo_parse_size("1K", &v), 0);
+	CHECK_EQ_INT(v, 1024);
+	CHECK_EQ_INT(allocinfo_parse_size("4Ki", &v), 0);
+	CHECK_EQ_INT(v, 4096);
+	CHECK_EQ_INT(allocinfo_parse_size("2.8M", &v), 0);
+	CHECK_EQ_INT(v, 2936013);               /* 2936012.8, to nearest */
+	CHECK_EQ_INT(allocinfo_parse_size("-1.5K", &v), 0);
+	CHECK_EQ_INT(v, -1536);
+	CHECK_EQ_INT(allocinfo_parse_size("9223372036854775807", &v), 0);
+	CHECK_EQ_INT(v, INT64_MAX);
+	CHECK_EQ_INT(allocinfo_parse_size("-9223372036854775808", &v), 0);
+	CHECK_EQ_INT(v, INT64_MIN);
+	CHECK_EQ_INT(allocinfo_parse_size("8E", &v), -2);
+	CHECK_EQ_INT(allocinfo_parse_size("9223372036854775808", &v), -2);
+	CHECK_EQ_INT(allocinfo_parse_size("99999999999999999999", &v), -2);
+	CHECK_EQ_INT(allocinfo_parse_size("", &v), -1);
+	CHECK_EQ_INT(allocinfo_parse_size("1X", &v), -1);
+	CHECK_EQ_INT(allocinfo_parse_size("1.5", &v), -1);
+	CHECK_EQ_INT(allocinfo_parse_size("+1", &v), -1);
+	CHECK_EQ_INT(allocinfo_parse_size(" 1", &v), -1);
+	CHECK_EQ_INT(allocinfo_parse_size("1K ", &v), -1);
+}
+
 /* --------------------------------------------------------- samples */
 
 /*
@@ -930,6 +962,7 @@ int main(void)
 	RUN_TEST(test_garbage);
 	RUN_TEST(test_lenient);
 	RUN_TEST(test_aggregate);
+	RUN_TEST(test_parse_size);
 	RUN_TEST(test_samples);
 	return harness_summary();
 }
