@@ -18,13 +18,17 @@
  *
  * Invariants.  A published slot never changes.  tags[i].ct.site is
  * written before i is published (release) and read after the slot is
- * loaded (acquire).
+ * loaded (acquire).  A tag's route changes once, from UNDECIDED to SELF
+ * or UNWIND (core/callsite.c); stack tags are born SELF.
  */
 #include "core/codetag.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "core/alloc_tag.h"
+#include "core/callsite.h"
 
 #define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
 
@@ -95,7 +99,8 @@ codetag_insert(uintptr_t site, uint32_t slot)
 	return CODETAG_OVERFLOW;
 }
 
-uint32_t codetag_index_for_site(uintptr_t site)
+/* The table probe: the fast path of every allocation. */
+static inline uint32_t site_lookup(uintptr_t site)
 {
 	uint32_t slot = site_hash(site) & (CODETAG_SLOTS - 1);
 
@@ -111,6 +116,109 @@ uint32_t codetag_index_for_site(uintptr_t site)
 		}
 		slot = (slot + 1) & (CODETAG_SLOTS - 1);
 	}
+}
+
+uint32_t codetag_index_for_site(uintptr_t site)
+{
+	uint32_t index = site_lookup(site);
+
+	/* Same cache line as the site just compared: the route costs
+	 * one load.  Anything but SELF is decided out of line. */
+	if (__builtin_expect(__atomic_load_n(&tags[index].ct.route,
+					     __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF, 1))
+		return index;
+	return callsite_route(index, site);
+}
+
+uint32_t codetag_index_for_site_unrouted(uintptr_t site)
+{
+	return site_lookup(site);
+}
+
+/*
+ * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in a
+ * second slot array keyed by the whole chain.  A stack tag's route is
+ * SELF from birth; it is never found by a site lookup.
+ */
+static _Atomic uint32_t stack_slots[CODETAG_SLOTS];
+
+static uint32_t stack_hash(const uintptr_t *frames, unsigned int depth)
+{
+	uint64_t h = depth;
+
+	for (unsigned int i = 0; i < depth; i++)
+		h = (h ^ frames[i]) * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(h >> 32);
+}
+
+static bool stack_equal(uint32_t index, const uintptr_t *frames,
+			unsigned int depth)
+{
+	const struct codetag *ct = &tags[index].ct;
+
+	return ct->stack_depth == depth && ct->stack &&
+	       !memcmp(ct->stack, frames, depth * sizeof(*frames));
+}
+
+uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
+{
+	uint32_t slot = stack_hash(frames, depth) & (CODETAG_SLOTS - 1);
+
+	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
+		uint32_t index = atomic_load_explicit(&stack_slots[slot],
+						      memory_order_acquire);
+
+		if (index == 0)
+			return 0;
+		if (stack_equal(index, frames, depth))
+			return index;
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+	return 0;
+}
+
+uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
+				 int *kept)
+{
+	uint32_t slot = stack_hash(frames, depth) & (CODETAG_SLOTS - 1);
+	uint32_t mine = atomic_fetch_add_explicit(&next_index, 1,
+						  memory_order_relaxed);
+	uint32_t found = CODETAG_OVERFLOW;
+	struct codetag *ct;
+
+	*kept = 0;
+	if (mine >= CODETAG_MAX) {
+		__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags,
+				  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+		return CODETAG_OVERFLOW;
+	}
+	ct = &tags[mine].ct;
+	ct->stack = frames;
+	ct->stack_depth = (uint16_t)depth;
+	__atomic_store_n(&ct->route, CODETAG_ROUTE_SELF, __ATOMIC_RELAXED);
+	__atomic_store_n(&ct->site, frames[0], __ATOMIC_RELAXED);
+
+	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
+		uint32_t expected = 0;
+
+		if (atomic_compare_exchange_strong_explicit(&stack_slots[slot],
+				&expected, mine, memory_order_release,
+				memory_order_acquire)) {
+			*kept = 1;
+			return mine;
+		}
+		if (stack_equal(expected, frames, depth)) {
+			found = expected;
+			break;
+		}
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+	/* Another thread published this chain first (or the table is
+	 * full): abandon our index, as codetag_insert does. */
+	__atomic_store_n(&ct->site, 0, __ATOMIC_RELAXED);
+	ct->stack = NULL;
+	ct->stack_depth = 0;
+	return found;
 }
 
 void codetag_mark_existing_inaccurate(void)

@@ -28,6 +28,17 @@ enum codetag_flags {
 	CODETAG_FLAG_PROFILER   = 1u << 1,
 };
 
+/*
+ * How an allocation at a site finds its tag (see core/callsite.h).
+ * Decided once per site; the fast path tests for CODETAG_ROUTE_SELF.
+ */
+enum codetag_route {
+	CODETAG_ROUTE_UNDECIDED = 0, /* the next allocation decides */
+	CODETAG_ROUTE_SELF,          /* the site is the tag */
+	CODETAG_ROUTE_UNWIND,        /* a wrapper site, or stacks are on:
+				      * each allocation unwinds to its tag */
+};
+
 struct codetag {
 	uintptr_t site;            /* return address; 0 = unused slot */
 	const char *file;
@@ -35,6 +46,11 @@ struct codetag {
 	const char *function;
 	const char *module;        /* NULL for the main executable */
 	uint32_t flags;            /* enum codetag_flags */
+	uint16_t route;            /* enum codetag_route */
+	uint16_t stack_depth;      /* frames in stack; 0 for a site tag */
+	/* A stack tag's chain of call sites, innermost first (stack[0] ==
+	 * site); never freed, like the tag.  NULL for a site tag. */
+	const uintptr_t *stack;
 };
 
 /* Tag indices with a fixed meaning. */
@@ -53,6 +69,25 @@ enum {
  * allocates, never makes a system call.
  */
 uint32_t codetag_index_for_site(uintptr_t site);
+
+/*
+ * The tag of @site itself, never routed: the caller of a wrapper, found
+ * by unwinding, is charged here.  Lock-free like the above.
+ */
+uint32_t codetag_index_for_site_unrouted(uintptr_t site);
+
+/*
+ * Stack tags: one per distinct chain of call sites (ALLOCINFO_DEPTH),
+ * in a table of their own.  codetag_find_stack returns the chain's tag
+ * index, or 0 if it has none yet; codetag_index_for_stack creates it,
+ * keeping @frames itself (storage the caller never frees or changes)
+ * and setting *@kept, or returns the tag another thread created first
+ * (then *@kept is false and @frames is the caller's again).
+ * Lock-free; never allocates.
+ */
+uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth);
+uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
+				 int *kept);
 
 /* Marks every tag created so far inaccurate: they were created in the
  * early window before the profiler was ready.  Called once by core_init. */

@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/callsite.h"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
 static void warn_bad_value(const char *name, const char *value,
 			   const char *expected, const char *fallback)
 {
@@ -96,8 +101,48 @@ static void read_interval(struct allocinfo_options *options)
 		options->interval_seconds = seconds;
 }
 
+/* Call sites per tag: 1 (the kernel's model) to CALLSITE_DEPTH_MAX. */
+static void read_stack_depth(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_DEPTH");
+	char *end;
+	unsigned long depth;
+
+	options->stack_depth = 1;
+	if (!v)
+		return;
+	errno = 0;
+	depth = strtoul(v, &end, 10);
+	if (errno || end == v || *end || v[0] < '0' || v[0] > '9' ||
+	    depth < 1 || depth > CALLSITE_DEPTH_MAX)
+		warn_bad_value("ALLOCINFO_DEPTH", v, "a number from 1 to "
+			       STRINGIFY(CALLSITE_DEPTH_MAX), "1");
+	else
+		options->stack_depth = (unsigned int)depth;
+}
+
+/* The program's own wrappers: comma-separated globs. */
+static void read_wrappers(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_WRAPPERS");
+	size_t len = v ? strlen(v) : 0;
+
+	options->wrappers[0] = '\0';
+	if (!v)
+		return;
+	if (!len || len >= sizeof(options->wrappers) || v[0] == ',' ||
+	    v[len - 1] == ',' || strstr(v, ",,"))
+		warn_bad_value("ALLOCINFO_WRAPPERS", v,
+			       "a comma-separated list of function name globs",
+			       "the built-in list alone");
+	else
+		memcpy(options->wrappers, v, len + 1);
+}
+
 void options_read(struct allocinfo_options *options)
 {
+	read_stack_depth(options);
+	read_wrappers(options);
 	read_follow(options);
 	read_interval(options);
 	read_mmap_mode(options);

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/mmap.h"
+#include "report/wrapper_names.h"
 
 #define ALLOCINFO_DEFAULT_OUTPUT "allocinfo.%e.%p"
 
@@ -20,6 +21,8 @@ struct allocinfo_options {
 	enum core_mmap_mode mmap_mode;           /* ALLOCINFO_MMAP */
 	bool follow;                             /* ALLOCINFO_FOLLOW */
 	double interval_seconds;                 /* ALLOCINFO_INTERVAL; 0 = off */
+	unsigned int stack_depth;                /* ALLOCINFO_DEPTH */
+	char wrappers[WRAPPER_NAMES_USER_MAX];   /* ALLOCINFO_WRAPPERS; "" = none */
 };
 
 /*

@@ -16,10 +16,23 @@
  * in someone else's process, and in node, whose exported OpenSSL it then
  * calls, a crash).  Without libdw, sites fall back to dladdr(): module,
  * offset and the exported symbol.
+ *
+ * Inlined code.  The tag names the innermost source location, the line
+ * that called the allocator, and the function that line is written in,
+ * even when the compiler inlined that function into another: the tag is
+ * the same at -O0 and -O2, and it names the line to change.  The one
+ * exception is an inlined wrapper (report/wrapper_names.h: a header's
+ * safe_malloc, std::vector::push_back): its line is replaced by the line
+ * that called it, from DWARF's inlined-subroutine records, outward until
+ * a function that is not a wrapper.  (Wrappers that were not inlined
+ * were already seen through at run time, by core/callsite.c.)
+ *
+ * C++ names are demangled without parameters (report/demangle.h).
  */
 #include "report/symbolize.h"
 
 #include <dlfcn.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +42,8 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "report/demangle.h"
+#include "report/wrapper_names.h"
 
 /* The libdwfl functions we call, looked up from libdw.so.1. */
 #define DWFL_FUNCTIONS(X)						\
@@ -36,7 +51,11 @@
 	X(dwfl_linux_proc_report) X(dwfl_linux_proc_find_elf)		\
 	X(dwfl_build_id_find_debuginfo) X(dwfl_addrmodule)		\
 	X(dwfl_module_info) X(dwfl_module_addrname) X(dwfl_module_getsrc) \
-	X(dwfl_lineinfo) X(dwfl_line_comp_dir) X(dwfl_module_getelf)
+	X(dwfl_lineinfo) X(dwfl_line_comp_dir) X(dwfl_module_getelf)	\
+	X(dwfl_module_addrdie) X(dwarf_getscopes) X(dwarf_tag)		\
+	X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_formstring)	\
+	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
+	X(dwarf_filesrc) X(dwarf_getscopes_die)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -176,6 +195,20 @@ static const char *keep_string(struct symbolizer *sym, const char *fmt,
 	return blk->text;
 }
 
+/* A name we return: a copy of @text in the symbolizer's strings. */
+static const char *keep_text(struct symbolizer *sym, const char *text)
+{
+	size_t len = strlen(text);
+	struct string_block *blk = core_internal_alloc(sizeof(*blk) + len + 1);
+
+	if (!blk)
+		return "?";
+	memcpy(blk->text, text, len + 1);
+	blk->next = sym->strings;
+	sym->strings = blk;
+	return blk->text;
+}
+
 static const char *base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -216,6 +249,133 @@ static void resolve_with_dladdr(struct symbolizer *sym, struct codetag *ct)
 			       (unsigned long long)(ct->site - (uintptr_t)info.dli_fbase));
 }
 
+/* A function's name for a tag: demangled without parameters if it is a
+ * C++ name; *@wrapper says whether wrapper_names lists it. */
+static const char *display_name(struct symbolizer *sym, const char *name,
+				bool *wrapper)
+{
+	char buf[1024];
+
+	if (wrapper)
+		*wrapper = wrapper_names_match(name);
+	if (demangle_short(name, buf, sizeof(buf)))
+		return keep_text(sym, buf);
+	return name;
+}
+
+/* The linkage (mangled) name of a function DIE, else NULL. */
+static const char *die_linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+
+	if (dw.dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dw.dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		return dw.dwarf_formstring(&attr);
+	return NULL;
+}
+
+static const char *relative_to(const char *file, const char *comp_dir)
+{
+	size_t n;
+
+	if (!comp_dir || !*comp_dir)
+		return file;
+	n = strlen(comp_dir);
+	if (!strncmp(file, comp_dir, n) && file[n] == '/')
+		return file + n + 1;
+	return file;
+}
+
+/* The file and line that an inlined subroutine was called from. */
+static bool inline_call_site(Dwarf_Die *cudie, Dwarf_Die *inlined,
+			     const char **file, unsigned int *line)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word index, lineno;
+	Dwarf_Files *files;
+	const char *name, *comp_dir = NULL;
+	size_t nfiles;
+
+	if (!dw.dwarf_attr(inlined, DW_AT_call_file, &attr) ||
+	    dw.dwarf_formudata(&attr, &index) != 0 ||
+	    !dw.dwarf_attr(inlined, DW_AT_call_line, &attr) ||
+	    dw.dwarf_formudata(&attr, &lineno) != 0 || lineno == 0 ||
+	    dw.dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || index >= nfiles)
+		return false;
+	name = dw.dwarf_filesrc(files, index, NULL, NULL);
+	if (!name)
+		return false;
+	if (dw.dwarf_attr(cudie, DW_AT_comp_dir, &attr))
+		comp_dir = dw.dwarf_formstring(&attr);
+	*file = relative_to(name, comp_dir);
+	*line = (unsigned int)lineno;
+	return true;
+}
+
+/*
+ * The function at @pc from DWARF's scopes, innermost first, stepping out
+ * of inlined wrappers (see the top of this file): moves @ct's file and
+ * line to each wrapper's call site.  Returns false without DWARF scopes.
+ */
+static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
+			   Dwarf_Addr pc, struct codetag *ct)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cudie = dw.dwfl_module_addrdie(mod, pc, &bias);
+	Dwarf_Die *scopes = NULL;
+	const char *name = NULL;
+	int n;
+
+	if (!cudie)
+		return false;
+	/* dwarf_getscopes nests an inlined function in the scopes of its
+	 * abstract definition; the scopes of its concrete DIE are the
+	 * functions it was inlined into. */
+	n = dw.dwarf_getscopes(cudie, pc - bias, &scopes);
+	if (n > 0) {
+		Dwarf_Die innermost = scopes[0];
+
+		free(scopes);
+		scopes = NULL;
+		n = dw.dwarf_getscopes_die(&innermost, &scopes);
+	}
+	for (int i = 0; i < n; i++) {
+		int tag = dw.dwarf_tag(&scopes[i]);
+		const char *file;
+		unsigned int line;
+		bool wrapper;
+
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+			continue;
+		name = die_linkage_name(&scopes[i]);
+		/* GCC gives a lambda's operator() no linkage name; out of
+		 * line, its ELF symbol has it. */
+		if (!name && tag == DW_TAG_subprogram) {
+			const char *sym_name = dw.dwfl_module_addrname(mod, pc);
+
+			if (sym_name && !strncmp(sym_name, "_Z", 2))
+				name = sym_name;
+		}
+		if (!name)
+			name = dw.dwarf_diename(&scopes[i]);
+		if (!name)
+			break;
+		name = display_name(sym, name, &wrapper);
+		if (!wrapper || tag != DW_TAG_inlined_subroutine ||
+		    !inline_call_site(cudie, &scopes[i], &file, &line))
+			break;
+		/* An inlined wrapper: its caller's line, its caller's name. */
+		ct->file = file;
+		ct->line = line;
+		name = NULL;
+	}
+	free(scopes);
+	if (!name)
+		return false;
+	ct->function = name;
+	return true;
+}
+
 void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 {
 	Dwarf_Addr pc = ct->site - 1, bias = 0;
@@ -249,10 +409,6 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	if (modpath && strcmp(modpath, sym->exe_path) != 0)
 		ct->module = base_name(modpath);
 
-	name = dw.dwfl_module_addrname(mod, pc);
-	if (name)
-		ct->function = name;
-
 	line = dw.dwfl_module_getsrc(mod, pc);
 	if (line) {
 		const char *file = dw.dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
@@ -260,14 +416,63 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		if (file && lineno > 0) {
 			ct->file = source_path(line, file);
 			ct->line = (unsigned int)lineno;
-			return;
+			if (resolve_scopes(sym, mod, pc, ct))
+				return;
 		}
 	}
+	/* No DWARF function: the ELF symbol (.symtab, else .dynsym). */
+	name = dw.dwfl_module_addrname(mod, pc);
+	if (name)
+		ct->function = display_name(sym, name, NULL);
+	if (ct->line)
+		return;
 	/* No line info: name the module and the offset in its ELF file. */
 	dw.dwfl_module_getelf(mod, &bias);
 	ct->file = keep_string(sym, "%s+0x%llx",
 			       modpath ? base_name(modpath) : "?",
 			       (unsigned long long)(ct->site - bias));
+}
+
+/* FILE for a stack frame: a single ':' is all an extra may hold, so
+ * '%', ':', '@', '>' and blanks or control characters are %XX. */
+static size_t escape_frame_file(const char *file, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *file; file++) {
+		unsigned char c = (unsigned char)*file;
+		bool escape = c <= 0x20 || c >= 0x7f || c == '%' || c == ':' ||
+			      c == '@' || c == '>';
+
+		if (n + 4 >= size)
+			break;
+		if (escape)
+			n += (size_t)snprintf(out + n, size - n, "%%%02X", c);
+		else
+			out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+const char *symbolizer_format_stack(struct symbolizer *sym,
+				    const uintptr_t *stack, unsigned int depth)
+{
+	char text[8192], file[1024];
+	size_t len = 0;
+
+	len = (size_t)snprintf(text, sizeof(text), " stack:");
+	for (unsigned int i = 0; i < depth && len < sizeof(text); i++) {
+		struct codetag frame = { .site = stack[i] };
+
+		symbolizer_resolve(sym, &frame);
+		escape_frame_file(frame.file, file, sizeof(file));
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s@%u",
+					i ? ">" : "", file, frame.line);
+	}
+	if (len >= sizeof(text))
+		return NULL;
+	return keep_text(sym, text);
 }
 
 void symbolizer_close(struct symbolizer *sym)

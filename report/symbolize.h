@@ -9,6 +9,8 @@
 #ifndef ALLOCINFO_REPORT_SYMBOLIZE_H
 #define ALLOCINFO_REPORT_SYMBOLIZE_H
 
+#include <stdint.h>
+
 #include "core/codetag.h"
 
 struct symbolizer;
@@ -17,12 +19,26 @@ struct symbolizer *symbolizer_open(void);
 
 /*
  * Fills @ct's file, line, function and module for @ct->site.  With DWARF
- * line info: the source file and line of the call.  Without: file is
- * "MODULE+0xOFFSET" (the return address's offset in the ELF file's
- * address space) and line 0.  Function comes from DWARF or the ELF
- * symbol tables, "?" when unknown.  Module is NULL for the main program.
+ * line info: the source file and line of the call, in the function it is
+ * written in, inlined or not, unless that function is an inlined wrapper
+ * (then its caller's line).  Without: file is "MODULE+0xOFFSET" (the
+ * return address's offset in the ELF file's address space) and line 0.
+ * Function comes from DWARF or the ELF symbol tables (.symtab, else
+ * .dynsym), C++ names demangled without parameters, "?" when unknown.
+ * Module is NULL for the main program.
  */
 void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct);
+
+/*
+ * A stack tag's chain (ALLOCINFO_DEPTH) as the record's extra, with its
+ * leading blank: " stack:FRAME>FRAME>...", innermost first, each FRAME
+ * the site's FILE "@" LINE as symbolizer_resolve() gives them, FILE with
+ * '%', ':', '@', '>', blanks and control characters written %XX.  A
+ * single ':' after the key keeps it an extra to every reader.  NULL if it
+ * does not fit in 8 KiB.
+ */
+const char *symbolizer_format_stack(struct symbolizer *sym,
+				    const uintptr_t *stack, unsigned int depth);
 
 void symbolizer_close(struct symbolizer *sym);
 

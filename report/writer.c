@@ -69,7 +69,8 @@ text_printf(struct text *t, const char *fmt, ...)
 	t->len += (size_t)n;
 }
 
-static void text_record(struct text *t, const struct snapshot_entry *e)
+static void text_record(struct text *t, const struct snapshot_entry *e,
+			struct symbolizer *sym)
 {
 	struct allocinfo_tag_text tag = {
 		.file = e->ct.file,
@@ -78,6 +79,11 @@ static void text_record(struct text *t, const struct snapshot_entry *e)
 		.function = e->ct.function,
 		.inaccurate = e->ct.flags & CODETAG_FLAG_INACCURATE,
 	};
+
+	/* ALLOCINFO_DEPTH: the chain beside the kernel-shaped tag. */
+	if (e->ct.stack && e->ct.stack_depth > 1)
+		tag.extras = symbolizer_format_stack(sym, e->ct.stack,
+						     e->ct.stack_depth);
 	int n = allocinfo_format_record(NULL, 0, e->bytes, e->calls, &tag);
 
 	if (n < 0 || !text_reserve(t, (size_t)n))
@@ -193,8 +199,66 @@ static int compare_entries(const void *pa, const void *pb)
 	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
 }
 
+static int compare_tag_text(const struct snapshot_entry *a,
+			    const struct snapshot_entry *b)
+{
+	int c;
+
+	if ((c = strcmp(a->ct.file, b->ct.file)))
+		return c;
+	if (a->ct.line != b->ct.line)
+		return a->ct.line < b->ct.line ? -1 : 1;
+	if ((c = strcmp(a->ct.function, b->ct.function)))
+		return c;
+	if (!a->ct.module != !b->ct.module)
+		return a->ct.module ? 1 : -1;
+	if (a->ct.module && (c = strcmp(a->ct.module, b->ct.module)))
+		return c;
+	/* Stack tags stay apart: their chains are told apart later. */
+	if (a->ct.stack || b->ct.stack)
+		return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
+	return 0;
+}
+
+static int compare_for_merge(const void *pa, const void *pb)
+{
+	const struct snapshot_entry *a = pa, *b = pb;
+	int c = compare_tag_text(a, b);
+
+	if (c)
+		return c;
+	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
+}
+
+/*
+ * Sites that symbolize to the same tag are one record, as one codetag
+ * is in the kernel: two calls on one line, or the callers of an inlined
+ * wrapper, which DWARF puts back on the line that called it.
+ */
+static void merge_same_tags(struct snapshot *snap)
+{
+	size_t used = 0;
+
+	qsort(snap->entries, snap->count, sizeof(*snap->entries),
+	      compare_for_merge);
+	for (size_t i = 0; i < snap->count; i++) {
+		struct snapshot_entry *e = &snap->entries[i];
+		struct snapshot_entry *last = used ? &snap->entries[used - 1] : NULL;
+
+		if (last && !last->ct.stack && !e->ct.stack &&
+		    !compare_tag_text(last, e)) {
+			last->bytes += e->bytes;
+			last->calls += e->calls;
+			last->ct.flags |= e->ct.flags;
+			continue;
+		}
+		snap->entries[used++] = *e;
+	}
+	snap->count = used;
+}
+
 static void build_text(struct text *t, const struct report_meta *meta,
-		       const struct snapshot *snap)
+		       const struct snapshot *snap, struct symbolizer *sym)
 {
 	char cmd[4096], start[32], end[32];
 
@@ -214,7 +278,7 @@ static void build_text(struct text *t, const struct report_meta *meta,
 	text_printf(t, "# allocator_mapped_bytes: %lld\n", (long long)snap->allocator_bytes);
 	text_printf(t, "# allocator_mappings: %lld\n", (long long)snap->allocator_calls);
 	for (size_t i = 0; i < snap->count; i++)
-		text_record(t, &snap->entries[i]);
+		text_record(t, &snap->entries[i], sym);
 }
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -379,9 +443,10 @@ int report_write(const char *template, const struct report_meta *meta,
 	sym = symbolizer_open();
 	for (size_t i = 0; i < snap->count; i++)
 		symbolizer_resolve(sym, &snap->entries[i].ct);
+	merge_same_tags(snap);
 	qsort(snap->entries, snap->count, sizeof(*snap->entries),
 	      compare_entries);
-	build_text(&t, meta, snap);
+	build_text(&t, meta, snap, sym);
 	symbolizer_close(sym);
 
 	if (t.failed) {

@@ -218,6 +218,9 @@ check_expect_markers()
 			sub(/^.* func:/, "", f)
 			sub(/ accurate:no $/, "", f)
 			sub(/ $/, "", f)
+			# Extras (" stack:..."): KEY:VALUE with a single colon.
+			while (match(f, / [a-z_][a-z0-9_]*:[^: ]+$/))
+				f = substr(f, 1, RSTART - 1)
 			fname[line] = f
 		}
 		END {

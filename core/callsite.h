@@ -1,0 +1,74 @@
+/*
+ * Call sites people can act on: wrappers seen through, stacks on request.
+ *
+ * A call site is the return address of a call into the allocator.  When
+ * that address lies in a function that only allocates for its caller
+ * (strdup, xmalloc, std::vector's growth, a project's safe_malloc), the
+ * site a developer can act on is the wrapper's caller: like the kernel's
+ * _noprof functions behind alloc_hooks(), the wrapper passes the tag
+ * through.  User space has no macro to do that at compile time, so the
+ * core finds the caller by unwinding the stack.
+ *
+ * Cost.  Whether a site needs unwinding is decided once per site, at
+ * its first allocation after start-up, and cached in its codetag
+ * (codetag.route).  The fast path pays one load from a cache line it
+ * already reads; only allocations at wrapper sites unwind, a few frames
+ * each.  With a stack depth above 1 every allocation unwinds: that is
+ * what was asked for.
+ *
+ * The core knows no symbol names.  Which code is a wrapper is the
+ * classifier's answer (preload/wrappers.c), handed down as a function.
+ */
+#ifndef ALLOCINFO_CORE_CALLSITE_H
+#define ALLOCINFO_CORE_CALLSITE_H
+
+#include <stdint.h>
+
+/* Longest chain of call sites a tag may hold (ALLOCINFO_DEPTH). */
+#define CALLSITE_DEPTH_MAX 16
+
+/* What the classifier says about the code at one address. */
+enum callsite_code {
+	/* Code that allocates for itself, or no code we know of: the
+	 * allocation is charged here. */
+	CALLSITE_CODE_OWN = 0,
+	/* In a function that allocates for its caller. */
+	CALLSITE_CODE_WRAPPER,
+	/* In a module, but in no function that its symbol tables name:
+	 * a static function of a stripped module.  Seen through only as a
+	 * helper of a wrapper of the same module (see callsite.c). */
+	CALLSITE_CODE_ANONYMOUS,
+};
+
+struct callsite_options {
+	/* Call sites per tag, 1 to CALLSITE_DEPTH_MAX; 1 is the kernel's
+	 * model, one site per tag. */
+	unsigned int depth;
+	/*
+	 * Classifies the code at @pc (an address inside a call instruction,
+	 * the return address - 1) and sets *@module to an identifier of the
+	 * module it lies in (0 for none).  Runs inside malloc, in the
+	 * profiler's internal scope: it may allocate (ALLOC_NO_CODETAG), must
+	 * leave errno alone, and must not wait for another thread.  NULL:
+	 * nothing is a wrapper.
+	 */
+	enum callsite_code (*classify)(uintptr_t pc, uintptr_t *module);
+};
+
+/*
+ * Sets the options and loads the unwinder (libunwind).  Called once by
+ * the preload constructor before core_init(), outside malloc.  Until it
+ * is called, and if it never is, every site is its own tag.
+ */
+void callsite_init(const struct callsite_options *options);
+
+/*
+ * The tag index that an allocation at @site, whose own tag is @index,
+ * is charged to.  Called by codetag_index_for_site() for a tag whose
+ * route is not CODETAG_ROUTE_SELF: it decides the route on first use,
+ * and unwinds at wrapper sites.  Lock-free; never allocates through the
+ * tagged path.
+ */
+uint32_t callsite_route(uint32_t index, uintptr_t site);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * Wrapper address ranges (see wrappers.h).
+ *
+ * Data.  One sorted array of function ranges per module, each marked
+ * wrapper or not; a set of modules sorted by address, published through
+ * one atomic pointer.  Readers (the classifier, inside malloc) load the
+ * pointer and search; nothing is ever freed once published, so a reader
+ * never sees memory go away.  A new module (dlopen) makes a new set: the
+ * thread that meets it scans the modules it does not know, reuses the
+ * rest, and publishes with a compare-and-swap.  A thread that loses the
+ * race frees what it scanned and reads the winner's set.  No thread
+ * waits for another: a thread that holds the loader's lock (inside a
+ * dl_iterate_phdr callback) may allocate, and we call dl_iterate_phdr.
+ *
+ * Module identity is glibc's _dl_find_object: lock-free, and it tells
+ * a module loaded where a closed one was from the old one (another link
+ * map or another extent).
+ *
+ * Functions without a symbol (static functions of a stripped module)
+ * are ANONYMOUS, not wrappers; callsite.c sees through them only on the
+ * way to a wrapper of their module.
+ *
+ * The file on disk is the module's file as the loader found it.  A file
+ * replaced since (a package upgrade under a running program) gives
+ * wrong ranges; the program is unaffected, its report less exact.
+ */
+#include "preload/wrappers.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/callsite.h"
+#include "core/internal_scope.h"
+#include "report/wrapper_names.h"
+
+struct func_range {
+	uintptr_t lo;
+	uint32_t size;
+	uint32_t wrapper;
+};
+
+struct module_ranges {
+	const void *link_map;         /* identity, with the extent */
+	uintptr_t lo, hi;             /* extent of the module's mappings */
+	size_t count;
+	struct func_range *funcs;     /* sorted by lo; NULL if count == 0 */
+	bool fresh;                   /* scanned by the set's own rebuild */
+};
+
+struct module_set {
+	size_t count;
+	struct module_ranges modules[]; /* sorted by lo */
+};
+
+static _Atomic(struct module_set *) current_set;
+
+static int compare_funcs(const void *pa, const void *pb)
+{
+	const struct func_range *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+/* The symbol table of a mapped ELF file: .symtab if there is one. */
+static bool find_symbols(const unsigned char *map, size_t size,
+			 const ElfW(Sym) **syms, size_t *nsyms,
+			 const char **strtab, size_t *strsize)
+{
+	const ElfW(Ehdr) *eh = (const void *)map;
+	const ElfW(Shdr) *sh, *best = NULL;
+
+	if (size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh->e_shentsize != sizeof(*sh) || eh->e_shoff > size ||
+	    eh->e_shnum > (size - eh->e_shoff) / sizeof(*sh))
+		return false;
+	sh = (const void *)(map + eh->e_shoff);
+	for (unsigned int i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == SHT_SYMTAB ||
+		    (sh[i].sh_type == SHT_DYNSYM && !best))
+			best = &sh[i];
+	if (!best || best->sh_link >= eh->e_shnum ||
+	    best->sh_offset > size || best->sh_size > size - best->sh_offset ||
+	    best->sh_entsize != sizeof(ElfW(Sym)))
+		return false;
+	sh = &sh[best->sh_link];
+	if (sh->sh_offset > size || sh->sh_size > size - sh->sh_offset || !sh->sh_size)
+		return false;
+	*syms = (const void *)(map + best->sh_offset);
+	*nsyms = best->sh_size / sizeof(ElfW(Sym));
+	*strtab = (const char *)map + sh->sh_offset;
+	*strsize = sh->sh_size;
+	return true;
+}
+
+/* Reads the function symbols of @path, loaded at @base, into @m. */
+static void scan_file(const char *path, uintptr_t base, struct module_ranges *m)
+{
+	const ElfW(Sym) *syms;
+	const char *strtab;
+	size_t nsyms, strsize, n = 0;
+	struct stat st;
+	void *map;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		close(fd);
+		return;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return;
+	if (!find_symbols(map, (size_t)st.st_size, &syms, &nsyms, &strtab, &strsize))
+		goto out;
+	m->funcs = core_internal_alloc(nsyms * sizeof(*m->funcs) + 1);
+	if (!m->funcs)
+		goto out;
+	for (size_t i = 0; i < nsyms; i++) {
+		const ElfW(Sym) *s = &syms[i];
+
+		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
+		    s->st_size == 0 || s->st_size > UINT32_MAX || s->st_name >= strsize ||
+		    !memchr(strtab + s->st_name, '\0', strsize - s->st_name))
+			continue;
+		m->funcs[n].lo = base + s->st_value;
+		m->funcs[n].size = (uint32_t)s->st_size;
+		m->funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
+		n++;
+	}
+	qsort(m->funcs, n, sizeof(*m->funcs), compare_funcs);
+	/* Aliases (strdup and __strdup) share a range: one entry, a
+	 * wrapper if any of its names is. */
+	m->count = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct func_range *last = m->count ? &m->funcs[m->count - 1] : NULL;
+
+		if (last && last->lo == m->funcs[i].lo && last->size == m->funcs[i].size)
+			last->wrapper |= m->funcs[i].wrapper;
+		else
+			m->funcs[m->count++] = m->funcs[i];
+	}
+	if (m->count) {
+		struct func_range *fit = core_internal_realloc(m->funcs,
+				m->count * sizeof(*m->funcs));
+
+		if (fit)
+			m->funcs = fit;
+	} else {
+		core_internal_free(m->funcs);
+		m->funcs = NULL;
+	}
+out:
+	munmap(map, (size_t)st.st_size);
+}
+
+/* The module of @pc, by identity and extent; NULL if @set lacks it. */
+static const struct module_ranges *find_module(const struct module_set *set,
+					       const struct dl_find_object *obj)
+{
+	size_t lo = 0, hi = set ? set->count : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct module_ranges *m = &set->modules[mid];
+
+		if (m->lo == (uintptr_t)obj->dlfo_map_start)
+			return m->link_map == obj->dlfo_link_map &&
+			       m->hi == (uintptr_t)obj->dlfo_map_end ? m : NULL;
+		if (m->lo < (uintptr_t)obj->dlfo_map_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct rebuild {
+	const struct module_set *old;
+	struct module_set *set;
+	size_t capacity;
+	bool failed;
+};
+
+static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rebuild *rb = arg;
+	struct dl_find_object obj;
+	const struct module_ranges *old;
+	struct module_ranges *m;
+	uintptr_t first = 0;
+	const char *path = info->dlpi_name;
+
+	(void)size;
+	/* Any loaded address of the module finds its extent and link map. */
+	for (int i = 0; i < info->dlpi_phnum && !first; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD)
+			first = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+	if (!first || _dl_find_object((void *)first, &obj) != 0)
+		return 0;
+	if (rb->set->count == rb->capacity) {
+		size_t cap = rb->capacity * 2;
+		struct module_set *grown = core_internal_realloc(rb->set,
+				sizeof(*grown) + cap * sizeof(grown->modules[0]));
+
+		if (!grown) {
+			rb->failed = true;
+			return 1;
+		}
+		rb->set = grown;
+		rb->capacity = cap;
+	}
+	m = &rb->set->modules[rb->set->count];
+	old = find_module(rb->old, &obj);
+	rb->set->count++;
+	if (old) {
+		*m = *old;
+		m->fresh = false;
+		return 0;
+	}
+	memset(m, 0, sizeof(*m));
+	m->fresh = true;
+	m->link_map = obj.dlfo_link_map;
+	m->lo = (uintptr_t)obj.dlfo_map_start;
+	m->hi = (uintptr_t)obj.dlfo_map_end;
+	/* The main program's name is empty; the vDSO has no file. */
+	if (!path || !*path)
+		path = "/proc/self/exe";
+	if (path[0] == '/')
+		scan_file(path, info->dlpi_addr, m);
+	return 0;
+}
+
+static int compare_modules(const void *pa, const void *pb)
+{
+	const struct module_ranges *a = pa, *b = pb;
+
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* Scans the modules loaded since @old and publishes the new set;
+ * returns the set in force afterwards. */
+static const struct module_set *rebuild(struct module_set *old)
+{
+	struct rebuild rb = { .old = old, .capacity = 32 };
+	struct module_set *expected = old;
+
+	rb.set = core_internal_alloc(sizeof(*rb.set) +
+				     rb.capacity * sizeof(rb.set->modules[0]));
+	if (!rb.set)
+		return old;
+	rb.set->count = 0;
+	dl_iterate_phdr(rebuild_one, &rb);
+	qsort(rb.set->modules, rb.set->count, sizeof(rb.set->modules[0]),
+	      compare_modules);
+	if (!rb.failed &&
+	    atomic_compare_exchange_strong(&current_set, &expected, rb.set))
+		return rb.set;
+	for (size_t i = 0; i < rb.set->count; i++)
+		if (rb.set->modules[i].fresh)
+			core_internal_free(rb.set->modules[i].funcs);
+	core_internal_free(rb.set);
+	return atomic_load(&current_set);
+}
+
+static enum callsite_code classify(uintptr_t pc, uintptr_t *module)
+{
+	const struct module_set *set = atomic_load_explicit(&current_set,
+							    memory_order_acquire);
+	const struct module_ranges *m;
+	struct dl_find_object obj;
+	size_t lo, hi;
+	int saved_errno = errno;
+
+	*module = 0;
+	if (_dl_find_object((void *)pc, &obj) != 0)
+		return CALLSITE_CODE_OWN;
+	m = find_module(set, &obj);
+	if (!m) {
+		set = rebuild((struct module_set *)set);
+		m = find_module(set, &obj);
+		errno = saved_errno;
+		if (!m)
+			return CALLSITE_CODE_OWN;
+	}
+	*module = m->lo;
+	/* A module without symbols tells us nothing. */
+	if (!m->count)
+		return CALLSITE_CODE_OWN;
+	lo = 0;
+	hi = m->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->funcs[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || pc - m->funcs[lo - 1].lo >= m->funcs[lo - 1].size)
+		return CALLSITE_CODE_ANONYMOUS;
+	return m->funcs[lo - 1].wrapper ? CALLSITE_CODE_WRAPPER : CALLSITE_CODE_OWN;
+}
+
+void wrappers_start(const struct allocinfo_options *options)
+{
+	struct callsite_options cs = {
+		.depth = options->stack_depth,
+		.classify = classify,
+	};
+
+	if (options->wrappers[0])
+		wrapper_names_add_user(options->wrappers);
+	rebuild(NULL);
+	callsite_init(&cs);
+}

@@ -1,0 +1,141 @@
+/*
+ * The wrapper list (see wrapper_names.h).
+ *
+ * The built-in patterns name functions that return memory the caller
+ * owns, or grow a container for it, in the libraries and programs that
+ * people profile most.  For every one of them the allocation line a
+ * developer can act on is the caller's.  C++ standard library code is
+ * matched by the scope in its mangled name: everything in std:: and
+ * __gnu_cxx:: (the allocators, containers, strings, streams,
+ * make_shared) allocates on behalf of the code that used it.
+ */
+#include "report/wrapper_names.h"
+
+#include <string.h>
+
+#include "report/demangle.h"
+
+static const char *const builtin_patterns[] = {
+	/* glibc: strings, lines, paths, directories, streams, regexes. */
+	"strdup", "__strdup", "strndup", "__strndup", "wcsdup",
+	"asprintf", "__asprintf", "__asprintf_chk",
+	"vasprintf", "__vasprintf", "__vasprintf_chk", "__vasprintf_internal",
+	"getline", "getdelim", "__getdelim", "_IO_getdelim",
+	"realpath", "__realpath", "canonicalize_file_name",
+	"get_current_dir_name", "getcwd", "__getcwd",
+	"scandir", "scandir64", "scandirat", "scandirat64",
+	"open_memstream", "open_wmemstream", "fmemopen", "fopencookie",
+	"fopen", "fopen64", "_IO_new_fopen", "__fopen_internal",
+	"fdopen", "_IO_new_fdopen", "opendir", "__opendir", "fdopendir",
+	"__alloc_dir", "tempnam", "backtrace_symbols", "regcomp",
+	"glob", "glob64", "wordexp", "setenv", "putenv", "__add_to_environ",
+	"tsearch", "__tsearch", "newlocale", "duplocale", "iconv_open",
+	"getaddrinfo",
+	/* libstdc++: std:: and __gnu_cxx:: scopes (mangled), exceptions. */
+	"_ZNSt*", "_ZNKSt*", "_ZSt*", "_ZN9__gnu_cxx*", "_ZNK9__gnu_cxx*",
+	"_ZNSa*", "_ZNKSa*", "_ZNSs*", "_ZNKSs*", "_ZNSb*", "_ZNKSb*",
+	"_ZNSi*", "_ZNSo*", "_ZNSd*",
+	"__cxa_allocate_exception", "__cxa_allocate_dependent_exception",
+	/* libiberty (gcc, binutils) and gnulib's xalloc. */
+	"xmalloc", "xcalloc", "xrealloc", "xstrdup", "xstrndup", "xmemdup",
+	"xasprintf", "xvasprintf", "concat", "reconcat",
+	"_obstack_begin", "_obstack_begin_1", "_obstack_newchunk",
+	"xzalloc", "xnmalloc", "xnrealloc", "x2realloc", "x2nrealloc",
+	"xcharalloc", "xreallocarray", "ximalloc", "xizalloc", "xicalloc",
+	/* glib. */
+	"g_malloc*", "g_try_malloc*", "g_realloc*", "g_try_realloc*",
+	"g_strdup*", "g_strndup", "g_memdup*", "g_strconcat", "g_strjoin*",
+	"g_slice_alloc*", "g_slice_copy",
+	/* perl. */
+	"Perl_safesys*", "Perl_savepv*", "Perl_savesharedpv*", "Perl_savesvpv",
+	/* CPython. */
+	"PyMem_*", "_PyMem_Raw*", "_PyMem_Strdup", "_PyMem_Debug*",
+	"PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+	"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc",
+	/* SQLite. */
+	"sqlite3Malloc", "sqlite3MallocZero", "sqlite3Realloc",
+	"sqlite3_malloc*", "sqlite3_realloc*", "sqlite3DbMalloc*",
+	"sqlite3DbRealloc*", "sqlite3DbStrDup", "sqlite3DbStrNDup",
+	"sqlite3DbSpanDup", "sqlite3MPrintf", "sqlite3VMPrintf",
+	"sqlite3_mprintf", "sqlite3_vmprintf", "sqlite3Mem*",
+	"sqlite3PageMalloc",
+};
+
+/* The user's patterns, cut at the commas; set once at start-up. */
+static char user_buf[WRAPPER_NAMES_USER_MAX];
+static const char *user_patterns[WRAPPER_NAMES_USER_MAX / 2];
+static unsigned int user_count;
+static bool user_demangled; /* some pattern names a C++ scope */
+
+bool wrapper_names_glob(const char *p, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star = p++;
+			resume = s;
+		} else if (*p == '?' || *p == *s) {
+			p++;
+			s++;
+		} else if (star) {
+			p = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return !*p;
+}
+
+bool wrapper_names_add_user(const char *list)
+{
+	size_t len = strlen(list);
+	char *p;
+
+	if (len >= sizeof(user_buf))
+		return false;
+	if (!len || list[0] == ',' || list[len - 1] == ',' || strstr(list, ",,"))
+		return false;
+	memcpy(user_buf, list, len + 1);
+	user_count = 0;
+	for (p = user_buf; p;) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma++ = '\0';
+		user_patterns[user_count++] = p;
+		if (strstr(p, "::"))
+			user_demangled = true;
+		p = comma;
+	}
+	return true;
+}
+
+bool wrapper_names_match(const char *name)
+{
+	char demangled[1024];
+	bool have_demangled = false;
+
+	if (!name || !*name)
+		return false;
+	for (size_t i = 0; i < sizeof(builtin_patterns) / sizeof(*builtin_patterns); i++)
+		if (builtin_patterns[i][0] == name[0] &&
+		    wrapper_names_glob(builtin_patterns[i], name))
+			return true;
+	if (user_demangled && name[0] == '_' && name[1] == 'Z')
+		have_demangled = demangle_short(name, demangled, sizeof(demangled));
+	for (unsigned int i = 0; i < user_count; i++) {
+		const char *p = user_patterns[i];
+
+		if (have_demangled && strstr(p, "::")) {
+			if (wrapper_names_glob(p, demangled))
+				return true;
+		} else if (wrapper_names_glob(p, name)) {
+			return true;
+		}
+	}
+	return false;
+}

@@ -1,0 +1,85 @@
+/*
+ * Call sites that a developer can act on, in C++ (see tests/lib.sh for
+ * the EXPECT markers).  Built -g at -O0 and at -O2; every marker holds
+ * for both.  Names are demangled without parameters, as `c++filt -p`
+ * prints them; the standard library (std::vector, std::string,
+ * std::make_unique) is seen through to the line that used it.
+ */
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "check.h"
+
+// Touched after calls, so -O2 keeps them calls and not jumps.
+static volatile int touched;
+
+namespace ns {
+class Klass {
+public:
+	int *method(int n);
+};
+
+__attribute__((noinline)) int *Klass::method(int n)
+{
+	int *p = new int[n]; /* EXPECT: 20 1 func:ns::Klass::method */
+
+	p[0] = n;
+	return p;
+}
+} // namespace ns
+
+template <typename T> __attribute__((noinline)) T *make(T value)
+{
+	T *p = new T(value); /* EXPECT: 8 1 func:make<long> */
+
+	touched++;
+	return p;
+}
+
+// Kept until exit: the containers' memory stays live.
+static std::vector<int> *numbers;
+static std::string *text;
+static std::unique_ptr<double[]> *doubles;
+
+__attribute__((noinline)) void fill_containers()
+{
+	numbers = new std::vector<int>; /* EXPECT: 24 1 func:fill_containers */
+	for (int i = 0; i < 5; i++)
+		numbers->push_back(i); /* EXPECT: 32 1 func:fill_containers */
+	text = new std::string; /* EXPECT: 32 1 func:fill_containers */
+	text->assign(40, 'x'); /* EXPECT: 41 1 func:fill_containers */
+	doubles = new std::unique_ptr<double[]>; /* EXPECT: 8 1 func:fill_containers */
+	*doubles = std::make_unique<double[]>(3); /* EXPECT: 24 1 func:fill_containers */
+	touched++;
+}
+
+__attribute__((noinline)) void test_lambda()
+{
+	static char *kept;
+	// Not inlined: GCC's DWARF gives an inlined lambda no linkage name,
+	// and the report would say func:operator() (README, "Call sites").
+	auto grab = [](int n) __attribute__((noinline)) {
+		char *p = new char[n]; /* EXPECT: 16 1 func:test_lambda()::{lambda(int)#1}::operator() */
+
+		touched++;
+		return p;
+	};
+
+	kept = grab(16);
+	touched++;
+	CHECK(kept != nullptr, "lambda allocation failed");
+}
+
+int main()
+{
+	ns::Klass k;
+	int *a = k.method(5);
+	long *b = make(7L);
+
+	fill_containers();
+	test_lambda();
+	CHECK(a[0] == 5 && *b == 7, "values");
+	CHECK(numbers->size() == 5 && text->size() == 40, "containers");
+	return CHECK_STATUS();
+}
