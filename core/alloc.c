@@ -144,8 +144,44 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
 	return glibc_usable_size ? glibc_usable_size(ptr) : 0;
 }
 
+/*
+ * jemalloc's own malloc, calloc and free: their fast paths are ~4 ns
+ * per pair quicker than mallocx/dallocx, which take the general path.
+ * Our exported malloc shadows jemalloc's, so they are looked up in
+ * libjemalloc's own scope once, by core_init; until then (the early
+ * window) blocks come from mallocx, which the same jemalloc frees.
+ */
+static struct {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void (*free)(void *);
+} je;
+
+static void resolve_jemalloc_entry_points(void)
+{
+	void *lib = dlopen("libjemalloc.so.2", RTLD_LAZY | RTLD_NOLOAD);
+	void *m, *c, *f;
+
+	if (!lib)
+		return;
+	m = dlsym(lib, "malloc");
+	c = dlsym(lib, "calloc");
+	f = dlsym(lib, "free");
+	/* Never our own exports: that would recurse. */
+	if (m && c && f && m != (void *)core_alloc) {
+		*(void **)&je.calloc = c;
+		*(void **)&je.free = f;
+		__atomic_store_n((void **)&je.malloc, m, __ATOMIC_RELEASE);
+	}
+	dlclose(lib);
+}
+
 void core_init(const struct core_options *options)
 {
+	core_internal_enter();
+	resolve_jemalloc_entry_points();
+	alloc_tag_init_threads();
+	core_internal_leave();
 	core_options = *options;
 	codetag_mark_existing_inaccurate();
 	atomic_store_explicit(&core_ready, true, memory_order_release);
@@ -177,12 +213,12 @@ static inline void *account_block(void *base, size_t offset, size_t size,
 	h->shift_and_magic = (uint32_t)__builtin_ctzl(offset) |
 			     header_magic(user) << 8;
 	h->size = counted;
-	alloc_tag_add(codetag_tag(tag), (int64_t)counted);
+	alloc_tag_add(tag, (int64_t)counted);
 	return user;
 }
 
-void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
-		 uintptr_t site)
+static inline void *alloc_block(size_t size, size_t align,
+				 unsigned int alloc_flags, uintptr_t site)
 {
 	size_t offset = ALLOC_HEADER_SIZE, total;
 	int mallocx_flags = 0;
@@ -212,7 +248,12 @@ void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 	if (alloc_flags & ALLOC_ZERO)
 		mallocx_flags |= MALLOCX_ZERO;
 
-	base = mallocx(total, mallocx_flags);
+	if (likely(mallocx_flags == 0 && je.malloc))
+		base = je.malloc(total);
+	else if (mallocx_flags == MALLOCX_ZERO && je.malloc)
+		base = je.calloc(1, total);
+	else
+		base = mallocx(total, mallocx_flags);
 	if (unlikely(!base)) {
 		errno = ENOMEM;
 		return NULL;
@@ -220,7 +261,7 @@ void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 	return account_block(base, offset, size, tag_for(alloc_flags, site));
 }
 
-void core_free(void *ptr)
+static inline void free_block(void *ptr)
 {
 	struct alloc_header *h;
 
@@ -231,12 +272,15 @@ void core_free(void *ptr)
 		return;
 	}
 	h = header_of(ptr);
-	alloc_tag_sub(codetag_tag(h->tag), (int64_t)h->size);
-	dallocx(base_of(ptr), 0);
+	alloc_tag_sub(h->tag, (int64_t)h->size);
+	if (likely(je.free != NULL))
+		je.free(base_of(ptr));
+	else
+		dallocx(base_of(ptr), 0);
 }
 
-void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
-		   uintptr_t site)
+static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
+			   uintptr_t site)
 {
 	struct alloc_header *h, old;
 	size_t total;
@@ -247,9 +291,9 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		return NULL;
 	}
 	if (!ptr)
-		return core_alloc(size, 0, alloc_flags, site);
+		return alloc_block(size, 0, alloc_flags, site);
 	if (size == 0) {
-		core_free(ptr);
+		free_block(ptr);
 		return NULL;
 	}
 
@@ -262,11 +306,11 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		 * alignment either; copy into a default-aligned block. */
 		size_t usable = core_usable_size(ptr);
 
-		fresh = core_alloc(size, 0, alloc_flags, site);
+		fresh = alloc_block(size, 0, alloc_flags, site);
 		if (!fresh)
 			return NULL;
 		memcpy(fresh, ptr, usable < size ? usable : size);
-		core_free(ptr);
+		free_block(ptr);
 		return fresh;
 	}
 
@@ -281,9 +325,56 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		return NULL;
 	}
 	/* Only now is the old block gone: take it off its tag. */
-	alloc_tag_sub(codetag_tag(old.tag), (int64_t)old.size);
+	alloc_tag_sub(old.tag, (int64_t)old.size);
 	return account_block(base, ALLOC_HEADER_SIZE, size,
 			     tag_for(alloc_flags, site));
+}
+
+/* The entry points: the bodies above, marked as inside the allocator. */
+void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
+		 uintptr_t site)
+{
+	void *p;
+
+	core_allocator_enter();
+	p = alloc_block(size, align, alloc_flags, site);
+	core_allocator_leave();
+	return p;
+}
+
+void core_free(void *ptr)
+{
+	core_allocator_enter();
+	free_block(ptr);
+	core_allocator_leave();
+}
+
+void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
+		   uintptr_t site)
+{
+	void *p;
+
+	core_allocator_enter();
+	p = realloc_block(ptr, size, alloc_flags, site);
+	core_allocator_leave();
+	return p;
+}
+
+__thread unsigned int core_allocator_state;
+static __thread int deferred_signal;
+static __thread void (*deferred_handler)(int);
+
+void core_defer_signal(int sig, void (*handler)(int))
+{
+	deferred_signal = sig;
+	deferred_handler = handler;
+	core_allocator_state |= CORE_DEFERRED_SIGNAL;
+}
+
+void core_run_deferred_signal(void)
+{
+	core_allocator_state &= ~CORE_DEFERRED_SIGNAL;
+	deferred_handler(deferred_signal);
 }
 
 size_t core_usable_size(void *ptr)

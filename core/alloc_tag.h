@@ -2,12 +2,20 @@
  * struct alloc_tag: a codetag with its live counters, as in the kernel's
  * include/linux/alloc_tag.h.
  *
- * Counters are sharded: each thread adds to one of ALLOC_TAG_SHARDS
- * slots, chosen once per thread, and a reader sums the shards.  The sum
- * is exact because every update is an atomic add; sharding only keeps
- * threads that share a call site from bouncing one cache line.  A free
- * subtracts from the freeing thread's shard, so a single shard may go
- * negative while the sum stays right.
+ * Counting has two levels, like the kernel's per-CPU counters.
+ * - Each thread keeps its own deltas in a small direct-mapped cache of
+ *   slots (struct thread_counters), updated with plain loads and stores:
+ *   no lock prefix, no shared cache line on the fast path.  A slot that
+ *   another tag needs is first flushed into the tag's shared counters;
+ *   so is every slot when the thread exits.
+ * - The shared counters are sharded atomics: each thread adds to one of
+ *   ALLOC_TAG_SHARDS, chosen once per thread, so threads flushing the
+ *   same tag rarely share a line.
+ * A tag's value is its shards plus every live thread's slot for it
+ * (alloc_tag_read).  A free subtracts on the freeing thread, so one
+ * thread's delta may be negative while the sum stays right.  The sum is
+ * exact whenever the threads are quiet; while they run, a reader may see
+ * a delta in flight between a slot and a shard.
  */
 #ifndef ALLOCINFO_CORE_ALLOC_TAG_H
 #define ALLOCINFO_CORE_ALLOC_TAG_H
@@ -42,24 +50,7 @@ static inline unsigned int alloc_tag_shard(void)
 	return (s - 1) & (ALLOC_TAG_SHARDS - 1);
 }
 
-static inline void alloc_tag_add(struct alloc_tag *tag, int64_t bytes)
-{
-	struct alloc_tag_counters *c = &tag->shard[alloc_tag_shard()];
-
-	atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->calls, 1, memory_order_relaxed);
-}
-
-static inline void alloc_tag_sub(struct alloc_tag *tag, int64_t bytes)
-{
-	struct alloc_tag_counters *c = &tag->shard[alloc_tag_shard()];
-
-	atomic_fetch_sub_explicit(&c->bytes, bytes, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&c->calls, 1, memory_order_relaxed);
-}
-
-/* Adds @bytes and @calls (either may be negative or zero): the mmap
- * path, where a partial munmap takes bytes but not the call. */
+/* Adds to @tag's shared counters: the slow path, and the mmap path. */
 static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 				    int64_t calls)
 {
@@ -71,18 +62,86 @@ static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 		atomic_fetch_add_explicit(&c->calls, calls, memory_order_relaxed);
 }
 
-/* Sums the shards: a consistent total once the threads are quiet. */
-static inline void alloc_tag_read(const struct alloc_tag *tag,
-				  int64_t *bytes, int64_t *calls)
-{
-	int64_t b = 0, n = 0;
+#define THREAD_COUNTER_SLOTS 256
 
-	for (unsigned int i = 0; i < ALLOC_TAG_SHARDS; i++) {
-		b += atomic_load_explicit(&tag->shard[i].bytes, memory_order_relaxed);
-		n += atomic_load_explicit(&tag->shard[i].calls, memory_order_relaxed);
-	}
-	*bytes = b;
-	*calls = n;
+struct thread_counter_slot {
+	_Atomic uint32_t tag_plus_one;  /* 0: empty */
+	_Atomic int64_t bytes;
+	_Atomic int64_t calls;
+};
+
+enum thread_counters_state {
+	THREAD_COUNTERS_UNREGISTERED = 0,
+	THREAD_COUNTERS_ACTIVE,
+	THREAD_COUNTERS_UPDATING,   /* a signal handler must not touch slots */
+	THREAD_COUNTERS_OFF,        /* registering, exited, or unavailable */
+};
+
+struct thread_counters {
+	struct thread_counter_slot slot[THREAD_COUNTER_SLOTS];
+	struct thread_counters *next, *prev;   /* registry, under its lock */
+	volatile int state;
+};
+
+extern __thread struct thread_counters alloc_tag_thread_counters;
+
+void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
+void alloc_tag_claim_slot(struct thread_counter_slot *slot, uint32_t index);
+
+static inline unsigned int thread_counter_slot_of(uint32_t index)
+{
+	return (index * 0x9e3779b1u) >> (32 - 8);
 }
+
+/*
+ * Counts @bytes and @calls for tag @index on this thread: the fast path
+ * of every allocation and free.  Plain loads and stores only; the state
+ * word keeps a signal handler that interrupts the update off the slots.
+ */
+static inline void alloc_tag_count(uint32_t index, int64_t bytes,
+				   int64_t calls)
+{
+	struct thread_counters *tc = &alloc_tag_thread_counters;
+	struct thread_counter_slot *s;
+
+	if (__builtin_expect(tc->state != THREAD_COUNTERS_ACTIVE, 0)) {
+		alloc_tag_count_slow(index, bytes, calls);
+		return;
+	}
+	tc->state = THREAD_COUNTERS_UPDATING;
+	atomic_signal_fence(memory_order_seq_cst);
+	s = &tc->slot[thread_counter_slot_of(index)];
+	if (__builtin_expect(atomic_load_explicit(&s->tag_plus_one,
+			memory_order_relaxed) != index + 1, 0))
+		alloc_tag_claim_slot(s, index);
+	atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes,
+			      memory_order_relaxed) + bytes, memory_order_relaxed);
+	atomic_store_explicit(&s->calls, atomic_load_explicit(&s->calls,
+			      memory_order_relaxed) + calls, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	tc->state = THREAD_COUNTERS_ACTIVE;
+}
+
+static inline void alloc_tag_add(uint32_t index, int64_t bytes)
+{
+	alloc_tag_count(index, bytes, 1);
+}
+
+static inline void alloc_tag_sub(uint32_t index, int64_t bytes)
+{
+	alloc_tag_count(index, -bytes, -1);
+}
+
+/* Sums tag @index's shards and every live thread's slot for it. */
+void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls);
+
+/* Per-thread counting starts here (called once, by core_init). */
+void alloc_tag_init_threads(void);
+
+/* fork(): the registry lock is held across it; the child folds the
+ * slots of the threads that did not survive into the shared counters. */
+void alloc_tag_prefork(void);
+void alloc_tag_postfork_parent(void);
+void alloc_tag_postfork_child(void);
 
 #endif

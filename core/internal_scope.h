@@ -29,4 +29,42 @@ static inline int core_in_internal_scope(void)
 	return core_internal_depth != 0;
 }
 
+/*
+ * Inside the allocator on this thread.
+ *
+ * jemalloc's thread cache and our per-thread counters are not
+ * reentrant: a signal handler that allocates while this thread is in the
+ * middle of core_alloc or core_free would corrupt them.  The core counts
+ * its depth here; a fatal-signal handler that finds it non-zero defers
+ * its work with core_defer_signal(), and the core runs the deferred
+ * handler as the thread leaves the allocator.  The fast path pays one
+ * add and one subtract-and-test on a thread-local word.
+ */
+#define CORE_DEFERRED_SIGNAL (1u << 16)
+
+extern __thread unsigned int core_allocator_state;  /* depth | deferred */
+
+void core_run_deferred_signal(void);
+
+static inline void core_allocator_enter(void)
+{
+	core_allocator_state++;
+}
+
+static inline void core_allocator_leave(void)
+{
+	if (__builtin_expect(--core_allocator_state != 0, 0) &&
+	    core_allocator_state == CORE_DEFERRED_SIGNAL)
+		core_run_deferred_signal();
+}
+
+static inline int core_in_allocator(void)
+{
+	return (core_allocator_state & (CORE_DEFERRED_SIGNAL - 1)) != 0;
+}
+
+/* From a signal handler that found core_in_allocator(): @sig's handler,
+ * @deferred_handler, runs when this thread leaves the allocator. */
+void core_defer_signal(int sig, void (*deferred_handler)(int));
+
 #endif

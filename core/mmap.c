@@ -16,6 +16,8 @@
  *   our fork handler takes the map lock before jemalloc's fork handler
  *   takes those, so jemalloc must never wait for the map lock.
  *
+ * The map's lock is held across each system call and its bookkeeping,
+ * so another thread cannot be handed an address the map still holds.
  * errno is the system call's, and untouched on success.
  */
 #include "core/mmap.h"
@@ -112,60 +114,119 @@ static int64_t tag_for_mapping(int flags, uintptr_t site)
 	return codetag_index_for_site(site);
 }
 
-void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
-		off_t offset, uintptr_t site)
+static void *map(void *addr, size_t len, int prot, int flags, int fd,
+		 off_t offset, uintptr_t site)
 {
-	long ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+	bool locked;
 	int64_t tag;
+	long ret;
 
-	if (ret == -1)
-		return MAP_FAILED;
-	len = round_to_pages(len);
 	if (called_by_allocator(site)) {
+		ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 		/* A fixed mapping over jemalloc's own pages (commit and
 		 * decommit) does not change what it holds. */
-		if (!(flags & MAP_FIXED)) {
-			atomic_fetch_add(&allocator_bytes, (int64_t)len);
+		if (ret != -1 && !(flags & MAP_FIXED)) {
+			atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
 			atomic_fetch_add(&allocator_mappings, 1);
 		}
 		return (void *)ret;
 	}
-	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
-		page_map_remove((uintptr_t)ret, len);
-	tag = tag_for_mapping(flags, site);
-	if (tag >= 0)
-		page_map_insert((uintptr_t)ret, len, (uint32_t)tag);
+	locked = page_map_lock();
+	ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+	if (ret != -1 && locked) {
+		len = round_to_pages(len);
+		if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))
+			page_map_remove((uintptr_t)ret, len);
+		/* Only a mapping that exists gets a tag.  Deciding it may
+		 * allocate, or map through here again: that finds the lock
+		 * held by this thread and leaves the map alone. */
+		tag = tag_for_mapping(flags, site);
+		if (tag >= 0)
+			page_map_insert((uintptr_t)ret, len, (uint32_t)tag);
+	}
+	if (locked)
+		page_map_unlock();
 	return (void *)ret;
+}
+
+static int unmap(void *addr, size_t len, uintptr_t site)
+{
+	bool locked;
+	long ret;
+
+	if (called_by_allocator(site)) {
+		ret = syscall(SYS_munmap, addr, len);
+		if (ret == 0)
+			atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
+		return (int)ret;
+	}
+	locked = page_map_lock();
+	ret = syscall(SYS_munmap, addr, len);
+	if (ret == 0 && locked)
+		page_map_remove((uintptr_t)addr, round_to_pages(len));
+	if (locked)
+		page_map_unlock();
+	return (int)ret;
+}
+
+static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
+		   void *new_addr, uintptr_t site)
+{
+	bool locked;
+	long ret;
+
+	if (called_by_allocator(site)) {
+		ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+		if (ret != -1)
+			atomic_fetch_add(&allocator_bytes,
+					 (int64_t)round_to_pages(new_len) -
+					 (int64_t)round_to_pages(old_len));
+		return (void *)ret;
+	}
+	locked = page_map_lock();
+	ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+	if (ret != -1 && locked)
+		page_map_move((uintptr_t)old_addr, round_to_pages(old_len),
+			      (uintptr_t)ret, round_to_pages(new_len),
+			      (flags & MREMAP_DONTUNMAP) || old_len == 0);
+	if (locked)
+		page_map_unlock();
+	return (void *)ret;
+}
+
+/*
+ * The entry points.  They count as inside the allocator: a fatal signal
+ * that lands while the map's lock is held waits until it is released,
+ * instead of writing a report that needs that lock.
+ */
+void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		off_t offset, uintptr_t site)
+{
+	void *p;
+
+	core_allocator_enter();
+	p = map(addr, len, prot, flags, fd, offset, site);
+	core_allocator_leave();
+	return p;
 }
 
 int core_munmap(void *addr, size_t len, uintptr_t site)
 {
-	if (syscall(SYS_munmap, addr, len) != 0)
-		return -1;
-	len = round_to_pages(len);
-	if (called_by_allocator(site)) {
-		atomic_fetch_sub(&allocator_bytes, (int64_t)len);
-		return 0;
-	}
-	page_map_remove((uintptr_t)addr, len);
-	return 0;
+	int ret;
+
+	core_allocator_enter();
+	ret = unmap(addr, len, site);
+	core_allocator_leave();
+	return ret;
 }
 
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, uintptr_t site)
 {
-	long ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags,
-			   new_addr);
+	void *p;
 
-	if (ret == -1)
-		return MAP_FAILED;
-	if (called_by_allocator(site)) {
-		atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(new_len) -
-				 (int64_t)round_to_pages(old_len));
-		return (void *)ret;
-	}
-	page_map_move((uintptr_t)old_addr, round_to_pages(old_len),
-		      (uintptr_t)ret, round_to_pages(new_len),
-		      (flags & MREMAP_DONTUNMAP) || old_len == 0);
-	return (void *)ret;
+	core_allocator_enter();
+	p = remap(old_addr, old_len, new_len, flags, new_addr, site);
+	core_allocator_leave();
+	return p;
 }

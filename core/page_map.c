@@ -246,9 +246,7 @@ static void remove_locked(uintptr_t start, uintptr_t end)
 	root = merge(lo, hi);
 }
 
-/* Takes the lock unless this thread holds it already (a signal handler
- * that interrupted the map): then the caller must not touch the map. */
-static bool lock_map(void)
+bool page_map_lock(void)
 {
 	if (map_locked_here)
 		return false;
@@ -257,7 +255,7 @@ static bool lock_map(void)
 	return true;
 }
 
-static void unlock_map(void)
+void page_map_unlock(void)
 {
 	map_locked_here = false;
 	pthread_mutex_unlock(&map_lock);
@@ -265,14 +263,9 @@ static void unlock_map(void)
 
 bool page_map_insert(uintptr_t start, size_t len, uint32_t tag)
 {
-	struct mapping *m;
+	struct mapping *m = slot_get();
 	struct piece *p = NULL;
 
-	if (!lock_map()) {
-		mark_inaccurate(tag);
-		return false;
-	}
-	m = slot_get();
 	if (m) {
 		*m = (struct mapping){ .tag = tag };
 		charge(m, 0, 1);
@@ -284,7 +277,6 @@ bool page_map_insert(uintptr_t start, size_t len, uint32_t tag)
 			slot_put(m);
 		}
 	}
-	unlock_map();
 	if (!p)
 		mark_inaccurate(tag);
 	return p != NULL;
@@ -292,10 +284,7 @@ bool page_map_insert(uintptr_t start, size_t len, uint32_t tag)
 
 void page_map_remove(uintptr_t start, size_t len)
 {
-	if (!lock_map())
-		return;
 	remove_locked(start, start + len);
-	unlock_map();
 }
 
 bool page_map_move(uintptr_t old_start, size_t old_len, uintptr_t new_start,
@@ -304,15 +293,12 @@ bool page_map_move(uintptr_t old_start, size_t old_len, uintptr_t new_start,
 	struct mapping *m, *fresh = NULL;
 	struct piece *found, *p;
 
-	if (!lock_map())
-		return false;
 	found = find(old_start);
 	if (!found) {
 		/* Not ours, but the destination pages are replaced. */
 		if (!keep_old)
 			remove_locked(old_start, old_start + old_len);
 		remove_locked(new_start, new_start + new_len);
-		unlock_map();
 		return false;
 	}
 	m = found->mapping;
@@ -321,6 +307,8 @@ bool page_map_move(uintptr_t old_start, size_t old_len, uintptr_t new_start,
 		if (fresh) {
 			*fresh = (struct mapping){ .tag = m->tag };
 			charge(fresh, 0, 1);
+		} else {
+			mark_inaccurate(m->tag);
 		}
 		m = fresh;
 	} else {
@@ -341,7 +329,6 @@ bool page_map_move(uintptr_t old_start, size_t old_len, uintptr_t new_start,
 			slot_put(m);
 		}
 	}
-	unlock_map();
 	return true;
 }
 
@@ -350,12 +337,12 @@ int64_t page_map_lookup(uintptr_t addr)
 	struct piece *p;
 	int64_t tag = -1;
 
-	if (!lock_map())
+	if (!page_map_lock())
 		return -1;
 	p = find(addr);
 	if (p)
 		tag = p->mapping->tag;
-	unlock_map();
+	page_map_unlock();
 	return tag;
 }
 

@@ -22,11 +22,20 @@
 #include <stdint.h>
 
 /*
+ * Takes the map's lock, or returns false when this thread holds it
+ * already (a signal handler that interrupted a mapping call): then the
+ * caller must leave the map alone.  The functions below need it held.
+ * A caller holds it across its system call too, so that no other
+ * thread's mmap can reuse an address before the map has forgotten it.
+ */
+bool page_map_lock(void);
+void page_map_unlock(void);
+
+/*
  * Records the new mapping [@start, @start + @len) under @tag: +len bytes
  * and +1 call.  The range must be page-aligned and not overlap a tracked
- * range (remove first).  Returns false if the map could not take it (no
- * memory for nodes, or re-entered from a signal handler); the tag is
- * then marked inaccurate.
+ * range (remove first).  Returns false if the map had no memory for it;
+ * the tag is then marked inaccurate.
  */
 bool page_map_insert(uintptr_t start, size_t len, uint32_t tag);
 
@@ -46,7 +55,8 @@ void page_map_remove(uintptr_t start, size_t len);
 bool page_map_move(uintptr_t old_start, size_t old_len, uintptr_t new_start,
 		   size_t new_len, bool keep_old);
 
-/* The tag charged for the page at @addr, or -1 if it is not tracked. */
+/* The tag charged for the page at @addr, or -1 if it is not tracked.
+ * Takes the lock itself. */
 int64_t page_map_lookup(uintptr_t addr);
 
 /* Bytes the map's own nodes take (the profiler's overhead). */

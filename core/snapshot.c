@@ -26,7 +26,7 @@ int snapshot_take(struct snapshot *snap)
 		errno = ENOMEM;
 		return -1;
 	}
-	alloc_tag_read(codetag_tag(CODETAG_INTERNAL), &snap->profiler_bytes,
+	alloc_tag_read(CODETAG_INTERNAL, &snap->profiler_bytes,
 		       &snap->profiler_calls);
 	snap->profiler_bytes += (int64_t)page_map_overhead();
 	core_mmap_allocator_totals(&snap->allocator_bytes, &snap->allocator_calls);
@@ -37,11 +37,20 @@ int snapshot_take(struct snapshot *snap)
 
 		e->ct.site = __atomic_load_n(&tag->ct.site, __ATOMIC_RELAXED);
 		e->ct.flags = __atomic_load_n(&tag->ct.flags, __ATOMIC_RELAXED);
-		alloc_tag_read(tag, &e->bytes, &e->calls);
+		e->ct.route = __atomic_load_n(&tag->ct.route, __ATOMIC_RELAXED);
+		e->ct.stack = tag->ct.stack;
+		e->ct.stack_depth = tag->ct.stack_depth;
+		alloc_tag_read(i, &e->bytes, &e->calls);
 		/* Skip abandoned indices; keep the overflow tag once used. */
 		if (i == CODETAG_OVERFLOW ? e->calls == 0 && e->bytes == 0 &&
 					    !e->ct.flags
 					  : e->ct.site == 0)
+			continue;
+		/* A wrapper site charges its callers (core/callsite.c): it is
+		 * listed only if it holds memory itself, which happens only
+		 * when the unwinder could not find its caller. */
+		if (e->ct.route == CODETAG_ROUTE_UNWIND && e->calls == 0 &&
+		    e->bytes == 0)
 			continue;
 		if (e->ct.flags & CODETAG_FLAG_PROFILER) {
 			snap->profiler_bytes += e->bytes;

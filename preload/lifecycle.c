@@ -10,8 +10,8 @@
  * background thread rewrites it as it goes; on a fatal signal
  * (signals.c) it is written before the signal takes its course.
  *
- * Lock order, also at fork: report_lock, then the page map's lock, then
- * jemalloc's own locks (its fork handlers were registered before ours,
+ * Lock order, also at fork: report_lock, then the thread counters'
+ * registry, then the page map's lock, then jemalloc's own locks (its fork handlers were registered before ours,
  * so they run after ours).
  */
 #include "preload/lifecycle.h"
@@ -19,12 +19,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/alloc_tag.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
@@ -32,6 +34,7 @@
 #include "preload/options.h"
 #include "preload/process.h"
 #include "preload/profiler_libs.h"
+#include "preload/wrappers.h"
 #include "preload/signals.h"
 #include "report/writer.h"
 
@@ -57,26 +60,34 @@ static void write_report_locked(bool series)
 	}
 }
 
+/* The thread writing a report, so that a fatal signal on that very
+ * thread (a crash while reporting) does not wait for itself. */
+static _Atomic pid_t report_writer;
+static atomic_bool signal_report_written;
+
 bool lifecycle_write_report(enum report_reason reason)
 {
 	int saved_errno = errno;
-	bool written = false;
+	pid_t self = gettid();
 
 	if (!reports_enabled)
 		return false;
+	/* A fatal signal on the thread that is writing: the interval
+	 * snapshot stands.  On another thread: wait for that report, so
+	 * the process does not die in the middle of it. */
+	if (reason == REPORT_AT_SIGNAL && atomic_load(&report_writer) == self)
+		return false;
 	core_internal_enter();
-	/* A fatal signal may arrive while this thread or another writes
-	 * a report: then the report in progress, or the last interval
-	 * snapshot, stands. */
-	if (reason == REPORT_AT_SIGNAL ? pthread_mutex_trylock(&report_lock) == 0
-				       : pthread_mutex_lock(&report_lock) == 0) {
+	pthread_mutex_lock(&report_lock);
+	atomic_store(&report_writer, self);
+	/* Two threads killed by one signal each: one report is enough. */
+	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true))
 		write_report_locked(reason == REPORT_AT_INTERVAL);
-		pthread_mutex_unlock(&report_lock);
-		written = true;
-	}
+	atomic_store(&report_writer, 0);
+	pthread_mutex_unlock(&report_lock);
 	core_internal_leave();
 	errno = saved_errno;
-	return written;
+	return true;
 }
 
 static void at_exit(void)
@@ -124,12 +135,21 @@ static void start_interval_thread(void)
 static void prefork(void)
 {
 	pthread_mutex_lock(&report_lock);
+	alloc_tag_prefork();
 	page_map_prefork();
 }
 
-static void postfork(void)
+static void postfork_parent(void)
 {
 	page_map_postfork();
+	alloc_tag_postfork_parent();
+	pthread_mutex_unlock(&report_lock);
+}
+
+static void postfork_child(void)
+{
+	page_map_postfork();
+	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);
 }
 
@@ -151,8 +171,9 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	options_read(&options);
 	process_init();
 	core_mmap_set_mode(options.mmap_mode);
-	pthread_atfork(prefork, postfork, postfork);
+	pthread_atfork(prefork, postfork_parent, postfork_child);
 	profiler_libs_claim_sites();
+	wrappers_start(&options);
 	/* ALLOCINFO_FOLLOW=0: a program started by a profiled process
 	 * keeps its malloc (it is ours now) but writes no report. */
 	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();

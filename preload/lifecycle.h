@@ -7,7 +7,7 @@
 enum report_reason {
 	REPORT_AT_EXIT,
 	REPORT_AT_INTERVAL,
-	REPORT_AT_SIGNAL,   /* never waits for a report in progress */
+	REPORT_AT_SIGNAL,   /* never waits for its own thread's report */
 };
 
 /* Writes the report now; false if reports are off or it was skipped. */

@@ -13,7 +13,7 @@ void process_init(void);
  */
 bool process_is_descendant(void);
 
-/* True for a program exec'd by a profiled process (not a fork child). */
+/* True for a program exec'd in a profiled process tree (not a fork child). */
 bool process_was_execed_by_profiled_parent(void);
 
 #endif

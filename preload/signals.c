@@ -18,11 +18,13 @@
 #include "preload/signals.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/internal_scope.h"
 #include "preload/export.h"
 #include "preload/lifecycle.h"
 
@@ -49,20 +51,59 @@ static bool is_watched(int sig)
 	       sig > 0 && sig < NSIG && watched[sig].watched;
 }
 
-static void report_and_die(int sig, siginfo_t *info, void *context)
+/*
+ * The default action comes back only after the report: a second signal
+ * while it is written must find our handler, which waits for the report
+ * in progress, not the default, which would end the process mid-write.
+ */
+static void restore_default(int sig)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	int saved_errno = errno;
 
-	(void)context;
 	__sigaction(sig, &dfl, NULL);
 	watched[sig].ours_installed = false;
+}
+
+/* Runs outside any signal handler: the signal arrived while this thread
+ * was inside the allocator, and the core ran this on the way out. */
+static void deferred_report_and_die(int sig)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	lifecycle_write_report(REPORT_AT_SIGNAL);
+	restore_default(sig);
+	raise(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void report_and_die(int sig, siginfo_t *info, void *context)
+{
+	int saved_errno = errno;
+	bool fault = info->si_code > 0 && sig != SIGABRT && sig != SIGTERM;
+
+	(void)context;
+	/* Interrupted inside the allocator, whose per-thread state the
+	 * report would need: a sent signal waits until the thread leaves
+	 * it; a fault there (a corrupt heap) dies without a report. */
+	if (core_in_allocator()) {
+		if (fault)
+			restore_default(sig);
+		else
+			core_defer_signal(sig, deferred_report_and_die);
+		return;
+	}
+	/* False only when this thread is writing a report already (it
+	 * crashed doing so): the report in progress is lost, the last
+	 * interval snapshot stands. */
+	lifecycle_write_report(REPORT_AT_SIGNAL);
+	restore_default(sig);
 	errno = saved_errno;
 	/* A fault from the CPU happens again on return, now with the
 	 * default action; a signal that was sent is sent again.  It is
-	 * blocked until this handler returns, so the report is whole. */
-	if (info->si_code <= 0 || sig == SIGABRT || sig == SIGTERM)
+	 * blocked until this handler returns. */
+	if (!fault)
 		raise(sig);
 }
 
