@@ -243,3 +243,20 @@ void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
 					  __ATOMIC_RELAXED);
 	}
 }
+
+void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
+{
+	uint32_t n = codetag_count();
+
+	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++) {
+		uintptr_t site = __atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED);
+
+		/* A retired site never matches a lookup again: the probe
+		 * passes it by, and the next allocation at that address
+		 * makes a tag of its own. */
+		if (site >= lo && site < hi)
+			__atomic_store_n(&tags[i].ct.site,
+					 codetag_retired_site(site, generation),
+					 __ATOMIC_RELEASE);
+	}
+}

@@ -97,6 +97,29 @@ void codetag_mark_existing_inaccurate(void);
  * profiler's own (CODETAG_FLAG_PROFILER). */
 void codetag_claim_sites(uintptr_t lo, uintptr_t hi);
 
+/*
+ * Sites in a library that was unloaded.  Another library may later be
+ * mapped at the same addresses, so the old tags are retired: their site
+ * gets the top bit and the unload's generation in bits 48-62, the report
+ * names them from text kept at unload time, and new allocations at those
+ * addresses get new tags.  Blocks still live keep counting on the old
+ * tags until freed.
+ */
+#define CODETAG_RETIRED_BIT ((uintptr_t)1 << 63)
+
+static inline uintptr_t codetag_retired_site(uintptr_t site, uint32_t generation)
+{
+	return site | CODETAG_RETIRED_BIT |
+	       ((uintptr_t)(generation & 0x7fff) << 48);
+}
+
+static inline uintptr_t codetag_site_address(uintptr_t site)
+{
+	return site & (((uintptr_t)1 << 48) - 1);
+}
+
+void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation);
+
 /* Number of tag indices handed out so far (an upper bound for walks). */
 uint32_t codetag_count(void);
 

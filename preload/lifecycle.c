@@ -36,6 +36,7 @@
 #include "preload/profiler_libs.h"
 #include "preload/wrappers.h"
 #include "preload/signals.h"
+#include "report/symbolize.h"
 #include "report/writer.h"
 
 static struct allocinfo_options options;
@@ -88,6 +89,24 @@ bool lifecycle_write_report(enum report_reason reason)
 	core_internal_leave();
 	errno = saved_errno;
 	return true;
+}
+
+void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
+{
+	int saved_errno = errno;
+	struct snapshot snap;
+
+	if (!reports_enabled)
+		return;
+	core_internal_enter();
+	pthread_mutex_lock(&report_lock);
+	if (snapshot_take(&snap) == 0) {
+		symbolizer_remember_sites(&snap, lo, hi, generation);
+		snapshot_release(&snap);
+	}
+	pthread_mutex_unlock(&report_lock);
+	core_internal_leave();
+	errno = saved_errno;
 }
 
 static void at_exit(void)

@@ -3,6 +3,7 @@
 #define ALLOCINFO_PRELOAD_LIFECYCLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum report_reason {
 	REPORT_AT_EXIT,
@@ -12,5 +13,11 @@ enum report_reason {
 
 /* Writes the report now; false if reports are off or it was skipped. */
 bool lifecycle_write_report(enum report_reason reason);
+
+/*
+ * A library at [@lo, @hi) is about to be unloaded: keep the text of its
+ * call sites for the report (see symbolizer_remember_sites).
+ */
+void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation);
 
 #endif

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/snapshot.h"
 #include "report/demangle.h"
 #include "report/wrapper_names.h"
 
@@ -376,6 +377,77 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 	return true;
 }
 
+/*
+ * Text kept for the sites of unloaded libraries, keyed by their retired
+ * site (codetag_retired_site): written by symbolizer_remember_sites()
+ * before dlclose, read when the report is written, both under the
+ * report lock.  It lives as long as the process.
+ */
+struct remembered_site {
+	struct remembered_site *next;
+	uintptr_t key;
+	unsigned int line;
+	char *file, *function, *module;
+};
+
+static struct remembered_site *remembered_sites;
+
+static char *copy_text(const char *text)
+{
+	size_t n;
+	char *copy;
+
+	if (!text)
+		return NULL;
+	n = strlen(text) + 1;
+	copy = core_internal_alloc(n);
+	if (copy)
+		memcpy(copy, text, n);
+	return copy;
+}
+
+static bool resolve_remembered(struct codetag *ct)
+{
+	for (struct remembered_site *r = remembered_sites; r; r = r->next) {
+		if (r->key != ct->site)
+			continue;
+		ct->file = r->file ? r->file : "?";
+		ct->line = r->line;
+		ct->function = r->function ? r->function : "?";
+		ct->module = r->module;
+		return true;
+	}
+	return false;
+}
+
+void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
+			       uintptr_t hi, uint32_t generation)
+{
+	struct symbolizer *sym = NULL;
+
+	for (size_t i = 0; i < snap->count; i++) {
+		struct codetag ct = snap->entries[i].ct;
+		struct remembered_site *r;
+
+		if (ct.site < lo || ct.site >= hi)
+			continue;
+		if (!sym && !(sym = symbolizer_open()))
+			return;
+		symbolizer_resolve(sym, &ct);
+		r = core_internal_calloc(1, sizeof(*r));
+		if (!r)
+			break;
+		r->key = codetag_retired_site(ct.site, generation);
+		r->line = ct.line;
+		r->file = copy_text(ct.file);
+		r->function = copy_text(ct.function);
+		r->module = copy_text(ct.module);
+		r->next = remembered_sites;
+		remembered_sites = r;
+	}
+	symbolizer_close(sym);
+}
+
 void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 {
 	Dwarf_Addr pc = ct->site - 1, bias = 0;
@@ -392,6 +464,14 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		/* The overflow tag: sites past the table's capacity. */
 		ct->file = "allocinfo";
 		ct->function = "table_full";
+		return;
+	}
+	if (ct->site & CODETAG_RETIRED_BIT) {
+		/* In a library unloaded since: the text kept at dlclose,
+		 * or the bare address if there was none. */
+		if (!resolve_remembered(ct) && sym)
+			ct->file = keep_string(sym, "%s0x%llx", "",
+					       (unsigned long long)codetag_site_address(ct->site));
 		return;
 	}
 	if (!sym)

@@ -42,4 +42,15 @@ const char *symbolizer_format_stack(struct symbolizer *sym,
 
 void symbolizer_close(struct symbolizer *sym);
 
+struct snapshot;
+
+/*
+ * Before a library at [@lo, @hi) is unloaded: resolves the sites of
+ * @snap that lie in it, and keeps their text for the report, keyed by
+ * the site each will have once retired with @generation.  Runs under the
+ * report lock, in the internal scope.
+ */
+void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
+			       uintptr_t hi, uint32_t generation);
+
 #endif
