@@ -1,0 +1,56 @@
+#!/bin/sh
+# bench/run at its smallest: --quick, one round, the sqlite3 workload
+# under every configuration.  It must exit 0, print the report it
+# writes, and the report must have the wall-time and peak-RSS tables
+# with one column per configuration and one sqlite3 row of figures
+# (n/a for a configuration this machine lacks, such as heaptrack).
+# The figures themselves are not checked: `make bench` is the
+# benchmark, this only keeps its harness working.
+set -eu
+. "$TEST_SRC/lib.sh"
+test_init
+
+build=${ALLOCINFO_LIB%/.libs/liballocinfo.so}
+status=0
+"$TEST_SRC/../bench/run" --build "$build" --quick --rounds 1 --only sqlite3 \
+	--output "$T/bench.md" >"$T/stdout" 2>"$T/stderr" || status=$?
+[ "$status" -eq 0 ] || {
+	cat "$T/stderr" >&2
+	fail "bench/run exited $status"
+}
+[ -s "$T/bench.md" ] || fail "bench/run wrote no report to --output"
+cmp -s "$T/bench.md" "$T/stdout" || fail "bench/run printed something else than it wrote"
+
+grep -q '^## allocinfo benchmark, [0-9-]* [0-9:]* UTC$' "$T/bench.md" ||
+	fail "no dated title"
+grep -q '^- Machine: [0-9][0-9]* cores (`nproc`), .*, Linux ' "$T/bench.md" ||
+	fail "no machine line (nproc, CPU, kernel)"
+
+header='| workload | uninstrumented | jemalloc | allocinfo | allocinfo depth 4 | heaptrack |'
+for title in '### Wall time' '### Peak RSS'; do
+	# The table under the title: its header, then one sqlite3 row whose
+	# first cell is the uninstrumented figure and the others ratios.
+	awk -v title="$title" -v header="$header" '
+		index($0, title) == 1 { in_table = 1; next }
+		in_table && /^### / { exit }
+		in_table && $0 == header { saw_header = 1 }
+		in_table && /^\| / && $0 != header { rows++; row = $0 }
+		END {
+			if (!saw_header) { print "no header " header; exit 1 }
+			if (rows != 1) { print rows " rows, not 1"; exit 1 }
+			n = split(row, cell, / \| /)
+			if (n != 6) { print "row has " n " cells: " row; exit 1 }
+			if (cell[1] != "| sqlite3") { print "row is not sqlite3: " row; exit 1 }
+			if (cell[2] !~ /^[0-9.]+ (s|MiB)$/) { print "bad first figure: " row; exit 1 }
+			for (i = 3; i <= 6; i++) {
+				sub(/ \|$/, "", cell[i])
+				if (cell[i] !~ /^([0-9]+\.[0-9][0-9]|n\/a)$/) { print "bad ratio " cell[i] ": " row; exit 1 }
+			}
+		}' "$T/bench.md" >"$T/check" || fail "$title table: $(cat "$T/check")"
+done
+# jemalloc and allocinfo are always installed here: they ran.
+grep -q '^| sqlite3 | [0-9.]* s | [0-9]' "$T/bench.md" || fail "jemalloc did not run"
+grep -q '^| sqlite3 | [0-9.]* s | [0-9.]* | [0-9]' "$T/bench.md" || fail "allocinfo did not run"
+grep -q '^### allocinfo against plain jemalloc' "$T/bench.md" || fail "no paired jemalloc table"
+grep -q '^### Issue 6 targets' "$T/bench.md" || fail "no targets table"
+test_done

@@ -1,0 +1,57 @@
+#!/bin/sh
+# dlopen and dlclose (tests/programs/dl_main.c, dl_lib.c, dl_deep.c):
+# - a library opened, allocated through (its constructor, malloc,
+#   calloc, mmap) and dlclose'd before exit, really unloaded (the
+#   program checks): its call sites keep their file:line, function and
+#   module in the report written at exit, blocks it made and the
+#   program freed after the dlclose show 0 0, its mapping stays;
+# - a library opened with RTLD_DEEPBIND after it (likely at the same
+#   address), whose blocks cross to the program and back: nothing
+#   breaks; its malloc is glibc's, whose blocks are untracked (README),
+#   so its lines have no record.
+# Neither library is linked to the program.
+set -eu
+. "$TEST_SRC/lib.sh"
+. "$TEST_SRC/lib_reports.sh"
+test_init
+
+prog=$TEST_BIN/programs/dl_main
+lib=$TEST_BIN/programs/.libs/dl_lib.so
+deep=$TEST_BIN/programs/.libs/dl_deep.so
+for f in "$prog" "$lib" "$deep"; do
+	[ -f "$f" ] || fail "$f not built"
+done
+head -c 4 "$prog" | grep -q ELF || fail "$prog is not an ELF file (a libtool wrapper?)"
+
+# Each part in a subshell, so that a failure of one does not hide the
+# other's.
+
+# The closed library alone.
+(
+	run_native "$prog" "$lib"
+	run_preloaded "$T/closed" "$prog" "$lib"
+	check_report_wellformed "$T/closed"
+	check_expect_markers "$TEST_SRC/programs/dl_lib.c" "$T/closed"
+	check_expect_markers "$(expect_variant nodeep "$TEST_SRC/programs/dl_main.c")" "$T/closed"
+	check_no_internal_tags "$T/closed"
+	check_no_stderr "$T/closed"
+	test_done
+) || failed_later=1
+
+# Then the RTLD_DEEPBIND library too.
+(
+	run_native "$prog" "$lib" "$deep"
+	run_preloaded "$T/deep" "$prog" "$lib" "$deep"
+	check_report_wellformed "$T/deep"
+	check_expect_markers "$TEST_SRC/programs/dl_lib.c" "$T/deep"
+	check_expect_markers "$TEST_SRC/programs/dl_deep.c" "$T/deep"
+	check_expect_markers "$TEST_SRC/programs/dl_main.c" "$T/deep"
+	check_no_internal_tags "$T/deep"
+	# RTLD_DEEPBIND is dropped, and said so once.
+	[ "$(grep -c . "$T/deep.stderr")" = 1 ] &&
+		grep -q "^allocinfo: dlopen(\".*dl_deep.so\", RTLD_DEEPBIND): loaded without RTLD_DEEPBIND" "$T/deep.stderr" ||
+		fail_later "RTLD_DEEPBIND: expected one line on stderr, got: $(cat "$T/deep.stderr")"
+	test_done
+) || failed_later=1
+
+test_done

@@ -1,0 +1,142 @@
+#!/bin/sh
+# Deaths by signal (tests/programs/crash.c).  Before it dies the
+# program checks what it sees of signals: default dispositions through
+# sigaction(sig, NULL, &old), no signal blocked, SIG_IGN that really
+# ignores, handlers that read back as set, errno and the mask unchanged
+# by allocating.  Then:
+# - SIGSEGV (a null write), SIGABRT (abort), SIGFPE (division by zero),
+#   SIGILL (__builtin_trap), SIGBUS (a truncated file mapping) and
+#   SIGTERM (raise): the exit status is the same signal's, as without
+#   the preload, stdout and stderr are the same, and the report was
+#   written with the allocations made before the death;
+# - SIGTERM sent to a process whose 8 threads allocate and map without
+#   pause (5 times): it dies by SIGTERM, with a whole report, and never
+#   hangs (10 s); and the same with SIGTERM sent twice at once, as
+#   timeout(1) sends it (to the process, then to its process group), 25
+#   times;
+# - a stack overflow dies as without the preload;
+# - a SIGSEGV handler of the program's (sigaction with SA_SIGINFO, or
+#   signal()) runs exactly as without the preload: same si_code, si_addr,
+#   errno and signal mask in the handler, same exit status 7.
+# Core dumps are off.
+set -eu
+. "$TEST_SRC/lib.sh"
+. "$TEST_SRC/lib_reports.sh"
+test_init
+ulimit -c 0
+
+prog=$TEST_BIN/programs/crash
+src=$TEST_SRC/programs/crash.c
+
+# A hung program is killed: timeout --foreground sends its signals to
+# the program alone (without it, timeout also signals its own process
+# group), and timeout itself dies by the program's signal.
+
+# run_both NAME MODE ARGS...: the program without and with the preload
+# (report $T/NAME.report); both exit statuses must be the same, and so
+# must stdout and stderr.  Sets $status, and keeps it in $T/NAME.status.
+run_both()
+{
+	rb_name=$1
+	shift
+	native=0
+	timeout --foreground -k 5 30 "$prog" "$@" \
+		>"$T/$rb_name.native.out" 2>"$T/$rb_name.native.err" || native=$?
+	status=0
+	timeout --foreground -k 5 30 env ALLOCINFO_OUTPUT="$T/$rb_name.report" \
+		LD_PRELOAD="$ALLOCINFO_LIB" "$prog" "$@" \
+		>"$T/$rb_name.out" 2>"$T/$rb_name.err" || status=$?
+	echo "$status" >"$T/$rb_name.status"
+	[ "$status" -eq "$native" ] ||
+		fail_later "$rb_name: exit status $status under the preload, $native without"
+	for stream in out err; do
+		cmp -s "$T/$rb_name.native.$stream" "$T/$rb_name.$stream" || {
+			diff "$T/$rb_name.native.$stream" "$T/$rb_name.$stream" | head -10 >&2
+			fail_later "$rb_name: std$stream differs under the preload (< without, > with)"
+		}
+	done
+}
+
+# signum NAME: the number of signal SIGNAME.
+signum()
+{
+	for n in $(seq 1 31); do
+		[ "$(kill -l "$n")" != "$1" ] || { echo "$n"; return 0; }
+	done
+	fail "no signal SIG$1"
+}
+
+# check_death NAME SIGNAL: the run died by SIGNAL and left its report.
+check_death()
+{
+	status=$(cat "$T/$1.status")
+	want=$((128 + $(signum "$2")))
+	[ "$status" -eq "$want" ] || fail_later "$1: exit status $status, expected $want (SIG$2)"
+	if [ ! -s "$T/$1.report" ]; then
+		fail_later "$1: no report after SIG$2"
+		return 0
+	fi
+	check_report_wellformed "$T/$1.report"
+	check_no_internal_tags "$T/$1.report"
+}
+
+for mode in segv abort fpe ill term; do
+	run_both "$mode" "$mode"
+done
+run_both bus bus "$T/bus.file"
+for pair in segv:SEGV abort:ABRT fpe:FPE ill:ILL bus:BUS term:TERM; do
+	mode=${pair%:*}
+	check_death "$mode" "${pair#*:}"
+	[ -s "$T/$mode.report" ] && check_expect_markers "$src" "$T/$mode.report"
+done
+
+# The stack overflows: the same death, with or without a report.
+run_both overflow overflow
+[ "$status" -eq $((128 + $(signum SEGV))) ] || fail_later "overflow: exit status $status, expected SIGSEGV's"
+
+# The program's own handler runs as it would without us.
+for mode in handler signal; do
+	run_both "$mode" "$mode"
+	[ "$status" -eq 7 ] || fail_later "$mode: exit status $status, expected 7 from the program's handler"
+	grep -q '^caught signal 11 ' "$T/$mode.out" || fail_later "$mode: the handler did not run: $(cat "$T/$mode.out")"
+done
+grep -q ' code 1 addr (nil) errno 4321; blocked: SIGSEGV 1 SIGUSR2 1 SIGUSR1 0$' "$T/handler.native.out" ||
+	fail "the handler saw what it should not even without the preload: $(cat "$T/handler.native.out")"
+
+# SIGTERM from outside, while every thread but the main one allocates.
+# The program says "ready PID" on a FIFO, then blocks reading another;
+# the signals go to it, not to timeout.
+# busy ROUND KILLS: sends SIGTERM KILLS times at once.
+mkfifo "$T/in" "$T/out"
+busy()
+{
+	rm -f "$T/busy.report"
+	timeout --foreground -k 2 10 env ALLOCINFO_OUTPUT="$T/busy.report" \
+		LD_PRELOAD="$ALLOCINFO_LIB" "$prog" busy <"$T/in" >"$T/out" 2>"$T/busy.err" &
+	pid=$!
+	exec 4>"$T/in" 3<"$T/out"
+	line=
+	read -r line <&3 || :
+	[ "${line% *}" = ready ] || fail "busy: the program did not say ready: '$line' $(cat "$T/busy.err")"
+	for k in $(seq "$2"); do
+		kill -TERM "${line#ready }"
+	done
+	status=0
+	wait "$pid" || status=$?
+	exec 3<&- 4>&-
+	[ "$status" -eq 143 ] ||
+		fail "busy, round $1: exit status $status, expected 143 (SIGTERM; 124 or 137: it hung)"
+	if [ -s "$T/busy.report" ]; then
+		check_report_wellformed "$T/busy.report"
+	else
+		fail_later "busy, round $1 (SIGTERM sent $2 times): no report after SIGTERM"
+	fi
+}
+for round in 1 2 3 4 5; do
+	busy "$round" 1
+done
+for round in $(seq 6 30); do
+	busy "$round" 2
+done
+
+test_done
