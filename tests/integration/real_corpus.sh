@@ -108,6 +108,9 @@ run_case()
 		[ "$top" -eq 0 ] || fail_later "$name: allocinfo top -n 3 exited $top on ${report##*/}: $(head -3 "$T/top.out")"
 	done
 	if [ "$needed" != - ]; then
+		# The patterns are for the report names, not for the files of
+		# the current folder: no globbing while splitting them.
+		set -f
 		for pattern in $needed; do
 			found=
 			for report in "$@"; do
@@ -115,6 +118,7 @@ run_case()
 			done
 			[ -n "$found" ] || fail_later "$name: no report from a process matching $pattern (reports: $(ls "$reports" | tr '\n' ' '))"
 		done
+		set +f
 	fi
 	echo "ok: $name (exit $native, $# reports)"
 }
