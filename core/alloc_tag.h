@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "core/callsite.h"
 #include "core/codetag.h"
 
 #define ALLOC_TAG_SHARDS 8
@@ -36,6 +37,58 @@ struct alloc_tag {
 	struct codetag ct;
 	struct alloc_tag_counters shard[ALLOC_TAG_SHARDS];
 } __attribute__((aligned(64)));
+
+/*
+ * The codetag table (codetag.c): tags by index, and the open-addressing
+ * slots that map a site to its index.  The lookup is here, inline, as
+ * the fast path of every allocation; the insertion is out of line.
+ */
+#define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
+
+extern struct alloc_tag codetag_tags[CODETAG_MAX];
+extern _Atomic uint32_t codetag_slots[CODETAG_SLOTS];
+
+static inline struct alloc_tag *codetag_tag(uint32_t index)
+{
+	return &codetag_tags[index];
+}
+
+static inline uint32_t codetag_site_hash(uintptr_t site)
+{
+	return (uint32_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+/* The tag index of @site, inserting it on first sight. */
+static inline uint32_t codetag_site_lookup(uintptr_t site)
+{
+	uint32_t slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
+
+	for (;;) {
+		uint32_t index = atomic_load_explicit(&codetag_slots[slot],
+						      memory_order_acquire);
+
+		if (__builtin_expect(index == 0, 0))
+			return codetag_insert(site, slot);
+		if (__builtin_expect(codetag_tags[index].ct.site == site, 1))
+			return index;
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+}
+
+/*
+ * The tag an allocation at @site is charged to: its own, unless the
+ * site is a wrapper's (then its caller's, found by callsite_route).  The
+ * route shares the cache line of the site just compared.
+ */
+static inline uint32_t codetag_index_for_site(uintptr_t site)
+{
+	uint32_t index = codetag_site_lookup(site);
+
+	if (__builtin_expect(__atomic_load_n(&codetag_tags[index].ct.route,
+					     __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF, 1))
+		return index;
+	return callsite_route(index, site);
+}
 
 /* This thread's shard; assigned on first use (see codetag.c). */
 extern __thread unsigned int alloc_tag_thread_shard;

@@ -30,10 +30,11 @@
 #include "core/alloc_tag.h"
 #include "core/callsite.h"
 
-#define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
+struct alloc_tag codetag_tags[CODETAG_MAX];
+_Atomic uint32_t codetag_slots[CODETAG_SLOTS];
 
-static struct alloc_tag tags[CODETAG_MAX];
-static _Atomic uint32_t slots[CODETAG_SLOTS];
+#define tags codetag_tags
+#define slots codetag_slots
 static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
 static _Atomic unsigned int next_shard;
 
@@ -49,11 +50,6 @@ unsigned int alloc_tag_assign_shard(void)
 	return alloc_tag_thread_shard;
 }
 
-struct alloc_tag *codetag_tag(uint32_t index)
-{
-	return &tags[index];
-}
-
 uint32_t codetag_count(void)
 {
 	uint32_t n = atomic_load_explicit(&next_index, memory_order_acquire);
@@ -61,16 +57,8 @@ uint32_t codetag_count(void)
 	return n < CODETAG_MAX ? n : CODETAG_MAX;
 }
 
-static inline uint32_t site_hash(uintptr_t site)
-{
-	uint64_t h = (uint64_t)site * 0x9e3779b97f4a7c15ull;
-
-	return (uint32_t)(h >> 32);
-}
-
 /* Out of line: runs once per call site.  Returns the published index. */
-static __attribute__((noinline)) uint32_t
-codetag_insert(uintptr_t site, uint32_t slot)
+uint32_t codetag_insert(uintptr_t site, uint32_t slot)
 {
 	uint32_t mine = atomic_fetch_add_explicit(&next_index, 1,
 						  memory_order_relaxed);
@@ -99,40 +87,9 @@ codetag_insert(uintptr_t site, uint32_t slot)
 	return CODETAG_OVERFLOW;
 }
 
-/* The table probe: the fast path of every allocation. */
-static inline uint32_t site_lookup(uintptr_t site)
-{
-	uint32_t slot = site_hash(site) & (CODETAG_SLOTS - 1);
-
-	for (;;) {
-		uint32_t index = atomic_load_explicit(&slots[slot],
-						      memory_order_acquire);
-
-		if (__builtin_expect(index != 0, 1)) {
-			if (tags[index].ct.site == site)
-				return index;
-		} else {
-			return codetag_insert(site, slot);
-		}
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
-	}
-}
-
-uint32_t codetag_index_for_site(uintptr_t site)
-{
-	uint32_t index = site_lookup(site);
-
-	/* Same cache line as the site just compared: the route costs
-	 * one load.  Anything but SELF is decided out of line. */
-	if (__builtin_expect(__atomic_load_n(&tags[index].ct.route,
-					     __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF, 1))
-		return index;
-	return callsite_route(index, site);
-}
-
 uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 {
-	return site_lookup(site);
+	return codetag_site_lookup(site);
 }
 
 /*

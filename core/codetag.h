@@ -68,7 +68,7 @@ enum {
  * Lock-free: safe from any thread and from signal handlers, never
  * allocates, never makes a system call.
  */
-uint32_t codetag_index_for_site(uintptr_t site);
+/* codetag_index_for_site(site), the fast path, is inline in alloc_tag.h. */
 
 /*
  * The tag of @site itself, never routed: the caller of a wrapper, found
@@ -123,7 +123,8 @@ void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation);
 /* Number of tag indices handed out so far (an upper bound for walks). */
 uint32_t codetag_count(void);
 
-struct alloc_tag;
-struct alloc_tag *codetag_tag(uint32_t index);
+/* The table's slow path: the first allocation at @site, which found
+ * the empty @slot.  Lock-free; never allocates. */
+uint32_t codetag_insert(uintptr_t site, uint32_t slot);
 
 #endif
