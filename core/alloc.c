@@ -1,24 +1,18 @@
 /*
  * Allocation: jemalloc underneath, a 16-byte header below every block.
+ * The header's layout, and the inline fast path of malloc and free that
+ * preload/ compiles in, are in alloc_inline.h; this file has the general
+ * functions (alignment, zeroing, realloc, the early window, the
+ * profiler's own memory, blocks of other allocators).
  *
- *   base (from mallocx)        user pointer (16-aligned or @align-aligned)
- *   |                          |
- *   v                          v
- *   [ ... padding ... ][header][ user bytes ... ]
- *                      ^ user - 16
+ * An over-aligned block is allocated @align-aligned and @align bytes
+ * larger, so the header fits in the first @align bytes; the header keeps
+ * the offset as a shift, so every power-of-two alignment glibc accepts
+ * fits.  The header's size is what was added to the tag, so a free
+ * subtracts exactly that, whatever the options are by then.
  *
- * user - base is 1 << header.offset_shift: 16 for default alignment,
- * @align for larger alignments (the block is allocated @align-aligned
- * and @align bytes larger, so the header fits in the first @align
- * bytes).  A shift, not a byte count, so every power-of-two alignment
- * glibc accepts fits.
- * header.tag is the tag index (CODETAG_INTERNAL for ALLOC_NO_CODETAG);
- * header.size is what was added to that tag, so a free subtracts exactly
- * that, whatever the options are by then.
- *
- * The fast path takes no lock and makes no system call: a TLS read, a
- * lock-free table lookup, two relaxed atomic adds and jemalloc's own
- * thread cache.
+ * No path takes a lock or makes a system call: a table lookup, a few
+ * plain stores to this thread's counters, and jemalloc's thread cache.
  */
 #include "core/alloc.h"
 
@@ -30,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
@@ -37,53 +32,11 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-#define ALLOC_HEADER_SIZE 16
-#define ALLOC_MIN_ALIGN   16
+__thread struct core_thread core_thread;
 
-struct alloc_header {
-	uint32_t tag;
-	uint32_t shift_and_magic;   /* offset_shift | magic << 8 */
-	uint64_t size;
-};
-_Static_assert(sizeof(struct alloc_header) == ALLOC_HEADER_SIZE,
-	       "the header must keep user pointers 16-aligned");
-
-__thread unsigned int core_internal_depth;
-
-static struct core_options core_options;
+struct core_jemalloc core_je;
+bool core_count_usable_size;
 static atomic_bool core_ready;
-
-static inline struct alloc_header *header_of(const void *user)
-{
-	return (struct alloc_header *)((uintptr_t)user - ALLOC_HEADER_SIZE);
-}
-
-/*
- * 24 bits that depend on the block's address.  Every block of ours has
- * them; a block from another allocator (glibc's, reached by a library
- * loaded with RTLD_DEEPBIND, or one got from __libc_malloc) almost never
- * does: a false match takes a 1 in 2^24 coincidence.  Reading 16 bytes
- * below such a block is safe: glibc keeps its chunk header there.
- */
-static inline uint32_t header_magic(const void *user)
-{
-	return (uint32_t)(((uint64_t)(uintptr_t)user * 0x9e3779b97f4a7c15ull) >> 40);
-}
-
-static inline bool block_is_ours(const void *user)
-{
-	return (header_of(user)->shift_and_magic >> 8) == header_magic(user);
-}
-
-static inline size_t offset_of(const void *user)
-{
-	return (size_t)1 << (header_of(user)->shift_and_magic & 0xff);
-}
-
-static inline void *base_of(const void *user)
-{
-	return (void *)((uintptr_t)user - offset_of(user));
-}
 
 /*
  * A caller passed flags this function does not support.  Like the
@@ -151,11 +104,6 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
  * libjemalloc's own scope once, by core_init; until then (the early
  * window) blocks come from mallocx, which the same jemalloc frees.
  */
-static struct {
-	void *(*malloc)(size_t);
-	void *(*calloc)(size_t, size_t);
-	void (*free)(void *);
-} je;
 
 static void resolve_jemalloc_entry_points(void)
 {
@@ -168,21 +116,21 @@ static void resolve_jemalloc_entry_points(void)
 	c = dlsym(lib, "calloc");
 	f = dlsym(lib, "free");
 	/* Never our own exports: that would recurse. */
-	if (m && c && f && m != (void *)core_alloc) {
-		*(void **)&je.calloc = c;
-		*(void **)&je.free = f;
-		__atomic_store_n((void **)&je.malloc, m, __ATOMIC_RELEASE);
+	if (m && c && f && m != (void *)core_alloc && !core_count_usable_size) {
+		*(void **)&core_je.calloc = c;
+		*(void **)&core_je.free = f;
+		__atomic_store_n((void **)&core_je.malloc, m, __ATOMIC_RELEASE);
 	}
 	dlclose(lib);
 }
 
 void core_init(const struct core_options *options)
 {
+	core_count_usable_size = options->count_usable_size;
 	core_internal_enter();
 	resolve_jemalloc_entry_points();
 	alloc_tag_init_threads();
 	core_internal_leave();
-	core_options = *options;
 	codetag_mark_existing_inaccurate();
 	atomic_store_explicit(&core_ready, true, memory_order_release);
 }
@@ -207,7 +155,7 @@ static inline void *account_block(void *base, size_t offset, size_t size,
 	struct alloc_header *h = header_of(user);
 	uint64_t counted = size;
 
-	if (unlikely(core_options.count_usable_size))
+	if (unlikely(core_count_usable_size))
 		counted = sallocx(base, 0) - offset;
 	h->tag = tag;
 	h->shift_and_magic = (uint32_t)__builtin_ctzl(offset) |
@@ -248,10 +196,10 @@ static inline void *alloc_block(size_t size, size_t align,
 	if (alloc_flags & ALLOC_ZERO)
 		mallocx_flags |= MALLOCX_ZERO;
 
-	if (likely(mallocx_flags == 0 && je.malloc))
-		base = je.malloc(total);
-	else if (mallocx_flags == MALLOCX_ZERO && je.malloc)
-		base = je.calloc(1, total);
+	if (likely(mallocx_flags == 0 && core_je.malloc))
+		base = core_je.malloc(total);
+	else if (mallocx_flags == MALLOCX_ZERO && core_je.malloc)
+		base = core_je.calloc(1, total);
 	else
 		base = mallocx(total, mallocx_flags);
 	if (unlikely(!base)) {
@@ -273,8 +221,8 @@ static inline void free_block(void *ptr)
 	}
 	h = header_of(ptr);
 	alloc_tag_sub(h->tag, (int64_t)h->size);
-	if (likely(je.free != NULL))
-		je.free(base_of(ptr));
+	if (likely(core_je.free != NULL))
+		core_je.free(base_of(ptr));
 	else
 		dallocx(base_of(ptr), 0);
 }
@@ -360,7 +308,6 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 	return p;
 }
 
-__thread unsigned int core_allocator_state;
 static __thread int deferred_signal;
 static __thread void (*deferred_handler)(int);
 
@@ -368,12 +315,12 @@ void core_defer_signal(int sig, void (*handler)(int))
 {
 	deferred_signal = sig;
 	deferred_handler = handler;
-	core_allocator_state |= CORE_DEFERRED_SIGNAL;
+	core_thread.allocator_state |= CORE_DEFERRED_SIGNAL;
 }
 
 void core_run_deferred_signal(void)
 {
-	core_allocator_state &= ~CORE_DEFERRED_SIGNAL;
+	core_thread.allocator_state &= ~CORE_DEFERRED_SIGNAL;
 	deferred_handler(deferred_signal);
 }
 

@@ -15,8 +15,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-__thread struct thread_counters alloc_tag_thread_counters;
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_counters *registry;
 static pthread_key_t exit_key;
@@ -72,6 +70,7 @@ static void thread_exit(void *arg)
 	struct thread_counters *tc = arg;
 
 	core_allocator_enter();
+	core_thread.allocator_state &= ~CORE_COUNTERS_ACTIVE;
 	tc->state = THREAD_COUNTERS_OFF;
 	pthread_mutex_lock(&registry_lock);
 	retire_locked(tc);
@@ -98,11 +97,12 @@ static void register_thread(struct thread_counters *tc)
 		return;	/* stays OFF: counts go to the shared counters */
 	}
 	tc->state = THREAD_COUNTERS_ACTIVE;
+	core_thread.allocator_state |= CORE_COUNTERS_ACTIVE;
 }
 
 void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls)
 {
-	struct thread_counters *tc = &alloc_tag_thread_counters;
+	struct thread_counters *tc = &core_thread.counters;
 
 	if (tc->state == THREAD_COUNTERS_UNREGISTERED &&
 	    atomic_load_explicit(&threads_ready, memory_order_acquire)) {
@@ -162,7 +162,7 @@ void alloc_tag_postfork_parent(void)
  * the shared counters before their storage can be reused. */
 void alloc_tag_postfork_child(void)
 {
-	struct thread_counters *self = &alloc_tag_thread_counters;
+	struct thread_counters *self = &core_thread.counters;
 	struct thread_counters *tc = registry, *next;
 
 	for (; tc; tc = next) {

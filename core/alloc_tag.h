@@ -25,6 +25,7 @@
 
 #include "core/callsite.h"
 #include "core/codetag.h"
+#include "core/thread.h"
 
 #define ALLOC_TAG_SHARDS 8
 
@@ -115,29 +116,6 @@ static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 		atomic_fetch_add_explicit(&c->calls, calls, memory_order_relaxed);
 }
 
-#define THREAD_COUNTER_SLOTS 256
-
-struct thread_counter_slot {
-	_Atomic uint32_t tag_plus_one;  /* 0: empty */
-	_Atomic int64_t bytes;
-	_Atomic int64_t calls;
-};
-
-enum thread_counters_state {
-	THREAD_COUNTERS_UNREGISTERED = 0,
-	THREAD_COUNTERS_ACTIVE,
-	THREAD_COUNTERS_UPDATING,   /* a signal handler must not touch slots */
-	THREAD_COUNTERS_OFF,        /* registering, exited, or unavailable */
-};
-
-struct thread_counters {
-	struct thread_counter_slot slot[THREAD_COUNTER_SLOTS];
-	struct thread_counters *next, *prev;   /* registry, under its lock */
-	volatile int state;
-};
-
-extern __thread struct thread_counters alloc_tag_thread_counters;
-
 void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
 void alloc_tag_claim_slot(struct thread_counter_slot *slot, uint32_t index);
 
@@ -147,23 +125,17 @@ static inline unsigned int thread_counter_slot_of(uint32_t index)
 }
 
 /*
- * Counts @bytes and @calls for tag @index on this thread: the fast path
- * of every allocation and free.  Plain loads and stores only; the state
- * word keeps a signal handler that interrupts the update off the slots.
+ * Adds to this thread's slot for tag @index: plain loads and stores.
+ * Only at allocator depth 1 with the counters active (the caller knows):
+ * a signal handler that allocates while this thread is in the middle of
+ * it runs at depth 2 and takes the shared, atomic path, so it never
+ * races the slot update it interrupted.
  */
-static inline void alloc_tag_count(uint32_t index, int64_t bytes,
-				   int64_t calls)
+static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
+					int64_t bytes, int64_t calls)
 {
-	struct thread_counters *tc = &alloc_tag_thread_counters;
-	struct thread_counter_slot *s;
+	struct thread_counter_slot *s = &t->counters.slot[thread_counter_slot_of(index)];
 
-	if (__builtin_expect(tc->state != THREAD_COUNTERS_ACTIVE, 0)) {
-		alloc_tag_count_slow(index, bytes, calls);
-		return;
-	}
-	tc->state = THREAD_COUNTERS_UPDATING;
-	atomic_signal_fence(memory_order_seq_cst);
-	s = &tc->slot[thread_counter_slot_of(index)];
 	if (__builtin_expect(atomic_load_explicit(&s->tag_plus_one,
 			memory_order_relaxed) != index + 1, 0))
 		alloc_tag_claim_slot(s, index);
@@ -171,8 +143,21 @@ static inline void alloc_tag_count(uint32_t index, int64_t bytes,
 			      memory_order_relaxed) + bytes, memory_order_relaxed);
 	atomic_store_explicit(&s->calls, atomic_load_explicit(&s->calls,
 			      memory_order_relaxed) + calls, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
-	tc->state = THREAD_COUNTERS_ACTIVE;
+}
+
+/* Counts @bytes and @calls for tag @index on this thread, from inside
+ * the allocator: the thread's slot when it may, else the shared path. */
+static inline void alloc_tag_count(uint32_t index, int64_t bytes,
+				   int64_t calls)
+{
+	struct core_thread *t = &core_thread;
+
+	if (__builtin_expect((t->allocator_state & ~CORE_INTERNAL_SCOPE) !=
+			     (CORE_COUNTERS_ACTIVE | 1), 0)) {
+		alloc_tag_count_slow(index, bytes, calls);
+		return;
+	}
+	alloc_tag_count_here(t, index, bytes, calls);
 }
 
 static inline void alloc_tag_add(uint32_t index, int64_t bytes)

@@ -12,21 +12,23 @@
 #ifndef ALLOCINFO_CORE_INTERNAL_SCOPE_H
 #define ALLOCINFO_CORE_INTERNAL_SCOPE_H
 
-extern __thread unsigned int core_internal_depth;
+#include "core/thread.h"
 
 static inline void core_internal_enter(void)
 {
-	core_internal_depth++;
+	if (core_thread.internal_depth++ == 0)
+		core_thread.allocator_state |= CORE_INTERNAL_SCOPE;
 }
 
 static inline void core_internal_leave(void)
 {
-	core_internal_depth--;
+	if (--core_thread.internal_depth == 0)
+		core_thread.allocator_state &= ~CORE_INTERNAL_SCOPE;
 }
 
 static inline int core_in_internal_scope(void)
 {
-	return core_internal_depth != 0;
+	return core_thread.internal_depth != 0;
 }
 
 /*
@@ -40,27 +42,25 @@ static inline int core_in_internal_scope(void)
  * handler as the thread leaves the allocator.  The fast path pays one
  * add and one subtract-and-test on a thread-local word.
  */
-#define CORE_DEFERRED_SIGNAL (1u << 16)
-
-extern __thread unsigned int core_allocator_state;  /* depth | deferred */
-
 void core_run_deferred_signal(void);
 
 static inline void core_allocator_enter(void)
 {
-	core_allocator_state++;
+	core_thread.allocator_state++;
 }
 
 static inline void core_allocator_leave(void)
 {
-	if (__builtin_expect(--core_allocator_state != 0, 0) &&
-	    core_allocator_state == CORE_DEFERRED_SIGNAL)
+	unsigned int state = --core_thread.allocator_state;
+
+	if (__builtin_expect(state & CORE_DEFERRED_SIGNAL, 0) &&
+	    !(state & CORE_DEPTH_MASK))
 		core_run_deferred_signal();
 }
 
 static inline int core_in_allocator(void)
 {
-	return (core_allocator_state & (CORE_DEFERRED_SIGNAL - 1)) != 0;
+	return (core_thread.allocator_state & CORE_DEPTH_MASK) != 0;
 }
 
 /* From a signal handler that found core_in_allocator(): @sig's handler,

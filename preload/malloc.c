@@ -9,12 +9,13 @@
 #include <stddef.h>
 
 #include "core/alloc.h"
+#include "core/alloc_inline.h"
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
 EXPORT void *malloc(size_t size)
 {
-	return core_alloc(size, 0, ALLOC_DEFAULT, CALLER);
+	return core_malloc(size, CALLER);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
@@ -34,7 +35,7 @@ EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
 
 EXPORT void free(void *ptr)
 {
-	core_free(ptr);
+	core_free_inline(ptr);
 }
 
 EXPORT void cfree(void *ptr)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/alloc.h"
+#include "core/alloc_inline.h"
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
@@ -35,26 +36,26 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const
  * nothrow; scalar and array.  The header knows the size and tag, so
  * every form is core_free. */
 EXPORT void _ZdlPv(void *p)
-{ core_free(p); }
+{ core_free_inline(p); }
 EXPORT void _ZdaPv(void *p)
-{ core_free(p); }
+{ core_free_inline(p); }
 EXPORT void _ZdlPvm(void *p, size_t size)
-{ (void)size; core_free(p); }
+{ (void)size; core_free_inline(p); }
 EXPORT void _ZdaPvm(void *p, size_t size)
-{ (void)size; core_free(p); }
+{ (void)size; core_free_inline(p); }
 EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
-{ (void)nt; core_free(p); }
+{ (void)nt; core_free_inline(p); }
 EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const void *nt)
-{ (void)nt; core_free(p); }
+{ (void)nt; core_free_inline(p); }
 EXPORT void _ZdlPvSt11align_val_t(void *p, size_t align)
-{ (void)align; core_free(p); }
+{ (void)align; core_free_inline(p); }
 EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align)
-{ (void)align; core_free(p); }
+{ (void)align; core_free_inline(p); }
 EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
-{ (void)size; (void)align; core_free(p); }
+{ (void)size; (void)align; core_free_inline(p); }
 EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
-{ (void)size; (void)align; core_free(p); }
+{ (void)size; (void)align; core_free_inline(p); }
 EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
-{ (void)align; (void)nt; core_free(p); }
+{ (void)align; (void)nt; core_free_inline(p); }
 EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, const void *nt)
-{ (void)align; (void)nt; core_free(p); }
+{ (void)align; (void)nt; core_free_inline(p); }

@@ -1,0 +1,55 @@
+/*
+ * The core's per-thread state, in one struct: the fast path finds all of
+ * it from one thread-pointer offset (jemalloc's tsd does the same).
+ */
+#ifndef ALLOCINFO_CORE_THREAD_H
+#define ALLOCINFO_CORE_THREAD_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define THREAD_COUNTER_SLOTS 256
+
+struct thread_counter_slot {
+	_Atomic uint32_t tag_plus_one;  /* 0: empty */
+	_Atomic int64_t bytes;
+	_Atomic int64_t calls;
+};
+
+enum thread_counters_state {
+	THREAD_COUNTERS_UNREGISTERED = 0,
+	THREAD_COUNTERS_ACTIVE,
+	THREAD_COUNTERS_OFF,        /* registering, exited, or unavailable */
+};
+
+/* A thread's counter deltas (alloc_tag.h). */
+struct thread_counters {
+	struct thread_counter_slot slot[THREAD_COUNTER_SLOTS];
+	struct thread_counters *next, *prev;   /* registry, under its lock */
+	volatile int state;
+};
+
+/* allocator_state: the depth inside the allocator in the low bits, and
+ * two flags above, so the fast path tests all three with one compare. */
+#define CORE_DEPTH_MASK       0xffffu
+#define CORE_DEFERRED_SIGNAL  (1u << 16)  /* a fatal signal waits */
+#define CORE_COUNTERS_ACTIVE  (1u << 17)  /* counters.slot is in use */
+#define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
+
+/* The one state in which malloc and free take their inline fast path:
+ * outside the allocator, outside the profiler's scope, counters ready,
+ * no signal waiting. */
+#define CORE_FAST_PATH_STATE  CORE_COUNTERS_ACTIVE
+
+struct core_thread {
+	/* Depth inside core_alloc/core_free/mmap (internal_scope.h) and
+	 * the flags above. */
+	unsigned int allocator_state;
+	/* Depth of the profiler's own scope (internal_scope.h). */
+	unsigned int internal_depth;
+	struct thread_counters counters;
+};
+
+extern __thread struct core_thread core_thread;
+
+#endif
