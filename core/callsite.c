@@ -64,6 +64,11 @@
 
 static struct callsite_options callsite_options = { .depth = 1 };
 static int (*unwind_backtrace)(void **frames, int size);
+static int (*unwind_getcontext)(unw_context_t *context);
+static int (*unwind_init_local)(unw_cursor_t *cursor, unw_context_t *context);
+static int (*unwind_step)(unw_cursor_t *cursor);
+static int (*unwind_get_reg)(unw_cursor_t *cursor, unw_regnum_t reg,
+			     unw_word_t *value);
 
 /* libunwind's symbols behind its macros (unw_backtrace is a plain
  * function; the others are _ULx86_64_... on x86-64). */
@@ -83,6 +88,10 @@ static void load_unwinder(void)
 	if (set_caching_policy && local_space)
 		set_caching_policy(*local_space, UNW_CACHE_PER_THREAD);
 	*(void **)&unwind_backtrace = dlsym(h, "unw_backtrace");
+	*(void **)&unwind_getcontext = dlsym(h, STRINGIFY(unw_tdep_getcontext));
+	*(void **)&unwind_init_local = dlsym(h, STRINGIFY(unw_init_local));
+	*(void **)&unwind_step = dlsym(h, STRINGIFY(unw_step));
+	*(void **)&unwind_get_reg = dlsym(h, STRINGIFY(unw_get_reg));
 }
 
 void callsite_init(const struct callsite_options *options)
@@ -221,6 +230,134 @@ static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site)
 	return stack_tag(frames + keep, n < depth ? n : depth, index);
 }
 
+/*
+ * The wrapper's caller without unwinding.
+ *
+ * Unwinding costs a hundred nanoseconds or more, and at a wrapper site
+ * (xmalloc in cc1, Perl_safesysmalloc, sqlite3Malloc) every allocation
+ * needs it.  But a wrapper's frame at one call site has one size: its
+ * caller's return address lies at a fixed distance above the stack
+ * pointer the wrapper had when it called us.  That distance is measured
+ * by the unwinder on the first allocations at the site (twice, and kept
+ * only if both agree); after that, one load finds the caller.  The
+ * wrapper's stack pointer comes from our own frames, which all keep
+ * frame pointers: the frame whose return address is @site sits just
+ * below it.  A caller that is itself a wrapper (xcalloc calling xmalloc)
+ * still takes the unwinder.
+ */
+static uintptr_t wrapper_stack_pointer(uintptr_t site)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+
+	for (int hops = 0; hops < 12 && fp; hops++) {
+		const uintptr_t *next = (const uintptr_t *)fp[0];
+
+		if (fp[1] == site)
+			return (uintptr_t)(fp + 2);
+		if (next <= fp || (uintptr_t)next - (uintptr_t)fp > (1u << 20))
+			return 0;
+		fp = next;
+	}
+	return 0;
+}
+
+/* Records a measurement: the first is kept, a second that agrees
+ * confirms it, one that disagrees retires the shortcut for the site. */
+static void record_caller_offset(struct codetag *ct, uintptr_t offset)
+{
+	int32_t expected = 0, value;
+
+	if (offset == 0 || offset > INT32_MAX)
+		return;
+	value = (int32_t)offset;
+	if (__atomic_compare_exchange_n(&ct->caller_offset, &expected, value,
+					false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (expected == value)
+		__atomic_or_fetch(&ct->flags, CODETAG_FLAG_CALLER_OFFSET_CONFIRMED,
+				  __ATOMIC_RELAXED);
+	else if (expected > 0)
+		__atomic_store_n(&ct->caller_offset, -1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Measures, with the unwinder's registers, the caller offset of every
+ * seen-through frame from @site outward: the frame whose IP is @site
+ * must have the stack pointer @wrapper_sp, and each next frame's return
+ * address lies just below its stack pointer.  Stops at the first frame
+ * whose site is charged (route SELF).
+ */
+static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp)
+{
+	unw_context_t context;
+	unw_cursor_t cursor;
+	unw_word_t ip, sp, next_sp;
+	struct codetag *ct = NULL;
+	int frames;
+
+	if (!unwind_getcontext || !unwind_init_local || !unwind_step ||
+	    !unwind_get_reg || unwind_getcontext(&context) != 0 ||
+	    unwind_init_local(&cursor, &context) != 0)
+		return;
+	for (frames = 0; frames < 24 && unwind_step(&cursor) > 0; frames++) {
+		if (unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0)
+			return;
+		if (ip == site)
+			break;
+	}
+	if (ip != site || unwind_get_reg(&cursor, UNW_REG_SP, &sp) != 0 ||
+	    sp != wrapper_sp)
+		return;
+	for (; frames < 24; frames++) {
+		uint32_t index = codetag_index_for_site_unrouted(ip);
+
+		if (index < CODETAG_FIRST_SITE)
+			return;
+		ct = &codetag_tag(index)->ct;
+		if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND ||
+		    unwind_step(&cursor) <= 0 ||
+		    unwind_get_reg(&cursor, UNW_REG_SP, &next_sp) != 0 ||
+		    unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0 ||
+		    next_sp <= sp + 8)
+			return;
+		if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+		      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+			record_caller_offset(ct, next_sp - 8 - sp);
+		sp = next_sp;
+	}
+}
+
+/*
+ * The charged tag by measured offsets alone, or 0 to unwind instead:
+ * from the wrapper's frame outward, while each frame's site is a
+ * seen-through one with a confirmed offset.
+ */
+static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
+{
+	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
+		int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+		uintptr_t caller_site;
+		uint32_t index;
+		uint16_t route;
+
+		if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+			return 0;
+		caller_site = *(const uintptr_t *)(sp + (uintptr_t)offset);
+		index = codetag_index_for_site_unrouted(caller_site);
+		if (index < CODETAG_FIRST_SITE)
+			return 0;
+		ct = &codetag_tag(index)->ct;
+		route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+		if (route == CODETAG_ROUTE_UNDECIDED)
+			route = decide_route((struct codetag *)ct, caller_site);
+		if (route == CODETAG_ROUTE_SELF)
+			return index;
+		sp += (uintptr_t)offset + 8;
+	}
+	return 0;
+}
+
 uint32_t callsite_route(uint32_t index, uintptr_t site)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;
@@ -239,8 +376,19 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	core_internal_enter();
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		route = decide_route(ct, site);
-	if (route == CODETAG_ROUTE_UNWIND)
-		charged = charge_by_unwinding(index, site);
+	if (route == CODETAG_ROUTE_UNWIND) {
+		uintptr_t wrapper_sp = callsite_options.depth == 1 ?
+				       wrapper_stack_pointer(site) : 0;
+
+		charged = wrapper_sp ? charge_by_offset(ct, wrapper_sp) : 0;
+		if (!charged) {
+			charged = charge_by_unwinding(index, site);
+			/* Measure until confirmed; never where it varies. */
+			if (wrapper_sp && charged != index &&
+			    __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED) >= 0)
+				measure_caller_offsets(site, wrapper_sp);
+		}
+	}
 	core_internal_leave();
 	errno = saved_errno;
 	return charged;

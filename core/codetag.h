@@ -26,6 +26,8 @@ enum codetag_flags {
 	 * loaded only for the profiler allocated it before the profiler
 	 * could say so.  Counted as profiler memory, never reported. */
 	CODETAG_FLAG_PROFILER   = 1u << 1,
+	/* caller_offset was measured twice and agreed: it may be used. */
+	CODETAG_FLAG_CALLER_OFFSET_CONFIRMED = 1u << 2,
 };
 
 /*
@@ -43,6 +45,10 @@ struct codetag {
 	uintptr_t site;            /* return address; 0 = unused slot */
 	const char *file;
 	unsigned int line;
+	/* For a wrapper site (callsite.c): where its caller's return
+	 * address lies, in bytes above the wrapper's stack pointer at the
+	 * call; 0 until measured, -1 when it varies. */
+	int32_t caller_offset;
 	const char *function;
 	const char *module;        /* NULL for the main executable */
 	uint32_t flags;            /* enum codetag_flags */

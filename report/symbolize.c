@@ -56,7 +56,8 @@
 	X(dwfl_module_addrdie) X(dwarf_getscopes) X(dwarf_tag)		\
 	X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_formstring)	\
 	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
-	X(dwarf_filesrc) X(dwarf_getscopes_die)
+	X(dwarf_filesrc) X(dwarf_getscopes_die) X(dwfl_module_getsymtab)	\
+	X(dwfl_module_getsym_info)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -88,11 +89,111 @@ struct string_block {
 	char text[];
 };
 
+/*
+ * A module's function symbols sorted by address.  libdwfl's own
+ * address-to-symbol lookup scans the whole symbol table on every call:
+ * for a module like cc1, with tens of thousands of symbols, and a few
+ * hundred sites, that was most of the time a process spent writing its
+ * report.  One pass builds this table; each site then costs a binary
+ * search.
+ */
+struct symbol_entry {
+	uintptr_t start, end;     /* end == start: size unknown */
+	const char *name;         /* owned by libdwfl */
+};
+
+struct symbol_table {
+	struct symbol_table *next;
+	Dwfl_Module *module;
+	struct symbol_entry *entries;
+	size_t count;
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
 	char exe_path[PATH_MAX];
 	struct string_block *strings;
+	struct symbol_table *symbol_tables;
 };
+
+static int compare_symbols(const void *pa, const void *pb)
+{
+	const struct symbol_entry *a = pa, *b = pb;
+
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	/* Of two at one address, the sized one first. */
+	return (b->end - b->start > 0) - (a->end - a->start > 0);
+}
+
+static struct symbol_table *symbol_table_of(struct symbolizer *sym,
+					    Dwfl_Module *mod)
+{
+	struct symbol_table *t;
+	int n;
+
+	for (t = sym->symbol_tables; t; t = t->next)
+		if (t->module == mod)
+			return t;
+	t = core_internal_calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->module = mod;
+	t->next = sym->symbol_tables;
+	sym->symbol_tables = t;
+	n = dw.dwfl_module_getsymtab(mod);
+	if (n <= 0)
+		return t;
+	t->entries = core_internal_calloc((size_t)n, sizeof(*t->entries));
+	if (!t->entries)
+		return t;
+	for (int i = 0; i < n; i++) {
+		GElf_Sym esym;
+		GElf_Addr addr;
+		const char *name = dw.dwfl_module_getsym_info(mod, i, &esym, &addr,
+							      NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(esym.st_info);
+
+		if (!name || !*name || esym.st_shndx == SHN_UNDEF ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		t->entries[t->count++] = (struct symbol_entry){
+			.start = addr, .end = addr + esym.st_size, .name = name,
+		};
+	}
+	qsort(t->entries, t->count, sizeof(*t->entries), compare_symbols);
+	return t;
+}
+
+/* The function symbol that holds @pc, like dwfl_module_addrname. */
+static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
+			       uintptr_t pc)
+{
+	struct symbol_table *t = symbol_table_of(sym, mod);
+	size_t lo = 0, hi;
+
+	if (!t || !t->count)
+		return dw.dwfl_module_addrname(mod, pc);
+	/* The last symbol starting at or below pc. */
+	hi = t->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->entries[mid].start <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Of the symbols starting at or below pc, the nearest whose range
+	 * holds it; a sizeless one only if nothing follows before pc. */
+	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
+		const struct symbol_entry *e = &t->entries[i];
+
+		if (pc < e->end || (e->end == e->start && i + 1 == lo))
+			return e->name;
+	}
+	return NULL;
+}
 
 /* Opens @dir/@name read-only; on success *@path is a malloc'd copy of
  * the path, which libdwfl frees. */
@@ -352,7 +453,7 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 		/* GCC gives a lambda's operator() no linkage name; out of
 		 * line, its ELF symbol has it. */
 		if (!name && tag == DW_TAG_subprogram) {
-			const char *sym_name = dw.dwfl_module_addrname(mod, pc);
+			const char *sym_name = symbol_name(sym, mod, pc);
 
 			if (sym_name && !strncmp(sym_name, "_Z", 2))
 				name = sym_name;
@@ -501,7 +602,7 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		}
 	}
 	/* No DWARF function: the ELF symbol (.symtab, else .dynsym). */
-	name = dw.dwfl_module_addrname(mod, pc);
+	name = symbol_name(sym, mod, pc);
 	if (name)
 		ct->function = display_name(sym, name, NULL);
 	if (ct->line)
@@ -564,6 +665,13 @@ void symbolizer_close(struct symbolizer *sym)
 
 		core_internal_free(sym->strings);
 		sym->strings = next;
+	}
+	while (sym->symbol_tables) {
+		struct symbol_table *next = sym->symbol_tables->next;
+
+		core_internal_free(sym->symbol_tables->entries);
+		core_internal_free(sym->symbol_tables);
+		sym->symbol_tables = next;
 	}
 	if (sym->dwfl)
 		dw.dwfl_end(sym->dwfl);

@@ -1,0 +1,70 @@
+/*
+ * Wrappers called many times (see tests/lib.sh for the EXPECT markers).
+ *
+ * After its first allocations at a wrapper site, allocinfo finds the
+ * wrapper's caller by a measured stack offset instead of unwinding
+ * (core/callsite.c).  Every call here goes through a wrapper named in
+ * ALLOCINFO_WRAPPERS, a hundred times or so from each marked line, so
+ * the counts check that the shortcut charges exactly what unwinding
+ * would: one wrapper called from two lines, a wrapper called through
+ * another, strdup in a loop, and a wrapper whose frame size changes from
+ * call to call (a variable-length array), where the shortcut must give
+ * up and every allocation must still land on its caller's line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+static void *volatile sink[1024];
+static int kept;
+
+static void keep(void *p)
+{
+	CHECK(p != NULL, "allocation failed");
+	sink[kept++ % 1024] = p;
+}
+
+__attribute__((noinline)) void *repeat_alloc(size_t n)
+{
+	void *p = malloc(n); /* EXPECT: none */
+
+	if (!p)
+		abort();
+	return p;
+}
+
+__attribute__((noinline)) void *repeat_alloc_twice_wrapped(size_t n)
+{
+	void *p = repeat_alloc(n); /* EXPECT: none */
+
+	sink[1023] = p;
+	return p;
+}
+
+__attribute__((noinline)) void *repeat_alloc_varying(size_t n, int pad)
+{
+	volatile char frame[pad];
+	void *p;
+
+	frame[0] = (char)n;
+	p = malloc(n + (size_t)frame[0] * 0); /* EXPECT: none */
+	if (!p)
+		abort();
+	return p;
+}
+
+int main(void)
+{
+	for (int i = 0; i < 100; i++)
+		keep(repeat_alloc(8)); /* EXPECT: 800 100 func:main */
+	for (int i = 0; i < 50; i++)
+		keep(repeat_alloc(16)); /* EXPECT: 800 50 func:main */
+	for (int i = 0; i < 100; i++)
+		keep(repeat_alloc_twice_wrapped(4)); /* EXPECT: 400 100 func:main */
+	for (int i = 0; i < 100; i++)
+		keep(strdup("hello")); /* EXPECT: 600 100 func:main */
+	for (int i = 0; i < 100; i++)
+		keep(repeat_alloc_varying(2, 16 + (i % 7) * 256)); /* EXPECT: 200 100 func:main */
+	return CHECK_STATUS();
+}
