@@ -256,3 +256,20 @@ int main(int argc, char **argv)
 		return cmd_merge(argc - 1, argv + 1);
 	return tool_usage_error("unknown command '%s'", cmd);
 }
+
+bool tool_common_option(int c, enum output_format *format, bool *lenient)
+{
+	switch (c) {
+	case TOOL_OPT_JSON:
+		*format = OUTPUT_JSON;
+		return true;
+	case TOOL_OPT_CSV:
+		*format = OUTPUT_CSV;
+		return true;
+	case TOOL_OPT_LENIENT:
+		*lenient = true;
+		return true;
+	default:
+		return false;
+	}
+}

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report/output.h"
 #include "report/reader.h"
 
 #define TOOL_EXIT_USAGE 2
@@ -46,6 +47,12 @@ int tool_usage_error(const char *fmt, ...)
 
 /* getopt_long()'s complaint about @c as one usage error line. */
 int tool_bad_option(const char *cmd, char **argv, int c);
+
+/*
+ * The output and input options every reading command takes (--json,
+ * --csv, --lenient): applies @c and returns true if it was one of them.
+ */
+bool tool_common_option(int c, enum output_format *format, bool *lenient);
 
 /* Prints the usage text; returns 0, or 1 if stdout failed. */
 int tool_help(void);

@@ -546,19 +546,12 @@ int cmd_diff(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case TOOL_OPT_JSON:
-			opt.format = OUTPUT_JSON;
-			break;
-		case TOOL_OPT_CSV:
-			opt.format = OUTPUT_CSV;
-			break;
-		case TOOL_OPT_LENIENT:
-			lenient = true;
-			break;
 		case TOOL_OPT_HELP:
 			rc = tool_help() ? DIFF_EXIT_ERROR : 0;
 			goto out;
 		default:
+			if (tool_common_option(c, &opt.format, &lenient))
+				break;
 			tool_bad_option("diff", argv, c);
 			goto out;
 		}

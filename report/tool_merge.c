@@ -248,18 +248,11 @@ int cmd_merge(int argc, char **argv)
 							" path");
 			output = optarg;
 			break;
-		case TOOL_OPT_LENIENT:
-			lenient = true;
-			break;
-		case TOOL_OPT_JSON:
-			format = OUTPUT_JSON;
-			break;
-		case TOOL_OPT_CSV:
-			format = OUTPUT_CSV;
-			break;
 		case TOOL_OPT_HELP:
 			return tool_help();
 		default:
+			if (tool_common_option(c, &format, &lenient))
+				break;
 			return tool_bad_option("merge", argv, c);
 		}
 	}

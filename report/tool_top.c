@@ -420,19 +420,12 @@ int cmd_top(int argc, char **argv)
 			}
 			opt.has_min_size = true;
 			break;
-		case TOOL_OPT_JSON:
-			opt.format = OUTPUT_JSON;
-			break;
-		case TOOL_OPT_CSV:
-			opt.format = OUTPUT_CSV;
-			break;
-		case TOOL_OPT_LENIENT:
-			lenient = true;
-			break;
 		case TOOL_OPT_HELP:
 			rc = tool_help();
 			goto out;
 		default:
+			if (tool_common_option(c, &opt.format, &lenient))
+				break;
 			rc = tool_bad_option("top", argv, c);
 			goto out;
 		}

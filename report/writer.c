@@ -324,13 +324,34 @@ static bool owned_by_other_user(const char *path)
 	       st.st_uid != geteuid();
 }
 
+/* Opens @path with @flags (mode 0600 if created), writes all of @t and
+ * closes it; one line on stderr on failure. */
+static int write_whole(const char *path, int flags, const struct text *t)
+{
+	int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		report_error(path, "open");
+		return -1;
+	}
+	if (write_all(fd, t->buf, t->len) < 0) {
+		report_error(path, "write");
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		report_error(path, "close");
+		return -1;
+	}
+	return 0;
+}
+
 /* Appends the snapshot to PATH.series, the time series of interval
  * snapshots: each one a whole report, so a reader splits it at the
  * version lines. */
 static int append_series(const char *path, const struct text *t)
 {
 	char series[PATH_MAX + 8];
-	int fd;
 
 	if (snprintf(series, sizeof(series), "%s.series", path) >= (int)sizeof(series)) {
 		errno = ENAMETOOLONG;
@@ -342,45 +363,20 @@ static int append_series(const char *path, const struct text *t)
 		report_error(series, "owned by another user");
 		return -1;
 	}
-	fd = open(series, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0) {
-		report_error(series, "open");
-		return -1;
-	}
-	if (write_all(fd, t->buf, t->len) < 0) {
-		report_error(series, "write");
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return write_whole(series, O_APPEND | O_CREAT | O_NOFOLLOW, t);
 }
 
 static int write_file(const char *path, const struct text *t)
 {
 	char tmp[PATH_MAX + 32];
-	int fd;
 
 	if (owned_by_other_user(path)) {
 		errno = EPERM;
 		report_error(path, "owned by another user");
 		return -1;
 	}
-	if (write_in_place(path)) {
-		fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			report_error(path, "open");
-			return -1;
-		}
-		if (write_all(fd, t->buf, t->len) < 0) {
-			report_error(path, "write");
-			close(fd);
-			return -1;
-		}
-		close(fd);
-		return 0;
-	}
+	if (write_in_place(path))
+		return write_whole(path, O_NOCTTY, t);
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
 	    (int)sizeof(tmp)) {
@@ -391,14 +387,7 @@ static int write_file(const char *path, const struct text *t)
 	/* A stale temporary of a dead process with our pid may be left;
 	 * it is ours to replace, but never through a symlink. */
 	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0) {
-		report_error(path, "create");
-		return -1;
-	}
-	if (write_all(fd, t->buf, t->len) < 0 || close(fd) < 0) {
-		report_error(path, "write");
+	if (write_whole(tmp, O_CREAT | O_EXCL | O_NOFOLLOW, t) < 0) {
 		unlink(tmp);
 		return -1;
 	}
