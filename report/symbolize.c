@@ -53,11 +53,12 @@
 	X(dwfl_build_id_find_debuginfo) X(dwfl_addrmodule)		\
 	X(dwfl_module_info) X(dwfl_module_addrname) X(dwfl_module_getsrc) \
 	X(dwfl_lineinfo) X(dwfl_line_comp_dir) X(dwfl_module_getelf)	\
-	X(dwfl_module_addrdie) X(dwarf_getscopes) X(dwarf_tag)		\
+	X(dwfl_module_addrdie) X(dwarf_tag)				\
 	X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_formstring)	\
 	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
-	X(dwarf_filesrc) X(dwarf_getscopes_die) X(dwfl_module_getsymtab)	\
-	X(dwfl_module_getsym_info)
+	X(dwarf_filesrc) X(dwfl_module_getsymtab)			\
+	X(dwfl_module_getsym_info) X(dwarf_child) X(dwarf_siblingof)	\
+	X(dwarf_ranges) X(dwarf_dieoffset)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -109,11 +110,44 @@ struct symbol_table {
 	size_t count;
 };
 
+/*
+ * A compile unit's function scopes (subprograms and inlined calls) as a
+ * tree, with every address range of every scope sorted by start.
+ * dwarf_getscopes walks the whole CU's DIE tree on every call: with a
+ * few thousand sites in one CU that made writing the report quadratic.
+ * One walk per CU builds this; each site then costs a binary search and
+ * a short scan.
+ */
+struct scope_node {
+	Dwarf_Die die;
+	uint32_t parent;          /* SCOPE_NONE for a top-level function */
+};
+
+struct scope_range {
+	uintptr_t lo, hi;         /* CU addresses (pc - bias) */
+	uint32_t node;
+	uint32_t depth;
+};
+
+#define SCOPE_NONE UINT32_MAX
+
+struct cu_scopes {
+	struct cu_scopes *next;
+	Dwfl_Module *module;
+	Dwarf_Off cu_offset;
+	struct scope_node *nodes;
+	size_t nnodes, nodes_cap;
+	struct scope_range *ranges;
+	size_t nranges, ranges_cap;
+	bool failed;
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
 	char exe_path[PATH_MAX];
 	struct string_block *strings;
 	struct symbol_table *symbol_tables;
+	struct cu_scopes *cu_scopes;
 };
 
 static int compare_symbols(const void *pa, const void *pb)
@@ -419,37 +453,162 @@ static bool inline_call_site(Dwarf_Die *cudie, Dwarf_Die *inlined,
  * of inlined wrappers (see the top of this file): moves @ct's file and
  * line to each wrapper's call site.  Returns false without DWARF scopes.
  */
+static bool grow(void **array, size_t *cap, size_t count, size_t size)
+{
+	size_t new_cap;
+	void *grown;
+
+	if (count < *cap)
+		return true;
+	new_cap = *cap ? *cap * 2 : 64;
+	grown = core_internal_realloc(*array, new_cap * size);
+	if (!grown)
+		return false;
+	*array = grown;
+	*cap = new_cap;
+	return true;
+}
+
+/* Adds @die's function scopes, and those below it, under @parent. */
+static void index_scopes(struct cu_scopes *cs, Dwarf_Die *die, uint32_t parent,
+			 uint32_t depth)
+{
+	Dwarf_Die child;
+
+	if (depth > 64 || dw.dwarf_child(die, &child) != 0)
+		return;
+	do {
+		int tag = dw.dwarf_tag(&child);
+		uint32_t under = parent;
+
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Addr base, start, end;
+			ptrdiff_t offset = 0;
+
+			if (!grow((void **)&cs->nodes, &cs->nodes_cap, cs->nnodes,
+				  sizeof(*cs->nodes))) {
+				cs->failed = true;
+				return;
+			}
+			under = (uint32_t)cs->nnodes++;
+			cs->nodes[under] = (struct scope_node){ .die = child,
+								.parent = parent };
+			while ((offset = dw.dwarf_ranges(&child, offset, &base,
+							 &start, &end)) > 0) {
+				if (start >= end)
+					continue;
+				if (!grow((void **)&cs->ranges, &cs->ranges_cap,
+					  cs->nranges, sizeof(*cs->ranges))) {
+					cs->failed = true;
+					return;
+				}
+				cs->ranges[cs->nranges++] = (struct scope_range){
+					.lo = start, .hi = end, .node = under,
+					.depth = depth,
+				};
+			}
+		}
+		index_scopes(cs, &child, under, depth + 1);
+	} while (!cs->failed && dw.dwarf_siblingof(&child, &child) == 0);
+}
+
+static int compare_ranges(const void *pa, const void *pb)
+{
+	const struct scope_range *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	return a->depth < b->depth ? -1 : a->depth > b->depth;
+}
+
+static struct cu_scopes *cu_scopes_of(struct symbolizer *sym, Dwfl_Module *mod,
+				      Dwarf_Die *cudie)
+{
+	Dwarf_Off offset = dw.dwarf_dieoffset(cudie);
+	struct cu_scopes *cs;
+
+	for (cs = sym->cu_scopes; cs; cs = cs->next)
+		if (cs->module == mod && cs->cu_offset == offset)
+			return cs->failed ? NULL : cs;
+	cs = core_internal_calloc(1, sizeof(*cs));
+	if (!cs)
+		return NULL;
+	cs->module = mod;
+	cs->cu_offset = offset;
+	cs->next = sym->cu_scopes;
+	sym->cu_scopes = cs;
+	index_scopes(cs, cudie, SCOPE_NONE, 0);
+	if (cs->failed)
+		return NULL;
+	qsort(cs->ranges, cs->nranges, sizeof(*cs->ranges), compare_ranges);
+	return cs;
+}
+
+/* The innermost function scope that holds @pc: of the ranges holding
+ * it, the one that starts last (a nested scope starts within its
+ * parent), the deeper on a tie. */
+static uint32_t innermost_scope(const struct cu_scopes *cs, uintptr_t pc)
+{
+	size_t lo = 0, hi = cs->nranges;
+	uint32_t best = SCOPE_NONE, best_depth = 0;
+	uintptr_t best_lo = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cs->ranges[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		const struct scope_range *r = &cs->ranges[i];
+
+		if (best != SCOPE_NONE && r->lo < best_lo)
+			break;
+		if (pc < r->hi && (best == SCOPE_NONE || r->depth > best_depth)) {
+			best = r->node;
+			best_depth = r->depth;
+			best_lo = r->lo;
+		}
+	}
+	return best;
+}
+
+static void free_cu_scopes(struct symbolizer *sym)
+{
+	while (sym->cu_scopes) {
+		struct cu_scopes *next = sym->cu_scopes->next;
+
+		core_internal_free(sym->cu_scopes->nodes);
+		core_internal_free(sym->cu_scopes->ranges);
+		core_internal_free(sym->cu_scopes);
+		sym->cu_scopes = next;
+	}
+}
+
 static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 			   Dwarf_Addr pc, struct codetag *ct)
 {
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cudie = dw.dwfl_module_addrdie(mod, pc, &bias);
-	Dwarf_Die *scopes = NULL;
 	const char *name = NULL;
-	int n;
+	struct cu_scopes *cs;
+	uint32_t node;
 
-	if (!cudie)
+	if (!cudie || !(cs = cu_scopes_of(sym, mod, cudie)))
 		return false;
-	/* dwarf_getscopes nests an inlined function in the scopes of its
-	 * abstract definition; the scopes of its concrete DIE are the
-	 * functions it was inlined into. */
-	n = dw.dwarf_getscopes(cudie, pc - bias, &scopes);
-	if (n > 0) {
-		Dwarf_Die innermost = scopes[0];
-
-		free(scopes);
-		scopes = NULL;
-		n = dw.dwarf_getscopes_die(&innermost, &scopes);
-	}
-	for (int i = 0; i < n; i++) {
-		int tag = dw.dwarf_tag(&scopes[i]);
+	/* From the innermost concrete scope outward: an inlined function
+	 * sits in the functions it was inlined into. */
+	for (node = innermost_scope(cs, pc - bias); node != SCOPE_NONE;
+	     node = cs->nodes[node].parent) {
+		Dwarf_Die *scope = &cs->nodes[node].die;
+		int tag = dw.dwarf_tag(scope);
 		const char *file;
 		unsigned int line;
 		bool wrapper;
 
-		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
-			continue;
-		name = die_linkage_name(&scopes[i]);
+		name = die_linkage_name(scope);
 		/* GCC gives a lambda's operator() no linkage name; out of
 		 * line, its ELF symbol has it. */
 		if (!name && tag == DW_TAG_subprogram) {
@@ -459,19 +618,18 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 				name = sym_name;
 		}
 		if (!name)
-			name = dw.dwarf_diename(&scopes[i]);
+			name = dw.dwarf_diename(scope);
 		if (!name)
 			break;
 		name = display_name(sym, name, &wrapper);
 		if (!wrapper || tag != DW_TAG_inlined_subroutine ||
-		    !inline_call_site(cudie, &scopes[i], &file, &line))
+		    !inline_call_site(cudie, scope, &file, &line))
 			break;
 		/* An inlined wrapper: its caller's line, its caller's name. */
 		ct->file = file;
 		ct->line = line;
 		name = NULL;
 	}
-	free(scopes);
 	if (!name)
 		return false;
 	ct->function = name;
@@ -666,6 +824,7 @@ void symbolizer_close(struct symbolizer *sym)
 		core_internal_free(sym->strings);
 		sym->strings = next;
 	}
+	free_cu_scopes(sym);
 	while (sym->symbol_tables) {
 		struct symbol_table *next = sym->symbol_tables->next;
 
