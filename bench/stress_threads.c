@@ -11,6 +11,9 @@
  * - sizes: 70% 16-128 B, 22% 129 B-1 KiB, 7.5% 1-16 KiB, 0.5% 16-256 KiB;
  * - half of the blocks go to the next thread, in batches of 64 through
  *   a lock-free inbox, and that thread frees them (cross-thread frees);
+ *   a sender waits while 32 of its batches are unfreed (draining its own
+ *   inbox meanwhile, so no cycle of waiting threads can block), so the
+ *   memory in flight, and the peak RSS, do not depend on scheduling;
  * - the others replace a slot of a window of 4,096 live blocks per
  *   thread; one in eight of those is then reallocated to a new size;
  * - one in 4,096 iterations maps 64 KiB to 1 MiB, touches every page and
@@ -19,6 +22,7 @@
  * Prints the number of blocks freed by another thread than their own.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,7 +35,8 @@
 #define BATCH 64
 #define WINDOW 4096
 #define MAPPINGS 8
-#define BASE_ITERATIONS 1600000
+#define MAX_PENDING 32
+#define BASE_ITERATIONS 2000000
 
 struct batch {
 	struct batch *next;
@@ -50,6 +55,7 @@ struct worker {
 	long iterations;
 	uint64_t rng;
 	struct batch *_Atomic inbox;	/* pushed by the previous thread */
+	atomic_int pending;		/* batches pushed and not yet freed */
 	struct batch *outgoing;
 	void *window[WINDOW];
 	struct mapping maps[MAPPINGS];
@@ -58,7 +64,7 @@ struct worker {
 
 static struct worker workers[MAX_THREADS];
 static unsigned int nthreads = 4;
-static pthread_barrier_t all_done;
+static atomic_uint finished;
 static size_t page_size;
 
 static void die(const char *what)
@@ -108,6 +114,7 @@ static void free_inbox(struct worker *w)
 {
 	struct batch *b = atomic_exchange_explicit(&w->inbox, NULL,
 						   memory_order_acquire);
+	int batches = 0;
 
 	while (b) {
 		struct batch *next = b->next;
@@ -117,12 +124,29 @@ static void free_inbox(struct worker *w)
 		w->foreign_frees += b->count;
 		free(b);
 		b = next;
+		batches++;
 	}
+	if (batches)
+		atomic_fetch_sub_explicit(&w->pending, batches, memory_order_relaxed);
+}
+
+static void push(struct worker *w, struct batch *b)
+{
+	struct worker *to = &workers[(w->id + 1) % nthreads];
+
+	while (atomic_load_explicit(&to->pending, memory_order_relaxed) >= MAX_PENDING) {
+		free_inbox(w);
+		sched_yield();
+	}
+	atomic_fetch_add_explicit(&to->pending, 1, memory_order_relaxed);
+	b->next = atomic_load_explicit(&to->inbox, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&to->inbox, &b->next, b,
+			memory_order_release, memory_order_relaxed))
+		;
 }
 
 static void send(struct worker *w, void *block)
 {
-	struct worker *to = &workers[(w->id + 1) % nthreads];
 	struct batch *b = w->outgoing;
 
 	if (!b) {
@@ -135,10 +159,7 @@ static void send(struct worker *w, void *block)
 	b->block[b->count++] = block;
 	if (b->count < BATCH)
 		return;
-	b->next = atomic_load_explicit(&to->inbox, memory_order_relaxed);
-	while (!atomic_compare_exchange_weak_explicit(&to->inbox, &b->next, b,
-			memory_order_release, memory_order_relaxed))
-		;
+	push(w, b);
 	w->outgoing = NULL;
 }
 
@@ -197,20 +218,16 @@ static void *worker_main(void *arg)
 		if ((i & 63) == 0)
 			free_inbox(w);
 	}
-	/* Everyone has sent everything; then free what is left. */
-	if (w->outgoing && w->outgoing->count) {
-		struct worker *to = &workers[(w->id + 1) % nthreads];
-
-		w->outgoing->next = atomic_load_explicit(&to->inbox, memory_order_relaxed);
-		while (!atomic_compare_exchange_weak_explicit(&to->inbox,
-				&w->outgoing->next, w->outgoing,
-				memory_order_release, memory_order_relaxed))
-			;
-	} else {
-		free(w->outgoing);
-	}
+	/* Send the last batch, then keep draining until every thread has
+	 * sent its last: a thread still working may wait on this inbox. */
+	if (w->outgoing)
+		push(w, w->outgoing);
 	w->outgoing = NULL;
-	pthread_barrier_wait(&all_done);
+	atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+	while (atomic_load_explicit(&finished, memory_order_acquire) < nthreads) {
+		free_inbox(w);
+		sched_yield();
+	}
 	free_inbox(w);
 	for (unsigned int i = 0; i < WINDOW; i++)
 		free(w->window[i]);
@@ -239,7 +256,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	page_size = (size_t)sysconf(_SC_PAGESIZE);
-	pthread_barrier_init(&all_done, NULL, nthreads);
 	for (unsigned int i = 0; i < nthreads; i++) {
 		workers[i].id = i;
 		workers[i].iterations = (long)(BASE_ITERATIONS * scale);

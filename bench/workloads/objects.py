@@ -47,7 +47,7 @@ def one_round(r, n):
 
 def main():
     scale = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    rounds = max(1, int(16 * scale))
+    rounds = max(1, int(14 * scale))
     check = 0
     for r in range(rounds):
         check += one_round(r, 20000)
