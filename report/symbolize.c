@@ -354,9 +354,8 @@ static const char *base_name(const char *path)
 
 /* DWARF names are often absolute; print them relative to the compile
  * directory, the way the kernel prints paths relative to its tree. */
-static const char *source_path(Dwfl_Line *line, const char *file)
+static const char *relative_to(const char *file, const char *comp_dir)
 {
-	const char *comp_dir = dw.dwfl_line_comp_dir(line);
 	size_t n;
 
 	if (!comp_dir || !*comp_dir)
@@ -365,6 +364,11 @@ static const char *source_path(Dwfl_Line *line, const char *file)
 	if (!strncmp(file, comp_dir, n) && file[n] == '/')
 		return file + n + 1;
 	return file;
+}
+
+static const char *source_path(Dwfl_Line *line, const char *file)
+{
+	return relative_to(file, dw.dwfl_line_comp_dir(line));
 }
 
 /* Without libdw: the module and offset, and the symbol if exported. */
@@ -410,17 +414,6 @@ static const char *die_linkage_name(Dwarf_Die *die)
 	return NULL;
 }
 
-static const char *relative_to(const char *file, const char *comp_dir)
-{
-	size_t n;
-
-	if (!comp_dir || !*comp_dir)
-		return file;
-	n = strlen(comp_dir);
-	if (!strncmp(file, comp_dir, n) && file[n] == '/')
-		return file + n + 1;
-	return file;
-}
 
 /* The file and line that an inlined subroutine was called from. */
 static bool inline_call_site(Dwarf_Die *cudie, Dwarf_Die *inlined,
