@@ -16,6 +16,12 @@
 #include "report/demangle.h"
 
 static const char *const builtin_patterns[] = {
+	/* A call site inside a function with an allocator's own name is
+	 * another layer over ours (the dynamic loader's inline malloc and
+	 * calloc in rtld-malloc.h, a second interposer): its caller is the
+	 * site.  Our exports never hold a site, only their callers do. */
+	"malloc", "calloc", "realloc", "reallocarray", "memalign",
+	"aligned_alloc", "posix_memalign", "valloc", "pvalloc",
 	/* glibc: strings, lines, paths, directories, streams, regexes. */
 	"strdup", "__strdup", "strndup", "__strndup", "wcsdup",
 	"asprintf", "__asprintf", "__asprintf_chk",
