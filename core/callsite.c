@@ -36,6 +36,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -261,6 +262,74 @@ static uintptr_t wrapper_stack_pointer(uintptr_t site)
 	return 0;
 }
 
+/*
+ * With stacks on (ALLOCINFO_DEPTH > 1) every site's route is UNWIND
+ * (decide_route); a tag that only holds the offset of a frame on the way
+ * gets the same route, so that it is never listed as a 0 0 site.
+ */
+static void mark_stack_frame(struct codetag *ct)
+{
+	uint16_t undecided = CODETAG_ROUTE_UNDECIDED;
+
+	if (callsite_options.depth > 1)
+		__atomic_compare_exchange_n(&ct->route, &undecided,
+					    CODETAG_ROUTE_UNWIND, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* The top of this thread's stack, found once per thread; 0 if unknown.
+ * Offsets are only followed below it. */
+static uintptr_t thread_stack_top(void)
+{
+	static __thread uintptr_t top;
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	if (top)
+		return top;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return 0;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0)
+		top = (uintptr_t)addr + size;
+	pthread_attr_destroy(&attr);
+	return top;
+}
+
+/*
+ * The stack from @site outward by measured offsets, like the unwinder's
+ * but a load per frame: fills @frames (frames[0] = @site) with @want
+ * return addresses.  Returns @want, or 0 where an offset is not measured
+ * and confirmed, or would lead past the top of the stack: then the
+ * caller unwinds (and measures).
+ */
+static unsigned int frames_by_offset(uintptr_t site, uintptr_t sp,
+				     uintptr_t *frames, unsigned int want)
+{
+	uintptr_t top = thread_stack_top();
+
+	if (!top)
+		return 0;
+	frames[0] = site;
+	for (unsigned int n = 1; n < want; n++) {
+		uint32_t index = codetag_index_for_site_unrouted(frames[n - 1]);
+		const struct codetag *ct;
+		int32_t offset;
+
+		if (index < CODETAG_FIRST_SITE)
+			return 0;
+		ct = &codetag_tag(index)->ct;
+		offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+		if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) ||
+		    sp + (uintptr_t)offset + 8 > top)
+			return 0;
+		frames[n] = *(const uintptr_t *)(sp + (uintptr_t)offset);
+		sp += (uintptr_t)offset + 8;
+	}
+	return want;
+}
+
 /* Records a measurement: the first is kept, a second that agrees
  * confirms it, one that disagrees retires the shortcut for the site. */
 static void record_caller_offset(struct codetag *ct, uintptr_t offset)
@@ -287,7 +356,8 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
  * address lies just below its stack pointer.  Stops at the first frame
  * whose site is charged (route SELF).
  */
-static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp)
+static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
+				   unsigned int at_least)
 {
 	unw_context_t context;
 	unw_cursor_t cursor;
@@ -308,14 +378,21 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp)
 	if (ip != site || unwind_get_reg(&cursor, UNW_REG_SP, &sp) != 0 ||
 	    sp != wrapper_sp)
 		return;
-	for (; frames < 24; frames++) {
-		uint32_t index = codetag_index_for_site_unrouted(ip);
+	for (unsigned int level = 0; frames < 24; frames++, level++) {
+		uint32_t index;
 
+		/* Stacks: the frames asked for, no tag beyond them. */
+		if (at_least && level >= at_least)
+			return;
+		index = codetag_index_for_site_unrouted(ip);
 		if (index < CODETAG_FIRST_SITE)
 			return;
 		ct = &codetag_tag(index)->ct;
-		if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND ||
-		    unwind_step(&cursor) <= 0 ||
+		if (at_least)
+			mark_stack_frame(ct);
+		else if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
+			return;
+		if (unwind_step(&cursor) <= 0 ||
 		    unwind_get_reg(&cursor, UNW_REG_SP, &next_sp) != 0 ||
 		    unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0 ||
 		    next_sp <= sp + 8)
@@ -358,6 +435,26 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
 	return 0;
 }
 
+/* ALLOCINFO_DEPTH > 1: the chain by offsets, or 0 to unwind instead. */
+static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
+{
+	uintptr_t frames[CALLSITE_FRAMES_MAX];
+	unsigned int depth = callsite_options.depth, n, keep;
+
+	n = frames_by_offset(site, sp, frames, depth);
+	if (!n)
+		return 0;
+	keep = first_charged_frame(frames, n);
+	if (keep) {
+		if (keep + depth > CALLSITE_FRAMES_MAX)
+			return 0;
+		n = frames_by_offset(site, sp, frames, keep + depth);
+		if (!n)
+			return 0;
+	}
+	return stack_tag(frames + keep, depth, index);
+}
+
 uint32_t callsite_route(uint32_t index, uintptr_t site)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;
@@ -377,16 +474,22 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		route = decide_route(ct, site);
 	if (route == CODETAG_ROUTE_UNWIND) {
-		uintptr_t wrapper_sp = callsite_options.depth == 1 ?
-				       wrapper_stack_pointer(site) : 0;
+		uintptr_t wrapper_sp = wrapper_stack_pointer(site);
+		unsigned int depth = callsite_options.depth;
 
-		charged = wrapper_sp ? charge_by_offset(ct, wrapper_sp) : 0;
+		if (!wrapper_sp)
+			charged = 0;
+		else if (depth == 1)
+			charged = charge_by_offset(ct, wrapper_sp);
+		else
+			charged = stack_by_offset(index, site, wrapper_sp);
 		if (!charged) {
 			charged = charge_by_unwinding(index, site);
 			/* Measure until confirmed; never where it varies. */
-			if (wrapper_sp && charged != index &&
+			if (wrapper_sp && (charged != index || depth > 1) &&
 			    __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED) >= 0)
-				measure_caller_offsets(site, wrapper_sp);
+				measure_caller_offsets(site, wrapper_sp,
+						       depth > 1 ? depth + 1 : 0);
 		}
 	}
 	core_internal_leave();

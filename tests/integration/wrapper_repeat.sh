@@ -3,7 +3,8 @@
 # (tests/programs/wrapper_repeat.c, at -O0 and -O2): after the first
 # allocations at a wrapper site the caller is found by a measured stack
 # offset instead of unwinding, and it must charge exactly the same lines;
-# a wrapper with a variable-length frame must fall back to unwinding.
+# a wrapper with a variable-length frame must fall back to unwinding;
+# and with ALLOCINFO_DEPTH=3 the same holds frame by frame.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -17,6 +18,13 @@ for prog in "$TEST_BIN/programs/wrapper_repeat" "$TEST_BIN/callsite/wrapper_repe
 	check_report_wellformed "$T/$name"
 	check_expect_markers "$TEST_SRC/programs/wrapper_repeat.c" "$T/$name"
 	check_no_stderr "$T/$name"
+	# Stacks of 3 take the same shortcut frame by frame: every
+	# iteration of a loop must make the same chain, so each marked line
+	# still has exactly one record with the loop's total.
+	ALLOCINFO_DEPTH=3 run_preloaded "$T/$name.depth" "$prog"
+	check_expect_markers "$TEST_SRC/programs/wrapper_repeat.c" "$T/$name.depth"
+	grep -q ' stack:' "$T/$name.depth" || fail_later "$name: ALLOCINFO_DEPTH=3 wrote no stack"
+	check_no_stderr "$T/$name.depth"
 done
 
 test_done
