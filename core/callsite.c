@@ -262,6 +262,10 @@ static uintptr_t wrapper_stack_pointer(uintptr_t site)
 	return 0;
 }
 
+/* caller_offset of a frame that has no caller: the thread's outermost
+ * (clone's, _start's), where a stack ends. */
+#define CALLER_OFFSET_OUTERMOST INT32_MAX
+
 /*
  * With stacks on (ALLOCINFO_DEPTH > 1) every site's route is UNWIND
  * (decide_route); a tag that only holds the offset of a frame on the way
@@ -299,9 +303,10 @@ static uintptr_t thread_stack_top(void)
 /*
  * The stack from @site outward by measured offsets, like the unwinder's
  * but a load per frame: fills @frames (frames[0] = @site) with @want
- * return addresses.  Returns @want, or 0 where an offset is not measured
- * and confirmed, or would lead past the top of the stack: then the
- * caller unwinds (and measures).
+ * return addresses.  Returns how many it found (fewer than @want where
+ * the stack ends), or 0 where an offset is not measured and confirmed,
+ * or would lead past the top of the stack: then the caller unwinds (and
+ * measures).
  */
 static unsigned int frames_by_offset(uintptr_t site, uintptr_t sp,
 				     uintptr_t *frames, unsigned int want)
@@ -321,8 +326,11 @@ static unsigned int frames_by_offset(uintptr_t site, uintptr_t sp,
 		ct = &codetag_tag(index)->ct;
 		offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
 		if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) ||
-		    sp + (uintptr_t)offset + 8 > top)
+				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+			return 0;
+		if (offset == CALLER_OFFSET_OUTERMOST)
+			return n;	/* the stack ends here */
+		if (sp + (uintptr_t)offset + 8 > top)
 			return 0;
 		frames[n] = *(const uintptr_t *)(sp + (uintptr_t)offset);
 		sp += (uintptr_t)offset + 8;
@@ -336,7 +344,7 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
 {
 	int32_t expected = 0, value;
 
-	if (offset == 0 || offset > INT32_MAX)
+	if (offset == 0 || offset > CALLER_OFFSET_OUTERMOST)
 		return;
 	value = (int32_t)offset;
 	if (__atomic_compare_exchange_n(&ct->caller_offset, &expected, value,
@@ -392,7 +400,12 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 			mark_stack_frame(ct);
 		else if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
 			return;
-		if (unwind_step(&cursor) <= 0 ||
+		if (at_least && unwind_step(&cursor) <= 0) {
+			/* The outermost frame: a stack walk ends here. */
+			record_caller_offset(ct, CALLER_OFFSET_OUTERMOST);
+			return;
+		}
+		if ((!at_least && unwind_step(&cursor) <= 0) ||
 		    unwind_get_reg(&cursor, UNW_REG_SP, &next_sp) != 0 ||
 		    unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0 ||
 		    next_sp <= sp + 8)
@@ -417,8 +430,9 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
 		uint32_t index;
 		uint16_t route;
 
-		if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST ||
+		    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+		      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
 			return 0;
 		caller_site = *(const uintptr_t *)(sp + (uintptr_t)offset);
 		index = codetag_index_for_site_unrouted(caller_site);
@@ -445,14 +459,15 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 	if (!n)
 		return 0;
 	keep = first_charged_frame(frames, n);
-	if (keep) {
+	if (keep && n == depth) {
 		if (keep + depth > CALLSITE_FRAMES_MAX)
 			return 0;
 		n = frames_by_offset(site, sp, frames, keep + depth);
 		if (!n)
 			return 0;
 	}
-	return stack_tag(frames + keep, depth, index);
+	n -= keep;
+	return stack_tag(frames + keep, n < depth ? n : depth, index);
 }
 
 uint32_t callsite_route(uint32_t index, uintptr_t site)
