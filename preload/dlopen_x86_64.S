@@ -4,6 +4,23 @@
  */
 #define RTLD_DEEPBIND 0x8
 
+/* Calls \fn with the stack aligned; dlopen's %rdi and %rsi survive. */
+	.macro CALL_KEEPING_ARGS fn
+	pushq	%rdi
+	.cfi_adjust_cfa_offset 8
+	pushq	%rsi
+	.cfi_adjust_cfa_offset 8
+	subq	$8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call	\fn
+	addq	$8, %rsp
+	.cfi_adjust_cfa_offset -8
+	popq	%rsi
+	.cfi_adjust_cfa_offset -8
+	popq	%rdi
+	.cfi_adjust_cfa_offset -8
+	.endm
+
 	.text
 	.globl	dlopen
 	.type	dlopen, @function
@@ -11,20 +28,7 @@ dlopen:
 	.cfi_startproc
 	testl	$RTLD_DEEPBIND, %esi
 	jz	1f
-	/* Say so once; %rdi and %rsi survive the call. */
-	pushq	%rdi
-	.cfi_adjust_cfa_offset 8
-	pushq	%rsi
-	.cfi_adjust_cfa_offset 8
-	subq	$8, %rsp
-	.cfi_adjust_cfa_offset 8
-	call	dl_deepbind_dropped
-	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	popq	%rsi
-	.cfi_adjust_cfa_offset -8
-	popq	%rdi
-	.cfi_adjust_cfa_offset -8
+	CALL_KEEPING_ARGS dl_deepbind_dropped	/* says so once */
 	andl	$~RTLD_DEEPBIND, %esi
 1:
 	movq	dl_real_dlopen(%rip), %rax
@@ -33,19 +37,7 @@ dlopen:
 	jmp	*%rax
 2:
 	/* glibc's dlopen is not known yet: look it up, then jump. */
-	pushq	%rdi
-	.cfi_adjust_cfa_offset 8
-	pushq	%rsi
-	.cfi_adjust_cfa_offset 8
-	subq	$8, %rsp
-	.cfi_adjust_cfa_offset 8
-	call	dl_resolve_real_dlopen
-	addq	$8, %rsp
-	.cfi_adjust_cfa_offset -8
-	popq	%rsi
-	.cfi_adjust_cfa_offset -8
-	popq	%rdi
-	.cfi_adjust_cfa_offset -8
+	CALL_KEEPING_ARGS dl_resolve_real_dlopen
 	testq	%rax, %rax
 	jz	3f
 	jmp	*%rax

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/internal_scope.h"
+#include "core/page_map.h"
 #include "core/snapshot.h"
 #include "tests/unit/harness.h"
 
@@ -194,6 +195,66 @@ static void test_no_codetag(void)
 }
 
 /*
+ * The page-range map on its own, with made-up page addresses (it never
+ * touches the memory): a mapping's bytes follow its live pages, its call
+ * goes with its last page, mremap keeps the tag, and lookups find the
+ * piece that holds an address.
+ */
+#define PAGE 4096u
+#define MAP_BASE ((uintptr_t)0x7000000000)
+
+static void test_page_map(void)
+{
+	uint32_t a = codetag_index_for_site_unrouted(SITE(20));
+	uint32_t b = codetag_index_for_site_unrouted(SITE(21));
+	int64_t bytes, calls;
+	uint32_t flags;
+
+	CHECK(page_map_lock());
+	CHECK(!page_map_lock());	/* this thread holds it: re-entry refused */
+	CHECK(page_map_insert(MAP_BASE, 8 * PAGE, a));
+	CHECK(page_map_insert(MAP_BASE + 16 * PAGE, 2 * PAGE, b));
+	/* Cut a hole in the middle of A: two pieces, still one call. */
+	page_map_remove(MAP_BASE + 3 * PAGE, 2 * PAGE);
+	page_map_unlock();
+
+	site_counts(SITE(20), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 6 * PAGE);
+	CHECK_EQ_INT(calls, 1);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 2 * PAGE + 100), a);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 3 * PAGE), -1);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 7 * PAGE + 4095), a);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 8 * PAGE), -1);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 17 * PAGE), b);
+
+	CHECK(page_map_lock());
+	/* Move A's tail piece away and grow it: the call stays with A. */
+	CHECK(page_map_move(MAP_BASE + 5 * PAGE, 3 * PAGE, MAP_BASE + 32 * PAGE,
+			    5 * PAGE, false));
+	/* One removal across B and the hole after it. */
+	page_map_remove(MAP_BASE + 15 * PAGE, 4 * PAGE);
+	page_map_unlock();
+
+	site_counts(SITE(20), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 8 * PAGE);	/* 3 head pages + 5 moved */
+	CHECK_EQ_INT(calls, 1);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 36 * PAGE), a);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 6 * PAGE), -1);
+	site_counts(SITE(21), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+
+	/* A's last pages go: its call with them. */
+	CHECK(page_map_lock());
+	page_map_remove(MAP_BASE, 64 * PAGE);
+	page_map_unlock();
+	site_counts(SITE(20), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+	CHECK_EQ_INT(page_map_lookup(MAP_BASE), -1);
+}
+
+/*
  * A block from glibc's malloc (a library loaded with RTLD_DEEPBIND gets
  * those) goes back to glibc: never read as one of ours.
  */
@@ -304,6 +365,7 @@ int main(void)
 	test_accounting();
 	test_no_codetag();
 	test_foreign_blocks();
+	test_page_map();
 	test_threads();
 	return harness_summary();
 }
