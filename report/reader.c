@@ -611,7 +611,9 @@ static int split_function(struct allocinfo_report *rep,
 		if (sp == 0 || !is_extra(fn + sp, name_end - sp))
 			break;
 		tok = sp;
-		while (sp > 0 && fn[sp - 1] == ' ')
+		/* Blanks before an extra never end the name (trailing
+		 * blanks would not survive a print and a read back). */
+		while (sp > 0 && is_blank(fn[sp - 1]))
 			sp--;
 		if (sp == 0)
 			break;
@@ -632,7 +634,7 @@ static int split_function(struct allocinfo_report *rep,
 	for (i = name_end; i < len;) {
 		size_t tok, colon;
 
-		while (i < len && fn[i] == ' ')
+		while (i < len && is_blank(fn[i]))
 			fn[i++] = '\0';
 		for (tok = i; i < len && fn[i] != ' '; i++)
 			;

@@ -45,7 +45,8 @@
  *   one token stays in FUNCTION.  The single ":" is what tells an extra
  *   from C++ ("std::string>" has "::", so it stays in the name).  The
  *   extra "accurate:no" sets inaccurate and is not kept in extras; any
- *   other (the 2.0 format allows more) is kept, in line order.
+ *   other (the 2.0 format allows more) is kept, in line order.  The
+ *   blanks (spaces or tabs) before the extras belong to neither.
  *
  * Every line must be one of the above.  Lines are at most
  * ALLOCINFO_LINE_MAX bytes and hold no NUL or other control character

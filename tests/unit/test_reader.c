@@ -455,6 +455,9 @@ static void test_function_names(void)
 		  false, "" },
 		{ "f \t ", "f", false, "" },
 		{ "f\tx:1", "f\tx:1", false, "" },
+		/* Found by fuzzing: a tab before an extra is not the name's. */
+		{ "k\t c:.", "k", false, "c=.;" },
+		{ "k \t accurate:no", "k", true, "" },
 	};
 	size_t i, j;
 
