@@ -193,6 +193,8 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	pthread_atfork(prefork, postfork_parent, postfork_child);
 	profiler_libs_claim_sites();
 	wrappers_start(&options);
+	symbolizer_configure_cache(options.cache[0] ? options.cache : NULL,
+				   options.wrappers);
 	/* ALLOCINFO_FOLLOW=0: a program started by a profiled process
 	 * keeps its malloc (it is ours now) but writes no report. */
 	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();

@@ -139,8 +139,25 @@ static void read_wrappers(struct allocinfo_options *options)
 		memcpy(options->wrappers, v, len + 1);
 }
 
+/* The symbolizer's cache folder: an absolute path, or "off". */
+static void read_cache(struct allocinfo_options *options)
+{
+	const char *v = getenv("ALLOCINFO_CACHE");
+
+	options->cache[0] = '\0';
+	if (!v)
+		return;
+	if (strcmp(v, "off") && (v[0] != '/' || strlen(v) >= sizeof(options->cache)))
+		warn_bad_value("ALLOCINFO_CACHE", v,
+			       "'off' or an absolute path shorter than PATH_MAX",
+			       "the default folder");
+	else
+		strcpy(options->cache, v);
+}
+
 void options_read(struct allocinfo_options *options)
 {
+	read_cache(options);
 	read_stack_depth(options);
 	read_wrappers(options);
 	read_follow(options);

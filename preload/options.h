@@ -23,6 +23,7 @@ struct allocinfo_options {
 	double interval_seconds;                 /* ALLOCINFO_INTERVAL; 0 = off */
 	unsigned int stack_depth;                /* ALLOCINFO_DEPTH */
 	char wrappers[WRAPPER_NAMES_USER_MAX];   /* ALLOCINFO_WRAPPERS; "" = none */
+	char cache[PATH_MAX];                    /* ALLOCINFO_CACHE; "" = default */
 };
 
 /*

@@ -44,6 +44,7 @@
 #include "core/alloc.h"
 #include "core/snapshot.h"
 #include "report/demangle.h"
+#include "report/site_cache.h"
 #include "report/wrapper_names.h"
 
 /* The libdwfl functions we call, looked up from libdw.so.1. */
@@ -58,7 +59,7 @@
 	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
 	X(dwarf_filesrc) X(dwfl_module_getsymtab)			\
 	X(dwfl_module_getsym_info) X(dwarf_child) X(dwarf_siblingof)	\
-	X(dwarf_ranges) X(dwarf_dieoffset)
+	X(dwarf_ranges) X(dwarf_dieoffset) X(dwfl_module_build_id)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -142,13 +143,65 @@ struct cu_scopes {
 	bool failed;
 };
 
+/* A module's sites in the cache on disk (site_cache.h); NULL sites
+ * when the module has no build-id. */
+struct module_sites {
+	struct module_sites *next;
+	Dwfl_Module *module;
+	struct site_cache *sites;
+};
+
 struct symbolizer {
 	Dwfl *dwfl;
 	char exe_path[PATH_MAX];
 	struct string_block *strings;
 	struct symbol_table *symbol_tables;
 	struct cu_scopes *cu_scopes;
+	struct site_cache_dir *cache_dir;
+	struct module_sites *module_sites;
+	bool cache_tried;
 };
+
+/* ALLOCINFO_CACHE (NULL: the default folder) and what the answers
+ * depend on besides the module; set once at start-up. */
+static const char *cache_setting;
+static const char *cache_config;
+
+void symbolizer_configure_cache(const char *setting, const char *config)
+{
+	cache_setting = setting;
+	cache_config = config;
+}
+
+/* The cached sites of @mod, loaded on its first site. */
+static struct site_cache *module_sites_of(struct symbolizer *sym,
+					  Dwfl_Module *mod)
+{
+	struct module_sites *m;
+	const unsigned char *build_id;
+	GElf_Addr vaddr;
+	int len;
+
+	if (!sym->cache_tried) {
+		sym->cache_tried = true;
+		sym->cache_dir = site_cache_dir_open(cache_setting, cache_config);
+	}
+	if (!sym->cache_dir)
+		return NULL;
+	for (m = sym->module_sites; m; m = m->next)
+		if (m->module == mod)
+			return m->sites;
+	m = core_internal_calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->module = mod;
+	m->next = sym->module_sites;
+	sym->module_sites = m;
+	len = dw.dwfl_module_build_id(mod, &build_id, &vaddr);
+	if (len > 0)
+		m->sites = site_cache_load(sym->cache_dir, build_id, (size_t)len);
+	return m->sites;
+}
 
 static int compare_symbols(const void *pa, const void *pb)
 {
@@ -705,6 +758,8 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	Dwarf_Addr pc = ct->site - 1, bias = 0;
 	const char *modpath = NULL, *name;
 	Dwfl_Module *mod = NULL;
+	struct site_cache *cache;
+	struct cached_site cached;
 	Dwfl_Line *line;
 	int lineno = 0;
 
@@ -740,6 +795,15 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		modpath = dw.dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (modpath && strcmp(modpath, sym->exe_path) != 0)
 		ct->module = base_name(modpath);
+	/* The ELF file (not its DWARF) gives the bias and the build-id. */
+	dw.dwfl_module_getelf(mod, &bias);
+	cache = module_sites_of(sym, mod);
+	if (site_cache_find(cache, ct->site - bias, &cached)) {
+		ct->file = cached.file;
+		ct->line = cached.line;
+		ct->function = cached.function;
+		return;
+	}
 
 	line = dw.dwfl_module_getsrc(mod, pc);
 	if (line) {
@@ -748,18 +812,22 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		if (file && lineno > 0) {
 			ct->file = source_path(line, file);
 			ct->line = (unsigned int)lineno;
-			if (resolve_scopes(sym, mod, pc, ct))
-				return;
+			if (!resolve_scopes(sym, mod, pc, ct)) {
+				/* No DWARF function: the ELF symbol. */
+				name = symbol_name(sym, mod, pc);
+				if (name)
+					ct->function = display_name(sym, name, NULL);
+			}
+			site_cache_add(cache, ct->site - bias, ct->line,
+				       ct->file, ct->function);
+			return;
 		}
 	}
-	/* No DWARF function: the ELF symbol (.symtab, else .dynsym). */
+	/* No line info: the ELF symbol (.symtab, else .dynsym), and the
+	 * module and the offset in its ELF file. */
 	name = symbol_name(sym, mod, pc);
 	if (name)
 		ct->function = display_name(sym, name, NULL);
-	if (ct->line)
-		return;
-	/* No line info: name the module and the offset in its ELF file. */
-	dw.dwfl_module_getelf(mod, &bias);
 	ct->file = keep_string(sym, "%s+0x%llx",
 			       modpath ? base_name(modpath) : "?",
 			       (unsigned long long)(ct->site - bias));
@@ -811,6 +879,15 @@ void symbolizer_close(struct symbolizer *sym)
 {
 	if (!sym)
 		return;
+	/* First: the fresh answers point into our strings and libdwfl's. */
+	while (sym->module_sites) {
+		struct module_sites *next = sym->module_sites->next;
+
+		site_cache_store(sym->cache_dir, sym->module_sites->sites);
+		core_internal_free(sym->module_sites);
+		sym->module_sites = next;
+	}
+	site_cache_dir_close(sym->cache_dir);
 	while (sym->strings) {
 		struct string_block *next = sym->strings->next;
 

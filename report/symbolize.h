@@ -18,6 +18,14 @@ struct symbolizer;
 struct symbolizer *symbolizer_open(void);
 
 /*
+ * The cache of answers on disk (site_cache.h): @setting is
+ * ALLOCINFO_CACHE's value (NULL: the default folder, "off": none), and
+ * @config the wrapper list the answers depend on.  Both must stay valid;
+ * called once at start-up, before any symbolizer_open().
+ */
+void symbolizer_configure_cache(const char *setting, const char *config);
+
+/*
  * Fills @ct's file, line, function and module for @ct->site.  With DWARF
  * line info: the source file and line of the call, in the function it is
  * written in, inlined or not, unless that function is an inlined wrapper

@@ -67,6 +67,11 @@ test_init()
 	trap 'rm -rf "$T"' EXIT
 	trap 'exit 1' HUP INT TERM
 	T=$(cd "$T" && pwd -P)
+	# Each test starts with an empty symbolizer cache of its own: what a
+	# test shows about symbolization then comes from the binaries it runs,
+	# not from another test's runs (report/site_cache.h).
+	ALLOCINFO_CACHE=$T/site-cache
+	export ALLOCINFO_CACHE
 }
 
 # run_native PROG ARGS...: runs a test program without the preload; it

@@ -1,0 +1,461 @@
+/*
+ * The symbolizer's cache on disk (see site_cache.h).
+ *
+ * Runs at report time in the profiled process, in the profiler's
+ * internal scope: all memory is core_internal_*, and every failure
+ * (a missing folder, a full disk, a file someone else planted) leaves
+ * the cache unused, never the report.
+ */
+#include "report/site_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core/alloc.h"
+
+#define SITE_CACHE_MAGIC "allocinfo-site-cache"
+/* Bump when the symbolizer's answers change for the same input. */
+#define SITE_CACHE_FORMAT 1
+
+struct site_cache_dir {
+	int fd;
+	char header[128];
+};
+
+struct site_slot {
+	uint64_t key;              /* offset + 1; 0 = empty slot */
+	unsigned int line;
+	bool fresh;                /* added in this process */
+	const char *file, *function;
+};
+
+struct site_cache {
+	char name[2 * 64 + 1];     /* the build-id in hex */
+	char *text;                /* the file as read, cut into strings */
+	struct site_slot *slots;
+	size_t count, mask;        /* mask + 1 slots, a power of two */
+	size_t fresh;
+};
+
+static uint64_t fnv1a(const char *text)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *text; text++)
+		h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
+	return h;
+}
+
+/* Opens @path as a folder of ours that no one else may write. */
+static int open_private_dir(const char *path, bool create)
+{
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+static int open_default_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+	int n;
+
+	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
+	if (xdg && xdg[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(path, sizeof(path), "%s/.cache", home);
+	else
+		return -1;
+	if (n < 0 || (size_t)n + sizeof("/allocinfo") > sizeof(path))
+		return -1;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	memcpy(path + n, "/allocinfo", sizeof("/allocinfo"));
+	return open_private_dir(path, true);
+}
+
+struct site_cache_dir *site_cache_dir_open(const char *setting,
+					   const char *config)
+{
+	struct site_cache_dir *dir;
+	int fd;
+
+	if (setting && !strcmp(setting, "off"))
+		return NULL;
+	if (setting) {
+		fd = open_private_dir(setting, true);
+		if (fd < 0) {
+			fprintf(stderr, "allocinfo: ALLOCINFO_CACHE='%s': %s; "
+				"symbolizing without the cache\n", setting,
+				errno == EPERM ? "not a folder of this user's "
+				"that only this user may write" : strerror(errno));
+			return NULL;
+		}
+	} else if ((fd = open_default_dir()) < 0) {
+		return NULL;
+	}
+	dir = core_internal_calloc(1, sizeof(*dir));
+	if (!dir) {
+		close(fd);
+		return NULL;
+	}
+	dir->fd = fd;
+	snprintf(dir->header, sizeof(dir->header), "%s %d %s %016llx",
+		 SITE_CACHE_MAGIC, SITE_CACHE_FORMAT, PACKAGE_VERSION,
+		 (unsigned long long)fnv1a(config ? config : ""));
+	return dir;
+}
+
+void site_cache_dir_close(struct site_cache_dir *dir)
+{
+	if (!dir)
+		return;
+	close(dir->fd);
+	core_internal_free(dir);
+}
+
+/* ------------------------------------------------------------ table */
+
+static struct site_slot *slot_of(const struct site_cache *cache,
+				 uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & cache->mask;
+
+	while (cache->slots[i].key && cache->slots[i].key != key)
+		i = (i + 1) & cache->mask;
+	return &cache->slots[i];
+}
+
+/* Room for one more site, at most half the slots used. */
+static bool reserve(struct site_cache *cache)
+{
+	struct site_slot *old = cache->slots;
+	size_t old_slots = old ? cache->mask + 1 : 0, slots;
+
+	if (old && 2 * (cache->count + 1) <= old_slots)
+		return true;
+	if (cache->count >= SITE_CACHE_MAX_SITES)
+		return false;
+	slots = old_slots ? 2 * old_slots : 64;
+	cache->slots = core_internal_calloc(slots, sizeof(*cache->slots));
+	if (!cache->slots) {
+		cache->slots = old;
+		return false;
+	}
+	cache->mask = slots - 1;
+	for (size_t i = 0; i < old_slots; i++)
+		if (old[i].key)
+			*slot_of(cache, old[i].key) = old[i];
+	core_internal_free(old);
+	return true;
+}
+
+static bool insert(struct site_cache *cache, uint64_t offset,
+		   unsigned int line, const char *file, const char *function,
+		   bool fresh)
+{
+	struct site_slot *slot;
+
+	if (offset == UINT64_MAX || !reserve(cache))
+		return false;
+	slot = slot_of(cache, offset + 1);
+	if (slot->key)
+		return !fresh;   /* a file with a repeated offset is corrupt */
+	*slot = (struct site_slot){ .key = offset + 1, .line = line,
+				    .fresh = fresh, .file = file,
+				    .function = function };
+	cache->count++;
+	cache->fresh += fresh;
+	return true;
+}
+
+/* ------------------------------------------------------------- read */
+
+static bool writable_field(const char *text)
+{
+	if (!*text)
+		return false;
+	for (; *text; text++)
+		if ((unsigned char)*text < 0x20 || *text == 0x7f)
+			return false;
+	return true;
+}
+
+static bool parse_hex(const char *text, uint64_t *out)
+{
+	char *end;
+
+	if (!(*text >= '0' && *text <= '9') && !(*text >= 'a' && *text <= 'f'))
+		return false;
+	errno = 0;
+	*out = strtoull(text, &end, 16);
+	return !errno && !*end;
+}
+
+static bool parse_line_number(const char *text, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!(*text >= '1' && *text <= '9'))
+		return false;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v > UINT_MAX)
+		return false;
+	*out = (unsigned int)v;
+	return true;
+}
+
+/* Cuts @line (NUL-terminated, no newline) into its four fields. */
+static bool parse_site(struct site_cache *cache, char *line)
+{
+	char *field[4];
+	uint64_t offset;
+	unsigned int lineno;
+
+	field[0] = line;
+	for (int i = 1; i < 4; i++) {
+		char *tab = strchr(field[i - 1], '\t');
+
+		if (!tab)
+			return false;
+		*tab = '\0';
+		field[i] = tab + 1;
+	}
+	return parse_hex(field[0], &offset) &&
+	       parse_line_number(field[1], &lineno) &&
+	       writable_field(field[2]) && writable_field(field[3]) &&
+	       insert(cache, offset, lineno, field[2], field[3], false);
+}
+
+/* Reads the whole of @fd (a regular file of ours) into a string. */
+static char *read_text(int fd)
+{
+	struct stat st;
+	char *text;
+	size_t done = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_size <= 0 ||
+	    st.st_size > SITE_CACHE_MAX_BYTES)
+		return NULL;
+	text = core_internal_alloc((size_t)st.st_size + 1);
+	if (!text)
+		return NULL;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	text[done] = '\0';
+	if (done != (size_t)st.st_size || memchr(text, '\0', done)) {
+		core_internal_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Fills @cache from its file; on any flaw, leaves it empty. */
+static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
+{
+	int fd = openat(dir->fd, cache->name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	char *text, *line, *next;
+	bool ok = true;
+
+	if (fd < 0)
+		return;
+	text = read_text(fd);
+	close(fd);
+	if (!text)
+		return;
+	next = strchr(text, '\n');
+	if (!next || (size_t)(next - text) != strlen(dir->header) ||
+	    memcmp(text, dir->header, strlen(dir->header))) {
+		core_internal_free(text);   /* another version's: replaced */
+		return;
+	}
+	for (line = next + 1; ok && *line; line = next + 1) {
+		next = strchr(line, '\n');
+		if (!next) {
+			ok = false;         /* cut short */
+			break;
+		}
+		*next = '\0';
+		ok = parse_site(cache, line);
+	}
+	if (!ok) {
+		core_internal_free(cache->slots);
+		cache->slots = NULL;
+		cache->count = cache->mask = 0;
+		core_internal_free(text);
+		return;
+	}
+	cache->text = text;
+}
+
+struct site_cache *site_cache_load(struct site_cache_dir *dir,
+				   const unsigned char *build_id,
+				   size_t build_id_len)
+{
+	struct site_cache *cache;
+
+	if (!dir || !build_id_len || build_id_len > 64)
+		return NULL;
+	cache = core_internal_calloc(1, sizeof(*cache));
+	if (!cache)
+		return NULL;
+	for (size_t i = 0; i < build_id_len; i++)
+		snprintf(cache->name + 2 * i, 3, "%02x", build_id[i]);
+	load_file(dir, cache);
+	return cache;
+}
+
+bool site_cache_find(const struct site_cache *cache, uint64_t offset,
+		     struct cached_site *out)
+{
+	const struct site_slot *slot;
+
+	if (!cache || !cache->slots || offset == UINT64_MAX)
+		return false;
+	slot = slot_of(cache, offset + 1);
+	if (!slot->key)
+		return false;
+	*out = (struct cached_site){ .line = slot->line, .file = slot->file,
+				     .function = slot->function };
+	return true;
+}
+
+void site_cache_add(struct site_cache *cache, uint64_t offset,
+		    unsigned int line, const char *file, const char *function)
+{
+	if (!cache || !line || !file || !function ||
+	    !writable_field(file) || !writable_field(function))
+		return;
+	insert(cache, offset, line, file, function, true);
+}
+
+/* ------------------------------------------------------------ write */
+
+struct out_buffer {
+	int fd;
+	bool failed;
+	size_t used;
+	char data[16384];
+};
+
+static void out_flush(struct out_buffer *out)
+{
+	size_t done = 0;
+
+	while (!out->failed && done < out->used) {
+		ssize_t n = write(out->fd, out->data + done, out->used - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			out->failed = true;
+		else
+			done += (size_t)n;
+	}
+	out->used = 0;
+}
+
+static void out_printf(struct out_buffer *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void out_printf(struct out_buffer *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (int attempt = 0; attempt < 2 && !out->failed; attempt++) {
+		va_start(ap, fmt);
+		n = vsnprintf(out->data + out->used, sizeof(out->data) - out->used,
+			      fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < sizeof(out->data) - out->used) {
+			out->used += (size_t)n;
+			return;
+		}
+		if (attempt || !out->used)
+			break;      /* longer than the buffer: drop the file */
+		out_flush(out);
+	}
+	out->failed = true;
+}
+
+void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
+{
+	char tmp[sizeof(cache->name) + 48];
+	struct out_buffer *out;
+
+	if (!dir || !cache || !cache->fresh)
+		goto free;
+	out = core_internal_alloc(sizeof(*out));
+	if (!out)
+		goto free;
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", cache->name, (long)getpid());
+	/* One left by a process of this pid that died writing it. */
+	unlinkat(dir->fd, tmp, 0);
+	out->fd = openat(dir->fd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+			 O_NOFOLLOW | O_CLOEXEC, 0600);
+	out->failed = out->fd < 0;
+	out->used = 0;
+	out_printf(out, "%s\n", dir->header);
+	for (size_t i = 0; cache->slots && i <= cache->mask; i++) {
+		const struct site_slot *s = &cache->slots[i];
+
+		if (s->key)
+			out_printf(out, "%llx\t%u\t%s\t%s\n",
+				   (unsigned long long)(s->key - 1), s->line,
+				   s->file, s->function);
+	}
+	out_flush(out);
+	if (out->fd >= 0) {
+		if (close(out->fd) < 0)
+			out->failed = true;
+		/* Concurrent writers: the last rename wins, and a site it
+		 * lacks is resolved, and kept, again. */
+		if (out->failed || renameat(dir->fd, tmp, dir->fd, cache->name) < 0)
+			unlinkat(dir->fd, tmp, 0);
+	}
+	core_internal_free(out);
+free:
+	site_cache_free(cache);
+}
+
+void site_cache_free(struct site_cache *cache)
+{
+	if (!cache)
+		return;
+	core_internal_free(cache->slots);
+	core_internal_free(cache->text);
+	core_internal_free(cache);
+}

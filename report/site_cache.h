@@ -1,0 +1,91 @@
+/*
+ * The symbolizer's cache on disk: what each call site of a module
+ * resolved to (file, line, function), keyed by the module's build-id and
+ * the site's offset in it.
+ *
+ * Why: reading DWARF is most of what a short process spends on its
+ * report.  Debian's detached debug info is compressed, and libdw
+ * inflates every debug section of a module before its first lookup:
+ * libc's alone is about 20 MB and 50 ms, paid again by every process
+ * that ever allocated from libc, which is every process.  The sites a
+ * program allocates from are the same from run to run, so the second
+ * run of a program, and every program after the first that shares its
+ * libraries, finds its sites here and never opens their DWARF.
+ *
+ * What is kept: only answers that came from DWARF line info.  A build-id
+ * names one build, so its lines never go stale; answers without line
+ * info are cheap (ELF symbol tables) and would go stale the day the
+ * debug package is installed, so they are never kept.  The answer also
+ * depends on the wrapper list (an inlined wrapper's line is replaced by
+ * its caller's), so a file records the allocinfo version and the
+ * ALLOCINFO_WRAPPERS it was made with, and one made otherwise is not
+ * read, and is replaced.
+ *
+ * Where: ALLOCINFO_CACHE, else $XDG_CACHE_HOME/allocinfo, else
+ * $HOME/.cache/allocinfo; "off" turns it off.  The folder must belong to
+ * the user and be writable by no one else; files in it are opened with
+ * O_NOFOLLOW, must be regular files of the user, and are replaced
+ * atomically (a temporary file, then rename).  A file that does not
+ * parse is ignored and rewritten: the cache can make a report faster,
+ * never wrong or missing.
+ *
+ * File format, text: a header line
+ *	allocinfo-site-cache 1 VERSION CONFIG
+ * (CONFIG a 16-digit hex hash of the wrapper list), then one line per
+ * site: OFFSET (hex) TAB LINE (decimal) TAB FILE TAB FUNCTION.
+ */
+#ifndef ALLOCINFO_REPORT_SITE_CACHE_H
+#define ALLOCINFO_REPORT_SITE_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits on what one module's file may hold, read or written. */
+#define SITE_CACHE_MAX_SITES (1u << 20)
+#define SITE_CACHE_MAX_BYTES (64u << 20)
+
+struct site_cache_dir;
+struct site_cache;
+
+/*
+ * Opens the cache folder named by @setting (an ALLOCINFO_CACHE value;
+ * NULL for the default), creating it (mode 0700) if it does not exist.
+ * @config names what else the answers depend on (the wrapper list).
+ * Returns NULL when the cache is off or unusable; with an explicit
+ * @setting that is unusable, says why on stderr.
+ */
+struct site_cache_dir *site_cache_dir_open(const char *setting,
+					   const char *config);
+void site_cache_dir_close(struct site_cache_dir *dir);
+
+/*
+ * The cached sites of the module with @build_id, loaded on first use
+ * (an empty cache when it has no file yet, or one that does not parse).
+ * NULL if out of memory.
+ */
+struct site_cache *site_cache_load(struct site_cache_dir *dir,
+				   const unsigned char *build_id,
+				   size_t build_id_len);
+
+struct cached_site {
+	unsigned int line;
+	const char *file, *function;   /* valid until site_cache_free() */
+};
+
+bool site_cache_find(const struct site_cache *cache, uint64_t offset,
+		     struct cached_site *out);
+
+/*
+ * Records a new answer; @file and @function must stay valid until
+ * site_cache_store().  Answers that cannot be written (tabs, newlines,
+ * empty fields, line 0) are not kept.
+ */
+void site_cache_add(struct site_cache *cache, uint64_t offset,
+		    unsigned int line, const char *file, const char *function);
+
+/* Writes back a module's file if it gained sites, then frees it. */
+void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache);
+void site_cache_free(struct site_cache *cache);
+
+#endif

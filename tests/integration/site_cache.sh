@@ -1,0 +1,121 @@
+#!/bin/sh
+# The symbolizer's cache on disk (report/site_cache.h): a second run
+# reads its sites from the cache and writes the same report; the cache is
+# really read (a planted answer shows); a corrupt file, or one made with
+# another wrapper list, is ignored and rewritten; symlinks and folders
+# others may write are never used; ALLOCINFO_CACHE=off and bad values.
+set -eu
+. "$TEST_SRC/lib.sh"
+test_init
+
+prog=$TEST_BIN/programs/callsite_c
+lib=$TEST_BIN/programs/.libs/libcallsite.so
+src=$TEST_SRC/programs/callsite_c.c
+ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper
+export ALLOCINFO_WRAPPERS
+cache=$T/cache
+ALLOCINFO_CACHE=$cache
+export ALLOCINFO_CACHE
+
+build_id=$(readelf -n "$prog" | awk '/Build ID:/ { print $3 }')
+[ -n "$build_id" ] || fail "$prog has no build-id"
+file=$cache/$build_id
+
+records() { grep -v '^#' "$1"; }
+
+# check_marked REPORT: the markers' exact sites, bytes and calls.
+check_marked()
+{
+	check_report_wellformed "$1"
+	check_expect_markers "$src" "$1"
+	check_expect_markers "$TEST_SRC/programs/callsite_inline.h" "$1"
+	check_no_stderr "$1"
+}
+
+# 1. Cold, then warm: the same records, and the file of the program's
+#    build-id holds its sites.
+run_preloaded "$T/cold" "$prog" "$lib"
+check_marked "$T/cold"
+[ -f "$file" ] || fail "no cache file $file after the first run: $(ls -la "$cache" 2>&1)"
+[ "$(stat -c %a "$cache")" = 700 ] || fail "cache folder mode $(stat -c %a "$cache"), not 700"
+[ "$(stat -c %a "$file")" = 600 ] || fail "cache file mode $(stat -c %a "$file"), not 600"
+head -n 1 "$file" | grep -Eq '^allocinfo-site-cache 1 [^ ]+ [0-9a-f]{16}$' ||
+	fail "cache file header: '$(head -n 1 "$file")'"
+marked=$(grep -c 'EXPECT' "$src")
+sites=$(($(wc -l <"$file") - 1))
+[ "$sites" -ge "$marked" ] || fail "$sites sites cached for $marked marked lines"
+run_preloaded "$T/warm" "$prog" "$lib"
+check_marked "$T/warm"
+records "$T/cold" >"$T/cold.records"
+records "$T/warm" >"$T/warm.records"
+diff "$T/cold.records" "$T/warm.records" >&2 ||
+	fail "the warm run's records differ from the cold run's"
+
+# 2. The cache is what the warm run read: an answer planted in it shows.
+awk -F '\t' 'BEGIN { OFS = "\t" } NR == 2 { $4 = "planted_from_cache" } { print }' \
+	"$file" >"$T/planted" && cat "$T/planted" >"$file"
+run_preloaded "$T/planted.report" "$prog" "$lib"
+grep -q ' func:planted_from_cache $' "$T/planted.report" ||
+	fail "a planted cache answer did not show: the cache was not read"
+
+# 3. Another wrapper list: that file is not read, and is replaced.
+ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper,nothing_else \
+	run_preloaded "$T/other_config" "$prog" "$lib"
+! grep -q planted_from_cache "$T/other_config" ||
+	fail "a file made with another ALLOCINFO_WRAPPERS was read"
+grep -q planted_from_cache "$file" && fail "the other config's file was not replaced"
+
+# 4. A corrupt file (bad fields, a cut last line) is ignored and rewritten.
+run_preloaded "$T/again" "$prog" "$lib"
+for corrupt in 'zz\t12\tf.c\tf' '10\t0\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' '10\t12\tf.c\tf\t'; do
+	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
+	cat "$T/corrupt" >"$file"
+	run_preloaded "$T/corrupt.report" "$prog" "$lib"
+	records "$T/corrupt.report" >"$T/corrupt.records"
+	diff "$T/cold.records" "$T/corrupt.records" >&2 ||
+		fail "with the corrupt line '$corrupt' the report changed"
+	! grep -qF "$(printf "$corrupt")" "$file" || fail "corrupt line '$corrupt' was kept"
+done
+printf '10\t12\tf.c' >>"$file"   # no newline: cut short
+run_preloaded "$T/cut.report" "$prog" "$lib"
+records "$T/cut.report" | diff "$T/cold.records" - >&2 || fail "a cut file changed the report"
+[ "$(tail -c 1 "$file" | od -An -c | tr -d ' ')" = '\n' ] || fail "a cut file was kept"
+
+# 5. A symlink in place of the file is not followed (rename replaces it).
+echo "not a cache" >"$T/victim"
+rm -f "$file"
+ln -s "$T/victim" "$file"
+run_preloaded "$T/symlink.report" "$prog" "$lib"
+records "$T/symlink.report" | diff "$T/cold.records" - >&2 || fail "a symlinked file changed the report"
+[ "$(cat "$T/victim")" = "not a cache" ] || fail "the symlink's target was written"
+rm -f "$file"
+
+# 6. Folders that are not private: a symlink, a group-writable folder.
+#    One line on stderr, and the report unchanged.
+mkdir "$T/real"
+ln -s "$T/real" "$T/link"
+ALLOCINFO_CACHE=$T/link run_preloaded "$T/link.report" "$prog" "$lib"
+records "$T/link.report" | diff "$T/cold.records" - >&2 || fail "a symlinked folder changed the report"
+[ -z "$(ls -A "$T/real")" ] || fail "the cache was written through a symlinked folder"
+grep -q "^allocinfo: ALLOCINFO_CACHE='$T/link': " "$T/link.report.stderr" ||
+	fail "no stderr line for a symlinked cache folder: $(cat "$T/link.report.stderr")"
+[ "$(wc -l <"$T/link.report.stderr")" -eq 1 ] || fail "more than one line for a symlinked folder"
+mkdir -m 775 "$T/shared"
+chmod 775 "$T/shared"
+ALLOCINFO_CACHE=$T/shared run_preloaded "$T/shared.report" "$prog" "$lib"
+[ -z "$(ls -A "$T/shared")" ] || fail "the cache was written to a group-writable folder"
+grep -q "not a folder of this user's that only this user may write" "$T/shared.report.stderr" ||
+	fail "no stderr line for a group-writable cache folder: $(cat "$T/shared.report.stderr")"
+
+# 7. off: nothing is created.  A relative path: one line, default folder.
+ALLOCINFO_CACHE=off HOME=$T/home XDG_CACHE_HOME= run_preloaded "$T/off.report" "$prog" "$lib"
+check_no_stderr "$T/off.report"
+[ ! -e "$T/home" ] || fail "ALLOCINFO_CACHE=off created $(find "$T/home")"
+mkdir "$T/home"
+(cd "$T" && ALLOCINFO_CACHE=relative HOME=$T/home XDG_CACHE_HOME= run_preloaded "$T/rel.report" "$prog" "$lib")
+[ "$(cat "$T/rel.report.stderr")" = "allocinfo: ALLOCINFO_CACHE='relative' is not 'off' or an absolute path shorter than PATH_MAX; using the default folder" ] ||
+	fail "ALLOCINFO_CACHE=relative: stderr '$(cat "$T/rel.report.stderr")'"
+[ -f "$T/home/.cache/allocinfo/$build_id" ] || fail "the default folder \$HOME/.cache/allocinfo was not used"
+[ ! -e "$T/relative" ] || fail "a relative ALLOCINFO_CACHE was used"
+echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off"
+test_done
