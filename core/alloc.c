@@ -1,14 +1,15 @@
 /*
- * Allocation: jemalloc underneath, a 16-byte header below every block.
- * The header's layout, and the inline fast path of malloc and free that
- * preload/ compiles in, are in alloc_inline.h; this file has the general
- * functions (alignment, zeroing, realloc, the early window, the
- * profiler's own memory, blocks of other allocators).
+ * Allocation: jemalloc underneath, the tag in a trailer at the end of
+ * each block's size class.  The trailer's layout, and the inline fast
+ * path of malloc and free that preload/ compiles in, are in
+ * alloc_inline.h; this file has the general functions (alignment,
+ * zeroing, realloc, large sizes, the early window, the profiler's own
+ * memory, blocks of other allocators).
  *
- * An over-aligned block is allocated @align-aligned and @align bytes
- * larger, so the header fits in the first @align bytes; the header keeps
- * the offset as a shift, so every power-of-two alignment glibc accepts
- * fits.  The header's size is what was added to the tag, so a free
+ * A block is always allocated as the whole of its size class (@usable,
+ * from nallocx or the class table), so the trailer's place follows from
+ * what jemalloc reports for the pointer later, whatever alignment was
+ * asked.  The trailer's count is what was added to the tag, so a free
  * subtracts exactly that, whatever the options are by then.
  *
  * No path takes a lock or makes a system call: a table lookup, a few
@@ -26,6 +27,7 @@
 
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
 
@@ -61,9 +63,10 @@ reject_flags(const char *func, unsigned int flags)
 }
 
 /*
- * Blocks from glibc's malloc go back to glibc, untracked: a library
- * loaded with RTLD_DEEPBIND binds malloc to glibc's while its callers
- * may free with ours.
+ * Blocks from glibc's malloc (in no page jemalloc mapped) go back to
+ * glibc, untracked: a library bound to glibc's malloc (RTLD_DEEPBIND,
+ * -Bsymbolic, __libc_malloc) may hand its callers blocks they free with
+ * ours.
  */
 extern void __libc_free(void *ptr);
 extern void *__libc_realloc(void *ptr, size_t size);
@@ -105,23 +108,92 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
  * window) blocks come from mallocx, which the same jemalloc frees.
  */
 
+uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
+
+/* false if a class past the table's reach shows up (then the fast path
+ * stays off). */
+static bool fill_size_classes(void)
+{
+	for (size_t i = 0; i <= ALLOC_SMALL_USABLE_MAX / 8; i++) {
+		size_t usable = nallocx(i * 8 < 16 ? 16 : i * 8, 0);
+
+		if (usable > ALLOC_SMALL_USABLE_MAX)
+			return false;
+		core_size_class[i] = (uint16_t)usable;
+	}
+	return true;
+}
+
+/* The free fast path's fallback, should libjemalloc's free not be
+ * found: the free path must have one once the counters run. */
+static void free_with_dallocx(void *ptr)
+{
+	dallocx(ptr, 0);
+}
+
 static void resolve_jemalloc_entry_points(void)
 {
 	void *lib = dlopen("libjemalloc.so.2", RTLD_LAZY | RTLD_NOLOAD);
-	void *m, *c, *f;
+	void *m = NULL, *c = NULL, *f = NULL;
 
-	if (!lib)
-		return;
-	m = dlsym(lib, "malloc");
-	c = dlsym(lib, "calloc");
-	f = dlsym(lib, "free");
+	if (lib) {
+		m = dlsym(lib, "malloc");
+		c = dlsym(lib, "calloc");
+		f = dlsym(lib, "free");
+		dlclose(lib);
+	}
 	/* Never our own exports: that would recurse. */
-	if (m && c && f && m != (void *)core_alloc && !core_count_usable_size) {
+	if (f == (void *)free_with_dallocx || m == (void *)core_alloc)
+		m = c = f = NULL;
+	*(void **)&core_je.free = f ? f : (void *)free_with_dallocx;
+	/* The malloc fast path counts requested sizes: not with
+	 * ALLOCINFO_SIZE=usable. */
+	if (m && c && !core_count_usable_size && fill_size_classes()) {
 		*(void **)&core_je.calloc = c;
-		*(void **)&core_je.free = f;
 		__atomic_store_n((void **)&core_je.malloc, m, __ATOMIC_RELEASE);
 	}
-	dlclose(lib);
+}
+
+/*
+ * Whether jemalloc's mappings reach the core (allocator_pages.h): they
+ * do unless a library ahead of ours in the lookup order interposes
+ * mmap and maps with the system call itself.  Checked the first time a
+ * block looks foreign: if a fresh block of jemalloc's looks foreign too,
+ * every block is taken for jemalloc's from then on (a block of glibc's
+ * would then be freed by jemalloc, so say so), and free asks jemalloc
+ * for sizes.  0 unknown, 1 trusted, -1 not.
+ */
+static _Atomic int allocator_pages_trusted;
+
+static __attribute__((noinline, cold)) bool check_allocator_pages(void)
+{
+	static const char msg[] = "allocinfo: jemalloc's mappings do not reach "
+				  "allocinfo's mmap (another library interposes "
+				  "mmap?); blocks of glibc's malloc cannot be told "
+				  "from ours\n";
+	void *probe = mallocx(1, 0);
+	int trusted = !probe || allocator_pages_contain(probe) ? 1 : -1;
+
+	if (probe)
+		dallocx(probe, 0);
+	if (trusted < 0 && atomic_exchange(&allocator_pages_trusted, -1) != -1 &&
+	    write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		(void)0;
+	if (trusted > 0)
+		atomic_store(&allocator_pages_trusted, 1);
+	return trusted < 0;
+}
+
+static inline bool block_is_ours(const void *ptr)
+{
+	int trusted;
+
+	if (likely(allocator_pages_contain(ptr)))
+		return true;
+	trusted = atomic_load_explicit(&allocator_pages_trusted, memory_order_relaxed);
+	if (likely(trusted > 0))
+		return false;
+	return trusted < 0 || check_allocator_pages();
 }
 
 void core_init(const struct core_options *options)
@@ -147,49 +219,96 @@ static inline uint32_t tag_for(unsigned int alloc_flags, uintptr_t site)
 	return codetag_index_for_site(site);
 }
 
-/* Records a fresh block under @tag; returns the user pointer. */
-static inline void *account_block(void *base, size_t offset, size_t size,
+/*
+ * The size class to ask for @size bytes with @mallocx_flags (alignment):
+ * one with room for the trailer after @size.  0 if past PTRDIFF_MAX.
+ */
+static size_t usable_for(size_t size, int mallocx_flags)
+{
+	size_t usable;
+
+	if (unlikely(size > PTRDIFF_MAX - ALLOC_LARGE_TRAILER))
+		return 0;
+	/* 16 at least: glibc's blocks are all 16-aligned. */
+	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
+	if (usable - size >= (usable <= ALLOC_SMALL_USABLE_MAX ?
+			      ALLOC_SMALL_TRAILER : ALLOC_LARGE_TRAILER))
+		return usable;
+	usable = nallocx(size + ALLOC_SMALL_TRAILER, mallocx_flags);
+	if (usable <= ALLOC_SMALL_USABLE_MAX)
+		return usable;
+	usable = nallocx(size + ALLOC_LARGE_TRAILER, mallocx_flags);
+	return usable > PTRDIFF_MAX ? 0 : usable;
+}
+
+static inline size_t trailer_size(size_t usable)
+{
+	return usable <= ALLOC_SMALL_USABLE_MAX ? ALLOC_SMALL_TRAILER :
+						  ALLOC_LARGE_TRAILER;
+}
+
+/* Records a fresh block of @usable bytes under @tag. */
+static inline void *account_block(void *ptr, size_t usable, size_t size,
 				  uint32_t tag)
 {
-	void *user = (char *)base + offset;
-	struct alloc_header *h = header_of(user);
 	uint64_t counted = size;
 
 	if (unlikely(core_count_usable_size))
-		counted = sallocx(base, 0) - offset;
-	h->tag = tag;
-	h->shift_and_magic = (uint32_t)__builtin_ctzl(offset) |
-			     header_magic(user) << 8;
-	h->size = counted;
+		counted = usable - trailer_size(usable);
+	allocator_pages_set_usable(ptr, usable <= ALLOC_SMALL_USABLE_MAX ? usable : 0);
+	if (usable <= ALLOC_SMALL_USABLE_MAX) {
+		*small_trailer(ptr, usable) =
+			tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
+	} else {
+		struct alloc_large_trailer *lt = large_trailer(ptr, usable);
+
+		lt->counted = counted;
+		lt->tag = tag;
+		lt->unused = 0;
+	}
 	alloc_tag_add(tag, (int64_t)counted);
-	return user;
+	return ptr;
+}
+
+/* The tag and count of a block of ours. */
+static inline void read_trailer(void *ptr, size_t usable, uint32_t *tag,
+				uint64_t *counted)
+{
+	if (usable <= ALLOC_SMALL_USABLE_MAX) {
+		uint32_t word = *small_trailer(ptr, usable);
+
+		*tag = word & ((1u << ALLOC_TAG_BITS) - 1);
+		*counted = usable - (word >> ALLOC_TAG_BITS);
+	} else {
+		const struct alloc_large_trailer *lt = large_trailer(ptr, usable);
+
+		/* Masked: a program that wrote past its block may have
+		 * clobbered this; its counts go wrong, nothing else. */
+		*tag = lt->tag & ((1u << ALLOC_TAG_BITS) - 1);
+		*counted = lt->counted;
+	}
 }
 
 static inline void *alloc_block(size_t size, size_t align,
 				 unsigned int alloc_flags, uintptr_t site)
 {
-	size_t offset = ALLOC_HEADER_SIZE, total;
 	int mallocx_flags = 0;
-	void *base;
+	size_t usable;
+	void *ptr;
 
 	if (unlikely(alloc_flags & ~ALLOC_FLAGS_ALLOC_SUPPORTED)) {
 		reject_flags(__func__, alloc_flags);
 		return NULL;
 	}
-	if (unlikely(align > ALLOC_MIN_ALIGN)) {
-		if (align & (align - 1)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		offset = align;
-		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
-	} else if (unlikely(align & (align - 1))) {
+	if (unlikely(align & (align - 1))) {
 		errno = EINVAL;
 		return NULL;
 	}
+	if (unlikely(align > ALLOC_MIN_ALIGN))
+		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
 	/* glibc refuses anything past PTRDIFF_MAX. */
-	if (unlikely(__builtin_add_overflow(size, offset, &total) ||
-		     total > PTRDIFF_MAX)) {
+	usable = usable_for(size, mallocx_flags);
+	if (unlikely(!usable)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -197,21 +316,23 @@ static inline void *alloc_block(size_t size, size_t align,
 		mallocx_flags |= MALLOCX_ZERO;
 
 	if (likely(mallocx_flags == 0 && core_je.malloc))
-		base = core_je.malloc(total);
+		ptr = core_je.malloc(usable);
 	else if (mallocx_flags == MALLOCX_ZERO && core_je.malloc)
-		base = core_je.calloc(1, total);
+		ptr = core_je.calloc(1, usable);
 	else
-		base = mallocx(total, mallocx_flags);
-	if (unlikely(!base)) {
+		ptr = mallocx(usable, mallocx_flags);
+	if (unlikely(!ptr)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return account_block(base, offset, size, tag_for(alloc_flags, site));
+	return account_block(ptr, usable, size, tag_for(alloc_flags, site));
 }
 
 static inline void free_block(void *ptr)
 {
-	struct alloc_header *h;
+	size_t usable;
+	uint64_t counted;
+	uint32_t tag;
 
 	if (!ptr)
 		return;
@@ -219,20 +340,19 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	h = header_of(ptr);
-	alloc_tag_sub(h->tag, (int64_t)h->size);
-	if (likely(core_je.free != NULL))
-		core_je.free(base_of(ptr));
-	else
-		dallocx(base_of(ptr), 0);
+	usable = sallocx(ptr, 0);
+	read_trailer(ptr, usable, &tag, &counted);
+	alloc_tag_sub(tag, (int64_t)counted);
+	sdallocx(ptr, usable, 0);
 }
 
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 			   uintptr_t site)
 {
-	struct alloc_header *h, old;
-	size_t total;
-	void *base, *fresh;
+	size_t old_usable, usable;
+	uint64_t old_counted;
+	uint32_t old_tag;
+	void *fresh;
 
 	if (unlikely(alloc_flags & ~ALLOC_FLAGS_REALLOC_SUPPORTED)) {
 		reject_flags(__func__, alloc_flags);
@@ -247,35 +367,22 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
-	h = header_of(ptr);
-	old = *h;
-	if (offset_of(ptr) != ALLOC_HEADER_SIZE) {
-		/* Over-aligned block: glibc's realloc does not keep the
-		 * alignment either; copy into a default-aligned block. */
-		size_t usable = core_usable_size(ptr);
-
-		fresh = alloc_block(size, 0, alloc_flags, site);
-		if (!fresh)
-			return NULL;
-		memcpy(fresh, ptr, usable < size ? usable : size);
-		free_block(ptr);
-		return fresh;
-	}
-
-	if (unlikely(__builtin_add_overflow(size, (size_t)ALLOC_HEADER_SIZE, &total) ||
-		     total > PTRDIFF_MAX)) {
+	old_usable = sallocx(ptr, 0);
+	read_trailer(ptr, old_usable, &old_tag, &old_counted);
+	usable = usable_for(size, 0);
+	if (unlikely(!usable)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	base = rallocx(base_of(ptr), total, 0);
-	if (unlikely(!base)) {
+	/* An over-aligned block loses its alignment, as with glibc. */
+	fresh = rallocx(ptr, usable, 0);
+	if (unlikely(!fresh)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	/* Only now is the old block gone: take it off its tag. */
-	alloc_tag_sub(old.tag, (int64_t)old.size);
-	return account_block(base, ALLOC_HEADER_SIZE, size,
-			     tag_for(alloc_flags, site));
+	alloc_tag_sub(old_tag, (int64_t)old_counted);
+	return account_block(fresh, usable, size, tag_for(alloc_flags, site));
 }
 
 /* The entry points: the bodies above, marked as inside the allocator. */
@@ -326,11 +433,14 @@ void core_run_deferred_signal(void)
 
 size_t core_usable_size(void *ptr)
 {
+	size_t usable;
+
 	if (!ptr)
 		return 0;
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_usable_size(ptr);
-	return sallocx(base_of(ptr), 0) - offset_of(ptr);
+	usable = sallocx(ptr, 0);
+	return usable - trailer_size(usable);
 }
 
 void *core_internal_alloc(size_t size)

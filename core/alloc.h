@@ -2,12 +2,11 @@
  * The core allocation API.
  *
  * Every block the profiler hands out, to the program or to itself, comes
- * from here and is backed by jemalloc's non-standard API.  A 16-byte
- * header sits just below each block and records the block's tag index,
- * the distance back to jemalloc's base pointer, and the size that was
- * added to the tag, so free, realloc and malloc_usable_size find the tag
- * in O(1) without a lock, and a free subtracts exactly what its
- * allocation added.
+ * from here and is backed by jemalloc's non-standard API.  A trailer at
+ * the end of each block's size class records the block's tag index and
+ * the size that was added to the tag (alloc_inline.h), so free, realloc
+ * and malloc_usable_size find the tag in O(1) without a lock, and a free
+ * subtracts exactly what its allocation added.
  *
  * @site is the return address of the program's call into the allocator;
  * it is ignored with ALLOC_NO_CODETAG.  Functions set errno like glibc's

@@ -2,7 +2,7 @@
  * The codetag table: call site -> tag index, lock-free.
  *
  * Design.  Tags live in one static array indexed by tag index, so an
- * index found in an allocation header leads to its counters with one
+ * index found in an allocation trailer leads to its counters with one
  * multiply and no lock.  Sites are found through an open-addressing hash
  * table of tag indices (linear probing, 0 = empty slot).  The table needs
  * no initialisation, so it works for the very first malloc, before any

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
 #include "core/page_map.h"
@@ -126,6 +127,11 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd,
 		/* A fixed mapping over jemalloc's own pages (commit and
 		 * decommit) does not change what it holds. */
 		if (ret != -1 && !(flags & MAP_FIXED)) {
+			if (!allocator_pages_add((uintptr_t)ret, len)) {
+				syscall(SYS_munmap, ret, len);
+				errno = ENOMEM;
+				return MAP_FAILED;
+			}
 			atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
 			atomic_fetch_add(&allocator_mappings, 1);
 		}
@@ -156,8 +162,10 @@ static int unmap(void *addr, size_t len, uintptr_t site)
 
 	if (called_by_allocator(site)) {
 		ret = syscall(SYS_munmap, addr, len);
-		if (ret == 0)
+		if (ret == 0) {
+			allocator_pages_remove((uintptr_t)addr, len);
 			atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
+		}
 		return (int)ret;
 	}
 	locked = page_map_lock();
@@ -177,6 +185,13 @@ static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
 
 	if (called_by_allocator(site)) {
 		ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
+		if (ret != -1) {
+			/* jemalloc never calls mremap (5.3); were it to, its
+			 * blocks would move with the pages. */
+			if (!(flags & MREMAP_DONTUNMAP))
+				allocator_pages_remove((uintptr_t)old_addr, old_len);
+			(void)allocator_pages_add((uintptr_t)ret, new_len);
+		}
 		if (ret != -1)
 			atomic_fetch_add(&allocator_bytes,
 					 (int64_t)round_to_pages(new_len) -

@@ -78,10 +78,12 @@ EXPORT size_t malloc_usable_size(void *ptr)
  * reads this weak symbol of its own through the GOT, so ours takes its
  * place; MALLOC_CONF in the environment still overrides it.
  *
- * dirty_decay_ms: the header moves many objects into larger size
- * classes, and jemalloc's default keeps freed pages of each class for
- * ten seconds.  Returning them after 200 ms costs no measurable time on
- * bench/'s workloads and takes python3's object churn (PYTHONMALLOC=
- * malloc) from 2.5x to 1.4x the peak RSS of plain jemalloc.
+ * dirty_decay_ms: a request whose size class lacks room for the tag's
+ * trailer takes the next class (core/alloc_inline.h), so a program uses
+ * more classes than under plain jemalloc, and jemalloc keeps freed
+ * pages of each class for ten seconds by default.  Returning them after
+ * 200 ms keeps python3's object churn (PYTHONMALLOC=malloc) near the
+ * peak RSS of plain jemalloc (bench/run's peak RSS table), at no
+ * measurable cost in time there.
  */
 EXPORT const char *malloc_conf = "dirty_decay_ms:200";

@@ -26,7 +26,7 @@ grep -q '^## allocinfo benchmark, [0-9-]* [0-9:]* UTC$' "$T/bench.md" ||
 grep -q '^- Machine: [0-9][0-9]* cores (`nproc`), .*, Linux ' "$T/bench.md" ||
 	fail "no machine line (nproc, CPU, kernel)"
 
-header='| workload | uninstrumented | jemalloc | allocinfo | allocinfo depth 4 | heaptrack |'
+header='| workload | uninstrumented | jemalloc | allocinfo | allocinfo depth 4 | allocinfo, cold cache | heaptrack |'
 for title in '### Wall time' '### Peak RSS'; do
 	# The table under the title: its header, then one sqlite3 row whose
 	# first cell is the uninstrumented figure and the others ratios.
@@ -39,10 +39,10 @@ for title in '### Wall time' '### Peak RSS'; do
 			if (!saw_header) { print "no header " header; exit 1 }
 			if (rows != 1) { print rows " rows, not 1"; exit 1 }
 			n = split(row, cell, / \| /)
-			if (n != 6) { print "row has " n " cells: " row; exit 1 }
+			if (n != 7) { print "row has " n " cells: " row; exit 1 }
 			if (cell[1] != "| sqlite3") { print "row is not sqlite3: " row; exit 1 }
 			if (cell[2] !~ /^[0-9.]+ (s|MiB)$/) { print "bad first figure: " row; exit 1 }
-			for (i = 3; i <= 6; i++) {
+			for (i = 3; i <= 7; i++) {
 				sub(/ \|$/, "", cell[i])
 				if (cell[i] !~ /^([0-9]+\.[0-9][0-9]|n\/a)$/) { print "bad ratio " cell[i] ": " row; exit 1 }
 			}

@@ -1,0 +1,56 @@
+/*
+ * What per-block metadata costs in jemalloc's size classes, for
+ * bench/size_slack.sh: preloaded after nothing and before libjemalloc,
+ * it watches every malloc of a program and prints, at exit, the bytes
+ * its small requests (under 4 KiB) take in jemalloc's classes as they
+ * are, with a 16-byte header added to each, and with a trailer of 8 or
+ * 4 bytes kept in the class's slack (the next class when the slack is
+ * too small), as core/alloc_inline.h does with 4.
+ *
+ * The bytes are summed over all allocations, not live ones: the mix of
+ * sizes, which is what the classes act on.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
+
+static void *(*next_malloc)(size_t);
+static size_t (*class_of)(size_t, int);
+static unsigned long long requests, plain, header16, trailer8, trailer4;
+static __thread int busy;
+
+static size_t with_trailer(size_t n, size_t trailer)
+{
+	size_t usable = class_of(n < 16 ? 16 : n, 0);
+
+	return usable - n >= trailer ? usable : class_of(n + trailer, 0);
+}
+
+void *malloc(size_t n)
+{
+	if (!next_malloc) {
+		*(void **)&next_malloc = dlsym(RTLD_NEXT, "malloc");
+		*(void **)&class_of = dlsym(RTLD_NEXT, "nallocx");
+	}
+	if (!busy && class_of && n && n < 4096) {
+		busy = 1;
+		requests++;
+		plain += class_of(n, 0);
+		header16 += class_of(n + 16, 0);
+		trailer8 += with_trailer(n, 8);
+		trailer4 += with_trailer(n, 4);
+		busy = 0;
+	}
+	return next_malloc(n);
+}
+
+__attribute__((destructor)) static void report(void)
+{
+	if (!plain)
+		return;
+	fprintf(stderr, "%llu small requests: %.2f MiB in their classes; "
+		"header 16: %.2fx, trailer 8: %.2fx, trailer 4: %.2fx\n",
+		requests, plain / 1048576.0, (double)header16 / plain,
+		(double)trailer8 / plain, (double)trailer4 / plain);
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# How much memory per-block metadata costs in jemalloc's size classes on
+# the bench's python3 (PYTHONMALLOC=malloc) and perl workloads: a header
+# of 16 bytes against a trailer kept in the class's slack (see
+# bench/size_slack.c).  The figures core/alloc_inline.h quotes.
+#   sh bench/size_slack.sh [SCALE]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+scale=${1:-0.3}
+jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+[ -f "$jemalloc" ] || { echo "size_slack.sh: no $jemalloc (apt-get install libjemalloc2)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+gcc -O2 -shared -fPIC -o "$tmp/size_slack.so" "$here/size_slack.c" -ldl
+printf 'python3, PYTHONMALLOC=malloc: '
+PYTHONMALLOC=malloc LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
+	/usr/bin/python3 -s "$here/workloads/objects.py" "$scale" 2>&1 >/dev/null
+printf 'perl: '
+LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
+	perl "$here/workloads/churn.pl" "$scale" 2>&1 >/dev/null
