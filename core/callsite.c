@@ -195,23 +195,71 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 	return route;
 }
 
+/*
+ * The chains this thread charged last, by a hash of their frames: a
+ * thread's stacks repeat, and the global table's probe (a slot, the tag,
+ * its chain) was a tenth of an allocation's cost with ALLOCINFO_DEPTH=4
+ * on python3.  An entry is checked against the tag's own chain before
+ * it is used, so a collision costs a lookup, never a wrong tag.
+ */
+#define STACK_MEMO_SLOTS 256
+
+struct stack_memo {
+	uint64_t hash;
+	uint32_t index;
+};
+
+static __thread struct stack_memo stack_memo[STACK_MEMO_SLOTS];
+
+static uint64_t chain_hash(const uintptr_t *frames, unsigned int depth)
+{
+	uint64_t h = depth;
+
+	for (unsigned int i = 0; i < depth; i++)
+		h = (h ^ frames[i]) * 0x9e3779b97f4a7c15ull;
+	return h;
+}
+
+static bool is_chain_of(uint32_t index, const uintptr_t *frames,
+			unsigned int depth)
+{
+	const struct codetag *ct = &codetag_tag(index)->ct;
+
+	if (ct->stack_depth != depth || !ct->stack)
+		return false;
+	for (unsigned int i = 0; i < depth; i++)
+		if (ct->stack[i] != frames[i])
+			return false;
+	return true;
+}
+
 /* The tag of a chain of call sites, created on first sight. */
 static uint32_t stack_tag(const uintptr_t *frames, unsigned int depth,
 			  uint32_t fallback)
 {
-	uint32_t index = codetag_find_stack(frames, depth);
+	uint64_t hash = chain_hash(frames, depth);
+	struct stack_memo *m = &stack_memo[hash >> 56];
+	uint32_t index;
 	uintptr_t *copy;
 	int kept;
 
-	if (index)
-		return index;
-	copy = core_internal_alloc(depth * sizeof(*copy));
-	if (!copy)
-		return fallback;
-	memcpy(copy, frames, depth * sizeof(*copy));
-	index = codetag_index_for_stack(copy, depth, &kept);
-	if (!kept)
-		core_internal_free(copy);
+	if (m->hash == hash && m->index && is_chain_of(m->index, frames, depth))
+		return m->index;
+	index = codetag_find_stack(frames, depth);
+	if (!index) {
+		copy = core_internal_alloc(depth * sizeof(*copy));
+		if (!copy)
+			return fallback;
+		memcpy(copy, frames, depth * sizeof(*copy));
+		index = codetag_index_for_stack(copy, depth, &kept);
+		if (!kept)
+			core_internal_free(copy);
+	}
+	/* Not the overflow tag: it stands for no chain. */
+	if (index >= CODETAG_FIRST_SITE) {
+		m->hash = hash;
+		m->index = index;
+	}
 	return index;
 }
 
@@ -298,44 +346,6 @@ static uintptr_t thread_stack_top(void)
 		top = (uintptr_t)addr + size;
 	pthread_attr_destroy(&attr);
 	return top;
-}
-
-/*
- * The stack from @site outward by measured offsets, like the unwinder's
- * but a load per frame: fills @frames (frames[0] = @site) with @want
- * return addresses.  Returns how many it found (fewer than @want where
- * the stack ends), or 0 where an offset is not measured and confirmed,
- * or would lead past the top of the stack: then the caller unwinds (and
- * measures).
- */
-static unsigned int frames_by_offset(uintptr_t site, uintptr_t sp,
-				     uintptr_t *frames, unsigned int want)
-{
-	uintptr_t top = thread_stack_top();
-
-	if (!top)
-		return 0;
-	frames[0] = site;
-	for (unsigned int n = 1; n < want; n++) {
-		uint32_t index = codetag_index_for_site_unrouted(frames[n - 1]);
-		const struct codetag *ct;
-		int32_t offset;
-
-		if (index < CODETAG_FIRST_SITE)
-			return 0;
-		ct = &codetag_tag(index)->ct;
-		offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-		if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-				     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
-			return 0;
-		if (offset == CALLER_OFFSET_OUTERMOST)
-			return n;	/* the stack ends here */
-		if (sp + (uintptr_t)offset + 8 > top)
-			return 0;
-		frames[n] = *(const uintptr_t *)(sp + (uintptr_t)offset);
-		sp += (uintptr_t)offset + 8;
-	}
-	return want;
 }
 
 /* Records a measurement: the first is kept, a second that agrees
@@ -449,23 +459,113 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
 	return 0;
 }
 
-/* ALLOCINFO_DEPTH > 1: the chain by offsets, or 0 to unwind instead. */
+/*
+ * What a stack walk needs to know about a site, remembered per thread.
+ *
+ * A walk by offsets looks up every frame's tag (for its offset) and asks
+ * the classifier about it (is it seen through?): in the global table
+ * each lookup lands on a cache line of its own, and the classifier
+ * searches a module's symbols.  With ALLOCINFO_DEPTH=4 that was most of
+ * what an allocation cost (perl: a third of its samples).  A thread's
+ * stacks repeat, so a small direct-mapped table in the thread keeps, per
+ * site, the answers that cannot change: the confirmed caller offset,
+ * the classifier's answer and the module.  Entries are made only once
+ * the offset is confirmed, and hold only while no library has been
+ * unloaded since (codetag_retirements): another may be mapped at the
+ * same addresses.
+ */
+#define FRAME_MEMO_SLOTS 256
+
+struct frame_memo {
+	uintptr_t site;
+	uintptr_t module;
+	int32_t caller_offset;
+	uint16_t code;             /* enum callsite_code */
+	uint16_t retirements;      /* codetag_retirements when made */
+};
+
+static __thread struct frame_memo frame_memo[FRAME_MEMO_SLOTS];
+
+/* The answers for @site, in @scratch if they cannot be remembered yet;
+ * caller_offset 0 when not confirmed. */
+static const struct frame_memo *frame_memo_of(uintptr_t site,
+					      struct frame_memo *scratch)
+{
+	uint16_t retirements = (uint16_t)atomic_load_explicit(&codetag_retirements,
+							      memory_order_acquire);
+	struct frame_memo *m = &frame_memo[(site * 0x9e3779b97f4a7c15ull) >> 56];
+	const struct codetag *ct;
+	uint32_t index;
+	int32_t offset;
+
+	if (m->site == site && m->retirements == retirements)
+		return m;
+	index = codetag_index_for_site_unrouted(site);
+	if (index < CODETAG_FIRST_SITE) {
+		*scratch = (struct frame_memo){ .site = site };
+		return scratch;
+	}
+	ct = &codetag_tag(index)->ct;
+	mark_stack_frame((struct codetag *)ct);
+	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+			     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+		m = scratch;
+	m->site = site;
+	m->caller_offset = offset > 0 && m != scratch ? offset : 0;
+	m->code = (uint16_t)classify(site, &m->module);
+	m->retirements = retirements;
+	return m;
+}
+
+/*
+ * ALLOCINFO_DEPTH > 1: the chain by offsets, or 0 to unwind instead.
+ * One pass from @site outward: first past the frames seen through (the
+ * rule of first_charged_frame), then the chain of depth sites from the
+ * first charged one.
+ */
 static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 {
-	uintptr_t frames[CALLSITE_FRAMES_MAX];
-	unsigned int depth = callsite_options.depth, n, keep;
+	uintptr_t frames[CALLSITE_FRAMES_MAX], run_module = 0, top;
+	unsigned int depth = callsite_options.depth, n = 0, keep = 0;
+	bool charged = false;    /* keep is the charged frame */
 
-	n = frames_by_offset(site, sp, frames, depth);
-	if (!n)
+	top = thread_stack_top();
+	if (!top)
 		return 0;
-	keep = first_charged_frame(frames, n);
-	if (keep && n == depth) {
-		if (keep + depth > CALLSITE_FRAMES_MAX)
+	for (uintptr_t pc = site;;) {
+		struct frame_memo scratch;
+		const struct frame_memo *m = frame_memo_of(pc, &scratch);
+
+		frames[n++] = pc;
+		if (!charged) {
+			unsigned int i = n - 1;
+
+			if (m->code == CALLSITE_CODE_OWN ||
+			    (i != keep && m->module != run_module)) {
+				charged = true;
+			} else {
+				if (i == keep)
+					run_module = m->module;
+				if (m->code == CALLSITE_CODE_WRAPPER)
+					keep = i + 1;
+				else if (i - keep + 1 >= CALLSITE_ANONYMOUS_MAX)
+					charged = true;
+			}
+		}
+		if ((charged && n - keep >= depth) || n == CALLSITE_FRAMES_MAX)
+			break;
+		if (m->caller_offset <= 0)
 			return 0;
-		n = frames_by_offset(site, sp, frames, keep + depth);
-		if (!n)
+		if (m->caller_offset == CALLER_OFFSET_OUTERMOST)
+			break;	/* the stack ends here */
+		if (sp + (uintptr_t)m->caller_offset + 8 > top)
 			return 0;
+		pc = *(const uintptr_t *)(sp + (uintptr_t)m->caller_offset);
+		sp += (uintptr_t)m->caller_offset + 8;
 	}
+	if (keep >= n)
+		keep = n - 1;
 	n -= keep;
 	return stack_tag(frames + keep, n < depth ? n : depth, index);
 }

@@ -201,9 +201,13 @@ void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
 	}
 }
 
+_Atomic uint32_t codetag_retirements;
+
 void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 {
 	uint32_t n = codetag_count();
+
+	atomic_fetch_add_explicit(&codetag_retirements, 1, memory_order_release);
 
 	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++) {
 		uintptr_t site = __atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED);

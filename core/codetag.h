@@ -15,6 +15,7 @@
 #ifndef ALLOCINFO_CORE_CODETAG_H
 #define ALLOCINFO_CORE_CODETAG_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 enum codetag_flags {
@@ -125,6 +126,11 @@ static inline uintptr_t codetag_site_address(uintptr_t site)
 }
 
 void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation);
+
+/* Bumped by every codetag_retire_sites(), before it retires anything:
+ * what a thread remembers about a site address (core/callsite.c) holds
+ * only while this has not changed. */
+extern _Atomic uint32_t codetag_retirements;
 
 /* Number of tag indices handed out so far (an upper bound for walks). */
 uint32_t codetag_count(void);
