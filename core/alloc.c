@@ -342,8 +342,8 @@ static inline void free_block(void *ptr)
 	}
 	usable = sallocx(ptr, 0);
 	read_trailer(ptr, usable, &tag, &counted);
-	alloc_tag_sub(tag, (int64_t)counted);
 	sdallocx(ptr, usable, 0);
+	alloc_tag_sub(tag, (int64_t)counted);
 }
 
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,

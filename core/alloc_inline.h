@@ -149,10 +149,13 @@ static inline void core_free_inline(void *ptr)
 		return;
 	}
 	t->allocator_state = state + 1;
+	/* Read before the block goes back; used after: a block freed by
+	 * another thread than its allocator's is often in that thread's
+	 * cache, and jemalloc's free does not wait for the line. */
 	word = *small_trailer(ptr, usable);
+	core_je.free(ptr);
 	alloc_tag_count_here(t, word & ((1u << ALLOC_TAG_BITS) - 1),
 			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
-	core_je.free(ptr);
 	core_allocator_leave();
 }
 
