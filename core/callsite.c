@@ -428,94 +428,109 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 }
 
 /*
- * The charged tag by measured offsets alone, or 0 to unwind instead:
- * from the wrapper's frame outward, while each frame's site is a
- * seen-through one with a confirmed offset.
- */
-static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
-{
-	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
-		int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-		uintptr_t caller_site;
-		uint32_t index;
-		uint16_t route;
-
-		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST ||
-		    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-		      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
-			return 0;
-		caller_site = *(const uintptr_t *)(sp + (uintptr_t)offset);
-		index = codetag_index_for_site_unrouted(caller_site);
-		if (index < CODETAG_FIRST_SITE)
-			return 0;
-		ct = &codetag_tag(index)->ct;
-		route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
-		if (route == CODETAG_ROUTE_UNDECIDED)
-			route = decide_route((struct codetag *)ct, caller_site);
-		if (route == CODETAG_ROUTE_SELF)
-			return index;
-		sp += (uintptr_t)offset + 8;
-	}
-	return 0;
-}
-
-/*
- * What a stack walk needs to know about a site, remembered per thread.
+ * What a walk by offsets needs to know about a site, remembered per
+ * thread.
  *
- * A walk by offsets looks up every frame's tag (for its offset) and asks
- * the classifier about it (is it seen through?): in the global table
- * each lookup lands on a cache line of its own, and the classifier
- * searches a module's symbols.  With ALLOCINFO_DEPTH=4 that was most of
- * what an allocation cost (perl: a third of its samples).  A thread's
- * stacks repeat, so a small direct-mapped table in the thread keeps, per
- * site, the answers that cannot change: the confirmed caller offset,
- * the classifier's answer and the module.  Entries are made only once
- * the offset is confirmed, and hold only while no library has been
- * unloaded since (codetag_retirements): another may be mapped at the
- * same addresses.
+ * Each level of a walk looks the frame's tag up (for its route and its
+ * caller offset) and, for stacks, asks the classifier about it: in the
+ * global table every lookup lands on a cache line of its own, and the
+ * classifier searches a module's symbols.  With ALLOCINFO_DEPTH=4 that
+ * was most of what an allocation cost (perl: a third of its samples),
+ * and at sqlite3's wrapper sites a third of allocinfo's share.  A
+ * thread's stacks repeat, so a small direct-mapped table in the thread
+ * keeps, per site, the answers that do not change once known: the tag,
+ * its route once decided, its caller offset once confirmed, and the
+ * classifier's answer.  An entry holds only while no library has been
+ * unloaded since it was made (codetag_retirements): another may be
+ * mapped at the same addresses.
  */
 #define FRAME_MEMO_SLOTS 256
 
 struct frame_memo {
 	uintptr_t site;
 	uintptr_t module;
-	int32_t caller_offset;
+	uint32_t index;            /* the site's own tag */
+	int32_t caller_offset;     /* confirmed, else 0 */
+	uint16_t route;            /* enum codetag_route */
 	uint16_t code;             /* enum callsite_code */
-	uint16_t retirements;      /* codetag_retirements when made */
+	uint32_t retirements;      /* codetag_retirements when made */
 };
 
 static __thread struct frame_memo frame_memo[FRAME_MEMO_SLOTS];
 
-/* The answers for @site, in @scratch if they cannot be remembered yet;
- * caller_offset 0 when not confirmed. */
-static const struct frame_memo *frame_memo_of(uintptr_t site,
-					      struct frame_memo *scratch)
+/* Fills in what @m does not know yet from @site's tag. */
+static void frame_memo_refresh(struct frame_memo *m)
 {
-	uint16_t retirements = (uint16_t)atomic_load_explicit(&codetag_retirements,
-							      memory_order_acquire);
-	struct frame_memo *m = &frame_memo[(site * 0x9e3779b97f4a7c15ull) >> 56];
-	const struct codetag *ct;
-	uint32_t index;
+	struct codetag *ct = &codetag_tag(m->index)->ct;
 	int32_t offset;
 
-	if (m->site == site && m->retirements == retirements)
-		return m;
-	index = codetag_index_for_site_unrouted(site);
-	if (index < CODETAG_FIRST_SITE) {
-		*scratch = (struct frame_memo){ .site = site };
-		return scratch;
+	mark_stack_frame(ct);
+	if (m->route == CODETAG_ROUTE_UNDECIDED) {
+		m->route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+		if (m->route == CODETAG_ROUTE_UNDECIDED)
+			m->route = decide_route(ct, m->site);
 	}
-	ct = &codetag_tag(index)->ct;
-	mark_stack_frame((struct codetag *)ct);
 	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-	if (offset <= 0 || !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-			     CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
-		m = scratch;
-	m->site = site;
-	m->caller_offset = offset > 0 && m != scratch ? offset : 0;
-	m->code = (uint16_t)classify(site, &m->module);
-	m->retirements = retirements;
+	if (offset > 0 && (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+			   CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+		m->caller_offset = offset;
+}
+
+/*
+ * The answers for @site (route decided, caller offset if confirmed), or
+ * NULL for a site without a tag of its own (the table is full).
+ * @need_offset: refresh an entry that has no confirmed offset yet.
+ */
+static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset)
+{
+	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
+						    memory_order_acquire);
+	struct frame_memo *m = &frame_memo[(site * 0x9e3779b97f4a7c15ull) >> 56];
+	uint32_t index;
+
+	if (m->site != site || m->retirements != retirements) {
+		index = codetag_index_for_site_unrouted(site);
+		if (index < CODETAG_FIRST_SITE)
+			return NULL;
+		*m = (struct frame_memo){ .site = site, .index = index,
+					  .retirements = retirements };
+		m->code = (uint16_t)classify(site, &m->module);
+		frame_memo_refresh(m);
+	} else if (m->route == CODETAG_ROUTE_UNDECIDED ||
+		   (need_offset && !m->caller_offset)) {
+		frame_memo_refresh(m);
+	}
 	return m;
+}
+
+/*
+ * The charged tag by measured offsets alone, or 0 to unwind instead:
+ * from the wrapper's frame outward, while each frame's site is a
+ * seen-through one with a confirmed offset.
+ */
+static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
+{
+	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+
+	if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+		return 0;
+	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
+		const struct frame_memo *m;
+
+		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
+			return 0;
+		m = frame_memo_of(*(const uintptr_t *)(sp + (uintptr_t)offset), false);
+		if (!m)
+			return 0;
+		if (m->route == CODETAG_ROUTE_SELF)
+			return m->index;
+		sp += (uintptr_t)offset + 8;
+		if (!m->caller_offset)
+			m = frame_memo_of(m->site, true);
+		offset = m->caller_offset;
+	}
+	return 0;
 }
 
 /*
@@ -534,9 +549,10 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 	if (!top)
 		return 0;
 	for (uintptr_t pc = site;;) {
-		struct frame_memo scratch;
-		const struct frame_memo *m = frame_memo_of(pc, &scratch);
+		const struct frame_memo *m = frame_memo_of(pc, true);
 
+		if (!m)
+			return 0;
 		frames[n++] = pc;
 		if (!charged) {
 			unsigned int i = n - 1;
