@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -184,6 +185,91 @@ static void test_accounting(void)
 	core_free(e);
 	core_free(NULL);
 	site_counts(SITE(5), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+}
+
+/*
+ * The trailer (alloc_inline.h) at every size: sizes on both sides of
+ * each small class boundary, of the small/large format boundary and of
+ * large classes, with and without alignment, through realloc chains.
+ * Each block is written over all of malloc_usable_size, as a program
+ * may, and the counts must still come out exact: the trailer lies
+ * beyond what the program is told it may use, and free finds it.
+ */
+#define TRAILER_BLOCKS 4096
+
+static void test_trailer_sizes(void)
+{
+	static void *blocks[TRAILER_BLOCKS];
+	static size_t sizes[TRAILER_BLOCKS];
+	static const size_t aligns[] = { 0, 16, 32, 64, 256, 4096, 8192 };
+	int64_t bytes, calls, want = 0;
+	uint32_t flags;
+	size_t n = 0, usable;
+	bool overwrite_ok = true, usable_ok = true;
+
+	for (size_t size = 0; size <= 9000 && n < TRAILER_BLOCKS; size += size < 600 ? 1 : 7) {
+		size_t align = aligns[size % (sizeof(aligns) / sizeof(aligns[0]))];
+
+		blocks[n] = core_alloc(size, align, ALLOC_DEFAULT, SITE(40));
+		if (!blocks[n])
+			break;
+		usable = core_usable_size(blocks[n]);
+		usable_ok &= usable >= size && (!align || (uintptr_t)blocks[n] % align == 0);
+		memset(blocks[n], 0xa5, usable);
+		sizes[n] = size;
+		want += (int64_t)size;
+		n++;
+	}
+	for (size_t big = 12000; big <= (4u << 20) && n < TRAILER_BLOCKS; big = big * 5 / 4) {
+		for (size_t size = big - 20; size <= big + 20 && n < TRAILER_BLOCKS; size += 4) {
+			blocks[n] = core_alloc(size, 0, ALLOC_DEFAULT, SITE(40));
+			if (!blocks[n])
+				break;
+			usable = core_usable_size(blocks[n]);
+			usable_ok &= usable >= size;
+			memset(blocks[n], 0x5a, usable);
+			sizes[n] = size;
+			want += (int64_t)size;
+			n++;
+		}
+	}
+	CHECK(usable_ok);
+	CHECK(n > 2000);
+	site_counts(SITE(40), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, want);
+	CHECK_EQ_INT(calls, (int64_t)n);
+
+	/* Every other block grows or shrinks across the boundaries, to a
+	 * site of its own, keeping its first bytes. */
+	want = 0;
+	for (size_t i = 0; i < n; i += 2) {
+		size_t to = sizes[i] % 3 ? sizes[i] * 2 + 5 : sizes[i] / 3 + 1;
+		unsigned char *p = core_realloc(blocks[i], to, ALLOC_DEFAULT, SITE(41));
+
+		if (!p) {
+			overwrite_ok = false;
+			continue;
+		}
+		if (sizes[i] && to && p[0] != 0xa5 && p[0] != 0x5a)
+			overwrite_ok = false;
+		memset(p, 0x3c, core_usable_size(p));
+		blocks[i] = p;
+		sizes[i] = to;
+		want += (int64_t)to;
+	}
+	CHECK(overwrite_ok);
+	site_counts(SITE(41), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, want);
+	CHECK_EQ_INT(calls, (int64_t)(n + 1) / 2);
+
+	for (size_t i = 0; i < n; i++)
+		core_free(blocks[i]);
+	site_counts(SITE(40), &bytes, &calls, &flags);
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+	site_counts(SITE(41), &bytes, &calls, &flags);
 	CHECK_EQ_INT(bytes, 0);
 	CHECK_EQ_INT(calls, 0);
 }
@@ -380,6 +466,7 @@ int main(void)
 	test_flags_rejected();
 	test_zero_and_alignment();
 	test_accounting();
+	test_trailer_sizes();
 	test_no_codetag();
 	test_foreign_blocks();
 	test_page_map();
