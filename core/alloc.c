@@ -221,33 +221,35 @@ static inline uint32_t tag_for(unsigned int alloc_flags, uintptr_t site)
 
 /*
  * The size class to ask for @size bytes with @mallocx_flags (alignment):
- * one with room for the trailer after @size.  0 if past PTRDIFF_MAX.
+ * a small one with room for the trailer after @size, or a large one.
+ * 0 if past PTRDIFF_MAX.
  */
 static size_t usable_for(size_t size, int mallocx_flags)
 {
 	size_t usable;
 
-	if (unlikely(size > PTRDIFF_MAX - ALLOC_LARGE_TRAILER))
+	if (unlikely(size > PTRDIFF_MAX - ALLOC_SMALL_TRAILER))
 		return 0;
 	/* 16 at least: glibc's blocks are all 16-aligned. */
 	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
-	if (usable - size >= (usable <= ALLOC_SMALL_USABLE_MAX ?
-			      ALLOC_SMALL_TRAILER : ALLOC_LARGE_TRAILER))
-		return usable;
-	usable = nallocx(size + ALLOC_SMALL_TRAILER, mallocx_flags);
-	if (usable <= ALLOC_SMALL_USABLE_MAX)
-		return usable;
-	usable = nallocx(size + ALLOC_LARGE_TRAILER, mallocx_flags);
+	if (usable > ALLOC_SMALL_USABLE_MAX || usable - size < ALLOC_SMALL_TRAILER)
+		usable = usable > ALLOC_SMALL_USABLE_MAX ? usable :
+			 nallocx(size + ALLOC_SMALL_TRAILER, mallocx_flags);
 	return usable > PTRDIFF_MAX ? 0 : usable;
 }
 
+/* The bytes at the end of a block that are the trailer's. */
 static inline size_t trailer_size(size_t usable)
 {
-	return usable <= ALLOC_SMALL_USABLE_MAX ? ALLOC_SMALL_TRAILER :
-						  ALLOC_LARGE_TRAILER;
+	return usable <= ALLOC_SMALL_USABLE_MAX ? ALLOC_SMALL_TRAILER : 0;
 }
 
-/* Records a fresh block of @usable bytes under @tag. */
+/*
+ * Records a fresh block of @usable bytes under @tag.  A large block
+ * whose page entry cannot be made (no leaf could be mapped: the address
+ * space is exhausted) is left uncounted, and its free then takes back
+ * nothing but a call of the profiler's own tag.
+ */
 static inline void *account_block(void *ptr, size_t usable, size_t size,
 				  uint32_t tag)
 {
@@ -255,16 +257,14 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 
 	if (unlikely(core_count_usable_size))
 		counted = usable - trailer_size(usable);
-	allocator_pages_set_usable(ptr, usable <= ALLOC_SMALL_USABLE_MAX ? usable : 0);
 	if (usable <= ALLOC_SMALL_USABLE_MAX) {
+		allocator_pages_set_usable(ptr, usable);
 		*small_trailer(ptr, usable) =
 			tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
 	} else {
-		struct alloc_large_trailer *lt = large_trailer(ptr, usable);
-
-		lt->counted = counted;
-		lt->tag = tag;
-		lt->unused = 0;
+		allocator_pages_set_usable(ptr, 0);
+		if (unlikely(!allocator_pages_set_large(ptr, tag, counted)))
+			return ptr;
 	}
 	alloc_tag_add(tag, (int64_t)counted);
 	return ptr;
@@ -280,12 +280,10 @@ static inline void read_trailer(void *ptr, size_t usable, uint32_t *tag,
 		*tag = word & ((1u << ALLOC_TAG_BITS) - 1);
 		*counted = usable - (word >> ALLOC_TAG_BITS);
 	} else {
-		const struct alloc_large_trailer *lt = large_trailer(ptr, usable);
+		struct allocator_pages_large large = allocator_pages_large_of(ptr);
 
-		/* Masked: a program that wrote past its block may have
-		 * clobbered this; its counts go wrong, nothing else. */
-		*tag = lt->tag & ((1u << ALLOC_TAG_BITS) - 1);
-		*counted = lt->counted;
+		*tag = large.tag;
+		*counted = large.counted;
 	}
 }
 

@@ -2,22 +2,30 @@
  * The fast path of malloc and free, inline, so that preload/ compiles it
  * into its exported functions: one screen, no call but jemalloc's.
  *
- * Every block keeps its tag in a trailer at the end of its jemalloc size
- * class, in the slack jemalloc's rounding leaves there:
+ * A block's tag is kept outside what the program may use:
  *
- *   ptr (from jemalloc)                              ptr + usable
- *   |                                                |
- *   [ user bytes ... | slack ...        | trailer    ]
+ * - a small block (usable <= ALLOC_SMALL_USABLE_MAX) has a 4-byte
+ *   trailer at the end of its jemalloc size class, in the slack
+ *   jemalloc's rounding leaves there, the tag index in the low 18 bits
+ *   and usable - counted in the high 14:
  *
- * - usable <= ALLOC_SMALL_USABLE_MAX: a 4-byte trailer, the tag index
- *   in the low 18 bits and usable - counted in the high 14;
- * - larger: a 16-byte struct alloc_large_trailer (counted, tag).
+ *     ptr (from jemalloc)                              ptr + usable
+ *     |                                                |
+ *     [ user bytes ... | slack ...        | trailer    ]
+ *
+ * - a large block owns its pages, so its tag and count are kept in the
+ *   entry of its first page (allocator_pages.h), and the block is all
+ *   the program's.
+ *
  * "counted" is what was added to the tag (the requested size, or the
  * usable one with ALLOCINFO_SIZE=usable), so a free subtracts exactly
- * that.  A request whose class lacks the room takes the next class: for
- * python3's objects that is 11% more bytes where a 16-byte header was
- * 30%, and for perl's 6% where a header was 81% (bench/size_slack.sh).
- * The format follows from usable alone, which free learns from the
+ * that.  A small request whose class lacks the room takes the next
+ * class: for python3's objects that is 11% more bytes where a 16-byte
+ * header was 30%, and for perl's 6% where a header was 81%
+ * (bench/size_slack.sh).
+ *
+ * Which kind a block is follows from its usable size, which free learns
+ * from the
  * entry of the block's first page (allocator_pages.h), else from
  * jemalloc (sallocx) once the page bitmap says the block is jemalloc's
  * at all: a block of glibc's goes back to glibc.
@@ -46,7 +54,6 @@
 #define ALLOC_MIN_ALIGN        16
 #define ALLOC_SMALL_USABLE_MAX 8192
 #define ALLOC_SMALL_TRAILER    4
-#define ALLOC_LARGE_TRAILER    16
 #define ALLOC_TAG_BITS         18
 /* The largest size the fast path serves: its next class is in the table. */
 #define ALLOC_FAST_MAX         (ALLOC_SMALL_USABLE_MAX - ALLOC_SMALL_TRAILER)
@@ -55,14 +62,6 @@ _Static_assert(CODETAG_MAX <= (1u << ALLOC_TAG_BITS),
 	       "a tag index must fit the small trailer");
 _Static_assert(ALLOC_SMALL_USABLE_MAX < (1u << (32 - ALLOC_TAG_BITS)),
 	       "usable - counted must fit the small trailer");
-
-struct alloc_large_trailer {
-	uint64_t counted;
-	uint32_t tag;
-	uint32_t unused;
-};
-_Static_assert(sizeof(struct alloc_large_trailer) == ALLOC_LARGE_TRAILER,
-	       "the large trailer's size");
 
 /* jemalloc's own entry points, set by core_init (alloc.c). */
 struct core_jemalloc {
@@ -88,13 +87,6 @@ void sdallocx(void *ptr, size_t size, int flags);
 static inline uint32_t *small_trailer(void *ptr, size_t usable)
 {
 	return (uint32_t *)((char *)ptr + usable - ALLOC_SMALL_TRAILER);
-}
-
-static inline struct alloc_large_trailer *large_trailer(void *ptr,
-							 size_t usable)
-{
-	return (struct alloc_large_trailer *)((char *)ptr + usable -
-					       ALLOC_LARGE_TRAILER);
 }
 
 /* malloc(@size) called from @site. */

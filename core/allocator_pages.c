@@ -75,6 +75,23 @@ static bool update(uintptr_t addr, size_t len, bool set)
 	return true;
 }
 
+bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	struct allocator_pages_leaf *leaf;
+
+	if (a >> ALLOCATOR_PAGES_ADDRESS_BITS)
+		return false;
+	/* Made here too: the leaves exist for every mapping jemalloc makes
+	 * through the interposer, but not if its mappings miss it. */
+	leaf = leaf_of(a >> ALLOCATOR_PAGES_LEAF_SHIFT, true);
+	if (!leaf)
+		return false;
+	leaf->large[allocator_pages_index(ptr)] =
+		(struct allocator_pages_large){ .counted = counted, .tag = tag };
+	return true;
+}
+
 bool allocator_pages_add(uintptr_t addr, size_t len)
 {
 	return update(addr, len, true);

@@ -25,8 +25,9 @@
  * Layout: a static table of 2^17 pointers, one per GiB of the 47-bit
  * user address space, to leaves mapped on first use with a raw system
  * call (this runs inside jemalloc's mmap, where nothing may allocate):
- * 32 KiB of bits and 512 KiB of sizes, which the kernel backs with
- * pages only as they are touched (a 1 GiB heap touches 544 KiB).  No
+ * 32 KiB of bits, 512 KiB of sizes and 4 MiB of large blocks' tags,
+ * which the kernel backs with pages only as they are touched (a 1 GiB
+ * heap of small blocks touches 544 KiB).  No
  * lock, no system call on lookups.
  *
  * Invariant: a page's bit is set, and its leaf exists, before jemalloc
@@ -52,9 +53,17 @@
 #define ALLOCATOR_PAGES_PER_LEAF \
 	(1ul << (ALLOCATOR_PAGES_LEAF_SHIFT - ALLOCATOR_PAGES_PAGE_SHIFT))
 
+/* What a large block (one that starts in the page) was counted as. */
+struct allocator_pages_large {
+	uint64_t counted;
+	uint32_t tag;
+	uint32_t unused;
+};
+
 struct allocator_pages_leaf {
 	_Atomic uint64_t mapped[ALLOCATOR_PAGES_PER_LEAF / 64];
 	_Atomic uint16_t small_usable[ALLOCATOR_PAGES_PER_LEAF];
+	struct allocator_pages_large large[ALLOCATOR_PAGES_PER_LEAF];
 };
 
 extern _Atomic(struct allocator_pages_leaf *) allocator_pages_leaves[ALLOCATOR_PAGES_LEAVES];
@@ -114,6 +123,27 @@ static inline void allocator_pages_set_usable(const void *ptr,
 	entry = &leaf->small_usable[allocator_pages_index(ptr)];
 	if (atomic_load_explicit(entry, memory_order_relaxed) != small_usable)
 		atomic_store_explicit(entry, (uint16_t)small_usable, memory_order_relaxed);
+}
+
+/*
+ * The tag and count of the large block at @ptr, a block of jemalloc's:
+ * large blocks own their pages, so the entry of the first one is the
+ * block's alone while it lives.  Keeping them here rather than in the
+ * block saves the page a trailer at its end would touch, and the next
+ * class an exact power of two would take.  set returns false if no leaf
+ * could be mapped for @ptr (then the allocation must fail).
+ */
+bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted);
+
+static inline struct allocator_pages_large allocator_pages_large_of(const void *ptr)
+{
+	struct allocator_pages_leaf *leaf = allocator_pages_leaf_of(ptr);
+
+	/* A large block's leaf was made when its entry was set; without
+	 * one (see account_block), the block was never counted. */
+	if (__builtin_expect(!leaf, 0))
+		return (struct allocator_pages_large){ .counted = 0 };
+	return leaf->large[allocator_pages_index(ptr)];
 }
 
 /*
