@@ -57,17 +57,35 @@ uint32_t codetag_count(void)
 	return n < CODETAG_MAX ? n : CODETAG_MAX;
 }
 
+/*
+ * The next free tag index, or CODETAG_MAX when the table is full (the
+ * overflow tag is then marked inaccurate).  Once it is full, every
+ * allocation at a new site comes here: it then only reads the shared
+ * lines, so threads do not bounce them.
+ */
+static uint32_t claim_index(void)
+{
+	uint32_t mine = CODETAG_MAX;
+
+	if (atomic_load_explicit(&next_index, memory_order_relaxed) < CODETAG_MAX)
+		mine = atomic_fetch_add_explicit(&next_index, 1, memory_order_relaxed);
+	if (mine >= CODETAG_MAX) {
+		mine = CODETAG_MAX;
+		if (!(__atomic_load_n(&tags[CODETAG_OVERFLOW].ct.flags, __ATOMIC_RELAXED) &
+		      CODETAG_FLAG_INACCURATE))
+			__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags,
+					  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+	}
+	return mine;
+}
+
 /* Out of line: runs once per call site.  Returns the published index. */
 uint32_t codetag_insert(uintptr_t site, uint32_t slot)
 {
-	uint32_t mine = atomic_fetch_add_explicit(&next_index, 1,
-						  memory_order_relaxed);
+	uint32_t mine = claim_index();
 
-	if (mine >= CODETAG_MAX) {
-		__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags,
-				  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+	if (mine >= CODETAG_MAX)
 		return CODETAG_OVERFLOW;
-	}
 	__atomic_store_n(&tags[mine].ct.site, site, __ATOMIC_RELAXED);
 
 	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
@@ -138,17 +156,13 @@ uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 				 int *kept)
 {
 	uint32_t slot = stack_hash(frames, depth) & (CODETAG_SLOTS - 1);
-	uint32_t mine = atomic_fetch_add_explicit(&next_index, 1,
-						  memory_order_relaxed);
+	uint32_t mine = claim_index();
 	uint32_t found = CODETAG_OVERFLOW;
 	struct codetag *ct;
 
 	*kept = 0;
-	if (mine >= CODETAG_MAX) {
-		__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags,
-				  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+	if (mine >= CODETAG_MAX)
 		return CODETAG_OVERFLOW;
-	}
 	ct = &tags[mine].ct;
 	ct->stack = frames;
 	ct->stack_depth = (uint16_t)depth;
