@@ -43,11 +43,26 @@ struct alloc_tag {
  * The codetag table (codetag.c): tags by index, and the open-addressing
  * slots that map a site to its index.  The lookup is here, inline, as
  * the fast path of every allocation; the insertion is out of line.
+ *
+ * A slot holds the site itself beside the index, and whether the tag's
+ * route is SELF, so that the fast path reads one line of the slot array
+ * and none of the tag's: with many sites (bench/scaling) each probe of
+ * a tag was a cache miss of its own.  The tag stays the truth: a slot
+ * whose site is not published yet (0) is checked against the tag, and a
+ * slot without the SELF bit sends the allocation to the tag's route.
  */
 #define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
+#define CODETAG_SLOT_SELF  (1u << 31)
+#define CODETAG_SLOT_INDEX (CODETAG_SLOT_SELF - 1)
+
+struct codetag_slot {
+	_Atomic uintptr_t site;    /* the tag's site; 0 until published */
+	_Atomic uint32_t word;     /* index | CODETAG_SLOT_SELF; 0: empty */
+	uint32_t unused;
+};
 
 extern struct alloc_tag codetag_tags[CODETAG_MAX];
-extern _Atomic uint32_t codetag_slots[CODETAG_SLOTS];
+extern struct codetag_slot codetag_slots[CODETAG_SLOTS];
 
 static inline struct alloc_tag *codetag_tag(uint32_t index)
 {
@@ -59,34 +74,51 @@ static inline uint32_t codetag_site_hash(uintptr_t site)
 	return (uint32_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
-/* The tag index of @site, inserting it on first sight. */
-static inline uint32_t codetag_site_lookup(uintptr_t site)
+/* The slot word of @site (index | CODETAG_SLOT_SELF), inserting the site
+ * on first sight (then without the SELF bit). */
+static inline uint32_t codetag_site_word(uintptr_t site)
 {
 	uint32_t slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
 
 	for (;;) {
-		uint32_t index = atomic_load_explicit(&codetag_slots[slot],
-						      memory_order_acquire);
+		struct codetag_slot *s = &codetag_slots[slot];
+		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
+		uintptr_t published;
 
-		if (__builtin_expect(index == 0, 0))
+		if (__builtin_expect(word == 0, 0))
 			return codetag_insert(site, slot);
-		if (__builtin_expect(codetag_tags[index].ct.site == site, 1))
-			return index;
+		published = atomic_load_explicit(&s->site, memory_order_relaxed);
+		if (__builtin_expect(published == site, 1))
+			return word;
+		/* Claimed by an insertion that has not published the site
+		 * yet: the tag already holds it. */
+		if (__builtin_expect(published == 0, 0) &&
+		    __atomic_load_n(&codetag_tags[word & CODETAG_SLOT_INDEX].ct.site,
+				    __ATOMIC_RELAXED) == site)
+			return word;
 		slot = (slot + 1) & (CODETAG_SLOTS - 1);
 	}
 }
 
+/* The tag index of @site, inserting it on first sight. */
+static inline uint32_t codetag_site_lookup(uintptr_t site)
+{
+	return codetag_site_word(site) & CODETAG_SLOT_INDEX;
+}
+
 /*
  * The tag an allocation at @site is charged to: its own, unless the
- * site is a wrapper's (then its caller's, found by callsite_route).  The
- * route shares the cache line of the site just compared.
+ * site is a wrapper's (then its caller's, found by callsite_route).
  */
 static inline uint32_t codetag_index_for_site(uintptr_t site)
 {
-	uint32_t index = codetag_site_lookup(site);
+	uint32_t word = codetag_site_word(site);
+	uint32_t index = word & CODETAG_SLOT_INDEX;
 
-	if (__builtin_expect(__atomic_load_n(&codetag_tags[index].ct.route,
-					     __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF, 1))
+	if (__builtin_expect(word & CODETAG_SLOT_SELF, 1))
+		return index;
+	if (__atomic_load_n(&codetag_tags[index].ct.route,
+			    __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF)
 		return index;
 	return callsite_route(index, site);
 }

@@ -192,6 +192,7 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 		break;
 	}
 	__atomic_store_n(&ct->route, route, __ATOMIC_RELAXED);
+	codetag_publish_route((uint32_t)((struct alloc_tag *)ct - codetag_tags));
 	return route;
 }
 

@@ -31,7 +31,7 @@
 #include "core/callsite.h"
 
 struct alloc_tag codetag_tags[CODETAG_MAX];
-_Atomic uint32_t codetag_slots[CODETAG_SLOTS];
+struct codetag_slot codetag_slots[CODETAG_SLOTS];
 
 #define tags codetag_tags
 #define slots codetag_slots
@@ -90,11 +90,17 @@ uint32_t codetag_insert(uintptr_t site, uint32_t slot)
 
 	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
 		uint32_t expected = 0;
+		uintptr_t published;
 
-		if (atomic_compare_exchange_strong_explicit(&slots[slot], &expected,
-				mine, memory_order_release, memory_order_acquire))
+		if (atomic_compare_exchange_strong_explicit(&slots[slot].word, &expected,
+				mine, memory_order_release, memory_order_acquire)) {
+			atomic_store_explicit(&slots[slot].site, site, memory_order_release);
 			return mine;
-		if (tags[expected].ct.site == site) {
+		}
+		published = atomic_load_explicit(&slots[slot].site, memory_order_relaxed);
+		if (published == site ||
+		    (published == 0 && __atomic_load_n(&tags[expected & CODETAG_SLOT_INDEX].ct.site,
+						       __ATOMIC_RELAXED) == site)) {
 			/* Another thread published this site first. */
 			__atomic_store_n(&tags[mine].ct.site, 0, __ATOMIC_RELAXED);
 			return expected;
@@ -215,6 +221,38 @@ void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
 	}
 }
 
+/* The slot that holds tag @index of @site, or NULL. */
+static struct codetag_slot *slot_of_tag(uintptr_t site, uint32_t index)
+{
+	uint32_t slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
+
+	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
+		uint32_t word = atomic_load_explicit(&slots[slot].word,
+						     memory_order_acquire);
+
+		if (word == 0)
+			return NULL;
+		if ((word & CODETAG_SLOT_INDEX) == index)
+			return &slots[slot];
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
+	return NULL;
+}
+
+void codetag_publish_route(uint32_t index)
+{
+	const struct codetag *ct = &tags[index].ct;
+	struct codetag_slot *slot;
+
+	if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_SELF ||
+	    ct->stack_depth)
+		return;
+	slot = slot_of_tag(__atomic_load_n(&ct->site, __ATOMIC_RELAXED), index);
+	if (slot)
+		atomic_fetch_or_explicit(&slot->word, CODETAG_SLOT_SELF,
+					 memory_order_relaxed);
+}
+
 _Atomic uint32_t codetag_retirements;
 
 void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
@@ -229,9 +267,16 @@ void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 		/* A retired site never matches a lookup again: the probe
 		 * passes it by, and the next allocation at that address
 		 * makes a tag of its own. */
-		if (site >= lo && site < hi)
-			__atomic_store_n(&tags[i].ct.site,
-					 codetag_retired_site(site, generation),
-					 __ATOMIC_RELEASE);
+		if (site >= lo && site < hi) {
+			struct codetag_slot *slot = slot_of_tag(site, i);
+			uintptr_t retired = codetag_retired_site(site, generation);
+
+			__atomic_store_n(&tags[i].ct.site, retired, __ATOMIC_RELEASE);
+			/* The slot keeps the index (the probe chain must not
+			 * break), under a site no lookup asks for. */
+			if (slot)
+				atomic_store_explicit(&slot->site, retired,
+						      memory_order_release);
+		}
 	}
 }

@@ -135,8 +135,13 @@ extern _Atomic uint32_t codetag_retirements;
 /* Number of tag indices handed out so far (an upper bound for walks). */
 uint32_t codetag_count(void);
 
+/* Tag @index's route was just decided: if it is SELF, the fast path
+ * may take it from the slot from now on. */
+void codetag_publish_route(uint32_t index);
+
 /* The table's slow path: the first allocation at @site, which found
- * the empty @slot.  Lock-free; never allocates. */
+ * the empty @slot; returns the slot word of the site's tag.  Lock-free;
+ * never allocates. */
 uint32_t codetag_insert(uintptr_t site, uint32_t slot);
 
 #endif
