@@ -245,8 +245,9 @@ static inline size_t trailer_size(size_t usable)
 }
 
 /*
- * Records a fresh block of @usable bytes under @tag.  A large block
- * whose page entry cannot be made (no leaf could be mapped: the address
+ * Records a fresh block of @usable bytes under @tag (for a large block,
+ * @usable need only be past the small classes).  A large block whose
+ * page entry cannot be made (no leaf could be mapped: the address
  * space is exhausted) is left uncounted, and its free then takes back
  * nothing but a call of the profiler's own tag.
  */
@@ -304,8 +305,14 @@ static inline void *alloc_block(size_t size, size_t align,
 	}
 	if (unlikely(align > ALLOC_MIN_ALIGN))
 		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
-	/* glibc refuses anything past PTRDIFF_MAX. */
-	usable = usable_for(size, mallocx_flags);
+	/* glibc refuses anything past PTRDIFF_MAX.  A request past the
+	 * small classes is a large block whatever its class, with no
+	 * trailer to make room for: ask for it as it is. */
+	if (size > ALLOC_SMALL_USABLE_MAX && size <= PTRDIFF_MAX &&
+	    !core_count_usable_size)
+		usable = size;
+	else
+		usable = usable_for(size, mallocx_flags);
 	if (unlikely(!usable)) {
 		errno = ENOMEM;
 		return NULL;
