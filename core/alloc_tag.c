@@ -4,41 +4,70 @@
  *
  * A thread's counters join a registry at its first count after
  * core_init, and leave it when the thread exits (a pthread key
- * destructor), flushing every slot into the shared counters first.
+ * destructor), folding every delta into the shared counters first.
  * Readers walk the registry under its lock.  The lock is never held
  * while allocating or calling jemalloc, so it orders before jemalloc's
- * own locks at fork.
+ * own locks at fork.  The arrays are mapped and unmapped with the system
+ * calls themselves: this runs inside malloc, and they are the
+ * profiler's own memory, which the mmap interposer must not count.
  */
 #include "core/alloc_tag.h"
 #include "core/internal_scope.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DELTA_BYTES (sizeof(struct thread_counter) * CODETAG_MAX)
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_counters *registry;
 static pthread_key_t exit_key;
 static atomic_bool threads_ready;
 
-static void flush_slot(struct thread_counter_slot *s)
+/* Whether the page of @tc's array that holds @index was ever touched:
+ * reading one that was not would only map the zero page for nothing. */
+static bool page_touched(const struct thread_counters *tc, uint32_t index,
+			 unsigned char *resident, uint32_t *known_page)
 {
-	uint32_t tag_plus_one = atomic_load_explicit(&s->tag_plus_one,
-						     memory_order_relaxed);
-	int64_t bytes = atomic_load_explicit(&s->bytes, memory_order_relaxed);
-	int64_t calls = atomic_load_explicit(&s->calls, memory_order_relaxed);
+	uintptr_t page_size = 4096;
+	uintptr_t offset = (uintptr_t)index * sizeof(struct thread_counter);
+	uint32_t page = (uint32_t)(offset / page_size);
 
-	if (tag_plus_one && (bytes || calls))
-		alloc_tag_adjust(codetag_tag(tag_plus_one - 1), bytes, calls);
-	atomic_store_explicit(&s->bytes, 0, memory_order_relaxed);
-	atomic_store_explicit(&s->calls, 0, memory_order_relaxed);
+	if (*known_page != page) {
+		*known_page = page;
+		*resident = 1;
+		/* mincore fails only on a bad range: then read it. */
+		if (syscall(SYS_mincore, (char *)tc->delta + (uintptr_t)page * page_size,
+			    page_size, resident) != 0)
+			*resident = 1;
+	}
+	return *resident & 1;
 }
 
-/* Runs on the owning thread, inside alloc_tag_count's update. */
-void alloc_tag_claim_slot(struct thread_counter_slot *slot, uint32_t index)
+/* Folds @tc's deltas into the shared counters and zeroes them. */
+static void flush_locked(struct thread_counters *tc)
 {
-	flush_slot(slot);
-	atomic_store_explicit(&slot->tag_plus_one, index + 1,
-			      memory_order_relaxed);
+	uint32_t n = codetag_count(), known_page = UINT32_MAX;
+	unsigned char resident = 0;
+
+	if (!tc->delta)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		struct thread_counter *d = &tc->delta[i];
+		int64_t bytes, calls;
+
+		if (!page_touched(tc, i, &resident, &known_page))
+			continue;
+		bytes = atomic_load_explicit(&d->bytes, memory_order_relaxed);
+		calls = atomic_load_explicit(&d->calls, memory_order_relaxed);
+		if (bytes || calls)
+			alloc_tag_adjust(codetag_tag(i), bytes, calls);
+		atomic_store_explicit(&d->bytes, 0, memory_order_relaxed);
+		atomic_store_explicit(&d->calls, 0, memory_order_relaxed);
+	}
 }
 
 static void unlink_locked(struct thread_counters *tc)
@@ -52,15 +81,15 @@ static void unlink_locked(struct thread_counters *tc)
 	tc->next = tc->prev = NULL;
 }
 
-/* Flushes all of @tc into the shared counters and drops it. */
+/* Folds all of @tc into the shared counters and drops it. */
 static void retire_locked(struct thread_counters *tc)
 {
-	for (unsigned int i = 0; i < THREAD_COUNTER_SLOTS; i++) {
-		flush_slot(&tc->slot[i]);
-		atomic_store_explicit(&tc->slot[i].tag_plus_one, 0,
-				      memory_order_relaxed);
-	}
+	flush_locked(tc);
 	unlink_locked(tc);
+	if (tc->delta) {
+		syscall(SYS_munmap, tc->delta, DELTA_BYTES);
+		tc->delta = NULL;
+	}
 }
 
 /* Thread exit.  Anything the thread frees after this (other key
@@ -80,9 +109,16 @@ static void thread_exit(void *arg)
 
 static void register_thread(struct thread_counters *tc)
 {
+	long mapped;
+
 	/* OFF while registering: pthread_setspecific may allocate, and
 	 * those counts take the shared path. */
 	tc->state = THREAD_COUNTERS_OFF;
+	mapped = syscall(SYS_mmap, NULL, DELTA_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mapped == -1)
+		return;	/* stays OFF: counts go to the shared counters */
+	tc->delta = (struct thread_counter *)mapped;
 	pthread_mutex_lock(&registry_lock);
 	tc->prev = NULL;
 	tc->next = registry;
@@ -119,7 +155,6 @@ void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls)
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 {
 	const struct alloc_tag *tag = codetag_tag(index);
-	unsigned int slot = thread_counter_slot_of(index);
 	int64_t b = 0, n = 0;
 
 	for (unsigned int i = 0; i < ALLOC_TAG_SHARDS; i++) {
@@ -128,13 +163,13 @@ void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 	}
 	pthread_mutex_lock(&registry_lock);
 	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
-		struct thread_counter_slot *s = &tc->slot[slot];
+		const struct thread_counter *d;
 
-		if (atomic_load_explicit(&s->tag_plus_one, memory_order_relaxed) ==
-		    index + 1) {
-			b += atomic_load_explicit(&s->bytes, memory_order_relaxed);
-			n += atomic_load_explicit(&s->calls, memory_order_relaxed);
-		}
+		if (!tc->delta)
+			continue;
+		d = &tc->delta[index];
+		b += atomic_load_explicit(&d->bytes, memory_order_relaxed);
+		n += atomic_load_explicit(&d->calls, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&registry_lock);
 	*bytes = b;

@@ -3,19 +3,22 @@
  * include/linux/alloc_tag.h.
  *
  * Counting has two levels, like the kernel's per-CPU counters.
- * - Each thread keeps its own deltas in a small direct-mapped cache of
- *   slots (struct thread_counters), updated with plain loads and stores:
- *   no lock prefix, no shared cache line on the fast path.  A slot that
- *   another tag needs is first flushed into the tag's shared counters;
- *   so is every slot when the thread exits.
+ * - Each thread keeps its own delta for every tag in an array indexed by
+ *   tag (struct thread_counters), updated with plain loads and stores:
+ *   no lock prefix, no shared cache line, no lookup on the fast path.
+ *   The array is mapped when the thread registers, and the kernel backs
+ *   only the pages of it the thread touches.  It is folded into the
+ *   shared counters when the thread exits.
  * - The shared counters are sharded atomics: each thread adds to one of
  *   ALLOC_TAG_SHARDS, chosen once per thread, so threads flushing the
- *   same tag rarely share a line.
- * A tag's value is its shards plus every live thread's slot for it
+ *   same tag rarely share a line.  Counts that cannot go to a thread's
+ *   array (early, exiting, or a signal handler interrupting an update)
+ *   go there directly.
+ * A tag's value is its shards plus every live thread's delta for it
  * (alloc_tag_read).  A free subtracts on the freeing thread, so one
  * thread's delta may be negative while the sum stays right.  The sum is
  * exact whenever the threads are quiet; while they run, a reader may see
- * a delta in flight between a slot and a shard.
+ * a delta in flight between a thread and a shard.
  */
 #ifndef ALLOCINFO_CORE_ALLOC_TAG_H
 #define ALLOCINFO_CORE_ALLOC_TAG_H
@@ -149,31 +152,22 @@ static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 }
 
 void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
-void alloc_tag_claim_slot(struct thread_counter_slot *slot, uint32_t index);
-
-static inline unsigned int thread_counter_slot_of(uint32_t index)
-{
-	return (index * 0x9e3779b1u) >> (32 - 8);
-}
 
 /*
- * Adds to this thread's slot for tag @index: plain loads and stores.
+ * Adds to this thread's delta for tag @index: plain loads and stores.
  * Only at allocator depth 1 with the counters active (the caller knows):
  * a signal handler that allocates while this thread is in the middle of
  * it runs at depth 2 and takes the shared, atomic path, so it never
- * races the slot update it interrupted.
+ * races the update it interrupted.
  */
 static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
 					int64_t bytes, int64_t calls)
 {
-	struct thread_counter_slot *s = &t->counters.slot[thread_counter_slot_of(index)];
+	struct thread_counter *d = &t->counters.delta[index];
 
-	if (__builtin_expect(atomic_load_explicit(&s->tag_plus_one,
-			memory_order_relaxed) != index + 1, 0))
-		alloc_tag_claim_slot(s, index);
-	atomic_store_explicit(&s->bytes, atomic_load_explicit(&s->bytes,
+	atomic_store_explicit(&d->bytes, atomic_load_explicit(&d->bytes,
 			      memory_order_relaxed) + bytes, memory_order_relaxed);
-	atomic_store_explicit(&s->calls, atomic_load_explicit(&s->calls,
+	atomic_store_explicit(&d->calls, atomic_load_explicit(&d->calls,
 			      memory_order_relaxed) + calls, memory_order_relaxed);
 }
 

@@ -8,10 +8,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define THREAD_COUNTER_SLOTS 256
-
-struct thread_counter_slot {
-	_Atomic uint32_t tag_plus_one;  /* 0: empty */
+/* A thread's delta for one tag. */
+struct thread_counter {
 	_Atomic int64_t bytes;
 	_Atomic int64_t calls;
 };
@@ -22,9 +20,16 @@ enum thread_counters_state {
 	THREAD_COUNTERS_OFF,        /* registering, exited, or unavailable */
 };
 
-/* A thread's counter deltas (alloc_tag.h). */
+/*
+ * A thread's counter deltas (alloc_tag.h): one per tag index, in an
+ * array of CODETAG_MAX entries mapped when the thread registers, of
+ * which the kernel backs only the pages the thread touches (256 tags to
+ * a page).  @touched_end: one past the highest index counted, so flushes
+ * and reads need not walk pages the thread never touched.
+ */
 struct thread_counters {
-	struct thread_counter_slot slot[THREAD_COUNTER_SLOTS];
+	struct thread_counter *delta;
+	_Atomic uint32_t touched_end;
 	struct thread_counters *next, *prev;   /* registry, under its lock */
 	volatile int state;
 };
@@ -33,7 +38,7 @@ struct thread_counters {
  * two flags above, so the fast path tests all three with one compare. */
 #define CORE_DEPTH_MASK       0xffffu
 #define CORE_DEFERRED_SIGNAL  (1u << 16)  /* a fatal signal waits */
-#define CORE_COUNTERS_ACTIVE  (1u << 17)  /* counters.slot is in use */
+#define CORE_COUNTERS_ACTIVE  (1u << 17)  /* counters.delta is in use */
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
 
 /* The one state in which malloc and free take their inline fast path:
