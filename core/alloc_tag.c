@@ -20,7 +20,23 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define DELTA_BYTES (sizeof(struct thread_counter) * CODETAG_MAX)
+/* A new thread's array holds at least this many tags (16 KiB). */
+#define DELTA_MIN_TAGS 1024u
+
+static size_t delta_bytes(uint32_t capacity)
+{
+	return (size_t)capacity * sizeof(struct thread_counter);
+}
+
+/* The capacity that holds @index: a power of two, at most CODETAG_MAX. */
+static uint32_t capacity_for(uint32_t index)
+{
+	uint32_t capacity = DELTA_MIN_TAGS;
+
+	while (capacity <= index && capacity < CODETAG_MAX)
+		capacity *= 2;
+	return capacity;
+}
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct thread_counters *registry;
@@ -55,6 +71,8 @@ static void flush_locked(struct thread_counters *tc)
 
 	if (!tc->delta)
 		return;
+	if (n > tc->capacity)
+		n = tc->capacity;
 	for (uint32_t i = 0; i < n; i++) {
 		struct thread_counter *d = &tc->delta[i];
 		int64_t bytes, calls;
@@ -87,8 +105,9 @@ static void retire_locked(struct thread_counters *tc)
 	flush_locked(tc);
 	unlink_locked(tc);
 	if (tc->delta) {
-		syscall(SYS_munmap, tc->delta, DELTA_BYTES);
+		syscall(SYS_munmap, tc->delta, delta_bytes(tc->capacity));
 		tc->delta = NULL;
+		tc->capacity = 0;
 	}
 }
 
@@ -109,16 +128,19 @@ static void thread_exit(void *arg)
 
 static void register_thread(struct thread_counters *tc)
 {
+	uint32_t capacity;
 	long mapped;
 
 	/* OFF while registering: pthread_setspecific may allocate, and
 	 * those counts take the shared path. */
 	tc->state = THREAD_COUNTERS_OFF;
-	mapped = syscall(SYS_mmap, NULL, DELTA_BYTES, PROT_READ | PROT_WRITE,
+	capacity = capacity_for(codetag_count());
+	mapped = syscall(SYS_mmap, NULL, delta_bytes(capacity), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (mapped == -1)
 		return;	/* stays OFF: counts go to the shared counters */
 	tc->delta = (struct thread_counter *)mapped;
+	tc->capacity = capacity;
 	pthread_mutex_lock(&registry_lock);
 	tc->prev = NULL;
 	tc->next = registry;
@@ -152,6 +174,30 @@ void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls)
 	alloc_tag_adjust(codetag_tag(index), bytes, calls);
 }
 
+void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
+{
+	struct thread_counters *tc = &core_thread.counters;
+	uint32_t capacity = capacity_for(index);
+	long moved = -1;
+
+	/* Under the registry lock: a reader walks this array under it. */
+	pthread_mutex_lock(&registry_lock);
+	if (index < CODETAG_MAX && tc->delta)
+		moved = syscall(SYS_mremap, tc->delta, delta_bytes(tc->capacity),
+				delta_bytes(capacity), MREMAP_MAYMOVE);
+	if (moved != -1) {
+		tc->delta = (struct thread_counter *)moved;
+		tc->capacity = capacity;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (moved == -1) {
+		/* No room to grow: this tag counts on the shared path. */
+		alloc_tag_adjust(codetag_tag(index), bytes, calls);
+		return;
+	}
+	alloc_tag_count_here(&core_thread, index, bytes, calls);
+}
+
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 {
 	const struct alloc_tag *tag = codetag_tag(index);
@@ -165,7 +211,7 @@ void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
 		const struct thread_counter *d;
 
-		if (!tc->delta)
+		if (!tc->delta || index >= tc->capacity)
 			continue;
 		d = &tc->delta[index];
 		b += atomic_load_explicit(&d->bytes, memory_order_relaxed);

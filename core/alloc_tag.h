@@ -6,9 +6,9 @@
  * - Each thread keeps its own delta for every tag in an array indexed by
  *   tag (struct thread_counters), updated with plain loads and stores:
  *   no lock prefix, no shared cache line, no lookup on the fast path.
- *   The array is mapped when the thread registers, and the kernel backs
- *   only the pages of it the thread touches.  It is folded into the
- *   shared counters when the thread exits.
+ *   The array is mapped when the thread registers, as large as the tags
+ *   so far, and doubled when a tag past it is counted.  It is folded
+ *   into the shared counters when the thread exits.
  * - The shared counters are sharded atomics: each thread adds to one of
  *   ALLOC_TAG_SHARDS, chosen once per thread, so threads flushing the
  *   same tag rarely share a line.  Counts that cannot go to a thread's
@@ -152,6 +152,8 @@ static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 }
 
 void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
+/* A tag past the thread's array: grows it, then counts. */
+void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls);
 
 /*
  * Adds to this thread's delta for tag @index: plain loads and stores.
@@ -163,8 +165,13 @@ void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
 static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
 					int64_t bytes, int64_t calls)
 {
-	struct thread_counter *d = &t->counters.delta[index];
+	struct thread_counter *d;
 
+	if (__builtin_expect(index >= t->counters.capacity, 0)) {
+		alloc_tag_count_grow(index, bytes, calls);
+		return;
+	}
+	d = &t->counters.delta[index];
 	atomic_store_explicit(&d->bytes, atomic_load_explicit(&d->bytes,
 			      memory_order_relaxed) + bytes, memory_order_relaxed);
 	atomic_store_explicit(&d->calls, atomic_load_explicit(&d->calls,

@@ -21,15 +21,15 @@ enum thread_counters_state {
 };
 
 /*
- * A thread's counter deltas (alloc_tag.h): one per tag index, in an
- * array of CODETAG_MAX entries mapped when the thread registers, of
- * which the kernel backs only the pages the thread touches (256 tags to
- * a page).  @touched_end: one past the highest index counted, so flushes
- * and reads need not walk pages the thread never touched.
+ * A thread's counter deltas (alloc_tag.h): one per tag index below
+ * @capacity, in an array mapped when the thread registers and grown
+ * (under the registry lock, so readers never see it move) when a tag
+ * past it is counted.  The kernel backs only the pages the thread
+ * touches, 256 tags to a page.
  */
 struct thread_counters {
 	struct thread_counter *delta;
-	_Atomic uint32_t touched_end;
+	uint32_t capacity;
 	struct thread_counters *next, *prev;   /* registry, under its lock */
 	volatile int state;
 };

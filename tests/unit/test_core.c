@@ -274,6 +274,67 @@ static void test_trailer_sizes(void)
 	CHECK_EQ_INT(calls, 0);
 }
 
+/*
+ * A thread's counters grow with the tags it counts (alloc_tag.c): one
+ * thread allocates at 5,000 sites, past its first array, and another
+ * frees every block; each site's counts stay exact throughout.
+ */
+#define MANY_SITES 5000
+
+static void *many_blocks[MANY_SITES];
+
+static void *allocate_at_many_sites(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < MANY_SITES; i++)
+		many_blocks[i] = core_alloc(24 + (size_t)i % 40, 0, ALLOC_DEFAULT,
+					    SITE(20000 + i));
+	return NULL;
+}
+
+static void *free_many(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < MANY_SITES; i++)
+		core_free(many_blocks[i]);
+	return NULL;
+}
+
+static void test_many_sites(void)
+{
+	struct snapshot snap;
+	pthread_t thread;
+	int64_t bytes = 0, calls = 0;
+	bool exact = true;
+
+	CHECK(pthread_create(&thread, NULL, allocate_at_many_sites, NULL) == 0);
+	CHECK(pthread_join(thread, NULL) == 0);
+	if (CHECK(snapshot_take(&snap) == 0)) {
+		for (int i = 0; i < MANY_SITES; i++) {
+			const struct snapshot_entry *e = find(&snap, SITE(20000 + i));
+
+			exact &= e && e->bytes == 24 + i % 40 && e->calls == 1;
+		}
+		snapshot_release(&snap);
+	}
+	CHECK(exact);
+	CHECK(pthread_create(&thread, NULL, free_many, NULL) == 0);
+	CHECK(pthread_join(thread, NULL) == 0);
+	if (CHECK(snapshot_take(&snap) == 0)) {
+		for (int i = 0; i < MANY_SITES; i++) {
+			const struct snapshot_entry *e = find(&snap, SITE(20000 + i));
+
+			if (e) {
+				bytes += e->bytes;
+				calls += e->calls;
+			}
+		}
+		snapshot_release(&snap);
+	}
+	CHECK_EQ_INT(bytes, 0);
+	CHECK_EQ_INT(calls, 0);
+}
+
 static void test_no_codetag(void)
 {
 	int64_t before_bytes, before_calls, bytes, calls;
@@ -467,6 +528,7 @@ int main(void)
 	test_zero_and_alignment();
 	test_accounting();
 	test_trailer_sizes();
+	test_many_sites();
 	test_no_codetag();
 	test_foreign_blocks();
 	test_page_map();
