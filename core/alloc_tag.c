@@ -43,31 +43,15 @@ static struct thread_counters *registry;
 static pthread_key_t exit_key;
 static atomic_bool threads_ready;
 
-/* Whether the page of @tc's array that holds @index was ever touched:
- * reading one that was not would only map the zero page for nothing. */
-static bool page_touched(const struct thread_counters *tc, uint32_t index,
-			 unsigned char *resident, uint32_t *known_page)
-{
-	uintptr_t page_size = 4096;
-	uintptr_t offset = (uintptr_t)index * sizeof(struct thread_counter);
-	uint32_t page = (uint32_t)(offset / page_size);
-
-	if (*known_page != page) {
-		*known_page = page;
-		*resident = 1;
-		/* mincore fails only on a bad range: then read it. */
-		if (syscall(SYS_mincore, (char *)tc->delta + (uintptr_t)page * page_size,
-			    page_size, resident) != 0)
-			*resident = 1;
-	}
-	return *resident & 1;
-}
-
-/* Folds @tc's deltas into the shared counters and zeroes them. */
+/*
+ * Folds @tc's deltas into the shared counters and zeroes them.  Pages of
+ * the array the thread never touched read as the kernel's zero page (a
+ * minor fault per 256 tags, no memory); residency (mincore) cannot be
+ * used to skip them, for a page that was swapped out is not resident.
+ */
 static void flush_locked(struct thread_counters *tc)
 {
-	uint32_t n = codetag_count(), known_page = UINT32_MAX;
-	unsigned char resident = 0;
+	uint32_t n = codetag_count();
 
 	if (!tc->delta)
 		return;
@@ -77,12 +61,11 @@ static void flush_locked(struct thread_counters *tc)
 		struct thread_counter *d = &tc->delta[i];
 		int64_t bytes, calls;
 
-		if (!page_touched(tc, i, &resident, &known_page))
-			continue;
 		bytes = atomic_load_explicit(&d->bytes, memory_order_relaxed);
 		calls = atomic_load_explicit(&d->calls, memory_order_relaxed);
-		if (bytes || calls)
-			alloc_tag_adjust(codetag_tag(i), bytes, calls);
+		if (!bytes && !calls)
+			continue;	/* and no write: the page stays shared */
+		alloc_tag_adjust(codetag_tag(i), bytes, calls);
 		atomic_store_explicit(&d->bytes, 0, memory_order_relaxed);
 		atomic_store_explicit(&d->calls, 0, memory_order_relaxed);
 	}
