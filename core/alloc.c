@@ -271,6 +271,15 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 	return ptr;
 }
 
+/* The usable size of a block of ours: from its page's entry when it
+ * is a small block, else from jemalloc. */
+static inline size_t usable_of(void *ptr)
+{
+	size_t usable = allocator_pages_small_usable(ptr);
+
+	return usable ? usable : sallocx(ptr, 0);
+}
+
 /* The tag and count of a block of ours. */
 static inline void read_trailer(void *ptr, size_t usable, uint32_t *tag,
 				uint64_t *counted)
@@ -345,7 +354,7 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	usable = sallocx(ptr, 0);
+	usable = usable_of(ptr);
 	read_trailer(ptr, usable, &tag, &counted);
 	sdallocx(ptr, usable, 0);
 	alloc_tag_sub(tag, (int64_t)counted);
@@ -372,7 +381,7 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
-	old_usable = sallocx(ptr, 0);
+	old_usable = usable_of(ptr);
 	read_trailer(ptr, old_usable, &old_tag, &old_counted);
 	usable = usable_for(size, 0);
 	if (unlikely(!usable)) {
@@ -444,7 +453,7 @@ size_t core_usable_size(void *ptr)
 		return 0;
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_usable_size(ptr);
-	usable = sallocx(ptr, 0);
+	usable = usable_of(ptr);
 	return usable - trailer_size(usable);
 }
 
