@@ -15,7 +15,7 @@
 #include <time.h>
 #include <uthash.h>
 
-#include "core/codetag.h"
+#include "core/alloc_tag.h"
 
 #define SITES 2048
 #define LOOKUPS_PER_THREAD 20000000L
@@ -49,7 +49,7 @@ static void *run_lockfree(void *arg)
 
 	for (long i = 0; i < LOOKUPS_PER_THREAD; i++) {
 		x = x * 1103515245u + 12345u;
-		acc += codetag_index_for_site(sites[(x >> 8) % SITES]);
+		acc += codetag_site_lookup(sites[(x >> 8) % SITES]);
 	}
 	sink = acc;
 	return NULL;
