@@ -383,6 +383,20 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 		return foreign_realloc(ptr, size);
 	old_usable = usable_of(ptr);
 	read_trailer(ptr, old_usable, &old_tag, &old_counted);
+	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_FAST_MAX &&
+	    core_je.malloc) {
+		usable = core_size_class[(size + 7) >> 3];
+		if (usable - size < ALLOC_SMALL_TRAILER)
+			usable = core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
+		/* The same class: rallocx would leave the block where it
+		 * is, so only the trailer and the counts change (a string
+		 * growing by a few bytes at a time, as perl's do). */
+		if (usable == old_usable) {
+			alloc_tag_sub(old_tag, (int64_t)old_counted);
+			return account_block(ptr, usable, size,
+					     tag_for(alloc_flags, site));
+		}
+	}
 	usable = usable_for(size, 0);
 	if (unlikely(!usable)) {
 		errno = ENOMEM;

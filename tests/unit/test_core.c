@@ -264,6 +264,27 @@ static void test_trailer_sizes(void)
 	CHECK_EQ_INT(bytes, want);
 	CHECK_EQ_INT(calls, (int64_t)(n + 1) / 2);
 
+	/* Within its class a block grows in place: the same pointer, the
+	 * counts moved to the realloc's site, the bytes kept. */
+	{
+		unsigned char *p = core_alloc(100, 0, ALLOC_DEFAULT, SITE(42));
+		unsigned char *q;
+
+		memset(p, 0x77, 100);
+		q = core_realloc(p, 104, ALLOC_DEFAULT, SITE(43));
+		CHECK(q == p && q[99] == 0x77);
+		site_counts(SITE(42), &bytes, &calls, &flags);
+		CHECK_EQ_INT(bytes, 0);
+		CHECK_EQ_INT(calls, 0);
+		site_counts(SITE(43), &bytes, &calls, &flags);
+		CHECK_EQ_INT(bytes, 104);
+		CHECK_EQ_INT(calls, 1);
+		CHECK(core_usable_size(q) >= 104);
+		core_free(q);
+		site_counts(SITE(43), &bytes, &calls, &flags);
+		CHECK_EQ_INT(bytes, 0);
+	}
+
 	for (size_t i = 0; i < n; i++)
 		core_free(blocks[i]);
 	site_counts(SITE(40), &bytes, &calls, &flags);
