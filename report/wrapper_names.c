@@ -65,6 +65,10 @@ static const char *const builtin_patterns[] = {
 	"sqlite3DbSpanDup", "sqlite3MPrintf", "sqlite3VMPrintf",
 	"sqlite3_mprintf", "sqlite3_vmprintf", "sqlite3Mem*",
 	"sqlite3PageMalloc",
+	/* OpenSSL (libcrypto, and node, which links it in). */
+	"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc",
+	"CRYPTO_clear_realloc", "CRYPTO_strdup", "CRYPTO_strndup",
+	"CRYPTO_memdup", "CRYPTO_secure_malloc", "CRYPTO_secure_zalloc",
 };
 
 /* The user's patterns, cut at the commas; set once at start-up. */

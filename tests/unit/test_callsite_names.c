@@ -74,6 +74,8 @@ static void test_builtin_list(void)
 	CHECK(wrapper_names_match("PyMem_RawMalloc"));
 	CHECK(!wrapper_names_match("PyMember_GetOne"));
 	CHECK(wrapper_names_match("sqlite3Malloc"));
+	CHECK(wrapper_names_match("CRYPTO_zalloc"));
+	CHECK(!wrapper_names_match("CRYPTO_free"));
 	CHECK(wrapper_names_match("g_strdup_printf"));
 	/* std::vector<int>::_M_realloc_insert, std::__cxx11::string::_M_create */
 	CHECK(wrapper_names_match("_ZNSt6vectorIiSaIiEE17_M_realloc_insertIJRKiEEEvN9__gnu_cxx17__normal_iteratorIPiS1_EEDpOT_"));
