@@ -95,6 +95,11 @@ static void load_unwinder(void)
 	*(void **)&unwind_get_reg = dlsym(h, STRINGIFY(unw_get_reg));
 }
 
+/* The per-thread frame memo's key (see frame_memo below). */
+static pthread_key_t memo_key;
+static bool memo_key_made;
+static void free_frame_memo(void *memo);
+
 void callsite_init(const struct callsite_options *options)
 {
 	core_internal_enter();
@@ -104,6 +109,7 @@ void callsite_init(const struct callsite_options *options)
 	if (callsite_options.depth > CALLSITE_DEPTH_MAX)
 		callsite_options.depth = CALLSITE_DEPTH_MAX;
 	load_unwinder();
+	memo_key_made = pthread_key_create(&memo_key, free_frame_memo) == 0;
 	core_internal_leave();
 }
 
@@ -445,7 +451,7 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
  * unloaded since it was made (codetag_retirements): another may be
  * mapped at the same addresses.
  */
-#define FRAME_MEMO_SLOTS 256
+#define FRAME_MEMO_SLOTS 1024
 
 struct frame_memo {
 	uintptr_t site;
@@ -457,7 +463,35 @@ struct frame_memo {
 	uint32_t retirements;      /* codetag_retirements when made */
 };
 
-static __thread struct frame_memo frame_memo[FRAME_MEMO_SLOTS];
+/*
+ * The table is 32 KiB, too much for every thread's static TLS: it is
+ * the profiler's memory, made on a thread's first walk and freed when
+ * the thread exits (memo_key).  A thread that cannot have one walks
+ * without: each frame then costs a lookup in the global table.
+ */
+static __thread struct frame_memo *frame_memo;
+
+/* Thread exit (a key destructor, on the exiting thread). */
+static void free_frame_memo(void *memo)
+{
+	frame_memo = NULL;	/* a later walk makes a new one */
+	core_internal_free(memo);
+}
+
+/* This thread's table, made on first use; NULL if it cannot be. */
+static struct frame_memo *thread_frame_memo(void)
+{
+	if (__builtin_expect(frame_memo != NULL, 1))
+		return frame_memo;
+	if (!memo_key_made)
+		return NULL;
+	frame_memo = core_internal_calloc(FRAME_MEMO_SLOTS, sizeof(*frame_memo));
+	if (frame_memo && pthread_setspecific(memo_key, frame_memo) != 0) {
+		core_internal_free(frame_memo);
+		frame_memo = NULL;
+	}
+	return frame_memo;
+}
 
 /* Fills in what @m does not know yet from @site's tag. */
 static void frame_memo_refresh(struct frame_memo *m)
@@ -482,12 +516,18 @@ static void frame_memo_refresh(struct frame_memo *m)
  * NULL for a site without a tag of its own (the table is full).
  * @need_offset: refresh an entry that has no confirmed offset yet.
  */
-static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset)
+static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
+					      struct frame_memo *scratch)
 {
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
-	struct frame_memo *m = &frame_memo[(site * 0x9e3779b97f4a7c15ull) >> 56];
+	struct frame_memo *table = thread_frame_memo();
+	struct frame_memo *m = table ? &table[(site * 0x9e3779b97f4a7c15ull) >> 54] :
+				       scratch;
 	uint32_t index;
+
+	if (!table)
+		scratch->site = 0;
 
 	if (m->site != site || m->retirements != retirements) {
 		index = codetag_index_for_site_unrouted(site);
@@ -495,7 +535,9 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset)
 			return NULL;
 		*m = (struct frame_memo){ .site = site, .index = index,
 					  .retirements = retirements };
-		m->code = (uint16_t)classify(site, &m->module);
+		/* Only stack walks ask what code a frame is in. */
+		if (callsite_options.depth > 1)
+			m->code = (uint16_t)classify(site, &m->module);
 		frame_memo_refresh(m);
 	} else if (m->route == CODETAG_ROUTE_UNDECIDED ||
 		   (need_offset && !m->caller_offset)) {
@@ -517,18 +559,20 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
 	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
 		return 0;
 	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
+		struct frame_memo scratch;
 		const struct frame_memo *m;
 
 		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
 			return 0;
-		m = frame_memo_of(*(const uintptr_t *)(sp + (uintptr_t)offset), false);
+		m = frame_memo_of(*(const uintptr_t *)(sp + (uintptr_t)offset), false,
+				  &scratch);
 		if (!m)
 			return 0;
 		if (m->route == CODETAG_ROUTE_SELF)
 			return m->index;
 		sp += (uintptr_t)offset + 8;
 		if (!m->caller_offset)
-			m = frame_memo_of(m->site, true);
+			m = frame_memo_of(m->site, true, &scratch);
 		offset = m->caller_offset;
 	}
 	return 0;
@@ -550,7 +594,8 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 	if (!top)
 		return 0;
 	for (uintptr_t pc = site;;) {
-		const struct frame_memo *m = frame_memo_of(pc, true);
+		struct frame_memo scratch;
+		const struct frame_memo *m = frame_memo_of(pc, true, &scratch);
 
 		if (!m)
 			return 0;
