@@ -12,6 +12,7 @@
  * profiler's own memory, which the mmap interposer must not count.
  */
 #include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/internal_scope.h"
 
 #include <pthread.h>
@@ -203,6 +204,18 @@ void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 	pthread_mutex_unlock(&registry_lock);
 	*bytes = b;
 	*calls = n;
+}
+
+size_t alloc_tag_resident_bytes(void)
+{
+	size_t bytes = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct thread_counters *tc = registry; tc; tc = tc->next)
+		if (tc->delta)
+			bytes += core_resident_bytes(tc->delta, delta_bytes(tc->capacity));
+	pthread_mutex_unlock(&registry_lock);
+	return bytes;
 }
 
 void alloc_tag_init_threads(void)

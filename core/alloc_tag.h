@@ -24,6 +24,7 @@
 #define ALLOCINFO_CORE_ALLOC_TAG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/callsite.h"
@@ -205,6 +206,10 @@ static inline void alloc_tag_sub(uint32_t index, int64_t bytes)
 
 /* Sums tag @index's shards and every live thread's slot for it. */
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls);
+
+/* Bytes of the live threads' delta arrays in memory now (profiler
+ * memory; report time only). */
+size_t alloc_tag_resident_bytes(void);
 
 /* Per-thread counting starts here (called once, by core_init). */
 void alloc_tag_init_threads(void);

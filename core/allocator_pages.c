@@ -9,6 +9,13 @@
 
 _Atomic(struct allocator_pages_leaf *) allocator_pages_leaves[ALLOCATOR_PAGES_LEAVES];
 
+/* The leaves made so far, for allocator_pages_resident_bytes(): a heap
+ * spans few GiB, so the first ones suffice; past them, leaves still
+ * work, they are just not counted. */
+#define COUNTED_LEAVES 1024
+static _Atomic(struct allocator_pages_leaf *) made_leaves[COUNTED_LEAVES];
+static _Atomic unsigned int made_count;
+
 #define PAGES_PER_LEAF ALLOCATOR_PAGES_PER_LEAF
 
 /* The leaf of @index, mapped and installed if @create; NULL if none. */
@@ -33,6 +40,11 @@ static struct allocator_pages_leaf *leaf_of(uintptr_t index, bool create)
 						     memory_order_acquire)) {
 		syscall(SYS_munmap, leaf, sizeof(struct allocator_pages_leaf));
 		leaf = expected;
+	} else {
+		unsigned int n = atomic_fetch_add(&made_count, 1);
+
+		if (n < COUNTED_LEAVES)
+			atomic_store_explicit(&made_leaves[n], leaf, memory_order_release);
 	}
 	return leaf;
 }
@@ -100,4 +112,40 @@ bool allocator_pages_add(uintptr_t addr, size_t len)
 void allocator_pages_remove(uintptr_t addr, size_t len)
 {
 	update(addr, len, false);
+}
+
+size_t core_resident_bytes(const void *addr, size_t len)
+{
+	unsigned char vec[256];
+	size_t resident = 0;
+
+	for (size_t done = 0; done < len;) {
+		size_t chunk = len - done < sizeof(vec) * 4096 ? len - done :
+				sizeof(vec) * 4096;
+		size_t pages = (chunk + 4095) / 4096;
+
+		if (syscall(SYS_mincore, (const char *)addr + done, chunk, vec) != 0)
+			return resident;
+		for (size_t i = 0; i < pages; i++)
+			resident += (vec[i] & 1) * 4096;
+		done += chunk;
+	}
+	return resident;
+}
+
+size_t allocator_pages_resident_bytes(void)
+{
+	unsigned int n = atomic_load(&made_count);
+	size_t bytes = 0;
+
+	if (n > COUNTED_LEAVES)
+		n = COUNTED_LEAVES;
+	for (unsigned int i = 0; i < n; i++) {
+		struct allocator_pages_leaf *leaf =
+			atomic_load_explicit(&made_leaves[i], memory_order_acquire);
+
+		if (leaf)
+			bytes += core_resident_bytes(leaf, sizeof(*leaf));
+	}
+	return bytes;
 }

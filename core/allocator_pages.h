@@ -155,4 +155,12 @@ static inline struct allocator_pages_large allocator_pages_large_of(const void *
 bool allocator_pages_add(uintptr_t addr, size_t len);
 void allocator_pages_remove(uintptr_t addr, size_t len);
 
+/* Bytes of the table the kernel backs now: profiler memory, for the
+ * report's # profiler_bytes (report time only: a system call per
+ * leaf). */
+size_t allocator_pages_resident_bytes(void);
+
+/* Bytes of [@addr, @addr + @len) (page-aligned) in memory now. */
+size_t core_resident_bytes(const void *addr, size_t len);
+
 #endif

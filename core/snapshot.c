@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
 
@@ -28,7 +29,12 @@ int snapshot_take(struct snapshot *snap)
 	}
 	alloc_tag_read(CODETAG_INTERNAL, &snap->profiler_bytes,
 		       &snap->profiler_calls);
+	/* The profiler's tables mapped outside the allocator, as much of
+	 * them as is in memory: the page-range map's pool, the page table
+	 * (allocator_pages.h) and the threads' delta arrays. */
 	snap->profiler_bytes += (int64_t)page_map_overhead();
+	snap->profiler_bytes += (int64_t)allocator_pages_resident_bytes();
+	snap->profiler_bytes += (int64_t)alloc_tag_resident_bytes();
 	core_mmap_allocator_totals(&snap->allocator_bytes, &snap->allocator_calls);
 
 	for (uint32_t i = CODETAG_OVERFLOW; i < n; i++) {

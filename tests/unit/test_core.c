@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
@@ -356,6 +358,26 @@ static void test_many_sites(void)
 	CHECK_EQ_INT(calls, 0);
 }
 
+/*
+ * The tables the profiler maps outside the allocator count as its
+ * memory: this thread has counted, so its delta array has a page in
+ * memory, and so does the page table that holds its blocks; the
+ * snapshot's profiler_bytes includes both.
+ */
+static void test_profiler_tables(void)
+{
+	struct snapshot snap;
+	size_t deltas = alloc_tag_resident_bytes();
+	size_t pages = allocator_pages_resident_bytes();
+
+	CHECK(deltas >= 4096);
+	CHECK(pages >= 4096);
+	if (CHECK(snapshot_take(&snap) == 0)) {
+		CHECK(snap.profiler_bytes >= (int64_t)(deltas + pages));
+		snapshot_release(&snap);
+	}
+}
+
 static void test_no_codetag(void)
 {
 	int64_t before_bytes, before_calls, bytes, calls;
@@ -550,6 +572,7 @@ int main(void)
 	test_accounting();
 	test_trailer_sizes();
 	test_many_sites();
+	test_profiler_tables();
 	test_no_codetag();
 	test_foreign_blocks();
 	test_page_map();
