@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "bench/callsites.h"
+#include "bench/xorshift.h"
 
 extern const bench_site_fn scaling_code_sites[];
 extern const size_t scaling_code_site_count;
@@ -139,17 +140,6 @@ static void run_sites(size_t n, const char *method, uint64_t min_ns)
 	printf("sites=%zu method=%s ns=%.2f pairs=%llu\n", n, method,
 	       (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / (double)pairs,
 	       (unsigned long long)pairs);
-}
-
-static inline uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
 }
 
 static void run_live(size_t n, uint64_t min_ns)

@@ -31,6 +31,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bench/xorshift.h"
+
 #define MAX_THREADS 64
 #define BATCH 64
 #define WINDOW 4096
@@ -71,17 +73,6 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
-}
-
-static inline uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dull;
 }
 
 static size_t random_size(uint64_t *rng)

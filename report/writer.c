@@ -179,26 +179,6 @@ static void format_time(const struct timespec *ts, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Largest size first; then more calls; then by text, so the order of a
- * report does not depend on the order call sites were first seen. */
-static int compare_entries(const void *pa, const void *pb)
-{
-	const struct snapshot_entry *a = pa, *b = pb;
-	int c;
-
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
-	if (a->calls != b->calls)
-		return a->calls > b->calls ? -1 : 1;
-	if ((c = strcmp(a->ct.file, b->ct.file)))
-		return c;
-	if (a->ct.line != b->ct.line)
-		return a->ct.line < b->ct.line ? -1 : 1;
-	if ((c = strcmp(a->ct.function, b->ct.function)))
-		return c;
-	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
-}
-
 static int compare_tag_text(const struct snapshot_entry *a,
 			    const struct snapshot_entry *b)
 {
@@ -228,6 +208,19 @@ static int compare_for_merge(const void *pa, const void *pb)
 	if (c)
 		return c;
 	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
+}
+
+/* Largest size first; then more calls; then by text, so the order of a
+ * report does not depend on the order call sites were first seen. */
+static int compare_entries(const void *pa, const void *pb)
+{
+	const struct snapshot_entry *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->calls != b->calls)
+		return a->calls > b->calls ? -1 : 1;
+	return compare_for_merge(pa, pb);
 }
 
 /*
