@@ -385,9 +385,7 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 	read_trailer(ptr, old_usable, &old_tag, &old_counted);
 	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_FAST_MAX &&
 	    core_je.malloc) {
-		usable = core_size_class[(size + 7) >> 3];
-		if (usable - size < ALLOC_SMALL_TRAILER)
-			usable = core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
+		usable = small_usable_for(size);
 		/* The same class: rallocx would leave the block where it
 		 * is, so only the trailer and the counts change (a string
 		 * growing by a few bytes at a time, as perl's do). */

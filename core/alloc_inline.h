@@ -89,6 +89,17 @@ static inline uint32_t *small_trailer(void *ptr, size_t usable)
 	return (uint32_t *)((char *)ptr + usable - ALLOC_SMALL_TRAILER);
 }
 
+/* The small class for @size <= ALLOC_FAST_MAX bytes with room for the
+ * trailer (0 before core_init fills the table). */
+static inline size_t small_usable_for(size_t size)
+{
+	size_t usable = core_size_class[(size + 7) >> 3];
+
+	if (usable - size < ALLOC_SMALL_TRAILER)
+		usable = core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
+	return usable;
+}
+
 /* malloc(@size) called from @site. */
 static inline void *core_malloc(size_t size, uintptr_t site)
 {
@@ -105,9 +116,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !core_je.malloc ||
 			     size > ALLOC_FAST_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
-	usable = core_size_class[(size + 7) >> 3];
-	if (usable - size < ALLOC_SMALL_TRAILER)
-		usable = core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
+	usable = small_usable_for(size);
 	t->allocator_state = state + 1;
 	tag = codetag_index_for_site(site);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
