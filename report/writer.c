@@ -401,7 +401,10 @@ static int report_path(const char *template, const struct report_meta *meta,
 
 	if (report_expand_path(template, meta->pid, out, size) < 0)
 		return -1;
-	if (!meta->descendant || strstr(template, "%p"))
+	/* A device or FIFO (/dev/null, /dev/stderr) is where every
+	 * process's report goes: "/dev/null.PID" would be a new file in
+	 * /dev. */
+	if (!meta->descendant || strstr(template, "%p") || write_in_place(out))
 		return 0;
 	len = strlen(out);
 	if (snprintf(out + len, size - len, ".%d", (int)meta->pid) >= (int)(size - len))

@@ -4,7 +4,8 @@
 #   program's own output and exit status unchanged;
 # - a symlink planted at the report path is replaced, never followed;
 # - the report is created mode 0600 and leaves no temporary file;
-# - a target that is not a regular file (/dev/null) is written in place.
+# - a target that is not a regular file (/dev/null) is written in place,
+#   by descendants too (never a new /dev/null.PID).
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -40,5 +41,16 @@ status=0
 ALLOCINFO_OUTPUT=/dev/null LD_PRELOAD=$ALLOCINFO_LIB "$prog" >"$T/out" 2>"$T/err" || status=$?
 [ "$status" -eq 0 ] && [ ! -s "$T/err" ] || fail "writing to /dev/null failed: $(cat "$T/err")"
 [ -c /dev/null ] || fail "/dev/null is no longer a character device"
+
+# A descendant (the program run by a profiled bash) writes there too.
+before=$(ls -d /dev/null.* 2>/dev/null | wc -l)
+status=0
+ALLOCINFO_OUTPUT=/dev/null LD_PRELOAD=$ALLOCINFO_LIB bash -c '"$1"; exit $?' sh "$prog" \
+	>"$T/out" 2>"$T/err" || status=$?
+[ "$status" -eq 0 ] && [ ! -s "$T/err" ] ||
+	fail "a descendant writing to /dev/null failed: $(cat "$T/err")"
+cmp -s "$T/out" "$T/native.stdout" || fail "stdout changed under bash -c"
+after=$(ls -d /dev/null.* 2>/dev/null | wc -l)
+[ "$after" -eq "$before" ] || fail "a descendant made a file beside /dev/null: $(ls -d /dev/null.*)"
 
 test_done
