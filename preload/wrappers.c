@@ -1,16 +1,19 @@
 /*
  * Wrapper address ranges (see wrappers.h).
  *
- * Data.  One sorted array of function ranges per module, each marked
- * wrapper or not; a set of modules sorted by address, published through
- * one atomic pointer.  Readers (the classifier, inside malloc) load the
- * pointer and search; nothing is ever freed once published, so a reader
- * never sees memory go away.  A new module (dlopen) makes a new set: the
- * thread that meets it scans the modules it does not know, reuses the
- * rest, and publishes with a compare-and-swap.  A thread that loses the
- * race frees what it scanned and reads the winner's set.  No thread
- * waits for another: a thread that holds the loader's lock (inside a
- * dl_iterate_phdr callback) may allocate, and we call dl_iterate_phdr.
+ * Data.  A set of loaded modules sorted by address, published through
+ * one atomic pointer; each module, once listed, has one sorted array of
+ * function ranges, each marked wrapper or not, read from its file the
+ * first time a site in it is classified.  Readers (the classifier,
+ * inside malloc) load the pointers and search; nothing is ever freed
+ * once published, so a reader never sees memory go away.  A new module
+ * (dlopen) makes a new set: the thread that meets it lists the modules
+ * it does not know, shares the rest, and publishes with a
+ * compare-and-swap; a module's array is published the same way.  A
+ * thread that loses either race frees its own and reads the winner's.
+ * No thread waits for another: a thread that holds the loader's lock
+ * (inside a dl_iterate_phdr callback) may allocate, and we call
+ * dl_iterate_phdr.
  *
  * Module identity is glibc's _dl_find_object: lock-free, and it tells
  * a module loaded where a closed one was from the old one (another link
@@ -51,20 +54,35 @@ struct func_range {
 	uint32_t wrapper;
 };
 
+/* A module's functions, sorted by lo; immutable once published. */
+struct func_table {
+	size_t count;
+	struct func_range funcs[];
+};
+
+/*
+ * A loaded module.  Shared by every set that lists it and never freed:
+ * its table is read from the file the first time a site in the module
+ * is classified, and published once, with a compare-and-swap, for all.
+ */
 struct module_ranges {
 	const void *link_map;         /* identity, with the extent */
 	uintptr_t lo, hi;             /* extent of the module's mappings */
-	size_t count;
-	struct func_range *funcs;     /* sorted by lo; NULL if count == 0 */
-	bool fresh;                   /* scanned by the set's own rebuild */
+	uintptr_t base;               /* load bias of its symbols */
+	char *path;                   /* NULL: no file to read */
+	_Atomic(const struct func_table *) table; /* NULL: not read yet */
 };
 
 struct module_set {
 	size_t count;
-	struct module_ranges modules[]; /* sorted by lo */
+	struct module_ranges *modules[]; /* sorted by lo */
 };
 
 static _Atomic(struct module_set *) current_set;
+
+/* The table of a module whose file has no function symbols, or could
+ * not be read. */
+static const struct func_table no_functions;
 
 static int compare_funcs(const void *pa, const void *pb)
 {
@@ -73,6 +91,16 @@ static int compare_funcs(const void *pa, const void *pb)
 	if (a->lo != b->lo)
 		return a->lo < b->lo ? -1 : 1;
 	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+static char *strdup_internal(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = core_internal_alloc(n);
+
+	if (copy)
+		memcpy(copy, s, n);
+	return copy;
 }
 
 /* The symbol table of a mapped ELF file: .symtab if there is one. */
@@ -107,78 +135,116 @@ static bool find_symbols(const unsigned char *map, size_t size,
 	return true;
 }
 
-/* Reads the function symbols of @path, loaded at @base, into @m. */
-static void scan_file(const char *path, uintptr_t base, struct module_ranges *m)
+/* The function ranges of the symbols of @syms, loaded at @base. */
+static const struct func_table *read_functions(const ElfW(Sym) *syms, size_t nsyms,
+					       const char *strtab, size_t strsize,
+					       uintptr_t base)
 {
+	struct func_table *t, *fit;
+	size_t n = 0, count = 0;
+
+	t = core_internal_alloc(sizeof(*t) + nsyms * sizeof(t->funcs[0]));
+	if (!t)
+		return &no_functions;
+	for (size_t i = 0; i < nsyms; i++) {
+		const ElfW(Sym) *s = &syms[i];
+
+		/* The string table ends in a NUL (checked by the caller),
+		 * so every name in it is terminated. */
+		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
+		    s->st_size == 0 || s->st_size > UINT32_MAX || s->st_name >= strsize)
+			continue;
+		t->funcs[n].lo = base + s->st_value;
+		t->funcs[n].size = (uint32_t)s->st_size;
+		t->funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
+		n++;
+	}
+	qsort(t->funcs, n, sizeof(t->funcs[0]), compare_funcs);
+	/* Aliases (strdup and __strdup) share a range: one entry, a
+	 * wrapper if any of its names is. */
+	for (size_t i = 0; i < n; i++) {
+		struct func_range *last = count ? &t->funcs[count - 1] : NULL;
+
+		if (last && last->lo == t->funcs[i].lo && last->size == t->funcs[i].size)
+			last->wrapper |= t->funcs[i].wrapper;
+		else
+			t->funcs[count++] = t->funcs[i];
+	}
+	if (!count) {
+		core_internal_free(t);
+		return &no_functions;
+	}
+	t->count = count;
+	fit = core_internal_realloc(t, sizeof(*t) + count * sizeof(t->funcs[0]));
+	return fit ? fit : t;
+}
+
+/* Reads the function symbols of @m's file. */
+static const struct func_table *scan_file(const struct module_ranges *m)
+{
+	const struct func_table *table = &no_functions;
 	const ElfW(Sym) *syms;
 	const char *strtab;
-	size_t nsyms, strsize, n = 0;
+	size_t nsyms, strsize;
 	struct stat st;
 	void *map;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (!m->path)
+		return table;
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return table;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
 		close(fd);
-		return;
+		return table;
 	}
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return;
-	if (!find_symbols(map, (size_t)st.st_size, &syms, &nsyms, &strtab, &strsize))
-		goto out;
-	m->funcs = core_internal_alloc(nsyms * sizeof(*m->funcs) + 1);
-	if (!m->funcs)
-		goto out;
-	for (size_t i = 0; i < nsyms; i++) {
-		const ElfW(Sym) *s = &syms[i];
-
-		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
-		    s->st_size == 0 || s->st_size > UINT32_MAX || s->st_name >= strsize ||
-		    !memchr(strtab + s->st_name, '\0', strsize - s->st_name))
-			continue;
-		m->funcs[n].lo = base + s->st_value;
-		m->funcs[n].size = (uint32_t)s->st_size;
-		m->funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
-		n++;
-	}
-	qsort(m->funcs, n, sizeof(*m->funcs), compare_funcs);
-	/* Aliases (strdup and __strdup) share a range: one entry, a
-	 * wrapper if any of its names is. */
-	m->count = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct func_range *last = m->count ? &m->funcs[m->count - 1] : NULL;
-
-		if (last && last->lo == m->funcs[i].lo && last->size == m->funcs[i].size)
-			last->wrapper |= m->funcs[i].wrapper;
-		else
-			m->funcs[m->count++] = m->funcs[i];
-	}
-	if (m->count) {
-		struct func_range *fit = core_internal_realloc(m->funcs,
-				m->count * sizeof(*m->funcs));
-
-		if (fit)
-			m->funcs = fit;
-	} else {
-		core_internal_free(m->funcs);
-		m->funcs = NULL;
-	}
-out:
+		return table;
+	if (find_symbols(map, (size_t)st.st_size, &syms, &nsyms, &strtab, &strsize) &&
+	    strtab[strsize - 1] == '\0')
+		table = read_functions(syms, nsyms, strtab, strsize, m->base);
 	munmap(map, (size_t)st.st_size);
+	return table;
+}
+
+/*
+ * @m's functions, read on first use: only the modules that hold an
+ * allocation site are read, not every library a process maps (the
+ * profiler's own among them), which cost each short-lived process
+ * milliseconds at start.
+ */
+static const struct func_table *module_functions(struct module_ranges *m)
+{
+	const struct func_table *table = atomic_load_explicit(&m->table,
+							      memory_order_acquire);
+	const struct func_table *expected = NULL;
+	int saved_errno;
+
+	if (__builtin_expect(table != NULL, 1))
+		return table;
+	saved_errno = errno;
+	table = scan_file(m);
+	errno = saved_errno;
+	if (atomic_compare_exchange_strong(&m->table, &expected, table))
+		return table;
+	/* Another thread read it first. */
+	if (table != &no_functions)
+		core_internal_free((void *)table);
+	return expected;
 }
 
 /* The module of @pc, by identity and extent; NULL if @set lacks it. */
-static const struct module_ranges *find_module(const struct module_set *set,
-					       const struct dl_find_object *obj)
+static struct module_ranges *find_module(const struct module_set *set,
+					 const struct dl_find_object *obj)
 {
 	size_t lo = 0, hi = set ? set->count : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct module_ranges *m = &set->modules[mid];
+		struct module_ranges *m = set->modules[mid];
 
 		if (m->lo == (uintptr_t)obj->dlfo_map_start)
 			return m->link_map == obj->dlfo_link_map &&
@@ -189,6 +255,15 @@ static const struct module_ranges *find_module(const struct module_set *set,
 			hi = mid;
 	}
 	return NULL;
+}
+
+/* Whether @m is one of @set's modules. */
+static bool set_holds(const struct module_set *set, const struct module_ranges *m)
+{
+	for (size_t i = 0; set && i < set->count; i++)
+		if (set->modules[i] == m)
+			return true;
+	return false;
 }
 
 struct rebuild {
@@ -202,7 +277,6 @@ static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct rebuild *rb = arg;
 	struct dl_find_object obj;
-	const struct module_ranges *old;
 	struct module_ranges *m;
 	uintptr_t first = 0;
 	const char *path = info->dlpi_name;
@@ -226,36 +300,36 @@ static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 		rb->set = grown;
 		rb->capacity = cap;
 	}
-	m = &rb->set->modules[rb->set->count];
-	old = find_module(rb->old, &obj);
-	rb->set->count++;
-	if (old) {
-		*m = *old;
-		m->fresh = false;
-		return 0;
+	m = find_module(rb->old, &obj);
+	if (!m) {
+		/* The main program's name is empty; the vDSO has no file. */
+		if (!path || !*path)
+			path = "/proc/self/exe";
+		m = core_internal_calloc(1, sizeof(*m));
+		if (!m || (path[0] == '/' && !(m->path = strdup_internal(path)))) {
+			core_internal_free(m);
+			rb->failed = true;
+			return 1;
+		}
+		m->link_map = obj.dlfo_link_map;
+		m->lo = (uintptr_t)obj.dlfo_map_start;
+		m->hi = (uintptr_t)obj.dlfo_map_end;
+		m->base = info->dlpi_addr;
 	}
-	memset(m, 0, sizeof(*m));
-	m->fresh = true;
-	m->link_map = obj.dlfo_link_map;
-	m->lo = (uintptr_t)obj.dlfo_map_start;
-	m->hi = (uintptr_t)obj.dlfo_map_end;
-	/* The main program's name is empty; the vDSO has no file. */
-	if (!path || !*path)
-		path = "/proc/self/exe";
-	if (path[0] == '/')
-		scan_file(path, info->dlpi_addr, m);
+	rb->set->modules[rb->set->count++] = m;
 	return 0;
 }
 
 static int compare_modules(const void *pa, const void *pb)
 {
-	const struct module_ranges *a = pa, *b = pb;
+	const struct module_ranges *a = *(struct module_ranges *const *)pa;
+	const struct module_ranges *b = *(struct module_ranges *const *)pb;
 
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
 }
 
-/* Scans the modules loaded since @old and publishes the new set;
- * returns the set in force afterwards. */
+/* Lists the modules loaded now, new ones unread, and publishes the
+ * set; returns the set in force afterwards. */
 static const struct module_set *rebuild(struct module_set *old)
 {
 	struct rebuild rb = { .old = old, .capacity = 32 };
@@ -272,9 +346,15 @@ static const struct module_set *rebuild(struct module_set *old)
 	if (!rb.failed &&
 	    atomic_compare_exchange_strong(&current_set, &expected, rb.set))
 		return rb.set;
-	for (size_t i = 0; i < rb.set->count; i++)
-		if (rb.set->modules[i].fresh)
-			core_internal_free(rb.set->modules[i].funcs);
+	/* Only this rebuild's own modules are unshared (and unread). */
+	for (size_t i = 0; i < rb.set->count; i++) {
+		struct module_ranges *m = rb.set->modules[i];
+
+		if (!set_holds(old, m)) {
+			core_internal_free(m->path);
+			core_internal_free(m);
+		}
+	}
 	core_internal_free(rb.set);
 	return atomic_load(&current_set);
 }
@@ -283,7 +363,8 @@ static enum callsite_code classify(uintptr_t pc, uintptr_t *module)
 {
 	const struct module_set *set = atomic_load_explicit(&current_set,
 							    memory_order_acquire);
-	const struct module_ranges *m;
+	const struct func_table *table;
+	struct module_ranges *m;
 	struct dl_find_object obj;
 	size_t lo, hi;
 	int saved_errno = errno;
@@ -300,22 +381,23 @@ static enum callsite_code classify(uintptr_t pc, uintptr_t *module)
 			return CALLSITE_CODE_OWN;
 	}
 	*module = m->lo;
+	table = module_functions(m);
 	/* A module without symbols tells us nothing. */
-	if (!m->count)
+	if (!table->count)
 		return CALLSITE_CODE_OWN;
 	lo = 0;
-	hi = m->count;
+	hi = table->count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->funcs[mid].lo <= pc)
+		if (table->funcs[mid].lo <= pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0 || pc - m->funcs[lo - 1].lo >= m->funcs[lo - 1].size)
+	if (lo == 0 || pc - table->funcs[lo - 1].lo >= table->funcs[lo - 1].size)
 		return CALLSITE_CODE_ANONYMOUS;
-	return m->funcs[lo - 1].wrapper ? CALLSITE_CODE_WRAPPER : CALLSITE_CODE_OWN;
+	return table->funcs[lo - 1].wrapper ? CALLSITE_CODE_WRAPPER : CALLSITE_CODE_OWN;
 }
 
 void wrappers_start(const struct allocinfo_options *options)

@@ -1,10 +1,11 @@
 /*
  * Wrapper address ranges: which code is a wrapper, for core/callsite.c.
  *
- * At start-up, and again when an allocation meets a module loaded since,
- * the ELF symbol table of each loaded module (.symtab when the file has
- * one, else .dynsym) is read from its file, and every function whose
- * name report/wrapper_names.h lists becomes a wrapper range.
+ * The first time an allocation site in a module is classified, the
+ * module's ELF symbol table (.symtab when the file has one, else
+ * .dynsym) is read from its file, and every function whose name
+ * report/wrapper_names.h lists becomes a wrapper range.  Modules that
+ * hold no site are never read.
  */
 #ifndef ALLOCINFO_PRELOAD_WRAPPERS_H
 #define ALLOCINFO_PRELOAD_WRAPPERS_H
@@ -12,7 +13,7 @@
 #include "preload/options.h"
 
 /*
- * Takes ALLOCINFO_WRAPPERS and ALLOCINFO_DEPTH from @options, scans the
+ * Takes ALLOCINFO_WRAPPERS and ALLOCINFO_DEPTH from @options, lists the
  * modules loaded so far and starts core/callsite.c.  Called once by the
  * constructor, in the internal scope, before core_init().
  */
