@@ -411,6 +411,17 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 	return account_block(fresh, usable, size, tag_for(alloc_flags, site));
 }
 
+/* Out of core_malloc's line: only the trailer's word and the class
+ * live across its call into jemalloc. */
+void *core_malloc_failed(uint32_t word, size_t usable)
+{
+	alloc_tag_count_here(&core_thread, word & ((1u << ALLOC_TAG_BITS) - 1),
+			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
+	core_allocator_leave();
+	errno = ENOMEM;
+	return NULL;
+}
+
 /* The entry points: the bodies above, marked as inside the allocator. */
 void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 		 uintptr_t site)

@@ -55,6 +55,7 @@
 #define ALLOC_SMALL_USABLE_MAX 8192
 #define ALLOC_SMALL_TRAILER    4
 #define ALLOC_TAG_BITS         18
+#define ALLOC_PAGE_MASK        4095
 /* The largest size the fast path serves: its next class is in the table. */
 #define ALLOC_FAST_MAX         (ALLOC_SMALL_USABLE_MAX - ALLOC_SMALL_TRAILER)
 
@@ -89,16 +90,20 @@ static inline uint32_t *small_trailer(void *ptr, size_t usable)
 	return (uint32_t *)((char *)ptr + usable - ALLOC_SMALL_TRAILER);
 }
 
-/* The small class for @size <= ALLOC_FAST_MAX bytes with room for the
- * trailer (0 before core_init fills the table). */
+/*
+ * The small class for @size <= ALLOC_FAST_MAX bytes with room for the
+ * trailer (0 before core_init fills the table): the smallest class of
+ * at least @size + 4 bytes.  Classes are multiples of 8, so that is the
+ * class of @size + 4 rounded up to 8, one load.
+ */
 static inline size_t small_usable_for(size_t size)
 {
-	size_t usable = core_size_class[(size + 7) >> 3];
-
-	if (usable - size < ALLOC_SMALL_TRAILER)
-		usable = core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
-	return usable;
+	return core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
 }
+
+/* jemalloc had no block for the trailer @word of a block of class
+ * @usable: takes the count back, leaves the allocator, ENOMEM. */
+void *core_malloc_failed(uint32_t word, size_t usable);
 
 /* malloc(@size) called from @site. */
 static inline void *core_malloc(size_t size, uintptr_t site)
@@ -106,7 +111,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
 	size_t usable;
-	uint32_t tag;
+	uint32_t tag, word;
 	char *ptr;
 
 	/* One compare for all that sends it to the general path: inside
@@ -119,16 +124,17 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	usable = small_usable_for(size);
 	t->allocator_state = state + 1;
 	tag = codetag_index_for_site(site);
+	/* Counted before the block exists, so that only the trailer's
+	 * word and the class live across jemalloc's call; a failure takes
+	 * the count back. */
+	alloc_tag_count_here(t, tag, (int64_t)size, 1);
+	word = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = core_je.malloc(usable);
-	if (__builtin_expect(!ptr, 0)) {
-		core_allocator_leave();
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (__builtin_expect(!ptr, 0))
+		return core_malloc_failed(word, usable);
 	allocator_pages_set_usable(ptr, usable);
-	*small_trailer(ptr, usable) = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
-	alloc_tag_count(tag, (int64_t)size, 1);
+	*small_trailer(ptr, usable) = word;
 	core_allocator_leave();
 	return ptr;
 }
@@ -154,7 +160,14 @@ static inline void core_free_inline(void *ptr)
 	 * another thread than its allocator's is often in that thread's
 	 * cache, and jemalloc's free does not wait for the line. */
 	word = *small_trailer(ptr, usable);
-	core_je.free(ptr);
+	/* Sized, jemalloc takes the class from the size and skips its own
+	 * lookup of the pointer; but it sends every page-aligned pointer
+	 * of a sized free to its slow path (its profiler's samples are
+	 * page-aligned), where plain free stays fast. */
+	if (__builtin_expect((uintptr_t)ptr & ALLOC_PAGE_MASK, 1))
+		sdallocx(ptr, usable, 0);
+	else
+		core_je.free(ptr);
 	alloc_tag_count_here(t, word & ((1u << ALLOC_TAG_BITS) - 1),
 			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
 	core_allocator_leave();
