@@ -459,12 +459,12 @@ void core_defer_signal(int sig, void (*handler)(int))
 {
 	deferred_signal = sig;
 	deferred_handler = handler;
-	core_thread.allocator_state |= CORE_DEFERRED_SIGNAL;
+	core_state_or(&core_thread, CORE_DEFERRED_SIGNAL);
 }
 
 void core_run_deferred_signal(void)
 {
-	core_thread.allocator_state &= ~CORE_DEFERRED_SIGNAL;
+	core_state_and(&core_thread, ~CORE_DEFERRED_SIGNAL);
 	deferred_handler(deferred_signal);
 }
 

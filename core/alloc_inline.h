@@ -122,7 +122,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 			     size > ALLOC_FAST_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
 	usable = small_usable_for(size);
-	t->allocator_state = state + 1;
+	core_thread_enter_fast(t, state);
 	tag = codetag_index_for_site(site);
 	/* Counted before the block exists, so that only the trailer's
 	 * word and the class live across jemalloc's call; a failure takes
@@ -135,7 +135,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 		return core_malloc_failed(word, usable);
 	allocator_pages_set_usable(ptr, usable);
 	*small_trailer(ptr, usable) = word;
-	core_allocator_leave();
+	core_thread_leave(t);
 	return ptr;
 }
 
@@ -155,7 +155,7 @@ static inline void core_free_inline(void *ptr)
 		core_free(ptr);
 		return;
 	}
-	t->allocator_state = state + 1;
+	core_thread_enter_fast(t, state);
 	/* Read before the block goes back; used after: a block freed by
 	 * another thread than its allocator's is often in that thread's
 	 * cache, and jemalloc's free does not wait for the line. */
@@ -170,7 +170,7 @@ static inline void core_free_inline(void *ptr)
 		core_je.free(ptr);
 	alloc_tag_count_here(t, word & ((1u << ALLOC_TAG_BITS) - 1),
 			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
-	core_allocator_leave();
+	core_thread_leave(t);
 }
 
 #endif

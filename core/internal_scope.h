@@ -14,16 +14,19 @@
 
 #include "core/thread.h"
 
+static inline void core_state_or(struct core_thread *t, unsigned int v);
+static inline void core_state_and(struct core_thread *t, unsigned int v);
+
 static inline void core_internal_enter(void)
 {
 	if (core_thread.internal_depth++ == 0)
-		core_thread.allocator_state |= CORE_INTERNAL_SCOPE;
+		core_state_or(&core_thread, CORE_INTERNAL_SCOPE);
 }
 
 static inline void core_internal_leave(void)
 {
 	if (--core_thread.internal_depth == 0)
-		core_thread.allocator_state &= ~CORE_INTERNAL_SCOPE;
+		core_state_and(&core_thread, ~CORE_INTERNAL_SCOPE);
 }
 
 static inline int core_in_internal_scope(void)
@@ -44,18 +47,72 @@ static inline int core_in_internal_scope(void)
  */
 void core_run_deferred_signal(void);
 
+/*
+ * Changes to allocator_state that a signal handler on this thread
+ * cannot split.  The handler sets CORE_DEFERRED_SIGNAL when it lands
+ * inside the allocator; a load, add and store around it would write
+ * the old flags back and lose the signal.  One instruction (x86-64) or
+ * an atomic one runs wholly before or after the handler, and the
+ * compiler can neither drop nor merge it.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#define CORE_STATE_OP(name, insn, atomic_op)				\
+	static inline void name(struct core_thread *t, unsigned int v)	\
+	{								\
+		__asm__ volatile(insn " %1, %0"				\
+				 : "+m"(t->allocator_state) : "ir"(v) : "cc"); \
+	}
+#else
+#define CORE_STATE_OP(name, insn, atomic_op)				\
+	static inline void name(struct core_thread *t, unsigned int v)	\
+	{								\
+		atomic_op(&t->allocator_state, v, __ATOMIC_RELAXED);	\
+	}
+#endif
+CORE_STATE_OP(core_state_add, "addl", __atomic_fetch_add)
+CORE_STATE_OP(core_state_or, "orl", __atomic_fetch_or)
+CORE_STATE_OP(core_state_and, "andl", __atomic_fetch_and)
+
+/* allocator_state as it is now (a handler may have changed it). */
+static inline unsigned int core_state_now(const struct core_thread *t)
+{
+	return __atomic_load_n(&t->allocator_state, __ATOMIC_RELAXED);
+}
+
+/*
+ * The fast paths' entry, from the state @fast they just read: a handler
+ * that lands before this store finds the thread outside the allocator
+ * and does its work itself.  The store is made before anything of the
+ * allocation (the signal fence), and is never merged with the leave.
+ */
+static inline void core_thread_enter_fast(struct core_thread *t, unsigned int fast)
+{
+	__atomic_store_n(&t->allocator_state, fast + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Leaves the allocator: runs a fatal signal deferred while inside. */
+static inline void core_thread_leave(struct core_thread *t)
+{
+	unsigned int state;
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	core_state_add(t, -1u);
+	state = core_state_now(t);
+	if (__builtin_expect(state & CORE_DEFERRED_SIGNAL, 0) &&
+	    !(state & CORE_DEPTH_MASK))
+		core_run_deferred_signal();
+}
+
 static inline void core_allocator_enter(void)
 {
-	core_thread.allocator_state++;
+	core_state_add(&core_thread, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 static inline void core_allocator_leave(void)
 {
-	unsigned int state = --core_thread.allocator_state;
-
-	if (__builtin_expect(state & CORE_DEFERRED_SIGNAL, 0) &&
-	    !(state & CORE_DEPTH_MASK))
-		core_run_deferred_signal();
+	core_thread_leave(&core_thread);
 }
 
 static inline int core_in_allocator(void)
