@@ -3,9 +3,11 @@
  * bench/size_slack.sh: preloaded after nothing and before libjemalloc,
  * it watches every malloc of a program and prints, at exit, the bytes
  * its small requests (under 4 KiB) take in jemalloc's classes as they
- * are, with a 16-byte header added to each, and with a trailer of 8 or
- * 4 bytes kept in the class's slack (the next class when the slack is
- * too small), as core/alloc_inline.h does with 4.
+ * are, with a 16-byte header added to each, with a trailer of 8 or 4
+ * bytes kept in the class's slack (the next class when the slack is too
+ * small), and with a 4-byte slot in an array beside each page, as
+ * core/allocator_pages.h keeps them (the array's share of the page,
+ * 8 + 4 * (4096 >> floor(log2(class))) bytes, by block).
  *
  * The bytes are summed over all allocations, not live ones: the mix of
  * sizes, which is what the classes act on.
@@ -18,6 +20,7 @@
 static void *(*next_malloc)(size_t);
 static size_t (*class_of)(size_t, int);
 static unsigned long long requests, plain, header16, trailer8, trailer4;
+static double page_slots;
 static __thread int busy;
 
 static size_t with_trailer(size_t n, size_t trailer)
@@ -25,6 +28,14 @@ static size_t with_trailer(size_t n, size_t trailer)
 	size_t usable = class_of(n < 16 ? 16 : n, 0);
 
 	return usable - n >= trailer ? usable : class_of(n + trailer, 0);
+}
+
+static double with_page_slot(size_t n)
+{
+	size_t usable = class_of(n < 16 ? 16 : n, 0);
+	size_t slots = 4096u >> (31 - __builtin_clz((unsigned int)usable));
+
+	return (double)usable + (8.0 + 4.0 * (double)slots) * (double)usable / 4096.0;
 }
 
 void *malloc(size_t n)
@@ -40,6 +51,7 @@ void *malloc(size_t n)
 		header16 += class_of(n + 16, 0);
 		trailer8 += with_trailer(n, 8);
 		trailer4 += with_trailer(n, 4);
+		page_slots += with_page_slot(n);
 		busy = 0;
 	}
 	return next_malloc(n);
@@ -50,7 +62,9 @@ __attribute__((destructor)) static void report(void)
 	if (!plain)
 		return;
 	fprintf(stderr, "%llu small requests: %.2f MiB in their classes; "
-		"header 16: %.2fx, trailer 8: %.2fx, trailer 4: %.2fx\n",
+		"header 16: %.2fx, trailer 8: %.2fx, trailer 4: %.2fx, "
+		"page slots: %.2fx\n",
 		requests, plain / 1048576.0, (double)header16 / plain,
-		(double)trailer8 / plain, (double)trailer4 / plain);
+		(double)trailer8 / plain, (double)trailer4 / plain,
+		page_slots / (double)plain);
 }

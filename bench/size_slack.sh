@@ -1,8 +1,9 @@
 #!/bin/sh
 # How much memory per-block metadata costs in jemalloc's size classes on
 # the bench's python3 (PYTHONMALLOC=malloc) and perl workloads: a header
-# of 16 bytes against a trailer kept in the class's slack (see
-# bench/size_slack.c).  The figures core/alloc_inline.h quotes.
+# of 16 bytes, a trailer kept in the class's slack, and the page slot
+# arrays allocinfo uses (see bench/size_slack.c).  The figures
+# core/allocator_pages.h quotes.
 #   sh bench/size_slack.sh [SCALE]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

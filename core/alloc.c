@@ -1,19 +1,20 @@
 /*
- * Allocation: jemalloc underneath, the tag in a trailer at the end of
- * each block's size class.  The trailer's layout, and the inline fast
- * path of malloc and free that preload/ compiles in, are in
- * alloc_inline.h; this file has the general functions (alignment,
- * zeroing, realloc, large sizes, the early window, the profiler's own
- * memory, blocks of other allocators).
+ * Allocation: jemalloc underneath, each block's tag in a slot outside
+ * it (allocator_pages.h).  The inline fast path of malloc and free that
+ * preload/ compiles in is in alloc_inline.h; this file has the general
+ * functions (alignment, zeroing, realloc, large sizes, the early window,
+ * the profiler's own memory, blocks of other allocators).
  *
  * A block is always allocated as the whole of its size class (@usable,
- * from nallocx or the class table), so the trailer's place follows from
- * what jemalloc reports for the pointer later, whatever alignment was
- * asked.  The trailer's count is what was added to the tag, so a free
- * subtracts exactly that, whatever the options are by then.
+ * from nallocx or the class table), so its page's entry names the
+ * class jemalloc serves it from, whatever alignment was asked.  The
+ * slot's count is what was added to the tag, so a free subtracts
+ * exactly that, whatever the options are by then.
  *
- * No path takes a lock or makes a system call: a table lookup, a few
- * plain stores to this thread's counters, and jemalloc's thread cache.
+ * No path takes a lock, and none makes a system call but to map a new
+ * chunk of slot arrays or a leaf of the page table: a table lookup, a
+ * few plain stores to this thread's counters, and jemalloc's thread
+ * cache.
  */
 #include "core/alloc.h"
 
@@ -220,36 +221,27 @@ static inline uint32_t tag_for(unsigned int alloc_flags, uintptr_t site)
 }
 
 /*
- * The size class to ask for @size bytes with @mallocx_flags (alignment):
- * a small one with room for the trailer after @size, or a large one.
- * 0 if past PTRDIFF_MAX.
+ * The size class to ask for @size bytes with @mallocx_flags (alignment),
+ * as jemalloc would serve it; 0 if past PTRDIFF_MAX.
  */
 static size_t usable_for(size_t size, int mallocx_flags)
 {
 	size_t usable;
 
-	if (unlikely(size > PTRDIFF_MAX - ALLOC_SMALL_TRAILER))
+	if (unlikely(size > PTRDIFF_MAX))
 		return 0;
 	/* 16 at least: glibc's blocks are all 16-aligned. */
 	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
-	if (usable > ALLOC_SMALL_USABLE_MAX || usable - size < ALLOC_SMALL_TRAILER)
-		usable = usable > ALLOC_SMALL_USABLE_MAX ? usable :
-			 nallocx(size + ALLOC_SMALL_TRAILER, mallocx_flags);
 	return usable > PTRDIFF_MAX ? 0 : usable;
-}
-
-/* The bytes at the end of a block that are the trailer's. */
-static inline size_t trailer_size(size_t usable)
-{
-	return usable <= ALLOC_SMALL_USABLE_MAX ? ALLOC_SMALL_TRAILER : 0;
 }
 
 /*
  * Records a fresh block of @usable bytes under @tag (for a large block,
- * @usable need only be past the small classes).  A large block whose
- * page entry cannot be made (no leaf could be mapped: the address
- * space is exhausted) is left uncounted, and its free then takes back
- * nothing but a call of the profiler's own tag.
+ * @usable need only be past the small classes).  NULL, with the block
+ * given back, if a small block's page has no slot array and none can be
+ * mapped.  A large block whose page entry cannot be made (no leaf could
+ * be mapped: the address space is exhausted) is left uncounted, and its
+ * free then takes back nothing.
  */
 static inline void *account_block(void *ptr, size_t usable, size_t size,
 				  uint32_t tag)
@@ -257,15 +249,18 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 	uint64_t counted = size;
 
 	if (unlikely(core_count_usable_size))
-		counted = usable - trailer_size(usable);
+		counted = usable;
 	if (usable <= ALLOC_SMALL_USABLE_MAX) {
-		allocator_pages_set_usable(ptr, usable);
-		*small_trailer(ptr, usable) =
-			tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
-	} else {
-		allocator_pages_set_usable(ptr, 0);
-		if (unlikely(!allocator_pages_set_large(ptr, tag, counted)))
-			return ptr;
+		uint32_t *slot = allocator_pages_small_slot(ptr, usable);
+
+		if (unlikely(!slot)) {
+			sdallocx(ptr, usable, 0);
+			errno = ENOMEM;
+			return NULL;
+		}
+		*slot = tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
+	} else if (unlikely(!allocator_pages_set_large(ptr, tag, counted))) {
+		return ptr;
 	}
 	alloc_tag_add(tag, (int64_t)counted);
 	return ptr;
@@ -275,18 +270,27 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
  * is a small block, else from jemalloc. */
 static inline size_t usable_of(void *ptr)
 {
-	size_t usable = allocator_pages_small_usable(ptr);
+	size_t usable = allocator_pages_entry_usable(allocator_pages_small_entry(ptr));
 
 	return usable ? usable : sallocx(ptr, 0);
 }
 
 /* The tag and count of a block of ours. */
-static inline void read_trailer(void *ptr, size_t usable, uint32_t *tag,
-				uint64_t *counted)
+static inline void read_tag(void *ptr, size_t usable, uint32_t *tag,
+			    uint64_t *counted)
 {
 	if (usable <= ALLOC_SMALL_USABLE_MAX) {
-		uint32_t word = *small_trailer(ptr, usable);
+		uint64_t entry = allocator_pages_small_entry(ptr);
+		uint32_t word;
 
+		/* A small block whose page has no slot array was never
+		 * counted (see account_block): nothing to take back. */
+		if (unlikely(allocator_pages_entry_usable(entry) != usable)) {
+			*tag = CODETAG_INTERNAL;
+			*counted = 0;
+			return;
+		}
+		word = *allocator_pages_slot(ptr, entry);
 		*tag = word & ((1u << ALLOC_TAG_BITS) - 1);
 		*counted = usable - (word >> ALLOC_TAG_BITS);
 	} else {
@@ -315,8 +319,8 @@ static inline void *alloc_block(size_t size, size_t align,
 	if (unlikely(align > ALLOC_MIN_ALIGN))
 		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
 	/* glibc refuses anything past PTRDIFF_MAX.  A request past the
-	 * small classes is a large block whatever its class, with no
-	 * trailer to make room for: ask for it as it is. */
+	 * small classes is a large block whatever its class: ask for it
+	 * as it is. */
 	if (size > ALLOC_SMALL_USABLE_MAX && size <= PTRDIFF_MAX &&
 	    !core_count_usable_size)
 		usable = size;
@@ -355,7 +359,7 @@ static inline void free_block(void *ptr)
 		return;
 	}
 	usable = usable_of(ptr);
-	read_trailer(ptr, usable, &tag, &counted);
+	read_tag(ptr, usable, &tag, &counted);
 	sdallocx(ptr, usable, 0);
 	alloc_tag_sub(tag, (int64_t)counted);
 }
@@ -382,12 +386,12 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
 	old_usable = usable_of(ptr);
-	read_trailer(ptr, old_usable, &old_tag, &old_counted);
-	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_FAST_MAX &&
+	read_tag(ptr, old_usable, &old_tag, &old_counted);
+	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_SMALL_USABLE_MAX &&
 	    core_je.malloc) {
 		usable = small_usable_for(size);
 		/* The same class: rallocx would leave the block where it
-		 * is, so only the trailer and the counts change (a string
+		 * is, so only the slot and the counts change (a string
 		 * growing by a few bytes at a time, as perl's do). */
 		if (usable == old_usable) {
 			alloc_tag_sub(old_tag, (int64_t)old_counted);
@@ -400,6 +404,18 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* A small result is a new block (jemalloc moves a block to
+	 * another small class too), made and tagged before the old one
+	 * goes: should no slot be had for it, the old block stays as it
+	 * was, as realloc's failure must leave it. */
+	if (usable <= ALLOC_SMALL_USABLE_MAX) {
+		fresh = alloc_block(size, 0, alloc_flags & ~ALLOC_ZERO, site);
+		if (unlikely(!fresh))
+			return NULL;
+		memcpy(fresh, ptr, old_usable < usable ? old_usable : usable);
+		free_block(ptr);
+		return fresh;
+	}
 	/* An over-aligned block loses its alignment, as with glibc. */
 	fresh = rallocx(ptr, usable, 0);
 	if (unlikely(!fresh)) {
@@ -411,10 +427,12 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 	return account_block(fresh, usable, size, tag_for(alloc_flags, site));
 }
 
-/* Out of core_malloc's line: only the trailer's word and the class
- * live across its call into jemalloc. */
-void *core_malloc_failed(uint32_t word, size_t usable)
+/* Out of core_malloc's line: only the slot's word and the class live
+ * across its call into jemalloc. */
+void *core_malloc_failed(void *ptr, uint32_t word, size_t usable)
 {
+	if (ptr)
+		sdallocx(ptr, usable, 0);
 	alloc_tag_count_here(&core_thread, word & ((1u << ALLOC_TAG_BITS) - 1),
 			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
 	core_allocator_leave();
@@ -470,14 +488,11 @@ void core_run_deferred_signal(void)
 
 size_t core_usable_size(void *ptr)
 {
-	size_t usable;
-
 	if (!ptr)
 		return 0;
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_usable_size(ptr);
-	usable = usable_of(ptr);
-	return usable - trailer_size(usable);
+	return usable_of(ptr);
 }
 
 void *core_internal_alloc(size_t size)

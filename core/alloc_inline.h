@@ -2,33 +2,23 @@
  * The fast path of malloc and free, inline, so that preload/ compiles it
  * into its exported functions: one screen, no call but jemalloc's.
  *
- * A block's tag is kept outside what the program may use:
+ * A block's tag is kept outside the block (allocator_pages.h), so the
+ * program has all of its jemalloc size class:
  *
- * - a small block (usable <= ALLOC_SMALL_USABLE_MAX) has a 4-byte
- *   trailer at the end of its jemalloc size class, in the slack
- *   jemalloc's rounding leaves there, the tag index in the low 18 bits
- *   and usable - counted in the high 14:
- *
- *     ptr (from jemalloc)                              ptr + usable
- *     |                                                |
- *     [ user bytes ... | slack ...        | trailer    ]
- *
+ * - a small block (usable <= ALLOC_SMALL_USABLE_MAX) has a 4-byte slot
+ *   in its page's slot array, the tag index in the low 18 bits and
+ *   usable - counted in the high 14;
  * - a large block owns its pages, so its tag and count are kept in the
- *   entry of its first page (allocator_pages.h), and the block is all
- *   the program's.
+ *   entry of its first page.
  *
  * "counted" is what was added to the tag (the requested size, or the
  * usable one with ALLOCINFO_SIZE=usable), so a free subtracts exactly
- * that.  A small request whose class lacks the room takes the next
- * class: for python3's objects that is 11% more bytes where a 16-byte
- * header was 30%, and for perl's 6% where a header was 81%
- * (bench/size_slack.sh).
+ * that.  Requests get jemalloc's own class, as without the profiler.
  *
- * Which kind a block is follows from its usable size, which free learns
- * from the
- * entry of the block's first page (allocator_pages.h), else from
- * jemalloc (sallocx) once the page bitmap says the block is jemalloc's
- * at all: a block of glibc's goes back to glibc.
+ * Which kind a block is follows from its page's small entry, which
+ * gives free the class and the slot, else from jemalloc (sallocx) once
+ * the page bitmap says the block is jemalloc's at all: a block of
+ * glibc's goes back to glibc.
  *
  * Sizes up to 8 get the 16-byte class, so every block is 16-aligned as
  * glibc's are.
@@ -52,17 +42,14 @@
 
 /* Alignments up to this are what jemalloc gives a 16-byte class. */
 #define ALLOC_MIN_ALIGN        16
-#define ALLOC_SMALL_USABLE_MAX 8192
-#define ALLOC_SMALL_TRAILER    4
+#define ALLOC_SMALL_USABLE_MAX ALLOCATOR_PAGES_SMALL_MAX
 #define ALLOC_TAG_BITS         18
 #define ALLOC_PAGE_MASK        4095
-/* The largest size the fast path serves: its next class is in the table. */
-#define ALLOC_FAST_MAX         (ALLOC_SMALL_USABLE_MAX - ALLOC_SMALL_TRAILER)
 
 _Static_assert(CODETAG_MAX <= (1u << ALLOC_TAG_BITS),
-	       "a tag index must fit the small trailer");
+	       "a tag index must fit a small block's slot");
 _Static_assert(ALLOC_SMALL_USABLE_MAX < (1u << (32 - ALLOC_TAG_BITS)),
-	       "usable - counted must fit the small trailer");
+	       "usable - counted must fit a small block's slot");
 
 /* jemalloc's own entry points, set by core_init (alloc.c). */
 struct core_jemalloc {
@@ -85,25 +72,17 @@ extern uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
 size_t sallocx(const void *ptr, int flags);
 void sdallocx(void *ptr, size_t size, int flags);
 
-static inline uint32_t *small_trailer(void *ptr, size_t usable)
-{
-	return (uint32_t *)((char *)ptr + usable - ALLOC_SMALL_TRAILER);
-}
-
-/*
- * The small class for @size <= ALLOC_FAST_MAX bytes with room for the
- * trailer (0 before core_init fills the table): the smallest class of
- * at least @size + 4 bytes.  Classes are multiples of 8, so that is the
- * class of @size + 4 rounded up to 8, one load.
- */
+/* jemalloc's class for @size <= ALLOC_SMALL_USABLE_MAX bytes (0 before
+ * core_init fills the table). */
 static inline size_t small_usable_for(size_t size)
 {
-	return core_size_class[(size + ALLOC_SMALL_TRAILER + 7) >> 3];
+	return core_size_class[(size + 7) >> 3];
 }
 
-/* jemalloc had no block for the trailer @word of a block of class
- * @usable: takes the count back, leaves the allocator, ENOMEM. */
-void *core_malloc_failed(uint32_t word, size_t usable);
+/* jemalloc had no block of class @usable for the slot @word (or, for a
+ * block @ptr it had, no slot could be made): gives @ptr back, takes the
+ * count back, leaves the allocator, ENOMEM. */
+void *core_malloc_failed(void *ptr, uint32_t word, size_t usable);
 
 /* malloc(@size) called from @site. */
 static inline void *core_malloc(size_t size, uintptr_t site)
@@ -111,7 +90,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
 	size_t usable;
-	uint32_t tag, word;
+	uint32_t tag, word, *slot;
 	char *ptr;
 
 	/* One compare for all that sends it to the general path: inside
@@ -119,22 +98,22 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	 * signal waiting; then the early window (no core_je.malloc, which
 	 * usable-size counting also leaves unset) and large sizes. */
 	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !core_je.malloc ||
-			     size > ALLOC_FAST_MAX, 0))
+			     size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
 	usable = small_usable_for(size);
 	core_thread_enter_fast(t, state);
 	tag = codetag_index_for_site(site);
-	/* Counted before the block exists, so that only the trailer's
-	 * word and the class live across jemalloc's call; a failure takes
-	 * the count back. */
+	/* Counted before the block exists, so that only the slot's word
+	 * and the class live across jemalloc's call; a failure takes the
+	 * count back. */
 	alloc_tag_count_here(t, tag, (int64_t)size, 1);
 	word = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = core_je.malloc(usable);
-	if (__builtin_expect(!ptr, 0))
-		return core_malloc_failed(word, usable);
-	allocator_pages_set_usable(ptr, usable);
-	*small_trailer(ptr, usable) = word;
+	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
+	if (__builtin_expect(!slot, 0))
+		return core_malloc_failed(ptr, word, usable);
+	*slot = word;
 	core_thread_leave(t);
 	return ptr;
 }
@@ -144,22 +123,24 @@ static inline void core_free_inline(void *ptr)
 {
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
+	uint64_t entry;
 	size_t usable;
 	uint32_t word;
 
 	if (!ptr)
 		return;
 	/* 0: a large block, a foreign one, or not known. */
-	usable = allocator_pages_small_usable(ptr);
+	entry = allocator_pages_small_entry(ptr);
+	usable = allocator_pages_entry_usable(entry);
 	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !usable, 0)) {
 		core_free(ptr);
 		return;
 	}
 	core_thread_enter_fast(t, state);
-	/* Read before the block goes back; used after: a block freed by
-	 * another thread than its allocator's is often in that thread's
-	 * cache, and jemalloc's free does not wait for the line. */
-	word = *small_trailer(ptr, usable);
+	/* Read before the block goes back, used after: a slot written by
+	 * another thread is often in that thread's cache, and jemalloc's
+	 * free does not wait for the line. */
+	word = *allocator_pages_slot(ptr, entry);
 	/* Sized, jemalloc takes the class from the size and skips its own
 	 * lookup of the pointer; but it sends every page-aligned pointer
 	 * of a sized free to its slow path (its profiler's samples are

@@ -1,5 +1,6 @@
 /*
- * The bitmap of jemalloc's pages (see allocator_pages.h).
+ * The page table of jemalloc's pages, and the pool of slot arrays (see
+ * allocator_pages.h).
  */
 #include "core/allocator_pages.h"
 
@@ -17,6 +18,125 @@ static _Atomic(struct allocator_pages_leaf *) made_leaves[COUNTED_LEAVES];
 static _Atomic unsigned int made_count;
 
 #define PAGES_PER_LEAF ALLOCATOR_PAGES_PER_LEAF
+
+/*
+ * The slot arrays.  An array for class @usable has its slots (see
+ * allocator_pages_slot) after its 8-byte link, in 16-byte units; there
+ * is a free list for each size.  Arrays are cut from
+ * chunks mapped with raw system calls (this runs inside malloc, and
+ * inside jemalloc's munmap) and never unmapped, so a stale reader of a
+ * list only ever reads our own memory.
+ *
+ * A free list's head is one word: the address of its first array over
+ * 16 in the low 43 bits (user addresses are below 2^47) and a count of
+ * its changes above, so that a pop whose array was popped and pushed
+ * back meanwhile fails its compare-and-swap (the ABA problem).
+ */
+#define SLOT_UNIT         16
+#define SLOT_SIZES        ((8 + 4 * 256 + SLOT_UNIT - 1) / SLOT_UNIT + 1)
+#define SLOT_CHUNK_BYTES  (4ul << 20)
+#define SLOT_CHUNKS_MAX   4096
+#define HEAD_ADDRESS_BITS 43
+#define HEAD_ADDRESS_MASK ((1ull << HEAD_ADDRESS_BITS) - 1)
+
+struct slot_chunk {
+	_Atomic size_t used;	/* bytes of data handed out */
+	uint64_t unused;
+	_Alignas(16) char data[];
+};
+
+static _Atomic uint64_t free_slots[SLOT_SIZES];
+static _Atomic(struct slot_chunk *) current_chunk;
+/* Every chunk mapped, for allocator_pages_resident_bytes(). */
+static _Atomic(struct slot_chunk *) chunks[SLOT_CHUNKS_MAX];
+static _Atomic unsigned int chunk_count;
+
+/* The size of the array for class @usable, in SLOT_UNIT units. */
+static unsigned int slot_units(size_t usable)
+{
+	size_t slots = ((size_t)1 << ALLOCATOR_PAGES_PAGE_SHIFT) >>
+		       allocator_pages_slot_shift(usable);
+
+	return (unsigned int)((8 + 4 * (slots ? slots : 1) + SLOT_UNIT - 1) / SLOT_UNIT);
+}
+
+static struct allocator_pages_slots *pop_slots(unsigned int units)
+{
+	uint64_t head = atomic_load_explicit(&free_slots[units], memory_order_acquire);
+
+	while (head & HEAD_ADDRESS_MASK) {
+		struct allocator_pages_slots *s = (struct allocator_pages_slots *)
+			(uintptr_t)((head & HEAD_ADDRESS_MASK) * SLOT_UNIT);
+		uint64_t next = atomic_load_explicit(&s->link, memory_order_relaxed);
+		uint64_t fresh = (head & ~HEAD_ADDRESS_MASK) + (1ull << HEAD_ADDRESS_BITS) + next;
+
+		if (atomic_compare_exchange_weak_explicit(&free_slots[units], &head, fresh,
+							  memory_order_acquire,
+							  memory_order_acquire))
+			return s;
+	}
+	return NULL;
+}
+
+static void push_slots(struct allocator_pages_slots *s, unsigned int units)
+{
+	uint64_t head = atomic_load_explicit(&free_slots[units], memory_order_relaxed);
+	uint64_t fresh;
+
+	do {
+		atomic_store_explicit(&s->link, head & HEAD_ADDRESS_MASK, memory_order_relaxed);
+		fresh = (head & ~HEAD_ADDRESS_MASK) + (1ull << HEAD_ADDRESS_BITS) +
+			(uint64_t)(uintptr_t)s / SLOT_UNIT;
+	} while (!atomic_compare_exchange_weak_explicit(&free_slots[units], &head, fresh,
+							memory_order_release,
+							memory_order_relaxed));
+}
+
+/* A new array of @units, cut from the current chunk (a fresh chunk when
+ * it is full); NULL if no chunk can be mapped. */
+static struct allocator_pages_slots *cut_slots(unsigned int units)
+{
+	size_t bytes = (size_t)units * SLOT_UNIT;
+
+	for (;;) {
+		struct slot_chunk *chunk = atomic_load_explicit(&current_chunk,
+								memory_order_acquire);
+		struct slot_chunk *expected = chunk;
+		long mapped;
+
+		if (chunk) {
+			size_t at = atomic_fetch_add_explicit(&chunk->used, bytes,
+							      memory_order_relaxed);
+
+			if (at + bytes <= SLOT_CHUNK_BYTES - sizeof(*chunk))
+				return (struct allocator_pages_slots *)(chunk->data + at);
+		}
+		mapped = syscall(SYS_mmap, NULL, SLOT_CHUNK_BYTES, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (mapped == -1)
+			return NULL;
+		if (atomic_compare_exchange_strong(&current_chunk, &expected,
+						   (struct slot_chunk *)mapped)) {
+			unsigned int n = atomic_fetch_add(&chunk_count, 1);
+
+			if (n < SLOT_CHUNKS_MAX)
+				atomic_store_explicit(&chunks[n], (struct slot_chunk *)mapped,
+						      memory_order_release);
+		} else {
+			syscall(SYS_munmap, mapped, SLOT_CHUNK_BYTES);
+		}
+	}
+}
+
+/* Recycles the slot array of a small entry that was just replaced. */
+static void retire_entry(uint64_t entry)
+{
+	size_t usable = allocator_pages_entry_usable(entry);
+
+	if (usable)
+		push_slots((struct allocator_pages_slots *)(uintptr_t)
+			   (entry >> ALLOCATOR_PAGES_CLASS_BITS), slot_units(usable));
+}
 
 /* The leaf of @index, mapped and installed if @create; NULL if none. */
 static struct allocator_pages_leaf *leaf_of(uintptr_t index, bool create)
@@ -78,8 +198,9 @@ static bool update(uintptr_t addr, size_t len, bool set)
 							  memory_order_release);
 				/* No block starts in an unmapped page. */
 				for (uintptr_t i = 0; i < n; i++)
-					atomic_store_explicit(&leaf->small_usable[in_leaf + i],
-							      0, memory_order_relaxed);
+					retire_entry(atomic_exchange_explicit(
+						&leaf->small[in_leaf + i], 0,
+						memory_order_acq_rel));
 			}
 		}
 		page += n;
@@ -99,9 +220,53 @@ bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted)
 	leaf = leaf_of(a >> ALLOCATOR_PAGES_LEAF_SHIFT, true);
 	if (!leaf)
 		return false;
+	/* The page was a small slab's once: no block of it lives. */
+	if (atomic_load_explicit(&leaf->small[allocator_pages_index(ptr)],
+				 memory_order_relaxed))
+		retire_entry(atomic_exchange_explicit(&leaf->small[allocator_pages_index(ptr)],
+						      0, memory_order_acq_rel));
 	leaf->large[allocator_pages_index(ptr)] =
 		(struct allocator_pages_large){ .counted = counted, .tag = tag };
 	return true;
+}
+
+uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	unsigned int units = slot_units(usable);
+	struct allocator_pages_leaf *leaf;
+	struct allocator_pages_slots *slots;
+	_Atomic uint64_t *entry;
+	uint64_t old, fresh;
+
+	if (a >> ALLOCATOR_PAGES_ADDRESS_BITS || !usable || usable > ALLOCATOR_PAGES_SMALL_MAX ||
+	    usable % 16)
+		return NULL;
+	/* Made here too, if jemalloc's mappings miss the interposer. */
+	leaf = leaf_of(a >> ALLOCATOR_PAGES_LEAF_SHIFT, true);
+	if (!leaf)
+		return NULL;
+	slots = pop_slots(units);
+	if (!slots)
+		slots = cut_slots(units);
+	if (!slots)
+		return NULL;
+	entry = &leaf->small[allocator_pages_index(ptr)];
+	fresh = (uint64_t)(uintptr_t)slots << ALLOCATOR_PAGES_CLASS_BITS | usable;
+	old = atomic_load_explicit(entry, memory_order_acquire);
+	for (;;) {
+		/* Another block of the class installed one first. */
+		if (allocator_pages_entry_usable(old) == usable) {
+			push_slots(slots, units);
+			return allocator_pages_slot(ptr, old);
+		}
+		if (atomic_compare_exchange_weak_explicit(entry, &old, fresh,
+							  memory_order_acq_rel,
+							  memory_order_acquire))
+			break;
+	}
+	retire_entry(old);
+	return allocator_pages_slot(ptr, fresh);
 }
 
 bool allocator_pages_add(uintptr_t addr, size_t len)
@@ -146,6 +311,16 @@ size_t allocator_pages_resident_bytes(void)
 
 		if (leaf)
 			bytes += core_resident_bytes(leaf, sizeof(*leaf));
+	}
+	n = atomic_load(&chunk_count);
+	if (n > SLOT_CHUNKS_MAX)
+		n = SLOT_CHUNKS_MAX;
+	for (unsigned int i = 0; i < n; i++) {
+		struct slot_chunk *chunk = atomic_load_explicit(&chunks[i],
+								memory_order_acquire);
+
+		if (chunk)
+			bytes += core_resident_bytes(chunk, SLOT_CHUNK_BYTES);
 	}
 	return bytes;
 }

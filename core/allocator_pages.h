@@ -1,20 +1,38 @@
 /*
  * What the core knows of jemalloc's pages, by page: whether jemalloc
- * mapped it, and the usable size of the small blocks that start in it.
+ * mapped it, the size class of the small blocks that start in it, and
+ * where their tags are.
  *
- * Blocks keep their tag in a trailer at the end of their size class
- * (alloc_inline.h), so free must learn a block's class from its pointer.
- * jemalloc's own answer (sallocx) costs a call and a radix-tree walk,
- * about 4 ns on the fast path; two bytes per page cost two loads.  They
- * are written by the allocation itself (it knows the class it asked
- * for), and only when they change, so the line stays shared.
+ * A block's tag is kept outside the block, as the kernel keeps a slab
+ * object's codetag in the slab's obj_exts vector: the program may use
+ * all of its size class (malloc_usable_size says so, as jemalloc's
+ * does), jemalloc's rounding is unchanged, and no page of the block is
+ * touched that the program does not touch itself.
  *
- * Why a byte per page is enough: jemalloc serves small sizes from slabs,
- * extents of whole pages that hold blocks of one class only, and an
- * extent's pages belong to it alone while it lives.  A live block's slab
- * lives, so every block that starts in the block's first page is of the
- * same class, and the entry holds its size.  A large block's first page
- * gets 0 ("ask jemalloc"), as does every page on a jemalloc munmap.
+ * - A small block (a class up to ALLOC_SMALL_USABLE_MAX) has a 4-byte
+ *   slot in its page's slot array: the tag index in the low 18 bits
+ *   and usable - counted in the high 14 (alloc_inline.h).  jemalloc
+ *   serves small classes from slabs, page-aligned extents that hold
+ *   blocks of one class at slab + k * usable, and an extent's pages are
+ *   its alone while it lives.  So the blocks that start in one page are
+ *   of one class and lie at least usable apart, and a block's slot is
+ *   its offset in the page shifted right by log2 of the largest power
+ *   of two <= usable: no two starts share one, and there is no division
+ *   on the way to it.  The array has 4096 >> that shift slots and an
+ *   8-byte link: 6.4% of a page of 64- to 112-byte blocks, 12.7% of one
+ *   of 32- or 48-byte blocks, 25% of one of 16-byte blocks, 0.4% of one
+ *   of 1 KiB blocks.
+ * - A large block owns its pages: its tag and count are kept in the
+ *   entry of its first page (struct allocator_pages_large).
+ *
+ * A page's small entry is one word, the class in the low 16 bits and
+ * the address of its slot array above, so a reader sees both of one
+ * moment.  The allocation that first meets a page in a new class (its
+ * slab was freed and the pages reused) installs a new array with a
+ * compare-and-swap and recycles the old one: no block of the old class
+ * lives in the page any more, so no free will read it.  0: no small
+ * blocks ("ask jemalloc"), as for a large block's first page and every
+ * page on a jemalloc munmap.
  *
  * Whether jemalloc mapped a page at all is the bit beside it: a block of
  * glibc's (a library bound to glibc's malloc frees through ours) must go
@@ -25,10 +43,12 @@
  * Layout: a static table of 2^17 pointers, one per GiB of the 47-bit
  * user address space, to leaves mapped on first use with a raw system
  * call (this runs inside jemalloc's mmap, where nothing may allocate):
- * 32 KiB of bits, 512 KiB of sizes and 4 MiB of large blocks' tags,
- * which the kernel backs with pages only as they are touched (a 1 GiB
- * heap of small blocks touches 544 KiB).  No
- * lock, no system call on lookups.
+ * 32 KiB of bits, 2 MiB of small entries and 4 MiB of large blocks'
+ * tags, which the kernel backs with pages only as they are touched.
+ * Slot arrays come from 4 MiB chunks mapped the same way, and go back
+ * to lock-free free lists by size (allocator_pages.c): nothing here
+ * takes a lock, so fork and signal handlers cannot find one held.  No
+ * system call on lookups.
  *
  * Invariant: a page's bit is set, and its leaf exists, before jemalloc
  * can hand out a block in it (both are done as its mmap returns), and
@@ -62,8 +82,19 @@ struct allocator_pages_large {
 
 struct allocator_pages_leaf {
 	_Atomic uint64_t mapped[ALLOCATOR_PAGES_PER_LEAF / 64];
-	_Atomic uint16_t small_usable[ALLOCATOR_PAGES_PER_LEAF];
+	_Atomic uint64_t small[ALLOCATOR_PAGES_PER_LEAF];
 	struct allocator_pages_large large[ALLOCATOR_PAGES_PER_LEAF];
+};
+
+/* The largest class with a slot array; the entry keeps it in 16 bits. */
+#define ALLOCATOR_PAGES_SMALL_MAX   8192
+#define ALLOCATOR_PAGES_CLASS_BITS  16
+#define ALLOCATOR_PAGES_CLASS_MASK  ((1u << ALLOCATOR_PAGES_CLASS_BITS) - 1)
+
+/* A slot array: a free-list link, then one slot per block start. */
+struct allocator_pages_slots {
+	_Atomic uint64_t link;
+	uint32_t slot[];
 };
 
 extern _Atomic(struct allocator_pages_leaf *) allocator_pages_leaves[ALLOCATOR_PAGES_LEAVES];
@@ -96,42 +127,63 @@ static inline bool allocator_pages_contain(const void *ptr)
 		(page % 64)) & 1;
 }
 
-/*
- * The usable size of the small blocks that start in @ptr's page (see
- * alloc_inline.h), or 0: a large block, or not known.
- */
-static inline size_t allocator_pages_small_usable(const void *ptr)
+/* @ptr's page's small entry (see above), or 0. */
+static inline uint64_t allocator_pages_small_entry(const void *ptr)
 {
 	struct allocator_pages_leaf *leaf = allocator_pages_leaf_of(ptr);
 
 	if (__builtin_expect(!leaf, 0))
 		return 0;
-	return atomic_load_explicit(&leaf->small_usable[allocator_pages_index(ptr)],
-				    memory_order_relaxed);
+	return atomic_load_explicit(&leaf->small[allocator_pages_index(ptr)],
+				    memory_order_acquire);
 }
 
-/* A block of @small_usable bytes (0: large) now starts at @ptr, a
- * jemalloc block: its leaf exists. */
-static inline void allocator_pages_set_usable(const void *ptr,
-					      size_t small_usable)
+/* The class of the small blocks of an entry; 0: none. */
+static inline size_t allocator_pages_entry_usable(uint64_t entry)
 {
-	struct allocator_pages_leaf *leaf = allocator_pages_leaf_of(ptr);
-	_Atomic uint16_t *entry;
+	return entry & ALLOCATOR_PAGES_CLASS_MASK;
+}
 
-	if (__builtin_expect(!leaf, 0))
-		return;
-	entry = &leaf->small_usable[allocator_pages_index(ptr)];
-	if (atomic_load_explicit(entry, memory_order_relaxed) != small_usable)
-		atomic_store_explicit(entry, (uint16_t)small_usable, memory_order_relaxed);
+/* log2 of the largest power of two <= @usable (not 0). */
+static inline unsigned int allocator_pages_slot_shift(size_t usable)
+{
+	return 31u - (unsigned int)__builtin_clz((unsigned int)usable);
+}
+
+/* The slot of the small block at @ptr, of its page's @entry (not 0). */
+static inline uint32_t *allocator_pages_slot(const void *ptr, uint64_t entry)
+{
+	uint32_t offset = (uint32_t)((uintptr_t)ptr & ((1u << ALLOCATOR_PAGES_PAGE_SHIFT) - 1));
+	struct allocator_pages_slots *slots =
+		(struct allocator_pages_slots *)(uintptr_t)(entry >> ALLOCATOR_PAGES_CLASS_BITS);
+
+	return &slots->slot[offset >> allocator_pages_slot_shift(entry &
+								  ALLOCATOR_PAGES_CLASS_MASK)];
+}
+
+uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable);
+
+/*
+ * The slot of a fresh small block of class @usable at @ptr, a block of
+ * jemalloc's: its page's array, made first if the page was of another
+ * class.  NULL if no array could be mapped (the allocation must then
+ * fail).
+ */
+static inline uint32_t *allocator_pages_small_slot(const void *ptr, size_t usable)
+{
+	uint64_t entry = allocator_pages_small_entry(ptr);
+
+	if (__builtin_expect(allocator_pages_entry_usable(entry) == usable, 1))
+		return allocator_pages_slot(ptr, entry);
+	return allocator_pages_install_slots(ptr, usable);
 }
 
 /*
  * The tag and count of the large block at @ptr, a block of jemalloc's:
  * large blocks own their pages, so the entry of the first one is the
- * block's alone while it lives.  Keeping them here rather than in the
- * block saves the page a trailer at its end would touch, and the next
- * class an exact power of two would take.  set returns false if no leaf
- * could be mapped for @ptr (then the allocation must fail).
+ * block's alone while it lives.  set also clears the page's small entry
+ * (recycling its slot array) and returns false if no leaf could be
+ * mapped for @ptr.
  */
 bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted);
 
@@ -155,9 +207,9 @@ static inline struct allocator_pages_large allocator_pages_large_of(const void *
 bool allocator_pages_add(uintptr_t addr, size_t len);
 void allocator_pages_remove(uintptr_t addr, size_t len);
 
-/* Bytes of the table the kernel backs now: profiler memory, for the
- * report's # profiler_bytes (report time only: a system call per
- * leaf). */
+/* Bytes of the table and the slot arrays the kernel backs now:
+ * profiler memory, for the report's # profiler_bytes (report time
+ * only: a system call per leaf and chunk). */
 size_t allocator_pages_resident_bytes(void);
 
 /* Bytes of [@addr, @addr + @len) (page-aligned) in memory now. */

@@ -78,12 +78,14 @@ EXPORT size_t malloc_usable_size(void *ptr)
  * reads this weak symbol of its own through the GOT, so ours takes its
  * place; MALLOC_CONF in the environment still overrides it.
  *
- * dirty_decay_ms: a request whose size class lacks room for the tag's
- * trailer takes the next class (core/alloc_inline.h), so a program uses
- * more classes than under plain jemalloc, and jemalloc keeps freed
- * pages of each class for ten seconds by default.  Returning them after
- * 200 ms keeps python3's object churn (PYTHONMALLOC=malloc) near the
- * peak RSS of plain jemalloc (bench/run's peak RSS table), at no
- * measurable cost in time there.
+ * dirty_decay_ms: jemalloc keeps the pages freed of each class for ten
+ * seconds by default.  The profiler's slot arrays (allocator_pages.h)
+ * add a few percent to a heap of small blocks, and returning freed pages
+ * after one second keeps python3's object churn (PYTHONMALLOC=malloc)
+ * within 1.15x of the uninstrumented peak RSS + 8 MiB, with ten seconds
+ * it is at that bound (bench/run's peak RSS table); time does not
+ * change measurably.  (When the tag was a trailer in each block, which
+ * took the next class where the slack was short, it took 200 ms, at a
+ * cost in time: a purged page faults again.)
  */
-EXPORT const char *malloc_conf = "dirty_decay_ms:200";
+EXPORT const char *malloc_conf = "dirty_decay_ms:1000";

@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <jemalloc/jemalloc.h>
+
 #include "core/alloc.h"
+#include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/internal_scope.h"
@@ -62,18 +65,6 @@ static void site_counts(uintptr_t site, int64_t *bytes, int64_t *calls,
 		*calls = e->calls;
 		*flags = e->ct.flags;
 	}
-	snapshot_release(&snap);
-}
-
-static void profiler_counts(int64_t *bytes, int64_t *calls)
-{
-	struct snapshot snap;
-
-	*bytes = *calls = -1;
-	if (snapshot_take(&snap) != 0)
-		return;
-	*bytes = snap.profiler_bytes;
-	*calls = snap.profiler_calls;
 	snapshot_release(&snap);
 }
 
@@ -192,16 +183,16 @@ static void test_accounting(void)
 }
 
 /*
- * The trailer (alloc_inline.h) at every size: sizes on both sides of
- * each small class boundary, of the small/large format boundary and of
- * large classes, with and without alignment, through realloc chains.
- * Each block is written over all of malloc_usable_size, as a program
- * may, and the counts must still come out exact: the trailer lies
- * beyond what the program is told it may use, and free finds it.
+ * Tags at every size: sizes on both sides of each small class boundary,
+ * of the small/large boundary and of large classes, with and without
+ * alignment, through realloc chains.  Each block is written over all of
+ * malloc_usable_size, as a program may, and the counts must still come
+ * out exact: the tag lies outside the block (allocator_pages.h), and
+ * free finds it.
  */
 #define TRAILER_BLOCKS 4096
 
-static void test_trailer_sizes(void)
+static void test_block_tag_sizes(void)
 {
 	static void *blocks[TRAILER_BLOCKS];
 	static size_t sizes[TRAILER_BLOCKS];
@@ -384,19 +375,21 @@ static void test_no_codetag(void)
 	uint32_t flags;
 	void *p, *q;
 
-	profiler_counts(&before_bytes, &before_calls);
+	/* The profiler's own tag (profiler_bytes also has the tables'
+	 * resident pages, which the snapshots themselves may grow). */
+	alloc_tag_read(CODETAG_INTERNAL, &before_bytes, &before_calls);
 	p = core_alloc(4096, 0, ALLOC_NO_CODETAG, SITE(9));
 	core_internal_enter();
 	q = core_alloc(1000, 0, ALLOC_DEFAULT, SITE(9)); /* scope wins */
 	core_internal_leave();
 	site_counts(SITE(9), &bytes, &calls, &flags);
 	CHECK_EQ_INT(bytes, -1); /* never tagged: the site is unknown */
-	profiler_counts(&bytes, &calls);
+	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes - before_bytes, 5096);
 	CHECK_EQ_INT(calls - before_calls, 2);
 	core_free(p);
 	core_free(q);
-	profiler_counts(&bytes, &calls);
+	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes, before_bytes);
 	CHECK_EQ_INT(calls, before_calls);
 }
@@ -474,14 +467,14 @@ static void test_foreign_blocks(void)
 	char *q = __libc_malloc(100);
 
 	CHECK(p != NULL && q != NULL);
-	profiler_counts(&before_bytes, &before_calls);
+	alloc_tag_read(CODETAG_INTERNAL, &before_bytes, &before_calls);
 	CHECK(core_usable_size(p) >= 100);
 	memset(q, 5, 100);
 	q = core_realloc(q, 4000, ALLOC_DEFAULT, SITE(10));
 	CHECK(q != NULL && q[99] == 5);
 	core_free(p);
 	core_free(q);
-	profiler_counts(&bytes, &calls);
+	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes, before_bytes);
 	CHECK_EQ_INT(calls, before_calls);
 }
@@ -564,13 +557,88 @@ static void test_threads(void)
 			core_free(blocks[t][i]);
 }
 
+/*
+ * The slot arrays of allocator_pages.h, on a page of our own (the table
+ * does not touch the page itself): for every small class, the blocks
+ * that can start in a page, wherever the slab put the first, get slots
+ * of their own inside the array; a page that changes class gets a new
+ * array, and arrays are recycled, not mapped anew each time.
+ */
+static _Alignas(4096) char slot_page[2 * 4096];
+
+static void test_page_slots(void)
+{
+	char *page = slot_page + 4096;
+	size_t last = 0, before;
+	bool unique = true, inside = true, kept = true;
+
+	for (size_t size = 16; size <= ALLOC_SMALL_USABLE_MAX; size += 16) {
+		size_t usable = nallocx(size, 0);
+		size_t slots = 4096u >> allocator_pages_slot_shift(usable);
+		static uint32_t *seen[257];
+
+		if (usable == last || usable > ALLOC_SMALL_USABLE_MAX)
+			continue;
+		last = usable;
+		if (!slots)
+			slots = 1;
+		/* The first block of the page at several offsets. */
+		for (size_t first = 0; first < usable; first += usable / 4 < 16 ? 16 : usable / 4 / 16 * 16) {
+			size_t n = 0;
+			uint32_t *base = NULL;
+
+			for (size_t at = first; at < 4096; at += usable) {
+				uint32_t *slot = allocator_pages_small_slot(page + at, usable);
+				uint64_t entry = allocator_pages_small_entry(page + at);
+
+				if (!slot || allocator_pages_entry_usable(entry) != usable ||
+				    allocator_pages_slot(page + at, entry) != slot) {
+					CHECK(!"no slot, or the entry does not lead to it");
+					return;
+				}
+				if (!base)
+					base = slot - (((uintptr_t)at) >> allocator_pages_slot_shift(usable));
+				inside &= slot >= base && slot < base + slots;
+				for (size_t i = 0; i < n; i++)
+					unique &= seen[i] != slot;
+				seen[n++] = slot;
+				*slot = (uint32_t)at;
+			}
+			for (size_t i = 0; i < n; i++) {
+				size_t at = first + i * usable;
+
+				kept &= *allocator_pages_slot(page + at,
+							      allocator_pages_small_entry(page + at)) ==
+					(uint32_t)at;
+			}
+		}
+	}
+	CHECK(unique);
+	CHECK(inside);
+	CHECK(kept);
+
+	/* Changing class, back and forth: the arrays come back to the
+	 * free lists, so the table's memory does not grow with the count. */
+	before = allocator_pages_resident_bytes();
+	for (int i = 0; i < 100000; i++)
+		kept &= allocator_pages_small_slot(page, i % 2 ? 48 : 16) != NULL;
+	CHECK(kept);
+	CHECK(allocator_pages_resident_bytes() < before + 64 * 1024);
+	/* A large block's first page has no small entry. */
+	CHECK(allocator_pages_set_large(page, 1, 4096));
+	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
+	allocator_pages_remove((uintptr_t)slot_page, sizeof(slot_page));
+	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
+}
+
 int main(void)
 {
 	test_early_window();
 	test_flags_rejected();
 	test_zero_and_alignment();
 	test_accounting();
-	test_trailer_sizes();
+	test_block_tag_sizes();
+	test_page_slots();
 	test_many_sites();
 	test_profiler_tables();
 	test_no_codetag();
