@@ -24,6 +24,7 @@
 #define ALLOCINFO_CORE_ALLOC_TAG_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,8 +55,18 @@ struct alloc_tag {
  * a tag was a cache miss of its own.  The tag stays the truth: a slot
  * whose site is not published yet (0) is checked against the tag, and a
  * slot without the SELF bit sends the allocation to the tag's route.
+ *
+ * Two slot arrays.  A hash spreads sites over the whole array, so each
+ * new site touched a page of its own: the 8 MiB array for 2^18 tags
+ * cost cc1 (1,289 sites) megabytes of RSS.  The first
+ * CODETAG_SMALL_SITES sites go to a 64 KiB array, at most half full;
+ * once it has taken its share it is closed, and later sites go to the
+ * large one.  A lookup probes the small array to an empty slot, and the
+ * large one only then, and only once the small one is closed.
  */
 #define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
+#define CODETAG_SMALL_SLOTS (1u << 12)
+#define CODETAG_SMALL_SITES (CODETAG_SMALL_SLOTS / 2)
 #define CODETAG_SLOT_SELF  (1u << 31)
 #define CODETAG_SLOT_INDEX (CODETAG_SLOT_SELF - 1)
 
@@ -66,6 +77,7 @@ struct codetag_slot {
 };
 
 extern struct alloc_tag codetag_tags[CODETAG_MAX];
+extern struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
 extern struct codetag_slot codetag_slots[CODETAG_SLOTS];
 
 static inline struct alloc_tag *codetag_tag(uint32_t index)
@@ -78,29 +90,38 @@ static inline uint32_t codetag_site_hash(uintptr_t site)
 	return (uint32_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
+/*
+ * Whether @s holds @site (with slot word @word): published, or claimed
+ * by an insertion that has not published the site yet, whose tag
+ * already holds it.
+ */
+static inline bool codetag_slot_holds(struct codetag_slot *s, uint32_t word,
+				      uintptr_t site)
+{
+	uintptr_t published = atomic_load_explicit(&s->site, memory_order_relaxed);
+
+	if (__builtin_expect(published == site, 1))
+		return true;
+	return __builtin_expect(published == 0, 0) &&
+	       __atomic_load_n(&codetag_tags[word & CODETAG_SLOT_INDEX].ct.site,
+			       __ATOMIC_RELAXED) == site;
+}
+
 /* The slot word of @site (index | CODETAG_SLOT_SELF), inserting the site
  * on first sight (then without the SELF bit). */
 static inline uint32_t codetag_site_word(uintptr_t site)
 {
-	uint32_t slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
+	uint32_t slot = codetag_site_hash(site) & (CODETAG_SMALL_SLOTS - 1);
 
 	for (;;) {
-		struct codetag_slot *s = &codetag_slots[slot];
+		struct codetag_slot *s = &codetag_small_slots[slot];
 		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
-		uintptr_t published;
 
 		if (__builtin_expect(word == 0, 0))
-			return codetag_insert(site, slot);
-		published = atomic_load_explicit(&s->site, memory_order_relaxed);
-		if (__builtin_expect(published == site, 1))
+			return codetag_site_word_past_small(site, slot);
+		if (__builtin_expect(codetag_slot_holds(s, word, site), 1))
 			return word;
-		/* Claimed by an insertion that has not published the site
-		 * yet: the tag already holds it. */
-		if (__builtin_expect(published == 0, 0) &&
-		    __atomic_load_n(&codetag_tags[word & CODETAG_SLOT_INDEX].ct.site,
-				    __ATOMIC_RELAXED) == site)
-			return word;
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+		slot = (slot + 1) & (CODETAG_SMALL_SLOTS - 1);
 	}
 }
 

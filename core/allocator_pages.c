@@ -283,6 +283,11 @@ size_t core_resident_bytes(const void *addr, size_t len)
 {
 	unsigned char vec[256];
 	size_t resident = 0;
+	size_t skew = (uintptr_t)addr & 4095;
+
+	/* mincore takes whole pages: those that hold any of the range. */
+	addr = (const char *)addr - skew;
+	len += skew;
 
 	for (size_t done = 0; done < len;) {
 		size_t chunk = len - done < sizeof(vec) * 4096 ? len - done :

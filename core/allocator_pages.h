@@ -212,7 +212,7 @@ void allocator_pages_remove(uintptr_t addr, size_t len);
  * only: a system call per leaf and chunk). */
 size_t allocator_pages_resident_bytes(void);
 
-/* Bytes of [@addr, @addr + @len) (page-aligned) in memory now. */
+/* Bytes of the pages that hold [@addr, @addr + @len) in memory now. */
 size_t core_resident_bytes(const void *addr, size_t len);
 
 #endif

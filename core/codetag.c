@@ -2,11 +2,12 @@
  * The codetag table: call site -> tag index, lock-free.
  *
  * Design.  Tags live in one static array indexed by tag index, so an
- * index found in an allocation trailer leads to its counters with one
- * multiply and no lock.  Sites are found through an open-addressing hash
- * table of tag indices (linear probing, 0 = empty slot).  The table needs
- * no initialisation, so it works for the very first malloc, before any
- * constructor has run.  Both arrays are zero-filled .bss: the kernel
+ * index found in a block's slot leads to its counters with one multiply
+ * and no lock.  Sites are found through open-addressing hash tables of
+ * tag indices (linear probing, 0 = empty slot): a small one for the
+ * first sites and a large one after (alloc_tag.h).  The tables need no
+ * initialisation, so they work for the very first malloc, before any
+ * constructor has run.  All arrays are zero-filled .bss: the kernel
  * backs them with pages only as they are touched.
  *
  * Insertion.  A thread that misses claims a fresh index, writes the site
@@ -28,13 +29,17 @@
 #include <string.h>
 
 #include "core/alloc_tag.h"
+#include "core/allocator_pages.h"
 #include "core/callsite.h"
 
 struct alloc_tag codetag_tags[CODETAG_MAX];
+struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
 struct codetag_slot codetag_slots[CODETAG_SLOTS];
+/* Sites given slots of the small array; it is closed at
+ * CODETAG_SMALL_SITES. */
+static _Atomic uint32_t small_sites;
 
 #define tags codetag_tags
-#define slots codetag_slots
 static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
 static _Atomic unsigned int next_shard;
 
@@ -79,36 +84,87 @@ static uint32_t claim_index(void)
 	return mine;
 }
 
-/* Out of line: runs once per call site.  Returns the published index. */
-uint32_t codetag_insert(uintptr_t site, uint32_t slot)
+/*
+ * Publishes @site under a fresh index in @array (of @mask + 1 slots),
+ * from its empty @slot on; returns the slot word of the site's tag
+ * (another thread's, if it published the site first).
+ */
+static uint32_t insert_site(struct codetag_slot *array, uint32_t mask,
+			    uintptr_t site, uint32_t slot, bool *inserted)
 {
 	uint32_t mine = claim_index();
 
+	*inserted = false;
 	if (mine >= CODETAG_MAX)
 		return CODETAG_OVERFLOW;
 	__atomic_store_n(&tags[mine].ct.site, site, __ATOMIC_RELAXED);
 
-	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
+	for (uint32_t probes = 0; probes <= mask; probes++) {
 		uint32_t expected = 0;
-		uintptr_t published;
 
-		if (atomic_compare_exchange_strong_explicit(&slots[slot].word, &expected,
+		if (atomic_compare_exchange_strong_explicit(&array[slot].word, &expected,
 				mine, memory_order_release, memory_order_acquire)) {
-			atomic_store_explicit(&slots[slot].site, site, memory_order_release);
+			atomic_store_explicit(&array[slot].site, site, memory_order_release);
+			*inserted = true;
 			return mine;
 		}
-		published = atomic_load_explicit(&slots[slot].site, memory_order_relaxed);
-		if (published == site ||
-		    (published == 0 && __atomic_load_n(&tags[expected & CODETAG_SLOT_INDEX].ct.site,
-						       __ATOMIC_RELAXED) == site)) {
+		if (codetag_slot_holds(&array[slot], expected, site)) {
 			/* Another thread published this site first. */
 			__atomic_store_n(&tags[mine].ct.site, 0, __ATOMIC_RELAXED);
 			return expected;
 		}
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+		slot = (slot + 1) & mask;
 	}
 	__atomic_store_n(&tags[mine].ct.site, 0, __ATOMIC_RELAXED);
 	return CODETAG_OVERFLOW;
+}
+
+/* A place in the small array, while it has one (never more than half
+ * its slots, so its probes always end). */
+static bool claim_small_site(void)
+{
+	uint32_t n = atomic_load_explicit(&small_sites, memory_order_relaxed);
+
+	while (n < CODETAG_SMALL_SITES)
+		if (atomic_compare_exchange_weak_explicit(&small_sites, &n, n + 1,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			return true;
+	return false;
+}
+
+bool codetag_small_closed(void)
+{
+	return atomic_load_explicit(&small_sites, memory_order_relaxed) >=
+	       CODETAG_SMALL_SITES;
+}
+
+uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t small_slot)
+{
+	bool inserted;
+	uint32_t slot;
+
+	if (claim_small_site()) {
+		uint32_t word = insert_site(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
+					    site, small_slot, &inserted);
+
+		/* Published by another thread first: the place is not used. */
+		if (!inserted)
+			atomic_fetch_sub_explicit(&small_sites, 1, memory_order_relaxed);
+		return word;
+	}
+	slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
+	for (;;) {
+		struct codetag_slot *s = &codetag_slots[slot];
+		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
+
+		if (word == 0)
+			return insert_site(codetag_slots, CODETAG_SLOTS - 1, site, slot,
+					   &inserted);
+		if (codetag_slot_holds(s, word, site))
+			return word;
+		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	}
 }
 
 uint32_t codetag_index_for_site_unrouted(uintptr_t site)
@@ -191,7 +247,7 @@ uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 		slot = (slot + 1) & (CODETAG_SLOTS - 1);
 	}
 	/* Another thread published this chain first (or the table is
-	 * full): abandon our index, as codetag_insert does. */
+	 * full): abandon our index, as insert_site does. */
 	__atomic_store_n(&ct->site, 0, __ATOMIC_RELAXED);
 	ct->stack = NULL;
 	ct->stack_depth = 0;
@@ -221,22 +277,33 @@ void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
 	}
 }
 
-/* The slot that holds tag @index of @site, or NULL. */
-static struct codetag_slot *slot_of_tag(uintptr_t site, uint32_t index)
+/* The slot of @array (of @mask + 1 slots) that holds tag @index of
+ * @site, or NULL. */
+static struct codetag_slot *slot_in(struct codetag_slot *array, uint32_t mask,
+				    uintptr_t site, uint32_t index)
 {
-	uint32_t slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
+	uint32_t slot = codetag_site_hash(site) & mask;
 
-	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
-		uint32_t word = atomic_load_explicit(&slots[slot].word,
+	for (uint32_t probes = 0; probes <= mask; probes++) {
+		uint32_t word = atomic_load_explicit(&array[slot].word,
 						     memory_order_acquire);
 
 		if (word == 0)
 			return NULL;
 		if ((word & CODETAG_SLOT_INDEX) == index)
-			return &slots[slot];
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+			return &array[slot];
+		slot = (slot + 1) & mask;
 	}
 	return NULL;
+}
+
+/* The slot that holds tag @index of @site, or NULL. */
+static struct codetag_slot *slot_of_tag(uintptr_t site, uint32_t index)
+{
+	struct codetag_slot *s = slot_in(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
+					 site, index);
+
+	return s ? s : slot_in(codetag_slots, CODETAG_SLOTS - 1, site, index);
 }
 
 void codetag_publish_route(uint32_t index)
@@ -279,4 +346,17 @@ void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 						      memory_order_release);
 		}
 	}
+}
+
+size_t codetag_resident_bytes(void)
+{
+	size_t tag_bytes = (size_t)codetag_count() * sizeof(tags[0]);
+
+	/* The tags in use lie at the start of their array; the slot
+	 * arrays are touched wherever the hash puts a site. */
+	tag_bytes = (tag_bytes + 4095) & ~(size_t)4095;
+	return core_resident_bytes(tags, tag_bytes) +
+	       core_resident_bytes(codetag_small_slots, sizeof(codetag_small_slots)) +
+	       core_resident_bytes(codetag_slots, sizeof(codetag_slots)) +
+	       core_resident_bytes(stack_slots, sizeof(stack_slots));
 }

@@ -16,6 +16,8 @@
 #define ALLOCINFO_CORE_CODETAG_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum codetag_flags {
@@ -139,9 +141,19 @@ uint32_t codetag_count(void);
  * may take it from the slot from now on. */
 void codetag_publish_route(uint32_t index);
 
-/* The table's slow path: the first allocation at @site, which found
- * the empty @slot; returns the slot word of the site's tag.  Lock-free;
- * never allocates. */
-uint32_t codetag_insert(uintptr_t site, uint32_t slot);
+/* The table's slow path (alloc_tag.h): the lookup of @site reached the
+ * empty @slot of the small slot array; returns the slot word of the
+ * site's tag, from the large array once the small one is closed, and
+ * inserting the site on first sight.  Lock-free; never allocates. */
+uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t slot);
+
+/* Bytes of the tag table and its slot arrays in memory now (profiler
+ * memory; report time only: a system call per 1 MiB). */
+size_t codetag_resident_bytes(void);
+
+/* Whether the small slot array has closed: sites then may have two
+ * tags, if two threads saw one first as it closed (snapshot.c merges
+ * them). */
+bool codetag_small_closed(void);
 
 #endif

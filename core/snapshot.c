@@ -8,6 +8,7 @@
 #include "core/snapshot.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -15,6 +16,41 @@
 #include "core/allocator_pages.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
+
+static int compare_sites(const void *pa, const void *pb)
+{
+	const struct snapshot_entry *a = pa, *b = pb;
+
+	if (a->ct.site != b->ct.site)
+		return a->ct.site < b->ct.site ? -1 : 1;
+	/* Stack tags (ALLOCINFO_DEPTH) after the site's own. */
+	return (a->ct.stack_depth > 0) - (b->ct.stack_depth > 0);
+}
+
+/*
+ * Two threads that meet a new site first as the small slot array closes
+ * may give it a tag each, one in either array (codetag.h); every block
+ * is counted under the one it got, so a site's line is their sum.
+ */
+static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
+{
+	size_t kept = 0;
+
+	qsort(entries, n, sizeof(*entries), compare_sites);
+	for (size_t i = 0; i < n; i++) {
+		struct snapshot_entry *last = kept ? &entries[kept - 1] : NULL;
+
+		if (last && last->ct.site == entries[i].ct.site &&
+		    !last->ct.stack_depth && !entries[i].ct.stack_depth) {
+			last->bytes += entries[i].bytes;
+			last->calls += entries[i].calls;
+			last->ct.flags |= entries[i].ct.flags;
+			continue;
+		}
+		entries[kept++] = entries[i];
+	}
+	return kept;
+}
 
 int snapshot_take(struct snapshot *snap)
 {
@@ -29,12 +65,14 @@ int snapshot_take(struct snapshot *snap)
 	}
 	alloc_tag_read(CODETAG_INTERNAL, &snap->profiler_bytes,
 		       &snap->profiler_calls);
-	/* The profiler's tables mapped outside the allocator, as much of
-	 * them as is in memory: the page-range map's pool, the page table
-	 * (allocator_pages.h) and the threads' delta arrays. */
+	/* The profiler's tables outside the allocator, as much of them as
+	 * is in memory: the page-range map's pool, the page table and slot
+	 * arrays (allocator_pages.h), the threads' delta arrays and the
+	 * codetag table. */
 	snap->profiler_bytes += (int64_t)page_map_overhead();
 	snap->profiler_bytes += (int64_t)allocator_pages_resident_bytes();
 	snap->profiler_bytes += (int64_t)alloc_tag_resident_bytes();
+	snap->profiler_bytes += (int64_t)codetag_resident_bytes();
 	core_mmap_allocator_totals(&snap->allocator_bytes, &snap->allocator_calls);
 
 	for (uint32_t i = CODETAG_OVERFLOW; i < n; i++) {
@@ -68,6 +106,8 @@ int snapshot_take(struct snapshot *snap)
 		used++;
 	}
 	snap->count = used;
+	if (codetag_small_closed())
+		snap->count = merge_duplicate_sites(snap->entries, used);
 	return 0;
 }
 
