@@ -453,6 +453,14 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
  */
 #define FRAME_MEMO_SLOTS 1024
 
+/* @site's entry in a thread's table: the top 10 bits of a multiplicative
+ * hash. */
+static inline size_t frame_memo_index(uintptr_t site)
+{
+	_Static_assert(FRAME_MEMO_SLOTS == 1u << (64 - 54), "10 bits of hash");
+	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 54);
+}
+
 struct frame_memo {
 	uintptr_t site;
 	uintptr_t module;
@@ -522,7 +530,7 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
 	struct frame_memo *table = thread_frame_memo();
-	struct frame_memo *m = table ? &table[(site * 0x9e3779b97f4a7c15ull) >> 54] :
+	struct frame_memo *m = table ? &table[frame_memo_index(site)] :
 				       scratch;
 	uint32_t index;
 
@@ -632,6 +640,38 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 	return stack_tag(frames + keep, n < depth ? n : depth, index);
 }
 
+/*
+ * The charged tag of a wrapper site at depth 1 when this thread's memo
+ * already knows its caller's site as SELF (a wrapper called from a site
+ * it has seen): what charge_by_offset would find, without its lookups,
+ * and with nothing that may allocate or set errno, so callsite_route
+ * needs neither its internal scope nor errno's saving.  0: ask it.
+ */
+static uint32_t charge_from_memo(const struct codetag *ct, uintptr_t site)
+{
+	const struct frame_memo *table = frame_memo, *m;
+	int32_t offset;
+	uintptr_t sp, caller;
+
+	if (!table || callsite_options.depth != 1 ||
+	    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+		return 0;
+	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
+		return 0;
+	sp = wrapper_stack_pointer(site);
+	if (!sp)
+		return 0;
+	caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
+	m = &table[frame_memo_index(caller)];
+	if (m->site != caller || m->route != CODETAG_ROUTE_SELF ||
+	    m->retirements != atomic_load_explicit(&codetag_retirements,
+						   memory_order_acquire))
+		return 0;
+	return m->index;
+}
+
 uint32_t callsite_route(uint32_t index, uintptr_t site)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;
@@ -645,6 +685,12 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
 	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
 		return index;
+	if (route == CODETAG_ROUTE_UNWIND) {
+		charged = charge_from_memo(ct, site);
+		if (charged)
+			return charged;
+		charged = index;
+	}
 
 	saved_errno = errno;
 	core_internal_enter();
