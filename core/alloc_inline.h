@@ -118,6 +118,40 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	return ptr;
 }
 
+/*
+ * realloc(@ptr, @size) from @site, where the block keeps its class: the
+ * block stays where it is (jemalloc's rallocx would not move it either),
+ * so only its slot and the counts change.  Strings that grow a few bytes
+ * at a time, as perl's do, take this path.  Anything else goes to
+ * core_realloc.
+ */
+static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
+{
+	struct core_thread *t = &core_thread;
+	unsigned int state = t->allocator_state;
+	uint32_t tag, old, *slot;
+	uint64_t entry;
+	size_t usable;
+
+	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !ptr || !size ||
+			     size > ALLOC_SMALL_USABLE_MAX || !core_je.malloc, 0))
+		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
+	entry = allocator_pages_small_entry(ptr);
+	usable = allocator_pages_entry_usable(entry);
+	if (!usable || small_usable_for(size) != usable)
+		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
+	core_thread_enter_fast(t, state);
+	slot = allocator_pages_slot(ptr, entry);
+	old = *slot;
+	tag = codetag_index_for_site(site);
+	alloc_tag_count_here(t, old & ((1u << ALLOC_TAG_BITS) - 1),
+			     -(int64_t)(usable - (old >> ALLOC_TAG_BITS)), -1);
+	alloc_tag_count_here(t, tag, (int64_t)size, 1);
+	*slot = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
+	core_thread_leave(t);
+	return ptr;
+}
+
 /* free(@ptr). */
 static inline void core_free_inline(void *ptr)
 {

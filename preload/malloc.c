@@ -25,7 +25,7 @@ EXPORT void *calloc(size_t n, size_t size)
 
 EXPORT void *realloc(void *ptr, size_t size)
 {
-	return core_realloc(ptr, size, ALLOC_DEFAULT, CALLER);
+	return core_realloc_inline(ptr, size, CALLER);
 }
 
 EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
