@@ -2,11 +2,12 @@
  * The core allocation API.
  *
  * Every block the profiler hands out, to the program or to itself, comes
- * from here and is backed by jemalloc's non-standard API.  A trailer at
- * the end of each block's size class records the block's tag index and
- * the size that was added to the tag (alloc_inline.h), so free, realloc
- * and malloc_usable_size find the tag in O(1) without a lock, and a free
- * subtracts exactly what its allocation added.
+ * from here and is backed by jemalloc's non-standard API.  A slot beside
+ * the block's page (a large block: its first page's entry) records the
+ * block's tag index and the size that was added to the tag
+ * (allocator_pages.h), so free, realloc and malloc_usable_size find the
+ * tag in O(1) without a lock, and a free subtracts exactly what its
+ * allocation added.
  *
  * @site is the return address of the program's call into the allocator;
  * it is ignored with ALLOC_NO_CODETAG.  Functions set errno like glibc's

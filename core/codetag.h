@@ -5,7 +5,7 @@
  * allocator (the kernel uses the file:line of the alloc_hooks() macro
  * expansion; user space only has the return address).  The table maps a
  * site to a small tag index and never forgets a site: tags are never
- * freed, so an index stored in an allocation trailer stays valid for the
+ * freed, so an index stored in a block's slot stays valid for the
  * life of the process, exactly as the kernel's static codetags do.
  *
  * The text fields (file, line, function, module) are left empty by the

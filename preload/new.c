@@ -33,8 +33,8 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const
 { (void)nt; return malloc_api_operator_new(size, align, 1, CALLER); }
 
 /* delete: plain, sized, nothrow, aligned, sized aligned, aligned
- * nothrow; scalar and array.  The trailer knows the size and tag, so
- * every form is core_free. */
+ * nothrow; scalar and array.  The block's slot (or its page's entry)
+ * knows the size and tag, so every form is core_free. */
 EXPORT void _ZdlPv(void *p)
 { core_free_inline(p); }
 EXPORT void _ZdaPv(void *p)
