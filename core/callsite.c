@@ -642,34 +642,44 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 
 /*
  * The charged tag of a wrapper site at depth 1 when this thread's memo
- * already knows its caller's site as SELF (a wrapper called from a site
- * it has seen): what charge_by_offset would find, without its lookups,
- * and with nothing that may allocate or set errno, so callsite_route
- * needs neither its internal scope nor errno's saving.  0: ask it.
+ * already knows every frame on the way (a wrapper called from a site it
+ * has seen, through wrappers it has seen): what charge_by_offset would
+ * find, without its lookups, and with nothing that may allocate or set
+ * errno, so callsite_route needs neither its internal scope nor errno's
+ * saving.  0: ask charge_by_offset.
  */
 static uint32_t charge_from_memo(const struct codetag *ct, uintptr_t site)
 {
-	const struct frame_memo *table = frame_memo, *m;
+	const struct frame_memo *table = frame_memo;
+	uint32_t retirements;
 	int32_t offset;
-	uintptr_t sp, caller;
+	uintptr_t sp;
 
 	if (!table || callsite_options.depth != 1 ||
 	    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
 	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
 		return 0;
 	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-	if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
-		return 0;
 	sp = wrapper_stack_pointer(site);
 	if (!sp)
 		return 0;
-	caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
-	m = &table[frame_memo_index(caller)];
-	if (m->site != caller || m->route != CODETAG_ROUTE_SELF ||
-	    m->retirements != atomic_load_explicit(&codetag_retirements,
-						   memory_order_acquire))
-		return 0;
-	return m->index;
+	retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
+	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
+		uintptr_t caller;
+		const struct frame_memo *m;
+
+		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
+			return 0;
+		caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
+		m = &table[frame_memo_index(caller)];
+		if (m->site != caller || m->retirements != retirements)
+			return 0;
+		if (m->route == CODETAG_ROUTE_SELF)
+			return m->index;
+		sp += (uintptr_t)offset + 8;
+		offset = m->caller_offset;
+	}
+	return 0;
 }
 
 uint32_t callsite_route(uint32_t index, uintptr_t site)
