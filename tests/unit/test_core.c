@@ -631,6 +631,44 @@ static void test_page_slots(void)
 	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
 }
 
+/*
+ * Pages that change class under real jemalloc blocks: each round fills
+ * slabs of one class, frees them all (their pages go back to jemalloc's
+ * extent cache, to be cut into slabs of the next class), and the counts
+ * of every round's site must come out exact, before and after its frees.
+ */
+#define REUSE_BLOCKS 20000
+
+static void test_page_reuse(void)
+{
+	static const size_t sizes[] = { 16, 48, 64, 96, 256, 1024, 3072, 6000,
+					16, 80, 160, 2048, 8192, 40, 112, 4096 };
+	static void *blocks[REUSE_BLOCKS];
+	bool exact = true;
+
+	for (size_t round = 0; round < 3 * sizeof(sizes) / sizeof(sizes[0]); round++) {
+		size_t size = sizes[round % (sizeof(sizes) / sizeof(sizes[0]))];
+		uintptr_t site = SITE(30000 + round);
+		int64_t bytes, calls;
+		uint32_t flags;
+		size_t n;
+
+		for (n = 0; n < REUSE_BLOCKS; n++) {
+			blocks[n] = core_alloc(size, 0, ALLOC_DEFAULT, site);
+			if (!blocks[n])
+				break;
+			memset(blocks[n], (int)round, core_usable_size(blocks[n]));
+		}
+		site_counts(site, &bytes, &calls, &flags);
+		exact &= bytes == (int64_t)(n * size) && calls == (int64_t)n && n == REUSE_BLOCKS;
+		for (size_t i = 0; i < n; i++)
+			core_free(blocks[i]);
+		site_counts(site, &bytes, &calls, &flags);
+		exact &= bytes == 0 && calls == 0;
+	}
+	CHECK(exact);
+}
+
 int main(void)
 {
 	test_early_window();
@@ -639,6 +677,7 @@ int main(void)
 	test_accounting();
 	test_block_tag_sizes();
 	test_page_slots();
+	test_page_reuse();
 	test_many_sites();
 	test_profiler_tables();
 	test_no_codetag();
