@@ -18,10 +18,10 @@
  *   of one class and lie at least usable apart, and a block's slot is
  *   its offset in the page shifted right by log2 of the largest power
  *   of two <= usable: no two starts share one, and there is no division
- *   on the way to it.  The array has 4096 >> that shift slots and an
- *   8-byte link: 6.4% of a page of 64- to 112-byte blocks, 12.7% of one
- *   of 32- or 48-byte blocks, 25% of one of 16-byte blocks, 0.4% of one
- *   of 1 KiB blocks.
+ *   on the way to it.  The array has 4096 >> that shift slots after an
+ *   8-byte link, in 16-byte units: 6.6% of a page of 64- to 112-byte
+ *   blocks, 12.9% of one of 32- or 48-byte blocks, 25.4% of one of
+ *   16-byte blocks, 0.8% of one of 1 KiB blocks.
  * - A large block owns its pages: its tag and count are kept in the
  *   entry of its first page (struct allocator_pages_large).
  *
