@@ -453,13 +453,19 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
  */
 #define FRAME_MEMO_SLOTS 1024
 
-/* @site's entry in a thread's table: the top 10 bits of a multiplicative
- * hash. */
-static inline size_t frame_memo_index(uintptr_t site)
+/*
+ * @site's set in a thread's table: two entries side by side (one cache
+ * line), at the top 9 bits of a multiplicative hash.  Two ways, not one:
+ * cc1 calls its wrappers from over a thousand sites, and a direct-mapped
+ * table lost a fifth of them to conflicts.  The first entry of a set is
+ * the one used last.
+ */
+static inline size_t frame_memo_set(uintptr_t site)
 {
-	_Static_assert(FRAME_MEMO_SLOTS == 1u << (64 - 54), "10 bits of hash");
-	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 54);
+	_Static_assert(FRAME_MEMO_SLOTS == 2u << (64 - 55), "9 bits of hash, 2 ways");
+	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55) * 2;
 }
+
 
 struct frame_memo {
 	uintptr_t site;
@@ -470,6 +476,17 @@ struct frame_memo {
 	uint16_t code;             /* enum callsite_code */
 	uint32_t retirements;      /* codetag_retirements when made */
 };
+
+/* @site's entry in @table, or NULL: no change to the table. */
+static inline const struct frame_memo *frame_memo_find(const struct frame_memo *table,
+						       uintptr_t site)
+{
+	const struct frame_memo *set = &table[frame_memo_set(site)];
+
+	if (set[0].site == site)
+		return &set[0];
+	return set[1].site == site ? &set[1] : NULL;
+}
 
 /*
  * The table is 32 KiB, too much for every thread's static TLS: it is
@@ -530,13 +547,21 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
 	struct frame_memo *table = thread_frame_memo();
-	struct frame_memo *m = table ? &table[frame_memo_index(site)] :
-				       scratch;
+	struct frame_memo *m = scratch;
 	uint32_t index;
 
-	if (!table)
-		scratch->site = 0;
+	scratch->site = 0;
+	if (table) {
+		/* The entry used now goes first in its set. */
+		m = &table[frame_memo_set(site)];
+		if (m[0].site != site) {
+			struct frame_memo other = m[1];
 
+			m[1] = m[0];
+			if (other.site == site)
+				m[0] = other;
+		}
+	}
 	if (m->site != site || m->retirements != retirements) {
 		index = codetag_index_for_site_unrouted(site);
 		if (index < CODETAG_FIRST_SITE)
@@ -671,8 +696,8 @@ static uint32_t charge_from_memo(const struct codetag *ct, uintptr_t site)
 		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
 			return 0;
 		caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
-		m = &table[frame_memo_index(caller)];
-		if (m->site != caller || m->retirements != retirements)
+		m = frame_memo_find(table, caller);
+		if (!m || m->retirements != retirements)
 			return 0;
 		if (m->route == CODETAG_ROUTE_SELF)
 			return m->index;
