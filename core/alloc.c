@@ -258,7 +258,7 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 			errno = ENOMEM;
 			return NULL;
 		}
-		*slot = tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
+		*slot = slot_word(tag, usable, counted);
 	} else if (unlikely(!allocator_pages_set_large(ptr, tag, counted))) {
 		return ptr;
 	}
@@ -275,30 +275,26 @@ static inline size_t usable_of(void *ptr)
 	return usable ? usable : sallocx(ptr, 0);
 }
 
-/* The tag and count of a block of ours. */
-static inline void read_tag(void *ptr, size_t usable, uint32_t *tag,
-			    uint64_t *counted)
+/* The usable size, tag and count of a block of ours: a small block's
+ * from its page's entry and slot, a large one's from jemalloc and its
+ * first page's entry. */
+static inline size_t read_block(void *ptr, uint32_t *tag, uint64_t *counted)
 {
-	if (usable <= ALLOC_SMALL_USABLE_MAX) {
-		uint64_t entry = allocator_pages_small_entry(ptr);
-		uint32_t word;
+	uint64_t entry = allocator_pages_small_entry(ptr);
+	size_t usable = allocator_pages_entry_usable(entry);
+	struct allocator_pages_large large;
 
-		/* A small block whose page has no slot array was never
-		 * counted (see account_block): nothing to take back. */
-		if (unlikely(allocator_pages_entry_usable(entry) != usable)) {
-			*tag = CODETAG_INTERNAL;
-			*counted = 0;
-			return;
-		}
-		word = *allocator_pages_slot(ptr, entry);
-		*tag = word & ((1u << ALLOC_TAG_BITS) - 1);
-		*counted = usable - (word >> ALLOC_TAG_BITS);
-	} else {
-		struct allocator_pages_large large = allocator_pages_large_of(ptr);
+	if (usable) {
+		uint32_t word = *allocator_pages_slot(ptr, entry);
 
-		*tag = large.tag;
-		*counted = large.counted;
+		*tag = slot_tag(word);
+		*counted = slot_counted(word, usable);
+		return usable;
 	}
+	large = allocator_pages_large_of(ptr);
+	*tag = large.tag;
+	*counted = large.counted;
+	return sallocx(ptr, 0);
 }
 
 static inline void *alloc_block(size_t size, size_t align,
@@ -358,8 +354,7 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	usable = usable_of(ptr);
-	read_tag(ptr, usable, &tag, &counted);
+	usable = read_block(ptr, &tag, &counted);
 	sdallocx(ptr, usable, 0);
 	alloc_tag_sub(tag, (int64_t)counted);
 }
@@ -385,8 +380,7 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
-	old_usable = usable_of(ptr);
-	read_tag(ptr, old_usable, &old_tag, &old_counted);
+	old_usable = read_block(ptr, &old_tag, &old_counted);
 	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_SMALL_USABLE_MAX &&
 	    core_je.malloc) {
 		usable = small_usable_for(size);
@@ -433,8 +427,7 @@ void *core_malloc_failed(void *ptr, uint32_t word, size_t usable)
 {
 	if (ptr)
 		sdallocx(ptr, usable, 0);
-	alloc_tag_count_here(&core_thread, word & ((1u << ALLOC_TAG_BITS) - 1),
-			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
+	count_slot_freed(&core_thread, word, usable);
 	core_allocator_leave();
 	errno = ENOMEM;
 	return NULL;

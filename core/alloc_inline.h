@@ -44,7 +44,7 @@
 #define ALLOC_MIN_ALIGN        16
 #define ALLOC_SMALL_USABLE_MAX ALLOCATOR_PAGES_SMALL_MAX
 #define ALLOC_TAG_BITS         18
-#define ALLOC_PAGE_MASK        4095
+#define ALLOC_PAGE_MASK        ((1u << ALLOCATOR_PAGES_PAGE_SHIFT) - 1)
 
 _Static_assert(CODETAG_MAX <= (1u << ALLOC_TAG_BITS),
 	       "a tag index must fit a small block's slot");
@@ -79,6 +79,30 @@ static inline size_t small_usable_for(size_t size)
 	return core_size_class[(size + 7) >> 3];
 }
 
+/* A small block's slot word: its tag, and what its class of @usable
+ * bytes has beyond the @counted ones added to the tag. */
+static inline uint32_t slot_word(uint32_t tag, size_t usable, size_t counted)
+{
+	return tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
+}
+
+static inline uint32_t slot_tag(uint32_t word)
+{
+	return word & ((1u << ALLOC_TAG_BITS) - 1);
+}
+
+static inline size_t slot_counted(uint32_t word, size_t usable)
+{
+	return usable - (word >> ALLOC_TAG_BITS);
+}
+
+/* Takes a small block of class @usable off the tag of its slot @word. */
+static inline void count_slot_freed(struct core_thread *t, uint32_t word,
+				    size_t usable)
+{
+	alloc_tag_count_here(t, slot_tag(word), -(int64_t)slot_counted(word, usable), -1);
+}
+
 /* jemalloc had no block of class @usable for the slot @word (or, for a
  * block @ptr it had, no slot could be made): gives @ptr back, takes the
  * count back, leaves the allocator, ENOMEM. */
@@ -107,7 +131,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	 * and the class live across jemalloc's call; a failure takes the
 	 * count back. */
 	alloc_tag_count_here(t, tag, (int64_t)size, 1);
-	word = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
+	word = slot_word(tag, usable, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = core_je.malloc(usable);
 	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
@@ -144,10 +168,9 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	slot = allocator_pages_slot(ptr, entry);
 	old = *slot;
 	tag = codetag_index_for_site(site);
-	alloc_tag_count_here(t, old & ((1u << ALLOC_TAG_BITS) - 1),
-			     -(int64_t)(usable - (old >> ALLOC_TAG_BITS)), -1);
+	count_slot_freed(t, old, usable);
 	alloc_tag_count_here(t, tag, (int64_t)size, 1);
-	*slot = tag | (uint32_t)(usable - size) << ALLOC_TAG_BITS;
+	*slot = slot_word(tag, usable, size);
 	core_thread_leave(t);
 	return ptr;
 }
@@ -183,8 +206,7 @@ static inline void core_free_inline(void *ptr)
 		sdallocx(ptr, usable, 0);
 	else
 		core_je.free(ptr);
-	alloc_tag_count_here(t, word & ((1u << ALLOC_TAG_BITS) - 1),
-			     -(int64_t)(usable - (word >> ALLOC_TAG_BITS)), -1);
+	count_slot_freed(t, word, usable);
 	core_thread_leave(t);
 }
 
