@@ -583,28 +583,44 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
  * The charged tag by measured offsets alone, or 0 to unwind instead:
  * from the wrapper's frame outward, while each frame's site is a
  * seen-through one with a confirmed offset.
+ *
+ * @memo_only: what this thread's memo already knows, with no lookup,
+ * no refresh and nothing that may allocate or set errno, so that
+ * callsite_route needs neither its internal scope nor errno's saving
+ * for a wrapper called from sites it has seen (the common case); 0 as
+ * soon as the memo lacks a frame.
  */
-static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp)
+static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
+				 bool memo_only)
 {
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
+						    memory_order_acquire);
 
 	if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
+	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || (memo_only && !frame_memo))
 		return 0;
 	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
 		struct frame_memo scratch;
 		const struct frame_memo *m;
+		uintptr_t caller;
 
 		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
 			return 0;
-		m = frame_memo_of(*(const uintptr_t *)(sp + (uintptr_t)offset), false,
-				  &scratch);
-		if (!m)
-			return 0;
+		caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
+		if (memo_only) {
+			m = frame_memo_find(frame_memo, caller);
+			if (!m || m->retirements != retirements)
+				return 0;
+		} else {
+			m = frame_memo_of(caller, false, &scratch);
+			if (!m)
+				return 0;
+		}
 		if (m->route == CODETAG_ROUTE_SELF)
 			return m->index;
 		sp += (uintptr_t)offset + 8;
-		if (!m->caller_offset)
+		if (!m->caller_offset && !memo_only)
 			m = frame_memo_of(m->site, true, &scratch);
 		offset = m->caller_offset;
 	}
@@ -665,51 +681,11 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 	return stack_tag(frames + keep, n < depth ? n : depth, index);
 }
 
-/*
- * The charged tag of a wrapper site at depth 1 when this thread's memo
- * already knows every frame on the way (a wrapper called from a site it
- * has seen, through wrappers it has seen): what charge_by_offset would
- * find, without its lookups, and with nothing that may allocate or set
- * errno, so callsite_route needs neither its internal scope nor errno's
- * saving.  0: ask charge_by_offset.
- */
-static uint32_t charge_from_memo(const struct codetag *ct, uintptr_t site)
-{
-	const struct frame_memo *table = frame_memo;
-	uint32_t retirements;
-	int32_t offset;
-	uintptr_t sp;
-
-	if (!table || callsite_options.depth != 1 ||
-	    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
-		return 0;
-	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-	sp = wrapper_stack_pointer(site);
-	if (!sp)
-		return 0;
-	retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
-	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
-		uintptr_t caller;
-		const struct frame_memo *m;
-
-		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
-			return 0;
-		caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
-		m = frame_memo_find(table, caller);
-		if (!m || m->retirements != retirements)
-			return 0;
-		if (m->route == CODETAG_ROUTE_SELF)
-			return m->index;
-		sp += (uintptr_t)offset + 8;
-		offset = m->caller_offset;
-	}
-	return 0;
-}
-
 uint32_t callsite_route(uint32_t index, uintptr_t site)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;
+	unsigned int depth = callsite_options.depth;
+	uintptr_t wrapper_sp = 0;
 	uint16_t route;
 	uint32_t charged = index;
 	int saved_errno;
@@ -720,8 +696,9 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
 	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
 		return index;
-	if (route == CODETAG_ROUTE_UNWIND) {
-		charged = charge_from_memo(ct, site);
+	if (route == CODETAG_ROUTE_UNWIND && depth == 1) {
+		wrapper_sp = wrapper_stack_pointer(site);
+		charged = wrapper_sp ? charge_by_offset(ct, wrapper_sp, true) : 0;
 		if (charged)
 			return charged;
 		charged = index;
@@ -732,13 +709,12 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		route = decide_route(ct, site);
 	if (route == CODETAG_ROUTE_UNWIND) {
-		uintptr_t wrapper_sp = wrapper_stack_pointer(site);
-		unsigned int depth = callsite_options.depth;
-
+		if (!wrapper_sp)
+			wrapper_sp = wrapper_stack_pointer(site);
 		if (!wrapper_sp)
 			charged = 0;
 		else if (depth == 1)
-			charged = charge_by_offset(ct, wrapper_sp);
+			charged = charge_by_offset(ct, wrapper_sp, false);
 		else
 			charged = stack_by_offset(index, site, wrapper_sp);
 		if (!charged) {
