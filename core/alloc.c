@@ -7,14 +7,16 @@
  *
  * A block is always allocated as the whole of its size class (@usable,
  * from nallocx or the class table), so its page's entry names the
- * class jemalloc serves it from, whatever alignment was asked.  The
- * slot's count is what was added to the tag, so a free subtracts
- * exactly that, whatever the options are by then.
+ * class jemalloc serves it from, whatever alignment was asked.  A small
+ * block is counted by its slot alone (alloc_inline.h); a large block's
+ * count is kept in its first page's entry and added to its tag's
+ * counters, so a free subtracts exactly that, whatever the options are
+ * by then.
  *
  * No path takes a lock, and none makes a system call but to map a new
  * chunk of slot arrays or a leaf of the page table: a table lookup, a
- * few plain stores to this thread's counters, and jemalloc's thread
- * cache.
+ * store to the slot or a few plain stores to this thread's counters,
+ * and jemalloc's thread cache.
  */
 #include "core/alloc.h"
 
@@ -37,7 +39,11 @@
 
 __thread struct core_thread core_thread;
 
-struct core_jemalloc core_je;
+static void free_with_dallocx(void *ptr);
+
+/* free is set from the start: the free fast path is open in the early
+ * window too, for blocks mallocx made. */
+struct core_jemalloc core_je = { .free = free_with_dallocx };
 bool core_count_usable_size;
 static atomic_bool core_ready;
 
@@ -125,8 +131,8 @@ static bool fill_size_classes(void)
 	return true;
 }
 
-/* The free fast path's fallback, should libjemalloc's free not be
- * found: the free path must have one once the counters run. */
+/* The free fast path's free until core_init, and after it should
+ * libjemalloc's free not be found. */
 static void free_with_dallocx(void *ptr)
 {
 	dallocx(ptr, 0);
@@ -258,11 +264,11 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 			errno = ENOMEM;
 			return NULL;
 		}
-		*slot = slot_word(tag, usable, counted);
-	} else if (unlikely(!allocator_pages_set_large(ptr, tag, counted))) {
+		slot_set(slot, slot_word(tag, usable, counted));
 		return ptr;
 	}
-	alloc_tag_add(tag, (int64_t)counted);
+	if (likely(allocator_pages_set_large(ptr, tag, counted)))
+		alloc_tag_add(tag, (int64_t)counted);
 	return ptr;
 }
 
@@ -275,26 +281,27 @@ static inline size_t usable_of(void *ptr)
 	return usable ? usable : sallocx(ptr, 0);
 }
 
-/* The usable size, tag and count of a block of ours: a small block's
- * from its page's entry and slot, a large one's from jemalloc and its
- * first page's entry. */
-static inline size_t read_block(void *ptr, uint32_t *tag, uint64_t *counted)
+/* A block of ours: its usable size, and its slot if it is a small one
+ * (else NULL). */
+static inline size_t find_block(void *ptr, uint32_t **slot)
 {
 	uint64_t entry = allocator_pages_small_entry(ptr);
 	size_t usable = allocator_pages_entry_usable(entry);
-	struct allocator_pages_large large;
 
 	if (usable) {
-		uint32_t word = *allocator_pages_slot(ptr, entry);
-
-		*tag = slot_tag(word);
-		*counted = slot_counted(word, usable);
+		*slot = allocator_pages_slot(ptr, entry);
 		return usable;
 	}
-	large = allocator_pages_large_of(ptr);
-	*tag = large.tag;
-	*counted = large.counted;
+	*slot = NULL;
 	return sallocx(ptr, 0);
+}
+
+/* The large block at @ptr is gone: takes its count off its tag. */
+static inline void count_large_freed(void *ptr)
+{
+	struct allocator_pages_large large = allocator_pages_large_of(ptr);
+
+	alloc_tag_sub(large.tag, (int64_t)large.counted);
 }
 
 static inline void *alloc_block(size_t size, size_t align,
@@ -344,9 +351,8 @@ static inline void *alloc_block(size_t size, size_t align,
 
 static inline void free_block(void *ptr)
 {
+	uint32_t *slot;
 	size_t usable;
-	uint64_t counted;
-	uint32_t tag;
 
 	if (!ptr)
 		return;
@@ -354,17 +360,25 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	usable = read_block(ptr, &tag, &counted);
+	usable = find_block(ptr, &slot);
+	if (slot) {
+		/* Before the block is jemalloc's again (alloc_inline.h). */
+		slot_set(slot, 0);
+		sdallocx(ptr, usable, 0);
+		return;
+	}
+	/* The entry is read before the block goes back: the page may be
+	 * another block's at once. */
+	count_large_freed(ptr);
 	sdallocx(ptr, usable, 0);
-	alloc_tag_sub(tag, (int64_t)counted);
 }
 
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 			   uintptr_t site)
 {
 	size_t old_usable, usable;
-	uint64_t old_counted;
-	uint32_t old_tag;
+	uint32_t *old_slot, old_word = 0;
+	struct allocator_pages_large old_large = { .counted = 0 };
 	void *fresh;
 
 	if (unlikely(alloc_flags & ~ALLOC_FLAGS_REALLOC_SUPPORTED)) {
@@ -380,18 +394,15 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
-	old_usable = read_block(ptr, &old_tag, &old_counted);
-	if (old_usable <= ALLOC_SMALL_USABLE_MAX && size <= ALLOC_SMALL_USABLE_MAX &&
-	    core_je.malloc) {
+	old_usable = find_block(ptr, &old_slot);
+	if (old_slot && size <= ALLOC_SMALL_USABLE_MAX && core_je.malloc) {
 		usable = small_usable_for(size);
 		/* The same class: rallocx would leave the block where it
-		 * is, so only the slot and the counts change (a string
-		 * growing by a few bytes at a time, as perl's do). */
-		if (usable == old_usable) {
-			alloc_tag_sub(old_tag, (int64_t)old_counted);
+		 * is, so only the slot changes (a string growing by a few
+		 * bytes at a time, as perl's do). */
+		if (usable == old_usable)
 			return account_block(ptr, usable, size,
 					     tag_for(alloc_flags, site));
-		}
 	}
 	usable = usable_for(size, 0);
 	if (unlikely(!usable)) {
@@ -410,27 +421,89 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 		free_block(ptr);
 		return fresh;
 	}
+	/* The old block is jemalloc's once rallocx moves it, and its
+	 * slot or entry another block's: the old count is taken first, and
+	 * put back if rallocx fails. */
+	if (old_slot) {
+		old_word = slot_get(old_slot);
+		slot_set(old_slot, 0);
+	} else {
+		old_large = allocator_pages_large_of(ptr);
+	}
 	/* An over-aligned block loses its alignment, as with glibc. */
 	fresh = rallocx(ptr, usable, 0);
 	if (unlikely(!fresh)) {
+		if (old_slot)
+			slot_set(old_slot, old_word);
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Only now is the old block gone: take it off its tag. */
-	alloc_tag_sub(old_tag, (int64_t)old_counted);
+	if (!old_slot)
+		alloc_tag_sub(old_large.tag, (int64_t)old_large.counted);
 	return account_block(fresh, usable, size, tag_for(alloc_flags, site));
 }
 
-/* Out of core_malloc's line: only the slot's word and the class live
- * across its call into jemalloc. */
-void *core_malloc_failed(void *ptr, uint32_t word, size_t usable)
+/* Out of core_malloc's line. */
+void *core_malloc_failed(void *ptr, size_t usable)
 {
 	if (ptr)
 		sdallocx(ptr, usable, 0);
-	count_slot_freed(&core_thread, word, usable);
 	core_allocator_leave();
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* Adds a page's slots to the live counts of their tags: to @live[tag]
+ * for every tag below @n, or, with @only (core_read_tag), for that tag
+ * alone, into @live[0]. */
+struct small_live_sum {
+	struct core_live *live;
+	uint32_t n;
+	bool one_tag;
+	uint32_t only;
+};
+
+static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
+			   void *arg)
+{
+	struct small_live_sum *sum = arg;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t word = slots[i], tag = slot_tag(word);
+		struct core_live *live;
+
+		if (!word)
+			continue;
+		if (sum->one_tag) {
+			if (tag != sum->only)
+				continue;
+			live = &sum->live[0];
+		} else if (tag < sum->n) {
+			live = &sum->live[tag];
+		} else {
+			continue;	/* a tag made after the caller looked */
+		}
+		live->bytes += (int64_t)slot_counted(word, usable);
+		live->calls++;
+	}
+}
+
+void core_add_small_live(struct core_live *live, uint32_t n)
+{
+	struct small_live_sum sum = { .live = live, .n = n };
+
+	allocator_pages_visit_small(add_small_page, &sum);
+}
+
+void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls)
+{
+	struct core_live live = { 0, 0 };
+	struct small_live_sum sum = { .live = &live, .one_tag = true, .only = index };
+
+	alloc_tag_read(index, bytes, calls);
+	allocator_pages_visit_small(add_small_page, &sum);
+	*bytes += live.bytes;
+	*calls += live.calls;
 }
 
 /* The entry points: the bodies above, marked as inside the allocator. */

@@ -59,6 +59,24 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 /* Bytes usable at @ptr; 0 for NULL. */
 size_t core_usable_size(void *ptr);
 
+/* Live bytes and calls of a tag. */
+struct core_live {
+	int64_t bytes;
+	int64_t calls;
+};
+
+/*
+ * Adds the small blocks alive now to @live[tag] for each tag below @n
+ * (a small block is counted by its slot alone: alloc_inline.h).  Report
+ * time: it reads every slot array.  Exact when the threads are quiet;
+ * while they run, each page's slots are read as of one moment.
+ */
+void core_add_small_live(struct core_live *live, uint32_t n);
+
+/* Tag @index's live bytes and calls: its counters (large blocks) and
+ * its small blocks.  A whole scan of the slots: for tests and tools. */
+void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls);
+
 /* The profiler's own memory: shorthands for ALLOC_NO_CODETAG. */
 void *core_internal_alloc(size_t size);
 void *core_internal_calloc(size_t n, size_t size);

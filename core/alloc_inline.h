@@ -7,13 +7,20 @@
  *
  * - a small block (usable <= ALLOC_SMALL_USABLE_MAX) has a 4-byte slot
  *   in its page's slot array, the tag index in the low 18 bits and
- *   usable - counted in the high 14;
+ *   usable - counted + 1 in the high 14 (never 0: a slot of 0 has no
+ *   block).  malloc sets it, free clears it, and nothing else counts a
+ *   small block: its tag's live bytes and calls are the sum of the
+ *   slots that name it, made at report time (core_add_small_live).  So
+ *   the fast path stores one word per call and updates no counter: the
+ *   per-thread counters' loads and stores cost ~40% of the profiler's
+ *   time per malloc+free pair (bench/micro);
  * - a large block owns its pages, so its tag and count are kept in the
- *   entry of its first page.
+ *   entry of its first page, and added to the tag's counters
+ *   (alloc_tag.h) as it is allocated and freed.
  *
- * "counted" is what was added to the tag (the requested size, or the
- * usable one with ALLOCINFO_SIZE=usable), so a free subtracts exactly
- * that.  Requests get jemalloc's own class, as without the profiler.
+ * "counted" is the block's bytes as its tag shows them (the requested
+ * size, or the usable one with ALLOCINFO_SIZE=usable).  Requests get
+ * jemalloc's own class, as without the profiler.
  *
  * Which kind a block is follows from its page's small entry, which
  * gives free the class and the slot, else from jemalloc (sallocx) once
@@ -48,10 +55,11 @@
 
 _Static_assert(CODETAG_MAX <= (1u << ALLOC_TAG_BITS),
 	       "a tag index must fit a small block's slot");
-_Static_assert(ALLOC_SMALL_USABLE_MAX < (1u << (32 - ALLOC_TAG_BITS)),
-	       "usable - counted must fit a small block's slot");
+_Static_assert(ALLOC_SMALL_USABLE_MAX + 1 < (1u << (32 - ALLOC_TAG_BITS)),
+	       "usable - counted + 1 must fit a small block's slot");
 
-/* jemalloc's own entry points, set by core_init (alloc.c). */
+/* jemalloc's own entry points, set by core_init (alloc.c); free has a
+ * stand-in from the start. */
 struct core_jemalloc {
 	void *(*malloc)(size_t);
 	void *(*calloc)(size_t, size_t);
@@ -80,10 +88,10 @@ static inline size_t small_usable_for(size_t size)
 }
 
 /* A small block's slot word: its tag, and what its class of @usable
- * bytes has beyond the @counted ones added to the tag. */
+ * bytes has beyond the @counted ones its tag shows, plus one. */
 static inline uint32_t slot_word(uint32_t tag, size_t usable, size_t counted)
 {
-	return tag | (uint32_t)(usable - counted) << ALLOC_TAG_BITS;
+	return tag + ((uint32_t)(usable - counted + 1) << ALLOC_TAG_BITS);
 }
 
 static inline uint32_t slot_tag(uint32_t word)
@@ -93,20 +101,23 @@ static inline uint32_t slot_tag(uint32_t word)
 
 static inline size_t slot_counted(uint32_t word, size_t usable)
 {
-	return usable - (word >> ALLOC_TAG_BITS);
+	return usable + 1 - (word >> ALLOC_TAG_BITS);
 }
 
-/* Takes a small block of class @usable off the tag of its slot @word. */
-static inline void count_slot_freed(struct core_thread *t, uint32_t word,
-				    size_t usable)
+/* Slots are read by the report while the program runs: whole words. */
+static inline void slot_set(uint32_t *slot, uint32_t word)
 {
-	alloc_tag_count_here(t, slot_tag(word), -(int64_t)slot_counted(word, usable), -1);
+	__atomic_store_n(slot, word, __ATOMIC_RELAXED);
 }
 
-/* jemalloc had no block of class @usable for the slot @word (or, for a
- * block @ptr it had, no slot could be made): gives @ptr back, takes the
- * count back, leaves the allocator, ENOMEM. */
-void *core_malloc_failed(void *ptr, uint32_t word, size_t usable);
+static inline uint32_t slot_get(const uint32_t *slot)
+{
+	return __atomic_load_n(slot, __ATOMIC_RELAXED);
+}
+
+/* jemalloc had no block of class @usable (or, for a block @ptr it had,
+ * no slot could be made): gives @ptr back, leaves the allocator, ENOMEM. */
+void *core_malloc_failed(void *ptr, size_t usable);
 
 /* malloc(@size) called from @site. */
 static inline void *core_malloc(size_t size, uintptr_t site)
@@ -117,27 +128,24 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	uint32_t tag, word, *slot;
 	char *ptr;
 
-	/* One compare for all that sends it to the general path: inside
-	 * the allocator or the profiler's scope, counters not ready, a
-	 * signal waiting; then the early window (no core_je.malloc, which
+	/* One test for all that sends it to the general path: inside
+	 * the allocator or the profiler's scope, a signal waiting; then the early window (no core_je.malloc, which
 	 * usable-size counting also leaves unset) and large sizes. */
-	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !core_je.malloc ||
+	if (__builtin_expect(!core_fast_path_open(state) || !core_je.malloc ||
 			     size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
 	usable = small_usable_for(size);
 	core_thread_enter_fast(t, state);
 	tag = codetag_index_for_site(site);
-	/* Counted before the block exists, so that only the slot's word
-	 * and the class live across jemalloc's call; a failure takes the
-	 * count back. */
-	alloc_tag_count_here(t, tag, (int64_t)size, 1);
+	/* Made before the call, so that only the word and the class live
+	 * across it. */
 	word = slot_word(tag, usable, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = core_je.malloc(usable);
 	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
 	if (__builtin_expect(!slot, 0))
-		return core_malloc_failed(ptr, word, usable);
-	*slot = word;
+		return core_malloc_failed(ptr, usable);
+	slot_set(slot, word);
 	core_thread_leave(t);
 	return ptr;
 }
@@ -145,19 +153,18 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 /*
  * realloc(@ptr, @size) from @site, where the block keeps its class: the
  * block stays where it is (jemalloc's rallocx would not move it either),
- * so only its slot and the counts change.  Strings that grow a few bytes
- * at a time, as perl's do, take this path.  Anything else goes to
- * core_realloc.
+ * so only its slot changes.  Strings that grow a few bytes at a time, as
+ * perl's do, take this path.  Anything else goes to core_realloc.
  */
 static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 {
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
-	uint32_t tag, old, *slot;
 	uint64_t entry;
 	size_t usable;
+	uint32_t tag;
 
-	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !ptr || !size ||
+	if (__builtin_expect(!core_fast_path_open(state) || !ptr || !size ||
 			     size > ALLOC_SMALL_USABLE_MAX || !core_je.malloc, 0))
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	entry = allocator_pages_small_entry(ptr);
@@ -165,12 +172,8 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	if (!usable || small_usable_for(size) != usable)
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	core_thread_enter_fast(t, state);
-	slot = allocator_pages_slot(ptr, entry);
-	old = *slot;
 	tag = codetag_index_for_site(site);
-	count_slot_freed(t, old, usable);
-	alloc_tag_count_here(t, tag, (int64_t)size, 1);
-	*slot = slot_word(tag, usable, size);
+	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, usable, size));
 	core_thread_leave(t);
 	return ptr;
 }
@@ -182,22 +185,20 @@ static inline void core_free_inline(void *ptr)
 	unsigned int state = t->allocator_state;
 	uint64_t entry;
 	size_t usable;
-	uint32_t word;
 
 	if (!ptr)
 		return;
 	/* 0: a large block, a foreign one, or not known. */
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
-	if (__builtin_expect(state != CORE_FAST_PATH_STATE || !usable, 0)) {
+	if (__builtin_expect(!core_fast_path_open(state) || !usable, 0)) {
 		core_free(ptr);
 		return;
 	}
 	core_thread_enter_fast(t, state);
-	/* Read before the block goes back, used after: a slot written by
-	 * another thread is often in that thread's cache, and jemalloc's
-	 * free does not wait for the line. */
-	word = *allocator_pages_slot(ptr, entry);
+	/* Cleared before the block goes back: once it is jemalloc's,
+	 * another thread may be given it and set the slot. */
+	slot_set(allocator_pages_slot(ptr, entry), 0);
 	/* Sized, jemalloc takes the class from the size and skips its own
 	 * lookup of the pointer; but it sends every page-aligned pointer
 	 * of a sized free to its slow path (its profiler's samples are
@@ -206,7 +207,6 @@ static inline void core_free_inline(void *ptr)
 		sdallocx(ptr, usable, 0);
 	else
 		core_je.free(ptr);
-	count_slot_freed(t, word, usable);
 	core_thread_leave(t);
 }
 

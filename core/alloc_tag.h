@@ -2,6 +2,10 @@
  * struct alloc_tag: a codetag with its live counters, as in the kernel's
  * include/linux/alloc_tag.h.
  *
+ * The counters hold large blocks, mappings and the profiler's own
+ * memory; a small block is counted by its slot alone (alloc_inline.h),
+ * and a report adds the slots to the counters (snapshot.c).
+ *
  * Counting has two levels, like the kernel's per-CPU counters.
  * - Each thread keeps its own delta for every tag in an array indexed by
  *   tag (struct thread_counters), updated with plain loads and stores:
@@ -225,7 +229,8 @@ static inline void alloc_tag_sub(uint32_t index, int64_t bytes)
 	alloc_tag_count(index, -bytes, -1);
 }
 
-/* Sums tag @index's shards and every live thread's slot for it. */
+/* Sums tag @index's shards and every live thread's delta for it (small
+ * blocks not included: core_read_tag). */
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls);
 
 /* Bytes of the live threads' delta arrays in memory now (profiler

@@ -4,15 +4,17 @@
  */
 #include "core/allocator_pages.h"
 
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 _Atomic(struct allocator_pages_leaf *) allocator_pages_leaves[ALLOCATOR_PAGES_LEAVES];
 
-/* The leaves made so far, for allocator_pages_resident_bytes(): a heap
- * spans few GiB, so the first ones suffice; past them, leaves still
- * work, they are just not counted. */
+/* The leaves made so far, for the report (allocator_pages_visit_small,
+ * allocator_pages_resident_bytes): a heap spans few GiB, so the first
+ * ones suffice; past them, the visit reads the whole table, and the
+ * resident bytes leave the later leaves out. */
 #define COUNTED_LEAVES 1024
 static _Atomic(struct allocator_pages_leaf *) made_leaves[COUNTED_LEAVES];
 static _Atomic unsigned int made_count;
@@ -51,13 +53,19 @@ static _Atomic(struct slot_chunk *) current_chunk;
 static _Atomic(struct slot_chunk *) chunks[SLOT_CHUNKS_MAX];
 static _Atomic unsigned int chunk_count;
 
+/* The slots in the array for class @usable: one per block start. */
+static unsigned int slot_count(size_t usable)
+{
+	unsigned int slots = (1u << ALLOCATOR_PAGES_PAGE_SHIFT) >>
+			     allocator_pages_slot_shift(usable);
+
+	return slots ? slots : 1;
+}
+
 /* The size of the array for class @usable, in SLOT_UNIT units. */
 static unsigned int slot_units(size_t usable)
 {
-	size_t slots = ((size_t)1 << ALLOCATOR_PAGES_PAGE_SHIFT) >>
-		       allocator_pages_slot_shift(usable);
-
-	return (unsigned int)((8 + 4 * (slots ? slots : 1) + SLOT_UNIT - 1) / SLOT_UNIT);
+	return (unsigned int)((8 + 4 * slot_count(usable) + SLOT_UNIT - 1) / SLOT_UNIT);
 }
 
 static struct allocator_pages_slots *pop_slots(unsigned int units)
@@ -238,6 +246,7 @@ uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
 	struct allocator_pages_slots *slots;
 	_Atomic uint64_t *entry;
 	uint64_t old, fresh;
+	uintptr_t group;
 
 	if (a >> ALLOCATOR_PAGES_ADDRESS_BITS || !usable || usable > ALLOCATOR_PAGES_SMALL_MAX ||
 	    usable % 16)
@@ -247,11 +256,18 @@ uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
 	if (!leaf)
 		return NULL;
 	slots = pop_slots(units);
-	if (!slots)
-		slots = cut_slots(units);
+	if (slots)
+		memset(slots->slot, 0, (size_t)slot_count(usable) * sizeof(slots->slot[0]));
+	else
+		slots = cut_slots(units);	/* fresh pages: zero */
 	if (!slots)
 		return NULL;
 	entry = &leaf->small[allocator_pages_index(ptr)];
+	group = allocator_pages_index(ptr) / ALLOCATOR_PAGES_GROUP_ENTRIES;
+	if (!(atomic_load_explicit(&leaf->small_used[group / 64], memory_order_relaxed) &
+	      (1ull << (group % 64))))
+		atomic_fetch_or_explicit(&leaf->small_used[group / 64], 1ull << (group % 64),
+					 memory_order_release);
 	fresh = (uint64_t)(uintptr_t)slots << ALLOCATOR_PAGES_CLASS_BITS | usable;
 	old = atomic_load_explicit(entry, memory_order_acquire);
 	for (;;) {
@@ -267,6 +283,78 @@ uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
 	}
 	retire_entry(old);
 	return allocator_pages_slot(ptr, fresh);
+}
+
+/* Tries before a page whose entry keeps changing is left out. */
+#define VISIT_TRIES 4
+
+static void visit_page(_Atomic uint64_t *entry, allocator_pages_visit_fn *visit,
+		       void *arg)
+{
+	uint32_t copy[(1u << ALLOCATOR_PAGES_PAGE_SHIFT) >> 4];
+
+	for (int i = 0; i < VISIT_TRIES; i++) {
+		uint64_t seen = atomic_load_explicit(entry, memory_order_acquire);
+		size_t usable = allocator_pages_entry_usable(seen);
+		const struct allocator_pages_slots *slots = (const void *)(uintptr_t)
+			(seen >> ALLOCATOR_PAGES_CLASS_BITS);
+		unsigned int n;
+
+		if (!usable)
+			return;
+		n = slot_count(usable);
+		for (unsigned int k = 0; k < n; k++)
+			copy[k] = __atomic_load_n(&slots->slot[k], __ATOMIC_RELAXED);
+		/* The array is ours while the entry still names it: arrays
+		 * change hands only through the entry. */
+		if (atomic_load_explicit(entry, memory_order_acquire) == seen) {
+			visit(usable, copy, n, arg);
+			return;
+		}
+	}
+}
+
+static void visit_leaf(struct allocator_pages_leaf *leaf,
+		       allocator_pages_visit_fn *visit, void *arg)
+{
+	for (unsigned int w = 0; w < ALLOCATOR_PAGES_GROUPS / 64; w++) {
+		uint64_t groups = atomic_load_explicit(&leaf->small_used[w],
+						       memory_order_acquire);
+
+		while (groups) {
+			size_t first = ((size_t)w * 64 + (size_t)__builtin_ctzll(groups)) *
+				       ALLOCATOR_PAGES_GROUP_ENTRIES;
+
+			groups &= groups - 1;
+			for (size_t i = first; i < first + ALLOCATOR_PAGES_GROUP_ENTRIES; i++)
+				visit_page(&leaf->small[i], visit, arg);
+		}
+	}
+}
+
+void allocator_pages_visit_small(allocator_pages_visit_fn *visit, void *arg)
+{
+	unsigned int n = atomic_load(&made_count);
+
+	/* The leaves made, in the order made; past the list's length, the
+	 * whole table. */
+	if (n <= COUNTED_LEAVES) {
+		for (unsigned int i = 0; i < n; i++) {
+			struct allocator_pages_leaf *leaf =
+				atomic_load_explicit(&made_leaves[i], memory_order_acquire);
+
+			if (leaf)
+				visit_leaf(leaf, visit, arg);
+		}
+		return;
+	}
+	for (size_t i = 0; i < ALLOCATOR_PAGES_LEAVES; i++) {
+		struct allocator_pages_leaf *leaf =
+			atomic_load_explicit(&allocator_pages_leaves[i], memory_order_acquire);
+
+		if (leaf)
+			visit_leaf(leaf, visit, arg);
+	}
 }
 
 bool allocator_pages_add(uintptr_t addr, size_t len)

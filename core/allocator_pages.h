@@ -10,8 +10,11 @@
  * touched that the program does not touch itself.
  *
  * - A small block (a class up to ALLOC_SMALL_USABLE_MAX) has a 4-byte
- *   slot in its page's slot array: the tag index in the low 18 bits
- *   and usable - counted in the high 14 (alloc_inline.h).  jemalloc
+ *   slot in its page's slot array, its tag and count (alloc_inline.h),
+ *   written when it is allocated and cleared (0) before it is freed, so
+ *   the slots are the small blocks' only count: the report adds them
+ *   up (allocator_pages_visit_small), as heaptrack and jemalloc's
+ *   profiler leave per-site work to report time.  jemalloc
  *   serves small classes from slabs, page-aligned extents that hold
  *   blocks of one class at slab + k * usable, and an extent's pages are
  *   its alone while it lives.  So the blocks that start in one page are
@@ -30,7 +33,9 @@
  * moment.  The allocation that first meets a page in a new class (its
  * slab was freed and the pages reused) installs a new array with a
  * compare-and-swap and recycles the old one: no block of the old class
- * lives in the page any more, so no free will read it.  0: no small
+ * lives in the page any more.  A recycled array is cleared before it is
+ * installed, so that a slot its old page left set (a block freed past
+ * the profiler, with jemalloc's dallocx) is not counted again.  0: no small
  * blocks ("ask jemalloc"), as for a large block's first page and every
  * page on a jemalloc munmap.
  *
@@ -80,7 +85,14 @@ struct allocator_pages_large {
 	uint32_t unused;
 };
 
+/* A leaf's small entries in groups of a page of entries each: the
+ * report reads only the groups that ever had one (see
+ * allocator_pages_visit_small). */
+#define ALLOCATOR_PAGES_GROUP_ENTRIES 512
+#define ALLOCATOR_PAGES_GROUPS (ALLOCATOR_PAGES_PER_LEAF / ALLOCATOR_PAGES_GROUP_ENTRIES)
+
 struct allocator_pages_leaf {
+	_Atomic uint64_t small_used[ALLOCATOR_PAGES_GROUPS / 64];
 	_Atomic uint64_t mapped[ALLOCATOR_PAGES_PER_LEAF / 64];
 	_Atomic uint64_t small[ALLOCATOR_PAGES_PER_LEAF];
 	struct allocator_pages_large large[ALLOCATOR_PAGES_PER_LEAF];
@@ -197,6 +209,17 @@ static inline struct allocator_pages_large allocator_pages_large_of(const void *
 		return (struct allocator_pages_large){ .counted = 0 };
 	return leaf->large[allocator_pages_index(ptr)];
 }
+
+/*
+ * Calls @visit(@usable, @slots, @n, @arg) for every page with a slot
+ * array: a copy of its @n slots, taken between two equal reads of the
+ * page's entry, so of one array and one class @usable (a copy that
+ * keeps changing under a busy allocator is taken again, a few times).
+ * Report time only: it reads every slot of every small-slab page.
+ */
+typedef void allocator_pages_visit_fn(size_t usable, const uint32_t *slots,
+				      unsigned int n, void *arg);
+void allocator_pages_visit_small(allocator_pages_visit_fn *visit, void *arg);
 
 /*
  * jemalloc mapped, or unmapped, [@addr, @addr + @len).  The add fails

@@ -84,6 +84,11 @@ static inline unsigned int core_state_now(const struct core_thread *t)
  * that lands before this store finds the thread outside the allocator
  * and does its work itself.  The store is made before anything of the
  * allocation (the signal fence), and is never merged with the leave.
+ * A store, not an add, so that the state word is not a chain of
+ * read-modify-writes through every call; its one cost: a handler that
+ * lands just before it and registers this thread's counters (a large
+ * block's first count) has CORE_COUNTERS_ACTIVE cleared again, and the
+ * thread's counts then take the shared counters, still exact.
  */
 static inline void core_thread_enter_fast(struct core_thread *t, unsigned int fast)
 {

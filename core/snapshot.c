@@ -1,9 +1,12 @@
 /*
  * Snapshots of the tag table (see snapshot.h).
  *
- * Counters are read while other threads may still allocate; each tag's
- * sum is exact for some instant, and exact outright once the program's
- * threads are quiet (at exit).
+ * A tag's live bytes and calls are its counters (large blocks, the
+ * profiler's mappings and the program's: alloc_tag.h) plus its small
+ * blocks' slots (alloc_inline.h).  Both are read while other threads
+ * may still allocate: a counter's sum is exact for some instant, a
+ * page's slots for some instant, and the whole exact once the
+ * program's threads are quiet (at exit).
  */
 #include "core/snapshot.h"
 
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/mmap.h"
@@ -55,16 +59,31 @@ static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 int snapshot_take(struct snapshot *snap)
 {
 	uint32_t n = codetag_count();
+	struct core_live *small;
 	size_t used = 0;
 
 	memset(snap, 0, sizeof(*snap));
 	snap->entries = core_internal_calloc(n, sizeof(*snap->entries));
-	if (!snap->entries) {
+	small = core_internal_calloc(n, sizeof(*small));
+	if (!snap->entries || !small) {
+		core_internal_free(snap->entries);
+		core_internal_free(small);
+		snap->entries = NULL;
 		errno = ENOMEM;
 		return -1;
 	}
+	/* Small blocks are counted by their slots (alloc_inline.h): one
+	 * pass over the slot arrays, after the arrays above exist, so that
+	 * they are in the profiler's count. */
+	core_add_small_live(small, n);
 	alloc_tag_read(CODETAG_INTERNAL, &snap->profiler_bytes,
 		       &snap->profiler_calls);
+	/* Less the scratch array itself, gone when this returns, as it
+	 * was counted (alloc_inline.h). */
+	snap->profiler_bytes += small[CODETAG_INTERNAL].bytes -
+				(int64_t)(core_count_usable_size ? core_usable_size(small)
+								 : n * sizeof(*small));
+	snap->profiler_calls += small[CODETAG_INTERNAL].calls - 1;
 	/* The profiler's tables outside the allocator, as much of them as
 	 * is in memory: the page-range map's pool, the page table and slot
 	 * arrays (allocator_pages.h), the threads' delta arrays and the
@@ -85,6 +104,8 @@ int snapshot_take(struct snapshot *snap)
 		e->ct.stack = tag->ct.stack;
 		e->ct.stack_depth = tag->ct.stack_depth;
 		alloc_tag_read(i, &e->bytes, &e->calls);
+		e->bytes += small[i].bytes;
+		e->calls += small[i].calls;
 		/* Skip abandoned indices; keep the overflow tag once used. */
 		if (i == CODETAG_OVERFLOW ? e->calls == 0 && e->bytes == 0 &&
 					    !e->ct.flags
@@ -105,6 +126,7 @@ int snapshot_take(struct snapshot *snap)
 		snap->total_calls += e->calls;
 		used++;
 	}
+	core_internal_free(small);
 	snap->count = used;
 	if (codetag_small_closed())
 		snap->count = merge_duplicate_sites(snap->entries, used);

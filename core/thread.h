@@ -41,10 +41,16 @@ struct thread_counters {
 #define CORE_COUNTERS_ACTIVE  (1u << 17)  /* counters.delta is in use */
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
 
-/* The one state in which malloc and free take their inline fast path:
- * outside the allocator, outside the profiler's scope, counters ready,
- * no signal waiting. */
-#define CORE_FAST_PATH_STATE  CORE_COUNTERS_ACTIVE
+/*
+ * Whether malloc and free may take their inline fast path from @state:
+ * outside the allocator, outside the profiler's scope, no signal
+ * waiting.  The counters need not be ready: the fast path counts small
+ * blocks in their slots, not in counters (alloc_inline.h).
+ */
+static inline int core_fast_path_open(unsigned int state)
+{
+	return !(state & ~CORE_COUNTERS_ACTIVE);
+}
 
 struct core_thread {
 	/* Depth inside core_alloc/core_free/mmap (internal_scope.h) and

@@ -68,6 +68,17 @@ static void site_counts(uintptr_t site, int64_t *bytes, int64_t *calls,
 	snapshot_release(&snap);
 }
 
+/* A site's live bytes and calls, as a snapshot gives them. */
+#define CHECK_SITE(site, want_bytes, want_calls)			\
+	do {								\
+		int64_t bytes_, calls_;					\
+		uint32_t flags_;					\
+									\
+		site_counts((site), &bytes_, &calls_, &flags_);		\
+		CHECK_EQ_INT(bytes_, (want_bytes));			\
+		CHECK_EQ_INT(calls_, (want_calls));			\
+	} while (0)
+
 static void test_early_window(void)
 {
 	int64_t bytes, calls;
@@ -171,6 +182,17 @@ static void test_accounting(void)
 	site_counts(SITE(8), &bytes, &calls, &flags);
 	CHECK_EQ_INT(bytes, 128);
 	CHECK_EQ_INT(calls, 1);
+
+	/* A realloc jemalloc cannot serve leaves the block, and its count,
+	 * as they were: a small block's slot is cleared while rallocx runs
+	 * and must be put back, a large block's count is taken only once
+	 * rallocx has moved it. */
+	errno = 0;
+	CHECK(core_realloc(b, (size_t)1 << 50, ALLOC_DEFAULT, SITE(6)) == NULL);
+	CHECK_EQ_INT(errno, ENOMEM);
+	CHECK(core_realloc(a, (size_t)1 << 50, ALLOC_DEFAULT, SITE(6)) == NULL);
+	CHECK_SITE(SITE(5), 100, 2);
+	CHECK_SITE(SITE(6), 5000, 1);
 
 	core_free(a);
 	core_free(b);
@@ -377,19 +399,19 @@ static void test_no_codetag(void)
 
 	/* The profiler's own tag (profiler_bytes also has the tables'
 	 * resident pages, which the snapshots themselves may grow). */
-	alloc_tag_read(CODETAG_INTERNAL, &before_bytes, &before_calls);
+	core_read_tag(CODETAG_INTERNAL, &before_bytes, &before_calls);
 	p = core_alloc(4096, 0, ALLOC_NO_CODETAG, SITE(9));
 	core_internal_enter();
 	q = core_alloc(1000, 0, ALLOC_DEFAULT, SITE(9)); /* scope wins */
 	core_internal_leave();
 	site_counts(SITE(9), &bytes, &calls, &flags);
 	CHECK_EQ_INT(bytes, -1); /* never tagged: the site is unknown */
-	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
+	core_read_tag(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes - before_bytes, 5096);
 	CHECK_EQ_INT(calls - before_calls, 2);
 	core_free(p);
 	core_free(q);
-	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
+	core_read_tag(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes, before_bytes);
 	CHECK_EQ_INT(calls, before_calls);
 }
@@ -467,14 +489,14 @@ static void test_foreign_blocks(void)
 	char *q = __libc_malloc(100);
 
 	CHECK(p != NULL && q != NULL);
-	alloc_tag_read(CODETAG_INTERNAL, &before_bytes, &before_calls);
+	core_read_tag(CODETAG_INTERNAL, &before_bytes, &before_calls);
 	CHECK(core_usable_size(p) >= 100);
 	memset(q, 5, 100);
 	q = core_realloc(q, 4000, ALLOC_DEFAULT, SITE(10));
 	CHECK(q != NULL && q[99] == 5);
 	core_free(p);
 	core_free(q);
-	alloc_tag_read(CODETAG_INTERNAL, &bytes, &calls);
+	core_read_tag(CODETAG_INTERNAL, &bytes, &calls);
 	CHECK_EQ_INT(bytes, before_bytes);
 	CHECK_EQ_INT(calls, before_calls);
 }
@@ -624,6 +646,19 @@ static void test_page_slots(void)
 		kept &= allocator_pages_small_slot(page, i % 2 ? 48 : 16) != NULL;
 	CHECK(kept);
 	CHECK(allocator_pages_resident_bytes() < before + 64 * 1024);
+
+	/* A recycled array comes back cleared: a slot its last page left
+	 * set would count a block that is not there. */
+	for (int round = 0; round < 4; round++) {
+		bool cleared = true;
+
+		for (size_t at = 0; at < 4096; at += 16)
+			*allocator_pages_small_slot(page + at, 16) = 0x12345;
+		CHECK(allocator_pages_small_slot(page, 48) != NULL);
+		for (size_t at = 0; at < 4096; at += 16)
+			cleared &= *allocator_pages_small_slot(page + at, 16) == 0;
+		CHECK(cleared);
+	}
 	/* A large block's first page has no small entry. */
 	CHECK(allocator_pages_set_large(page, 1, 4096));
 	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
