@@ -546,6 +546,16 @@ void core_defer_signal(int sig, void (*handler)(int))
 	core_state_or(&core_thread, CORE_DEFERRED_SIGNAL);
 }
 
+/* The fast path's way out found the state not back to 0: a deferred
+ * signal runs once the thread is out of the allocator. */
+void core_leave_slow(void)
+{
+	unsigned int state = core_state_now(&core_thread);
+
+	if ((state & CORE_DEFERRED_SIGNAL) && !(state & CORE_DEPTH_MASK))
+		core_run_deferred_signal();
+}
+
 void core_run_deferred_signal(void)
 {
 	core_state_and(&core_thread, ~CORE_DEFERRED_SIGNAL);

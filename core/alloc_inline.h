@@ -128,14 +128,15 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	uint32_t tag, word, *slot;
 	char *ptr;
 
-	/* One test for all that sends it to the general path: inside
-	 * the allocator or the profiler's scope, a signal waiting; then the early window (no core_je.malloc, which
-	 * usable-size counting also leaves unset) and large sizes. */
-	if (__builtin_expect(!core_fast_path_open(state) || !core_je.malloc ||
+	/* A state of 0 or the general path (thread.h): inside the
+	 * allocator or the profiler's scope, a signal waiting; then the
+	 * early window (no core_je.malloc, which usable-size counting also
+	 * leaves unset) and large sizes. */
+	if (__builtin_expect(state || !core_je.malloc ||
 			     size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
 	usable = small_usable_for(size);
-	core_thread_enter_fast(t, state);
+	core_thread_enter_fast(t);
 	tag = codetag_index_for_site(site);
 	/* Made before the call, so that only the word and the class live
 	 * across it. */
@@ -146,7 +147,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	if (__builtin_expect(!slot, 0))
 		return core_malloc_failed(ptr, usable);
 	slot_set(slot, word);
-	core_thread_leave(t);
+	core_thread_leave_fast(t);
 	return ptr;
 }
 
@@ -164,17 +165,17 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	size_t usable;
 	uint32_t tag;
 
-	if (__builtin_expect(!core_fast_path_open(state) || !ptr || !size ||
+	if (__builtin_expect(state || !ptr || !size ||
 			     size > ALLOC_SMALL_USABLE_MAX || !core_je.malloc, 0))
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
 	if (!usable || small_usable_for(size) != usable)
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
-	core_thread_enter_fast(t, state);
+	core_thread_enter_fast(t);
 	tag = codetag_index_for_site(site);
 	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, usable, size));
-	core_thread_leave(t);
+	core_thread_leave_fast(t);
 	return ptr;
 }
 
@@ -191,11 +192,11 @@ static inline void core_free_inline(void *ptr)
 	/* 0: a large block, a foreign one, or not known. */
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
-	if (__builtin_expect(!core_fast_path_open(state) || !usable, 0)) {
+	if (__builtin_expect(state || !usable, 0)) {
 		core_free(ptr);
 		return;
 	}
-	core_thread_enter_fast(t, state);
+	core_thread_enter_fast(t);
 	/* Cleared before the block goes back: once it is jemalloc's,
 	 * another thread may be given it and set the slot. */
 	slot_set(allocator_pages_slot(ptr, entry), 0);
@@ -207,7 +208,7 @@ static inline void core_free_inline(void *ptr)
 		sdallocx(ptr, usable, 0);
 	else
 		core_je.free(ptr);
-	core_thread_leave(t);
+	core_thread_leave_fast(t);
 }
 
 #endif

@@ -102,7 +102,6 @@ static void thread_exit(void *arg)
 	struct thread_counters *tc = arg;
 
 	core_allocator_enter();
-	core_state_and(&core_thread, ~CORE_COUNTERS_ACTIVE);
 	tc->state = THREAD_COUNTERS_OFF;
 	pthread_mutex_lock(&registry_lock);
 	retire_locked(tc);
@@ -139,7 +138,6 @@ static void register_thread(struct thread_counters *tc)
 		return;	/* stays OFF: counts go to the shared counters */
 	}
 	tc->state = THREAD_COUNTERS_ACTIVE;
-	core_state_or(&core_thread, CORE_COUNTERS_ACTIVE);
 }
 
 void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls)

@@ -211,8 +211,8 @@ static inline void alloc_tag_count(uint32_t index, int64_t bytes,
 {
 	struct core_thread *t = &core_thread;
 
-	if (__builtin_expect((t->allocator_state & ~CORE_INTERNAL_SCOPE) !=
-			     (CORE_COUNTERS_ACTIVE | 1), 0)) {
+	if (__builtin_expect((t->allocator_state & ~CORE_INTERNAL_SCOPE) != 1 ||
+			     t->counters.state != THREAD_COUNTERS_ACTIVE, 0)) {
 		alloc_tag_count_slow(index, bytes, calls);
 		return;
 	}

@@ -80,20 +80,37 @@ static inline unsigned int core_state_now(const struct core_thread *t)
 }
 
 /*
- * The fast paths' entry, from the state @fast they just read: a handler
- * that lands before this store finds the thread outside the allocator
- * and does its work itself.  The store is made before anything of the
- * allocation (the signal fence), and is never merged with the leave.
- * A store, not an add, so that the state word is not a chain of
- * read-modify-writes through every call; its one cost: a handler that
- * lands just before it and registers this thread's counters (a large
- * block's first count) has CORE_COUNTERS_ACTIVE cleared again, and the
- * thread's counts then take the shared counters, still exact.
+ * The fast paths' entry, from state 0: a handler that lands before this
+ * store finds the thread outside the allocator and does its work
+ * itself, leaving the state as it found it.  A store, not an add, so
+ * that the state word is not a chain of read-modify-writes through
+ * every call.  It is made before anything of the allocation (the
+ * signal fence), and is never merged with the leave.
  */
-static inline void core_thread_enter_fast(struct core_thread *t, unsigned int fast)
+static inline void core_thread_enter_fast(struct core_thread *t)
 {
-	__atomic_store_n(&t->allocator_state, fast + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->allocator_state, 1u, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+void core_leave_slow(void);
+
+/*
+ * The fast paths' way out: back to 0, unless a handler deferred a
+ * signal meanwhile, which the flags of the one subtract show.
+ */
+static inline void core_thread_leave_fast(struct core_thread *t)
+{
+	int flagged;
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("subl $1, %0" : "+m"(t->allocator_state), "=@ccnz"(flagged));
+#else
+	flagged = __atomic_sub_fetch(&t->allocator_state, 1, __ATOMIC_RELAXED) != 0;
+#endif
+	if (__builtin_expect(flagged, 0))
+		core_leave_slow();
 }
 
 /* Leaves the allocator: runs a fatal signal deferred while inside. */

@@ -35,22 +35,14 @@ struct thread_counters {
 };
 
 /* allocator_state: the depth inside the allocator in the low bits, and
- * two flags above, so the fast path tests all three with one compare. */
+ * two flags above.  0 is the one state in which malloc and free take
+ * their inline fast path: outside the allocator, outside the profiler's
+ * scope, no signal waiting.  So the fast path tests it against 0, sets
+ * it to 1, and finds on the way out, from the flags of one subtract,
+ * whether anything happened meanwhile (internal_scope.h). */
 #define CORE_DEPTH_MASK       0xffffu
 #define CORE_DEFERRED_SIGNAL  (1u << 16)  /* a fatal signal waits */
-#define CORE_COUNTERS_ACTIVE  (1u << 17)  /* counters.delta is in use */
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
-
-/*
- * Whether malloc and free may take their inline fast path from @state:
- * outside the allocator, outside the profiler's scope, no signal
- * waiting.  The counters need not be ready: the fast path counts small
- * blocks in their slots, not in counters (alloc_inline.h).
- */
-static inline int core_fast_path_open(unsigned int state)
-{
-	return !(state & ~CORE_COUNTERS_ACTIVE);
-}
 
 struct core_thread {
 	/* Depth inside core_alloc/core_free/mmap (internal_scope.h) and
