@@ -453,6 +453,35 @@ void *core_malloc_failed(void *ptr, size_t usable)
 	return NULL;
 }
 
+void *core_malloc_by_route(size_t size, uintptr_t site)
+{
+	struct core_thread *t = &core_thread;
+	size_t usable = small_usable_for(size);
+	uint32_t tag, *slot;
+	void *ptr;
+
+	core_thread_enter_fast(t);
+	tag = codetag_index_for_site(site);
+	ptr = core_je.malloc(usable);
+	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
+	if (unlikely(!slot))
+		return core_malloc_failed(ptr, usable);
+	slot_set(slot, slot_word(tag, usable, size));
+	core_thread_leave_fast(t);
+	return ptr;
+}
+
+void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word)
+{
+	uint32_t *slot = allocator_pages_install_slots(ptr, usable);
+
+	if (unlikely(!slot))
+		return core_malloc_failed(ptr, usable);
+	slot_set(slot, word);
+	core_thread_leave_fast(&core_thread);
+	return ptr;
+}
+
 /* Adds a page's slots to the live counts of their tags: to @live[tag]
  * for every tag below @n, or, with @only (core_read_tag), for that tag
  * alone, into @live[0]. */

@@ -119,34 +119,47 @@ static inline uint32_t slot_get(const uint32_t *slot)
  * no slot could be made): gives @ptr back, leaves the allocator, ENOMEM. */
 void *core_malloc_failed(void *ptr, size_t usable);
 
-/* malloc(@size) called from @site. */
+/* The fast path's ways out of line, each the rest of core_malloc
+ * (alloc.c): the tag is not one the small site array gives at once (a
+ * new site, a wrapper's, one past the array); the block's page has no
+ * slot array of its class yet. */
+void *core_malloc_by_route(size_t size, uintptr_t site);
+void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
+
+/*
+ * malloc(@size) called from @site.  jemalloc's is the one call that
+ * returns here: everything else that needs a call leaves by a tail
+ * call, so that few registers are kept across jemalloc's.
+ */
 static inline void *core_malloc(size_t size, uintptr_t site)
 {
 	struct core_thread *t = &core_thread;
-	unsigned int state = t->allocator_state;
+	uint32_t site_word, word;
+	uint64_t entry;
 	size_t usable;
-	uint32_t tag, word, *slot;
 	char *ptr;
 
 	/* A state of 0 or the general path (thread.h): inside the
 	 * allocator or the profiler's scope, a signal waiting; then the
 	 * early window (no core_je.malloc, which usable-size counting also
 	 * leaves unset) and large sizes. */
-	if (__builtin_expect(state || !core_je.malloc ||
+	if (__builtin_expect(t->allocator_state || !core_je.malloc ||
 			     size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
+	site_word = codetag_site_word_small(site);
+	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0))
+		return core_malloc_by_route(size, site);
 	usable = small_usable_for(size);
+	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
 	core_thread_enter_fast(t);
-	tag = codetag_index_for_site(site);
-	/* Made before the call, so that only the word and the class live
-	 * across it. */
-	word = slot_word(tag, usable, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = core_je.malloc(usable);
-	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
-	if (__builtin_expect(!slot, 0))
-		return core_malloc_failed(ptr, usable);
-	slot_set(slot, word);
+	if (__builtin_expect(!ptr, 0))
+		return core_malloc_failed(NULL, usable);
+	entry = allocator_pages_small_entry(ptr);
+	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
+		return core_malloc_new_slots(ptr, usable, word);
+	slot_set(allocator_pages_slot(ptr, entry), word);
 	core_thread_leave_fast(t);
 	return ptr;
 }

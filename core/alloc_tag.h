@@ -129,6 +129,28 @@ static inline uint32_t codetag_site_word(uintptr_t site)
 	}
 }
 
+/*
+ * The slot word of @site if the small array holds it, published; else
+ * 0 (a site past the small array, new, or being inserted), and the
+ * caller takes codetag_index_for_site out of line.  No call: the malloc
+ * fast path keeps its registers for jemalloc's call.
+ */
+static inline uint32_t codetag_site_word_small(uintptr_t site)
+{
+	uint32_t slot = codetag_site_hash(site) & (CODETAG_SMALL_SLOTS - 1);
+
+	for (;;) {
+		struct codetag_slot *s = &codetag_small_slots[slot];
+		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
+
+		if (__builtin_expect(word == 0, 0) ||
+		    __builtin_expect(atomic_load_explicit(&s->site, memory_order_relaxed) ==
+				     site, 1))
+			return word;
+		slot = (slot + 1) & (CODETAG_SMALL_SLOTS - 1);
+	}
+}
+
 /* The tag index of @site, inserting it on first sight. */
 static inline uint32_t codetag_site_lookup(uintptr_t site)
 {
