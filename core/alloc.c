@@ -453,7 +453,7 @@ void *core_malloc_failed(void *ptr, size_t usable)
 	return NULL;
 }
 
-void *core_malloc_by_route(size_t size, uintptr_t site)
+void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word)
 {
 	struct core_thread *t = &core_thread;
 	size_t usable = small_usable_for(size);
@@ -461,7 +461,8 @@ void *core_malloc_by_route(size_t size, uintptr_t site)
 	void *ptr;
 
 	core_thread_enter_fast(t);
-	tag = codetag_index_for_site(site);
+	tag = site_word ? codetag_index_for_word(site_word, site)
+			: codetag_index_for_site(site);
 	ptr = core_je.malloc(usable);
 	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
 	if (unlikely(!slot))

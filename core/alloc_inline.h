@@ -121,9 +121,9 @@ void *core_malloc_failed(void *ptr, size_t usable);
 
 /* The fast path's ways out of line, each the rest of core_malloc
  * (alloc.c): the tag is not one the small site array gives at once (a
- * new site, a wrapper's, one past the array); the block's page has no
- * slot array of its class yet. */
-void *core_malloc_by_route(size_t size, uintptr_t site);
+ * wrapper's, whose @site_word it passes on, or a new site or one past
+ * the array, 0); the block's page has no slot array of its class yet. */
+void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word);
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
 /*
@@ -148,7 +148,7 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 		return core_alloc(size, 0, ALLOC_DEFAULT, site);
 	site_word = codetag_site_word_small(site);
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0))
-		return core_malloc_by_route(size, site);
+		return core_malloc_by_route(size, site, site_word);
 	usable = small_usable_for(size);
 	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
 	core_thread_enter_fast(t);

@@ -160,10 +160,10 @@ static inline uint32_t codetag_site_lookup(uintptr_t site)
 /*
  * The tag an allocation at @site is charged to: its own, unless the
  * site is a wrapper's (then its caller's, found by callsite_route).
+ * By @site's slot word, when the caller has it.
  */
-static inline uint32_t codetag_index_for_site(uintptr_t site)
+static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site)
 {
-	uint32_t word = codetag_site_word(site);
 	uint32_t index = word & CODETAG_SLOT_INDEX;
 
 	if (__builtin_expect(word & CODETAG_SLOT_SELF, 1))
@@ -172,6 +172,11 @@ static inline uint32_t codetag_index_for_site(uintptr_t site)
 			    __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF)
 		return index;
 	return callsite_route(index, site);
+}
+
+static inline uint32_t codetag_index_for_site(uintptr_t site)
+{
+	return codetag_index_for_word(codetag_site_word(site), site);
 }
 
 /* This thread's shard; assigned on first use (see codetag.c). */
