@@ -5,8 +5,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jemalloc/jemalloc.h>
@@ -704,6 +706,77 @@ static void test_page_reuse(void)
 	CHECK(exact);
 }
 
+/*
+ * Snapshots while threads allocate: the report reads slot arrays that
+ * other threads are writing, installing and recycling (pages change
+ * class as each round frees its slabs and the next cuts them into
+ * another class).  A snapshot is not one instant across pages, so a
+ * block freed and made again may be seen twice, but never more than
+ * that, and a slot of another class or a recycled array must never be
+ * decoded as a count: every reading stays within twice the blocks alive
+ * at once and their largest size.  Once the threads are done the counts
+ * are exact.
+ */
+#define CHURN_THREADS 3
+#define CHURN_BLOCKS 2000
+#define CHURN_ROUNDS 60
+
+static _Atomic int churn_running;
+
+static void *churn_main(void *arg)
+{
+	static const size_t sizes[] = { 16, 48, 96, 160, 256, 640, 1024, 3072, 8000 };
+	uintptr_t id = (uintptr_t)arg;
+	void **blocks = malloc(CHURN_BLOCKS * sizeof(*blocks));
+
+	for (int round = 0; blocks && round < CHURN_ROUNDS; round++) {
+		size_t size = sizes[(round + id) % (sizeof(sizes) / sizeof(sizes[0]))];
+
+		for (int i = 0; i < CHURN_BLOCKS; i++)
+			blocks[i] = core_alloc(size, 0, ALLOC_DEFAULT, SITE(40000 + id));
+		for (int i = 0; i < CHURN_BLOCKS; i++)
+			core_free(blocks[i]);
+	}
+	free(blocks);
+	atomic_fetch_sub(&churn_running, 1);
+	return NULL;
+}
+
+static void test_snapshot_under_load(void)
+{
+	pthread_t threads[CHURN_THREADS];
+	bool bounded = true;
+	int snapshots = 0;
+
+	atomic_store(&churn_running, CHURN_THREADS);
+	for (uintptr_t t = 0; t < CHURN_THREADS; t++)
+		pthread_create(&threads[t], NULL, churn_main, (void *)t);
+	/* At least one snapshot, then as many as the threads leave time for. */
+	do {
+		struct snapshot snap;
+
+		if (snapshot_take(&snap) != 0) {
+			bounded = false;
+			break;
+		}
+		for (uintptr_t t = 0; t < CHURN_THREADS; t++) {
+			const struct snapshot_entry *e = find(&snap, SITE(40000 + t));
+
+			if (e)
+				bounded &= e->calls >= 0 && e->calls <= 2 * CHURN_BLOCKS &&
+					   e->bytes >= 0 && e->bytes <= 2 * CHURN_BLOCKS * 8000;
+		}
+		snapshot_release(&snap);
+		snapshots++;
+	} while (atomic_load(&churn_running) > 0);
+	for (int t = 0; t < CHURN_THREADS; t++)
+		pthread_join(threads[t], NULL);
+	CHECK(snapshots > 0);
+	CHECK(bounded);
+	for (uintptr_t t = 0; t < CHURN_THREADS; t++)
+		CHECK_SITE(SITE(40000 + t), 0, 0);
+}
+
 int main(void)
 {
 	test_early_window();
@@ -719,5 +792,6 @@ int main(void)
 	test_foreign_blocks();
 	test_page_map();
 	test_threads();
+	test_snapshot_under_load();
 	return harness_summary();
 }
