@@ -236,6 +236,13 @@ static size_t usable_for(size_t size, int mallocx_flags)
 
 	if (unlikely(size > PTRDIFF_MAX))
 		return 0;
+	/* The class table has jemalloc's answer without a call (0 until
+	 * core_init fills it): calloc's and realloc's common case. */
+	if (mallocx_flags == 0 && size <= ALLOC_SMALL_USABLE_MAX) {
+		usable = small_usable_for(size);
+		if (likely(usable))
+			return usable;
+	}
 	/* 16 at least: glibc's blocks are all 16-aligned. */
 	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
 	return usable > PTRDIFF_MAX ? 0 : usable;
