@@ -358,7 +358,7 @@ static inline void *alloc_block(size_t size, size_t align,
 
 static inline void free_block(void *ptr)
 {
-	uint32_t *slot;
+	uint64_t entry;
 	size_t usable;
 
 	if (!ptr)
@@ -367,17 +367,19 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	usable = find_block(ptr, &slot);
-	if (slot) {
+	entry = allocator_pages_small_entry(ptr);
+	usable = allocator_pages_entry_usable(entry);
+	if (usable) {
 		/* Before the block is jemalloc's again (alloc_inline.h). */
-		slot_set(slot, 0);
+		slot_set(allocator_pages_slot(ptr, entry), 0);
 		sdallocx(ptr, usable, 0);
 		return;
 	}
 	/* The entry is read before the block goes back: the page may be
-	 * another block's at once. */
+	 * another block's at once.  jemalloc finds a large block's size
+	 * itself, one lookup where sallocx and a sized free took two. */
 	count_large_freed(ptr);
-	sdallocx(ptr, usable, 0);
+	core_je.free(ptr);
 }
 
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
