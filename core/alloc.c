@@ -462,7 +462,8 @@ void *core_malloc_failed(void *ptr, size_t usable)
 	return NULL;
 }
 
-void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word)
+void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
+			   bool zero)
 {
 	struct core_thread *t = &core_thread;
 	size_t usable = small_usable_for(size);
@@ -472,7 +473,7 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word)
 	core_thread_enter_fast(t);
 	tag = site_word ? codetag_index_for_word(site_word, site)
 			: codetag_index_for_site(site);
-	ptr = core_je.malloc(usable);
+	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
 	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
 	if (unlikely(!slot))
 		return core_malloc_failed(ptr, usable);

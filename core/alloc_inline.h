@@ -123,15 +123,18 @@ void *core_malloc_failed(void *ptr, size_t usable);
  * (alloc.c): the tag is not one the small site array gives at once (a
  * wrapper's, whose @site_word it passes on, or a new site or one past
  * the array, 0); the block's page has no slot array of its class yet. */
-void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word);
+void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
+			   bool zero);
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
 /*
- * malloc(@size) called from @site.  jemalloc's is the one call that
- * returns here: everything else that needs a call leaves by a tail
- * call, so that few registers are kept across jemalloc's.
+ * malloc(@size), or with @zero calloc's zeroed block, called from @site.
+ * jemalloc's is the one call that returns here: everything else that
+ * needs a call leaves by a tail call, so that few registers are kept
+ * across jemalloc's.
  */
-static inline void *core_malloc(size_t size, uintptr_t site)
+static inline __attribute__((always_inline)) void *
+core_malloc_small(size_t size, uintptr_t site, bool zero)
 {
 	struct core_thread *t = &core_thread;
 	uint32_t site_word, word;
@@ -145,15 +148,15 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	 * leaves unset) and large sizes. */
 	if (__builtin_expect(t->allocator_state || !core_je.malloc ||
 			     size > ALLOC_SMALL_USABLE_MAX, 0))
-		return core_alloc(size, 0, ALLOC_DEFAULT, site);
+		return core_alloc(size, 0, zero ? ALLOC_ZERO : ALLOC_DEFAULT, site);
 	site_word = codetag_site_word_small(site);
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0))
-		return core_malloc_by_route(size, site, site_word);
+		return core_malloc_by_route(size, site, site_word, zero);
 	usable = small_usable_for(size);
 	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
 	core_thread_enter_fast(t);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
-	ptr = core_je.malloc(usable);
+	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
 	if (__builtin_expect(!ptr, 0))
 		return core_malloc_failed(NULL, usable);
 	entry = allocator_pages_small_entry(ptr);
@@ -162,6 +165,24 @@ static inline void *core_malloc(size_t size, uintptr_t site)
 	slot_set(allocator_pages_slot(ptr, entry), word);
 	core_thread_leave_fast(t);
 	return ptr;
+}
+
+static inline void *core_malloc(size_t size, uintptr_t site)
+{
+	return core_malloc_small(size, site, false);
+}
+
+/* calloc(@n, @size) from @site: glibc's ENOMEM when the product
+ * overflows. */
+static inline void *core_calloc(size_t n, size_t size, uintptr_t site)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return core_malloc_small(total, site, true);
 }
 
 /*

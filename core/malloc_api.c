@@ -12,17 +12,6 @@
 #include "core/internal_scope.h"
 #include "core/new_handler.h"
 
-void *malloc_api_calloc(size_t n, size_t size, uintptr_t site)
-{
-	size_t total;
-
-	if (__builtin_mul_overflow(n, size, &total)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return core_alloc(total, 0, ALLOC_ZERO, site);
-}
-
 void *malloc_api_reallocarray(void *ptr, size_t n, size_t size, uintptr_t site)
 {
 	size_t total;

@@ -5,6 +5,8 @@
  * quirks of glibc 2.36 (what memalign does with a non-power-of-two
  * alignment, what posix_memalign returns, which calls set errno) live in
  * one place next to the allocator, and preload/ stays pure forwarding.
+ * (calloc's, ENOMEM when n * size overflows, is with its fast path in
+ * alloc_inline.h.)
  */
 #ifndef ALLOCINFO_CORE_MALLOC_API_H
 #define ALLOCINFO_CORE_MALLOC_API_H
@@ -12,7 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void *malloc_api_calloc(size_t n, size_t size, uintptr_t site);
 void *malloc_api_reallocarray(void *ptr, size_t n, size_t size, uintptr_t site);
 void *malloc_api_memalign(size_t align, size_t size, uintptr_t site);
 int malloc_api_posix_memalign(void **out, size_t align, size_t size,

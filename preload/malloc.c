@@ -20,7 +20,7 @@ EXPORT void *malloc(size_t size)
 
 EXPORT void *calloc(size_t n, size_t size)
 {
-	return malloc_api_calloc(n, size, CALLER);
+	return core_calloc(n, size, CALLER);
 }
 
 EXPORT void *realloc(void *ptr, size_t size)
