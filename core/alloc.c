@@ -482,6 +482,20 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 	return ptr;
 }
 
+void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
+			      uintptr_t site)
+{
+	size_t fresh_usable = small_usable_for(size);
+	void *fresh = core_malloc(size, site);
+
+	/* On failure the old block stays as it was, as realloc's must. */
+	if (unlikely(!fresh))
+		return NULL;
+	memcpy(fresh, ptr, usable < fresh_usable ? usable : fresh_usable);
+	core_free_inline(ptr);
+	return fresh;
+}
+
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word)
 {
 	uint32_t *slot = allocator_pages_install_slots(ptr, usable);

@@ -185,11 +185,19 @@ static inline void *core_calloc(size_t n, size_t size, uintptr_t site)
 	return core_malloc_small(total, site, true);
 }
 
+/* realloc of a small block of class @usable to another small class
+ * (alloc.c): a new block by the malloc fast path, the copy, and the old
+ * one freed by the free fast path. */
+void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
+			      uintptr_t site);
+
 /*
  * realloc(@ptr, @size) from @site, where the block keeps its class: the
  * block stays where it is (jemalloc's rallocx would not move it either),
  * so only its slot changes.  Strings that grow a few bytes at a time, as
- * perl's do, take this path.  Anything else goes to core_realloc.
+ * perl's do, take this path; one that leaves its small class for
+ * another takes core_realloc_small_move.  Anything else goes to
+ * core_realloc.
  */
 static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 {
@@ -204,8 +212,10 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
-	if (!usable || small_usable_for(size) != usable)
+	if (!usable)
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
+	if (small_usable_for(size) != usable)
+		return core_realloc_small_move(ptr, usable, size, site);
 	core_thread_enter_fast(t);
 	tag = codetag_index_for_site(site);
 	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, usable, size));
