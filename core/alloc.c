@@ -507,9 +507,9 @@ void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word)
 	return ptr;
 }
 
-/* Adds a page's slots to the live counts of their tags: to @live[tag]
- * for every tag below @n, or, with @only (core_read_tag), for that tag
- * alone, into @live[0]. */
+/* Where a visit of the slot arrays adds up: @live[tag] for every tag
+ * below @n, or, with @one_tag (core_read_tag), tag @only alone, into
+ * @live[0]. */
 struct small_live_sum {
 	struct core_live *live;
 	uint32_t n;
@@ -517,6 +517,7 @@ struct small_live_sum {
 	uint32_t only;
 };
 
+/* Adds the blocks of one page, of class @usable, to @arg's sums. */
 static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
 			   void *arg)
 {
