@@ -601,8 +601,8 @@ void core_defer_signal(int sig, void (*handler)(int))
 	core_state_or(&core_thread, CORE_DEFERRED_SIGNAL);
 }
 
-/* The fast path's way out found the state not back to 0: a deferred
- * signal runs once the thread is out of the allocator. */
+/* A way out of the allocator found the state not back to 0: a deferred
+ * signal runs once the thread is out of the allocator altogether. */
 void core_leave_slow(void)
 {
 	unsigned int state = core_state_now(&core_thread);

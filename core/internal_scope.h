@@ -116,14 +116,10 @@ static inline void core_thread_leave_fast(struct core_thread *t)
 /* Leaves the allocator: runs a fatal signal deferred while inside. */
 static inline void core_thread_leave(struct core_thread *t)
 {
-	unsigned int state;
-
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	core_state_add(t, -1u);
-	state = core_state_now(t);
-	if (__builtin_expect(state & CORE_DEFERRED_SIGNAL, 0) &&
-	    !(state & CORE_DEPTH_MASK))
-		core_run_deferred_signal();
+	if (__builtin_expect(core_state_now(t) & CORE_DEFERRED_SIGNAL, 0))
+		core_leave_slow();
 }
 
 static inline void core_allocator_enter(void)

@@ -102,9 +102,7 @@ static void test_early_window(void)
 	CHECK(!(flags & CODETAG_FLAG_INACCURATE));
 	core_free(early);
 	core_free(late);
-	site_counts(SITE(1), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(1), 0, 0);
 }
 
 static void test_flags_rejected(void)
@@ -148,42 +146,30 @@ static void test_zero_and_alignment(void)
 
 static void test_accounting(void)
 {
-	int64_t bytes, calls;
-	uint32_t flags;
 	void *a = core_alloc(100, 0, ALLOC_DEFAULT, SITE(5));
 	void *b = core_alloc(100, 0, ALLOC_DEFAULT, SITE(5));
 	void *c = core_alloc(0, 0, ALLOC_DEFAULT, SITE(5));
 
-	site_counts(SITE(5), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 200);
-	CHECK_EQ_INT(calls, 3);
+	CHECK_SITE(SITE(5), 200, 3);
 
 	/* realloc moves the block to the realloc site: a free + an alloc. */
 	memset(a, 7, 100);
 	a = core_realloc(a, 5000, ALLOC_DEFAULT, SITE(6));
 	CHECK(a != NULL && ((unsigned char *)a)[99] == 7);
-	site_counts(SITE(5), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 100);
-	CHECK_EQ_INT(calls, 2);
-	site_counts(SITE(6), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 5000);
-	CHECK_EQ_INT(calls, 1);
+	CHECK_SITE(SITE(5), 100, 2);
+	CHECK_SITE(SITE(6), 5000, 1);
 
 	/* realloc(NULL, n) allocates; realloc(p, 0) frees. */
 	void *d = core_realloc(NULL, 33, ALLOC_DEFAULT, SITE(7));
 	CHECK(core_realloc(d, 0, ALLOC_DEFAULT, SITE(7)) == NULL);
-	site_counts(SITE(7), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(7), 0, 0);
 
 	/* Over-aligned blocks keep their data through realloc. */
 	unsigned char *e = core_alloc(64, 4096, ALLOC_DEFAULT, SITE(8));
 	memset(e, 3, 64);
 	e = core_realloc(e, 128, ALLOC_DEFAULT, SITE(8));
 	CHECK(e != NULL && e[63] == 3);
-	site_counts(SITE(8), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 128);
-	CHECK_EQ_INT(calls, 1);
+	CHECK_SITE(SITE(8), 128, 1);
 
 	/* A realloc jemalloc cannot serve leaves the block, and its count,
 	 * as they were: a small block's slot is cleared while rallocx runs
@@ -201,9 +187,7 @@ static void test_accounting(void)
 	core_free(c);
 	core_free(e);
 	core_free(NULL);
-	site_counts(SITE(5), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(5), 0, 0);
 }
 
 /*
@@ -254,9 +238,7 @@ static void test_block_tag_sizes(void)
 	}
 	CHECK(usable_ok);
 	CHECK(n > 2000);
-	site_counts(SITE(40), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, want);
-	CHECK_EQ_INT(calls, (int64_t)n);
+	CHECK_SITE(SITE(40), want, (int64_t)n);
 
 	/* Every other block grows or shrinks across the boundaries, to a
 	 * site of its own, keeping its first bytes. */
@@ -277,9 +259,7 @@ static void test_block_tag_sizes(void)
 		want += (int64_t)to;
 	}
 	CHECK(overwrite_ok);
-	site_counts(SITE(41), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, want);
-	CHECK_EQ_INT(calls, (int64_t)(n + 1) / 2);
+	CHECK_SITE(SITE(41), want, (int64_t)(n + 1) / 2);
 
 	/* Within its class a block grows in place: the same pointer, the
 	 * counts moved to the realloc's site, the bytes kept. */
@@ -290,12 +270,8 @@ static void test_block_tag_sizes(void)
 		memset(p, 0x77, 100);
 		q = core_realloc(p, 104, ALLOC_DEFAULT, SITE(43));
 		CHECK(q == p && q[99] == 0x77);
-		site_counts(SITE(42), &bytes, &calls, &flags);
-		CHECK_EQ_INT(bytes, 0);
-		CHECK_EQ_INT(calls, 0);
-		site_counts(SITE(43), &bytes, &calls, &flags);
-		CHECK_EQ_INT(bytes, 104);
-		CHECK_EQ_INT(calls, 1);
+		CHECK_SITE(SITE(42), 0, 0);
+		CHECK_SITE(SITE(43), 104, 1);
 		CHECK(core_usable_size(q) >= 104);
 		core_free(q);
 		site_counts(SITE(43), &bytes, &calls, &flags);
@@ -304,12 +280,8 @@ static void test_block_tag_sizes(void)
 
 	for (size_t i = 0; i < n; i++)
 		core_free(blocks[i]);
-	site_counts(SITE(40), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
-	site_counts(SITE(41), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(40), 0, 0);
+	CHECK_SITE(SITE(41), 0, 0);
 }
 
 /*
@@ -442,9 +414,7 @@ static void test_page_map(void)
 	page_map_remove(MAP_BASE + 3 * PAGE, 2 * PAGE);
 	page_map_unlock();
 
-	site_counts(SITE(20), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 6 * PAGE);
-	CHECK_EQ_INT(calls, 1);
+	CHECK_SITE(SITE(20), 6 * PAGE, 1);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 2 * PAGE + 100), a);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 3 * PAGE), -1);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 7 * PAGE + 4095), a);
@@ -464,17 +434,13 @@ static void test_page_map(void)
 	CHECK_EQ_INT(calls, 1);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 36 * PAGE), a);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE + 6 * PAGE), -1);
-	site_counts(SITE(21), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(21), 0, 0);
 
 	/* A's last pages go: its call with them. */
 	CHECK(page_map_lock());
 	page_map_remove(MAP_BASE, 64 * PAGE);
 	page_map_unlock();
-	site_counts(SITE(20), &bytes, &calls, &flags);
-	CHECK_EQ_INT(bytes, 0);
-	CHECK_EQ_INT(calls, 0);
+	CHECK_SITE(SITE(20), 0, 0);
 	CHECK_EQ_INT(page_map_lookup(MAP_BASE), -1);
 }
 
