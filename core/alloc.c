@@ -25,14 +25,17 @@
 #include <jemalloc/jemalloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <ucontext.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
+#include "core/callsite.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
+#include "core/mmap.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -457,7 +460,6 @@ void *core_malloc_failed(void *ptr, size_t usable)
 {
 	if (ptr)
 		sdallocx(ptr, usable, 0);
-	core_allocator_leave();
 	errno = ENOMEM;
 	return NULL;
 }
@@ -467,19 +469,19 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 {
 	struct core_thread *t = &core_thread;
 	size_t usable = small_usable_for(size);
-	uint32_t tag, *slot;
+	uint32_t tag;
 	void *ptr;
 
+	/* A new site's route may unwind and allocate: the profiler's
+	 * own code, inside the allocator. */
 	core_thread_enter_fast(t);
 	tag = site_word ? codetag_index_for_word(site_word, site)
 			: codetag_index_for_site(site);
-	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-	slot = ptr ? allocator_pages_small_slot(ptr, usable) : NULL;
-	if (unlikely(!slot))
-		return core_malloc_failed(ptr, usable);
-	slot_set(slot, slot_word(tag, usable, size));
 	core_thread_leave_fast(t);
-	return ptr;
+	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+	if (unlikely(!ptr))
+		return core_malloc_failed(NULL, usable);
+	return core_malloc_new_slots(ptr, usable, slot_word(tag, usable, size));
 }
 
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
@@ -498,12 +500,16 @@ void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
 
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word)
 {
-	uint32_t *slot = allocator_pages_install_slots(ptr, usable);
+	uint32_t *slot;
 
+	/* A new array may be mapped, or one recycled from the free lists:
+	 * inside the allocator, so a report from a signal waits for it. */
+	core_allocator_enter();
+	slot = allocator_pages_small_slot(ptr, usable);
+	core_allocator_leave();
 	if (unlikely(!slot))
 		return core_malloc_failed(ptr, usable);
 	slot_set(slot, word);
-	core_thread_leave_fast(&core_thread);
 	return ptr;
 }
 
@@ -589,6 +595,39 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 	p = realloc_block(ptr, size, alloc_flags, site);
 	core_allocator_leave();
 	return p;
+}
+
+/*
+ * Frames looked at for one of jemalloc's.  Inside, jemalloc's frames
+ * come first: its deepest calls out (a new slab's mapping, through
+ * core_mmap to the system call) are a dozen frames of libc's and ours.
+ */
+#define INTERRUPTED_FRAMES_MAX 32
+
+int core_interrupted_in_allocator(void *ucontext)
+{
+	uintptr_t pcs[INTERRUPTED_FRAMES_MAX];
+	int n, inside = 0;
+
+	if (core_in_allocator())
+		return 1;
+	/* No fast path calls jemalloc before core_init. */
+	if (!core_is_ready())
+		return 0;
+	core_internal_enter();
+	n = callsite_signal_frames(ucontext, pcs, INTERRUPTED_FRAMES_MAX);
+	/* Without the unwinder, the interrupted instruction alone. */
+#if defined(__x86_64__)
+	if (n == 0) {
+		pcs[0] = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+		n = 1;
+	}
+#endif
+	/* After the first, return addresses: the call is just before. */
+	for (int i = 0; i < n && !inside; i++)
+		inside = core_allocator_code_contains(pcs[i] - (i > 0));
+	core_internal_leave();
+	return inside;
 }
 
 static __thread int deferred_signal;

@@ -116,7 +116,7 @@ static inline uint32_t slot_get(const uint32_t *slot)
 }
 
 /* jemalloc had no block of class @usable (or, for a block @ptr it had,
- * no slot could be made): gives @ptr back, leaves the allocator, ENOMEM. */
+ * no slot could be made): gives @ptr back, ENOMEM. */
 void *core_malloc_failed(void *ptr, size_t usable);
 
 /* The fast path's ways out of line, each the rest of core_malloc
@@ -154,7 +154,6 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 		return core_malloc_by_route(size, site, site_word, zero);
 	usable = small_usable_for(size);
 	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
-	core_thread_enter_fast(t);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
 	if (__builtin_expect(!ptr, 0))
@@ -163,7 +162,6 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
 		return core_malloc_new_slots(ptr, usable, word);
 	slot_set(allocator_pages_slot(ptr, entry), word);
-	core_thread_leave_fast(t);
 	return ptr;
 }
 
@@ -240,7 +238,6 @@ static inline void core_free_inline(void *ptr)
 		core_free(ptr);
 		return;
 	}
-	core_thread_enter_fast(t);
 	/* Cleared before the block goes back: once it is jemalloc's,
 	 * another thread may be given it and set the slot. */
 	slot_set(allocator_pages_slot(ptr, entry), 0);
@@ -252,7 +249,6 @@ static inline void core_free_inline(void *ptr)
 		sdallocx(ptr, usable, 0);
 	else
 		core_je.free(ptr);
-	core_thread_leave_fast(t);
 }
 
 #endif

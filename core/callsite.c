@@ -67,6 +67,8 @@ static struct callsite_options callsite_options = { .depth = 1 };
 static int (*unwind_backtrace)(void **frames, int size);
 static int (*unwind_getcontext)(unw_context_t *context);
 static int (*unwind_init_local)(unw_cursor_t *cursor, unw_context_t *context);
+static int (*unwind_init_local2)(unw_cursor_t *cursor, unw_context_t *context,
+				 int flags);
 static int (*unwind_step)(unw_cursor_t *cursor);
 static int (*unwind_get_reg)(unw_cursor_t *cursor, unw_regnum_t reg,
 			     unw_word_t *value);
@@ -91,6 +93,7 @@ static void load_unwinder(void)
 	*(void **)&unwind_backtrace = dlsym(h, "unw_backtrace");
 	*(void **)&unwind_getcontext = dlsym(h, STRINGIFY(unw_tdep_getcontext));
 	*(void **)&unwind_init_local = dlsym(h, STRINGIFY(unw_init_local));
+	*(void **)&unwind_init_local2 = dlsym(h, STRINGIFY(unw_init_local2));
 	*(void **)&unwind_step = dlsym(h, STRINGIFY(unw_step));
 	*(void **)&unwind_get_reg = dlsym(h, STRINGIFY(unw_get_reg));
 }
@@ -729,4 +732,29 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	core_internal_leave();
 	errno = saved_errno;
 	return charged;
+}
+
+int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
+{
+	unw_cursor_t cursor;
+	unw_word_t ip;
+	int n = 0;
+
+	/* x86-64's unw_context_t is the ucontext_t a handler is given. */
+#if defined(__x86_64__)
+	if (!unwind_init_local2 || !unwind_step || !unwind_get_reg ||
+	    unwind_init_local2(&cursor, (unw_context_t *)ucontext,
+			       UNW_INIT_SIGNAL_FRAME) != 0)
+		return 0;
+	while (n < max && unwind_get_reg(&cursor, UNW_REG_IP, &ip) == 0 && ip) {
+		pcs[n++] = (uintptr_t)ip;
+		if (unwind_step(&cursor) <= 0)
+			break;
+	}
+#else
+	(void)ucontext;
+	(void)pcs;
+	(void)max;
+#endif
+	return n;
 }

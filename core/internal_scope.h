@@ -38,12 +38,21 @@ static inline int core_in_internal_scope(void)
  * Inside the allocator on this thread.
  *
  * jemalloc's thread cache and our per-thread counters are not
- * reentrant: a signal handler that allocates while this thread is in the
- * middle of core_alloc or core_free would corrupt them.  The core counts
- * its depth here; a fatal-signal handler that finds it non-zero defers
- * its work with core_defer_signal(), and the core runs the deferred
- * handler as the thread leaves the allocator.  The fast path pays one
- * add and one subtract-and-test on a thread-local word.
+ * reentrant: a fatal-signal handler that writes the report (which
+ * allocates) while this thread is in the middle of them would corrupt
+ * them, or wait for a lock the thread holds.  Inside means either
+ * - the general functions (core_alloc, core_free, core_mmap, ...): they
+ *   count their depth in allocator_state, and a handler that finds it
+ *   non-zero defers its work with core_defer_signal(), which the thread
+ *   runs on its way out; or
+ * - jemalloc's code, called from malloc's and free's fast paths.  Those
+ *   keep no depth: the store and the read-modify-write of the state
+ *   word, and the frame that a check after jemalloc's return needs
+ *   (free could no longer leave by a tail call), were an eighth of a
+ *   malloc+free pair (bench/micro).  The handler looks for a frame of
+ *   jemalloc's among those it interrupted instead
+ *   (core_interrupted_in_allocator), and has its signal sent again a
+ *   moment later (preload/signals.c), when jemalloc has returned.
  */
 void core_run_deferred_signal(void);
 
@@ -80,12 +89,12 @@ static inline unsigned int core_state_now(const struct core_thread *t)
 }
 
 /*
- * The fast paths' entry, from state 0: a handler that lands before this
- * store finds the thread outside the allocator and does its work
- * itself, leaving the state as it found it.  A store, not an add, so
- * that the state word is not a chain of read-modify-writes through
- * every call.  It is made before anything of the allocation (the
- * signal fence), and is never merged with the leave.
+ * Entry to a stretch of a fast path that may run the profiler's own
+ * code (a new site's route), from state 0: a handler that lands before
+ * this store finds the thread outside the allocator and does its work
+ * itself, leaving the state as it found it.  A store, not an add.  It
+ * is made before anything else (the signal fence), and is never merged
+ * with the leave.
  */
 static inline void core_thread_enter_fast(struct core_thread *t)
 {
@@ -96,8 +105,8 @@ static inline void core_thread_enter_fast(struct core_thread *t)
 void core_leave_slow(void);
 
 /*
- * The fast paths' way out: back to 0, unless a handler deferred a
- * signal meanwhile, which the flags of the one subtract show.
+ * Its way out: back to 0, unless a handler deferred a signal meanwhile,
+ * which the flags of the one subtract show.
  */
 static inline void core_thread_leave_fast(struct core_thread *t)
 {
@@ -138,8 +147,17 @@ static inline int core_in_allocator(void)
 	return (core_thread.allocator_state & CORE_DEPTH_MASK) != 0;
 }
 
-/* From a signal handler that found core_in_allocator(): @sig's handler,
- * @deferred_handler, runs when this thread leaves the allocator. */
+/*
+ * From a fatal signal's SA_SIGINFO handler, given its @ucontext: whether
+ * the signal landed inside the allocator (see above).  The frames are
+ * found with libunwind, which may map memory: the profiler's scope is
+ * entered meanwhile.
+ */
+int core_interrupted_in_allocator(void *ucontext);
+
+/* From a signal handler that found core_interrupted_in_allocator():
+ * @sig's handler, @deferred_handler, runs when this thread leaves the
+ * allocator. */
 void core_defer_signal(int sig, void (*deferred_handler)(int));
 
 #endif

@@ -89,7 +89,7 @@ static int find_allocator(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static bool called_by_allocator(uintptr_t site)
+bool core_allocator_code_contains(uintptr_t pc)
 {
 	if (!atomic_load_explicit(&allocator_hi, memory_order_relaxed)) {
 		int saved = errno;
@@ -97,8 +97,8 @@ static bool called_by_allocator(uintptr_t site)
 		dl_iterate_phdr(find_allocator, (void *)(uintptr_t)&mallocx);
 		errno = saved;
 	}
-	return site >= atomic_load_explicit(&allocator_lo, memory_order_relaxed) &&
-	       site < atomic_load_explicit(&allocator_hi, memory_order_relaxed);
+	return pc >= atomic_load_explicit(&allocator_lo, memory_order_relaxed) &&
+	       pc < atomic_load_explicit(&allocator_hi, memory_order_relaxed);
 }
 
 /* The tag for a new mapping, or -1 when it is not tracked. */
@@ -122,7 +122,7 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd,
 	int64_t tag;
 	long ret;
 
-	if (called_by_allocator(site)) {
+	if (core_allocator_code_contains(site)) {
 		ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 		/* A fixed mapping over jemalloc's own pages (commit and
 		 * decommit) does not change what it holds. */
@@ -160,7 +160,7 @@ static int unmap(void *addr, size_t len, uintptr_t site)
 	bool locked;
 	long ret;
 
-	if (called_by_allocator(site)) {
+	if (core_allocator_code_contains(site)) {
 		ret = syscall(SYS_munmap, addr, len);
 		if (ret == 0) {
 			allocator_pages_remove((uintptr_t)addr, len);
@@ -183,7 +183,7 @@ static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
 	bool locked;
 	long ret;
 
-	if (called_by_allocator(site)) {
+	if (core_allocator_code_contains(site)) {
 		ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
 		if (ret != -1) {
 			/* jemalloc never calls mremap (5.3); were it to, its

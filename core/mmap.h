@@ -5,6 +5,7 @@
 #ifndef ALLOCINFO_CORE_MMAP_H
 #define ALLOCINFO_CORE_MMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,6 +23,13 @@ void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 int core_munmap(void *addr, size_t len, uintptr_t site);
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, uintptr_t site);
+
+/*
+ * Whether @pc lies in jemalloc's code (libjemalloc's executable
+ * segment, found by the first mapping call, which jemalloc makes as it
+ * starts: before any block of it is handed out).
+ */
+bool core_allocator_code_contains(uintptr_t pc);
 
 /* Bytes and mappings jemalloc holds from the kernel. */
 void core_mmap_allocator_totals(int64_t *bytes, int64_t *mappings);

@@ -37,9 +37,8 @@ struct thread_counters {
 /* allocator_state: the depth inside the allocator in the low bits, and
  * two flags above.  0 is the one state in which malloc and free take
  * their inline fast path: outside the allocator, outside the profiler's
- * scope, no signal waiting.  So the fast path tests it against 0, sets
- * it to 1, and finds on the way out, from the flags of one subtract,
- * whether anything happened meanwhile (internal_scope.h). */
+ * scope, no signal waiting.  The fast path only tests it against 0: it
+ * keeps no depth of its own while in jemalloc (internal_scope.h). */
 #define CORE_DEPTH_MASK       0xffffu
 #define CORE_DEFERRED_SIGNAL  (1u << 16)  /* a fatal signal waits */
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */

@@ -23,6 +23,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/internal_scope.h"
 #include "preload/export.h"
@@ -78,20 +81,66 @@ static void deferred_report_and_die(int sig)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * A sent signal that landed in jemalloc's code, called from a fast path
+ * (internal_scope.h): nothing runs when jemalloc returns, so the signal
+ * is sent to this thread again, REDELIVERY_NS later, by a one-shot timer
+ * of the kernel's, and the handler tries again.  jemalloc returns in
+ * microseconds, unless it waits for a lock another thread holds; then the
+ * timer is armed again.  Sending it at once would not do: it would be
+ * delivered again before the thread ran a single instruction.  The
+ * thread keeps its timer (an id of the kernel's, and the signal it
+ * sends) until it dies, which is soon.
+ */
+#define REDELIVERY_NS 1000000
+
+struct redelivery {
+	int timer;   /* -1: none yet */
+	int sig;
+};
+
+static __thread struct redelivery redelivery = { .timer = -1 };
+
+static bool send_again_later(int sig)
+{
+	struct itimerspec once = { .it_value = { .tv_nsec = REDELIVERY_NS } };
+	struct sigevent event;
+	int timer;
+
+	if (redelivery.timer >= 0 && redelivery.sig != sig) {
+		syscall(SYS_timer_delete, redelivery.timer);
+		redelivery.timer = -1;
+	}
+	if (redelivery.timer < 0) {
+		memset(&event, 0, sizeof(event));
+		event.sigev_notify = SIGEV_THREAD_ID;
+		event.sigev_signo = sig;
+		event._sigev_un._tid = gettid();
+		if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &event, &timer) != 0)
+			return false;
+		redelivery.timer = timer;
+		redelivery.sig = sig;
+	}
+	return syscall(SYS_timer_settime, redelivery.timer, 0, &once, NULL) == 0;
+}
+
 static void report_and_die(int sig, siginfo_t *info, void *context)
 {
 	int saved_errno = errno;
 	bool fault = info->si_code > 0 && sig != SIGABRT && sig != SIGTERM;
+	bool in_core = core_in_allocator();
 
-	(void)context;
 	/* Interrupted inside the allocator, whose per-thread state the
 	 * report would need: a sent signal waits until the thread leaves
-	 * it; a fault there (a corrupt heap) dies without a report. */
-	if (core_in_allocator()) {
+	 * it (the general functions run it on their way out; jemalloc's
+	 * code, called from a fast path, does not); a fault there (a
+	 * corrupt heap) dies without a report. */
+	if (in_core || core_interrupted_in_allocator(context)) {
 		if (fault)
 			restore_default(sig);
-		else
+		else if (in_core || !send_again_later(sig))
 			core_defer_signal(sig, deferred_report_and_die);
+		errno = saved_errno;
 		return;
 	}
 	/* False only when this thread is writing a report already (it

@@ -106,13 +106,14 @@ grep -q ' code 1 addr (nil) errno 4321; blocked: SIGSEGV 1 SIGUSR2 1 SIGUSR1 0$'
 # SIGTERM from outside, while every thread but the main one allocates.
 # The program says "ready PID" on a FIFO, then blocks reading another;
 # the signals go to it, not to timeout.
-# busy ROUND KILLS: sends SIGTERM KILLS times at once.
+# busy ROUND KILLS [MODE]: sends SIGTERM KILLS times at once to the
+# program in MODE (busy, or spin).
 mkfifo "$T/in" "$T/out"
 busy()
 {
 	rm -f "$T/busy.report"
 	timeout --foreground -k 2 10 env ALLOCINFO_OUTPUT="$T/busy.report" \
-		LD_PRELOAD="$ALLOCINFO_LIB" "$prog" busy <"$T/in" >"$T/out" 2>"$T/busy.err" &
+		LD_PRELOAD="$ALLOCINFO_LIB" "$prog" "${3:-busy}" <"$T/in" >"$T/out" 2>"$T/busy.err" &
 	pid=$!
 	exec 4>"$T/in" 3<"$T/out"
 	line=
@@ -137,6 +138,30 @@ for round in 1 2 3 4 5; do
 done
 for round in $(seq 6 30); do
 	busy "$round" 2
+done
+
+# SIGTERM to threads that are in malloc and free all the time: in their
+# fast paths, which keep no depth, or in jemalloc, where the handler
+# finds jemalloc's frame and has the signal sent again once it has
+# returned (preload/signals.c).  Each report is exact: the two spin
+# threads' site has 2 x 64 blocks of 16 bytes live, or one fewer for
+# each thread between a free and its malloc, and the sites allocated
+# before have their markers' counts.
+spin_line=$(grep -n '/\* SPIN \*/' "$src" | cut -d: -f1)
+[ -n "$spin_line" ] || fail "no SPIN marker in ${src##*/}"
+for round in $(seq 1 20); do
+	busy "spin $round" 1 spin
+	[ -s "$T/busy.report" ] || continue
+	spin_record=$(awk -v site="crash.c:$spin_line" '$3 ~ ("/" site "$") || $3 == site' "$T/busy.report")
+	set -- $spin_record
+	case "${2:-}" in
+	126|127|128) [ "$1" -eq $((16 * $2)) ] ||
+		fail_later "spin, round $round: $1 bytes in $2 blocks of 16: $spin_record" ;;
+	*) fail_later "spin, round $round: the spin site has '$spin_record', expected 126 to 128 blocks of 16 bytes" ;;
+	esac
+	mkdir -p "$T/spin"
+	sed "s#/\* SPIN \*/#/* EXPECT: $1 $2 */#" "$src" >"$T/spin/crash.c"
+	check_expect_markers "$T/spin/crash.c" "$T/busy.report"
 done
 
 test_done

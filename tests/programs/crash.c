@@ -18,6 +18,11 @@
  *   busy      8 threads allocate and map without pause; the main thread
  *             blocks SIGTERM, says "ready PID" and waits on stdin, so a
  *             SIGTERM sent to the process lands on an allocating thread
+ *   spin      the same with 2 threads that do nothing but replace one of
+ *             their 64 live 16-byte blocks after another, so a SIGTERM
+ *             lands in malloc's and free's fast paths or in jemalloc
+ *             (the spin site has 64 blocks live, or 63 between a free
+ *             and its malloc)
  *
  * What every mode checks first: the fatal signals' dispositions are the
  * default (sigaction(sig, NULL, &old)), no signal is blocked, SIG_IGN
@@ -33,6 +38,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,19 +215,40 @@ static void *busy_thread(void *arg)
 	return NULL;
 }
 
-static void wait_for_sigterm(void)
+#define SPIN_LIVE 64
+
+static void *spin_thread(void *arg)
+{
+	char *live[SPIN_LIVE] = { NULL };
+	bool counted = false;
+
+	(void)arg;
+	for (unsigned int i = 0;; i = (i + 1) % SPIN_LIVE) {
+		free(live[i]);
+		live[i] = malloc(16); /* SPIN */
+		if (!counted && i == SPIN_LIVE - 1) {
+			counted = true;
+			busy_started++;
+		}
+	}
+	return NULL;
+}
+
+/* Starts @n threads of @run, which count themselves in busy_started once
+ * they run, and waits for SIGTERM. */
+static void wait_for_sigterm(void *(*run)(void *), int n_threads)
 {
 	pthread_t thread;
 	sigset_t term;
 	char c, line[32];
 	int n;
 
-	for (int i = 0; i < 8; i++)
-		CHECK(pthread_create(&thread, NULL, busy_thread, NULL) == 0, "pthread_create failed");
+	for (int i = 0; i < n_threads; i++)
+		CHECK(pthread_create(&thread, NULL, run, NULL) == 0, "pthread_create failed");
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &term, NULL);
-	while (busy_started < 8)
+	while (busy_started < n_threads)
 		sched_yield();
 	if (check_failures)
 		exit(CHECK_STATUS());
@@ -259,9 +286,11 @@ int main(int argc, char **argv)
 		errno = 4321;
 		*null_pointer = 1;
 	} else if (!strcmp(mode, "busy")) {
-		wait_for_sigterm();
+		wait_for_sigterm(busy_thread, 8);
+	} else if (!strcmp(mode, "spin")) {
+		wait_for_sigterm(spin_thread, 2);
 	} else {
-		CHECK(0, "usage: crash segv|abort|fpe|ill|bus FILE|term|overflow|handler|signal|busy");
+		CHECK(0, "usage: crash segv|abort|fpe|ill|bus FILE|term|overflow|handler|signal|busy|spin");
 		return CHECK_STATUS();
 	}
 	CHECK(0, "mode %s did not end the program", mode);

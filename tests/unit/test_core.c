@@ -5,11 +5,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <ucontext.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -17,6 +20,7 @@
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
+#include "core/callsite.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
@@ -743,6 +747,63 @@ static void test_snapshot_under_load(void)
 		CHECK_SITE(SITE(40000 + t), 0, 0);
 }
 
+/*
+ * What a fatal signal's handler sees of the fast paths, which keep no
+ * depth while they are in jemalloc (internal_scope.h): a profiling timer
+ * interrupts a thread that replaces one of 64 live 16-byte blocks after
+ * another, through core_malloc and core_free_inline, and its handler asks
+ * core_interrupted_in_allocator.  Every sample whose interrupted
+ * instruction is jemalloc's must say inside; some say inside (the thread
+ * spends much of its time in jemalloc), and some outside (the loop's own
+ * code).
+ */
+#define SAMPLES_WANTED 200
+
+static volatile sig_atomic_t samples, samples_inside, samples_missed;
+
+static void sample_interrupted(int sig, siginfo_t *info, void *context)
+{
+	uintptr_t pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
+	int inside = core_interrupted_in_allocator(context);
+
+	(void)sig;
+	(void)info;
+	samples++;
+	samples_inside += inside != 0;
+	if (core_allocator_code_contains(pc) && !inside)
+		samples_missed++;
+}
+
+static void test_interrupted_in_allocator(void)
+{
+	struct callsite_options options = { .depth = 1 };
+	struct sigaction act, old;
+	struct itimerval every = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
+	void *live[64] = { NULL };
+
+	callsite_init(&options);
+	memset(&act, 0, sizeof(act));
+	act.sa_sigaction = sample_interrupted;
+	act.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&act.sa_mask);
+	CHECK(sigaction(SIGPROF, &act, &old) == 0);
+	CHECK(setitimer(ITIMER_PROF, &every, NULL) == 0);
+	/* Bounded: a timer that never fires fails the checks below. */
+	for (long i = 0; samples < SAMPLES_WANTED && i < 400000000; i++) {
+		core_free_inline(live[i % 64]);
+		live[i % 64] = core_malloc(16, SITE(50000));
+	}
+	CHECK(setitimer(ITIMER_PROF, &off, NULL) == 0);
+	CHECK(sigaction(SIGPROF, &old, NULL) == 0);
+	CHECK_EQ_INT(samples >= SAMPLES_WANTED, 1);
+	CHECK_EQ_INT(samples_missed, 0);
+	CHECK(samples_inside > 0);
+	CHECK(samples_inside < samples);
+	for (int i = 0; i < 64; i++)
+		core_free_inline(live[i]);
+	CHECK_SITE(SITE(50000), 0, 0);
+}
+
 int main(void)
 {
 	test_early_window();
@@ -759,5 +820,6 @@ int main(void)
 	test_page_map();
 	test_threads();
 	test_snapshot_under_load();
+	test_interrupted_in_allocator();
 	return harness_summary();
 }
