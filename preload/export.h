@@ -9,6 +9,14 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/*
+ * An entry point with an inline fast path starts a cache line, so that
+ * its few hot instructions are fetched as one: laid out across 64-byte
+ * lines, the same malloc and free took bench/micro's 16-byte pair from
+ * 10.7 ns to 12.3 ns (alternating runs).
+ */
+#define HOT_EXPORT EXPORT __attribute__((aligned(64)))
+
 /* The call site: the return address into the code that called us. */
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 

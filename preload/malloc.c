@@ -13,17 +13,17 @@
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
-EXPORT void *malloc(size_t size)
+HOT_EXPORT void *malloc(size_t size)
 {
 	return core_malloc(size, CALLER);
 }
 
-EXPORT void *calloc(size_t n, size_t size)
+HOT_EXPORT void *calloc(size_t n, size_t size)
 {
 	return core_calloc(n, size, CALLER);
 }
 
-EXPORT void *realloc(void *ptr, size_t size)
+HOT_EXPORT void *realloc(void *ptr, size_t size)
 {
 	return core_realloc_inline(ptr, size, CALLER);
 }
@@ -33,7 +33,7 @@ EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
 	return malloc_api_reallocarray(ptr, n, size, CALLER);
 }
 
-EXPORT void free(void *ptr)
+HOT_EXPORT void free(void *ptr)
 {
 	core_free_inline(ptr);
 }

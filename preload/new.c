@@ -15,9 +15,9 @@
 #include "preload/export.h"
 
 /* new: plain, nothrow, aligned, aligned nothrow; scalar and array. */
-EXPORT void *_Znwm(size_t size)
+HOT_EXPORT void *_Znwm(size_t size)
 { return malloc_api_operator_new(size, 0, 0, CALLER); }
-EXPORT void *_Znam(size_t size)
+HOT_EXPORT void *_Znam(size_t size)
 { return malloc_api_operator_new(size, 0, 0, CALLER); }
 EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
 { (void)nt; return malloc_api_operator_new(size, 0, 1, CALLER); }
@@ -35,13 +35,13 @@ EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const
 /* delete: plain, sized, nothrow, aligned, sized aligned, aligned
  * nothrow; scalar and array.  The block's slot (or its page's entry)
  * knows the size and tag, so every form is core_free. */
-EXPORT void _ZdlPv(void *p)
+HOT_EXPORT void _ZdlPv(void *p)
 { core_free_inline(p); }
-EXPORT void _ZdaPv(void *p)
+HOT_EXPORT void _ZdaPv(void *p)
 { core_free_inline(p); }
-EXPORT void _ZdlPvm(void *p, size_t size)
+HOT_EXPORT void _ZdlPvm(void *p, size_t size)
 { (void)size; core_free_inline(p); }
-EXPORT void _ZdaPvm(void *p, size_t size)
+HOT_EXPORT void _ZdaPvm(void *p, size_t size)
 { (void)size; core_free_inline(p); }
 EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const void *nt)
 { (void)nt; core_free_inline(p); }
