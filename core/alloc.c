@@ -650,6 +650,11 @@ void core_leave_slow(void)
 		core_run_deferred_signal();
 }
 
+void core_drop_deferred_signal(void)
+{
+	core_state_and(&core_thread, ~CORE_DEFERRED_SIGNAL);
+}
+
 void core_run_deferred_signal(void)
 {
 	core_state_and(&core_thread, ~CORE_DEFERRED_SIGNAL);

@@ -159,5 +159,7 @@ int core_interrupted_in_allocator(void *ucontext);
  * @sig's handler, @deferred_handler, runs when this thread leaves the
  * allocator. */
 void core_defer_signal(int sig, void (*deferred_handler)(int));
+/* Forgets a deferred signal (a fork's child: it was the parent's). */
+void core_drop_deferred_signal(void);
 
 #endif

@@ -151,8 +151,17 @@ static void start_interval_thread(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+/*
+ * fork holds the report's lock, ours and (its handlers run after ours)
+ * jemalloc's from prefork to postfork: the thread counts as inside the
+ * allocator meanwhile, so a fatal signal's report waits until they are
+ * released instead of waiting for a lock the thread holds itself.  A
+ * signal deferred so is the parent's: the child, which inherits no
+ * pending signal, drops it.
+ */
 static void prefork(void)
 {
+	core_allocator_enter();
 	pthread_mutex_lock(&report_lock);
 	alloc_tag_prefork();
 	page_map_prefork();
@@ -163,6 +172,7 @@ static void postfork_parent(void)
 	page_map_postfork();
 	alloc_tag_postfork_parent();
 	pthread_mutex_unlock(&report_lock);
+	core_allocator_leave();
 }
 
 static void postfork_child(void)
@@ -170,6 +180,8 @@ static void postfork_child(void)
 	page_map_postfork();
 	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);
+	core_drop_deferred_signal();
+	core_allocator_leave();
 }
 
 __attribute__((constructor(101))) static void allocinfo_start(void)
