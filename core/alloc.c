@@ -479,9 +479,7 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			: codetag_index_for_site(site);
 	core_thread_leave_fast(t);
 	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-	if (unlikely(!ptr))
-		return core_malloc_failed(NULL, usable);
-	return core_malloc_new_slots(ptr, usable, slot_word(tag, usable, size));
+	return core_malloc_set_slot(ptr, usable, slot_word(tag, usable, size));
 }
 
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,

@@ -127,6 +127,22 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			   bool zero);
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
+/* The end of every small malloc: @ptr, a fresh block of class @usable
+ * from jemalloc (or NULL), gets its slot @word. */
+static inline __attribute__((always_inline)) void *
+core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
+{
+	uint64_t entry;
+
+	if (__builtin_expect(!ptr, 0))
+		return core_malloc_failed(NULL, usable);
+	entry = allocator_pages_small_entry(ptr);
+	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
+		return core_malloc_new_slots(ptr, usable, word);
+	slot_set(allocator_pages_slot(ptr, entry), word);
+	return ptr;
+}
+
 /*
  * malloc(@size), or with @zero calloc's zeroed block, called from @site.
  * jemalloc's is the one call that returns here: everything else that
@@ -138,7 +154,6 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 {
 	struct core_thread *t = &core_thread;
 	uint32_t site_word, word;
-	uint64_t entry;
 	size_t usable;
 	char *ptr;
 
@@ -156,13 +171,7 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-	if (__builtin_expect(!ptr, 0))
-		return core_malloc_failed(NULL, usable);
-	entry = allocator_pages_small_entry(ptr);
-	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
-		return core_malloc_new_slots(ptr, usable, word);
-	slot_set(allocator_pages_slot(ptr, entry), word);
-	return ptr;
+	return core_malloc_set_slot(ptr, usable, word);
 }
 
 static inline void *core_malloc(size_t size, uintptr_t site)
