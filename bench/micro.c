@@ -2,12 +2,15 @@
  * Nanoseconds per malloc+free pair, for bench/run.
  *
  *   bench/micro [--ms MS] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
- *               [--sites shared,per-thread]
+ *               [--sites shared,per-thread] [--api malloc|new]
  *
  * For every (threads, call sites, size) cell, THREADS threads each
  * malloc a block, write its first byte and free it, over and over, for
  * MS milliseconds.  "shared": every thread allocates at one call site;
  * "per-thread": thread i at a call site of its own (callsites.h).
+ * --api new: C++'s operator new and sized delete (libstdc++'s, or the
+ * profiler's) instead of malloc and free, at one call site ("shared"
+ * cells only).
  * Each thread first runs a warm-up (thread caches, tags), then all
  * start together at a barrier.
  *
@@ -49,6 +52,20 @@ struct worker {
 
 static pthread_barrier_t start_line;
 static volatile int stop_flag;
+static int api_new;
+
+/* operator new(size_t) and operator delete(void *, size_t), by their
+ * Itanium-ABI names (this file is C). */
+void *_Znwm(size_t size);
+void _ZdlPvm(void *ptr, size_t size);
+
+static __attribute__((noinline)) void *new_site(size_t size)
+{
+	void *p = _Znwm(size);
+
+	__asm__ volatile("# bench new site" : "+r"(p));
+	return p;
+}
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -60,8 +77,15 @@ static uint64_t thread_cpu_ns(void)
 
 static inline void pair(bench_site_fn site, size_t size)
 {
-	char *p = site(size, malloc);
+	char *p;
 
+	if (api_new) {
+		p = new_site(size);
+		*(volatile char *)p = 1;
+		_ZdlPvm(p, size);
+		return;
+	}
+	p = site(size, malloc);
 	if (!p) {
 		perror("micro: malloc");
 		exit(1);
@@ -167,13 +191,19 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--sites")) {
 			shared = strstr(v, "shared") != NULL;
 			per_thread = strstr(v, "per-thread") != NULL;
+		} else if (!strcmp(argv[i], "--api") &&
+			   (!strcmp(v, "malloc") || !strcmp(v, "new"))) {
+			api_new = !strcmp(v, "new");
 		} else {
 			fprintf(stderr, "usage: micro [--ms MS] [--threads LIST] "
-				"[--sizes LIST] [--sites shared,per-thread]\n");
+				"[--sizes LIST] [--sites shared,per-thread] "
+				"[--api malloc|new]\n");
 			return 2;
 		}
 		i++;
 	}
+	if (api_new)
+		per_thread = 0;
 	if (ms < 1)
 		ms = 1;
 	/* Untimed: a profiler's first calls set it up (heaptrack's take
