@@ -14,15 +14,30 @@
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
+/*
+ * Plain and nothrow new take malloc's fast path (a request of 0 bytes
+ * gets a block of its own, as new's must); only a failure goes to the
+ * new_handler loop, which tries again.
+ */
+static inline __attribute__((always_inline)) void *
+operator_new(size_t size, int nothrow, uintptr_t site)
+{
+	void *p = core_malloc(size, site);
+
+	if (__builtin_expect(p != NULL, 1))
+		return p;
+	return malloc_api_operator_new(size, 0, nothrow, site);
+}
+
 /* new: plain, nothrow, aligned, aligned nothrow; scalar and array. */
 HOT_EXPORT void *_Znwm(size_t size)
-{ return malloc_api_operator_new(size, 0, 0, CALLER); }
+{ return operator_new(size, 0, CALLER); }
 HOT_EXPORT void *_Znam(size_t size)
-{ return malloc_api_operator_new(size, 0, 0, CALLER); }
+{ return operator_new(size, 0, CALLER); }
 EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
-{ (void)nt; return malloc_api_operator_new(size, 0, 1, CALLER); }
+{ (void)nt; return operator_new(size, 1, CALLER); }
 EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
-{ (void)nt; return malloc_api_operator_new(size, 0, 1, CALLER); }
+{ (void)nt; return operator_new(size, 1, CALLER); }
 EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
 { return malloc_api_operator_new(size, align, 0, CALLER); }
 EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
