@@ -25,8 +25,8 @@
 #include <jemalloc/jemalloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <ucontext.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "core/alloc_inline.h"
@@ -609,9 +609,6 @@ int core_interrupted_in_allocator(void *ucontext)
 
 	if (core_in_allocator())
 		return 1;
-	/* No fast path calls jemalloc before core_init. */
-	if (!core_is_ready())
-		return 0;
 	core_internal_enter();
 	n = callsite_signal_frames(ucontext, pcs, INTERRUPTED_FRAMES_MAX);
 	/* Without the unwinder, the interrupted instruction alone. */

@@ -75,9 +75,11 @@ uint32_t callsite_route(uint32_t index, uintptr_t site);
  * The frames a signal interrupted, from the @ucontext its SA_SIGINFO
  * handler was given: the interrupted instruction first, then each
  * caller's return address, up to @max.  The count, 0 without the
- * unwinder.  For a fatal signal's handler: libunwind's local unwinding
- * takes no lock with the per-thread cache set by callsite_init; it may
- * map memory, so the caller is in the profiler's scope.
+ * unwinder.  For a fatal signal's handler: with the per-thread cache
+ * that callsite_init sets, libunwind's local unwinding takes no lock of
+ * its own (finding unwind tables takes glibc's loader lock, which is
+ * recursive); it may map memory, so the caller is in the profiler's
+ * scope.
  */
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max);
 
