@@ -5,7 +5,8 @@
 # with one column per configuration and one sqlite3 row of figures
 # (n/a for a configuration this machine lacks, such as heaptrack).
 # The figures themselves are not checked: `make bench` is the
-# benchmark, this only keeps its harness working.
+# benchmark, this only keeps its harness working.  Then bench/alternate
+# (the A/B script) on one bench/micro cell, for its output's shape.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -53,4 +54,17 @@ grep -q '^| sqlite3 | [0-9.]* s | [0-9]' "$T/bench.md" || fail "jemalloc did not
 grep -q '^| sqlite3 | [0-9.]* s | [0-9.]* | [0-9]' "$T/bench.md" || fail "allocinfo did not run"
 grep -q '^### allocinfo against plain jemalloc' "$T/bench.md" || fail "no paired jemalloc table"
 grep -q '^### Issue 6 targets' "$T/bench.md" || fail "no targets table"
+
+# bench/alternate, two rounds of one micro cell uninstrumented and under
+# allocinfo: the cell's line, a median (min-max) per library, and the
+# ratio to the first for the second.
+"$TEST_SRC/../bench/alternate" --rounds 2 --micro none "$ALLOCINFO_LIB" -- \
+	"$TEST_BIN/../bench/micro" --ms 5 --threads 1 --sizes 16 --sites shared \
+	>"$T/alternate" 2>&1 || fail "bench/alternate failed: $(cat "$T/alternate")"
+awk -v lib="$ALLOCINFO_LIB" '
+	NR == 1 && $0 != "threads=1 sites=shared size=16" { print "cell line: " $0; exit 1 }
+	NR == 2 && $0 !~ /^  none +[0-9.]+ \([0-9.]+-[0-9.]+\)$/ { print "first: " $0; exit 1 }
+	NR == 3 && (index($0, lib) == 0 || $0 !~ / ratio to the first [0-9.]+ \([0-9.]+-[0-9.]+\)$/) { print "second: " $0; exit 1 }
+	END { if (NR != 3) { print NR " lines"; exit 1 } }' "$T/alternate" >"$T/check" ||
+	fail "bench/alternate output: $(cat "$T/check")"
 test_done
