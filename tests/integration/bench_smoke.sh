@@ -6,7 +6,7 @@
 # (n/a for a configuration this machine lacks, such as heaptrack).
 # The figures themselves are not checked: `make bench` is the
 # benchmark, this only keeps its harness working.  Then bench/alternate
-# (the A/B script) on one bench/micro cell, for its output's shape.
+# (the A/B script), for its output's shape.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -55,16 +55,26 @@ grep -q '^| sqlite3 | [0-9.]* s | [0-9.]* | [0-9]' "$T/bench.md" || fail "alloci
 grep -q '^### allocinfo against plain jemalloc' "$T/bench.md" || fail "no paired jemalloc table"
 grep -q '^### Issue 6 targets' "$T/bench.md" || fail "no targets table"
 
-# bench/alternate, two rounds of one micro cell uninstrumented and under
-# allocinfo: the cell's line, a median (min-max) per library, and the
-# ratio to the first for the second.
+# bench/alternate, two rounds uninstrumented and under allocinfo: with
+# --micro, of a command that prints a bench/micro cell's line (the cell,
+# a median (min-max) per library, and the ratio to the first for the
+# second); without, of true(1) (wall and CPU seconds, the same shape,
+# where the ratio may be n/a: true can take no CPU time that the kernel
+# counts).
 "$TEST_SRC/../bench/alternate" --rounds 2 --micro none "$ALLOCINFO_LIB" -- \
-	"$TEST_BIN/../bench/micro" --ms 5 --threads 1 --sizes 16 --sites shared \
-	>"$T/alternate" 2>&1 || fail "bench/alternate failed: $(cat "$T/alternate")"
+	sh -c 'echo "threads=1 sites=shared size=16 ns=7.50 pairs=64"' \
+	>"$T/alternate" 2>&1 || fail "bench/alternate --micro failed: $(cat "$T/alternate")"
+"$TEST_SRC/../bench/alternate" --rounds 2 none "$ALLOCINFO_LIB" -- true \
+	>>"$T/alternate" 2>&1 || fail "bench/alternate failed: $(cat "$T/alternate")"
 awk -v lib="$ALLOCINFO_LIB" '
-	NR == 1 && $0 != "threads=1 sites=shared size=16" { print "cell line: " $0; exit 1 }
-	NR == 2 && $0 !~ /^  none +[0-9.]+ \([0-9.]+-[0-9.]+\)$/ { print "first: " $0; exit 1 }
-	NR == 3 && (index($0, lib) == 0 || $0 !~ / ratio to the first [0-9.]+ \([0-9.]+-[0-9.]+\)$/) { print "second: " $0; exit 1 }
-	END { if (NR != 3) { print NR " lines"; exit 1 } }' "$T/alternate" >"$T/check" ||
+	function figure(line, name) {
+		return index(line, "  " name " ") == 1 && line ~ / [0-9.]+ \([0-9.]+-[0-9.]+\)/
+	}
+	NR % 3 == 1 && $0 != (NR == 1 ? "threads=1 sites=shared size=16" : NR == 4 ? "wall s" : "cpu s") { print "title: " $0; exit 1 }
+	NR % 3 == 2 && !figure($0, "none") { print "first: " $0; exit 1 }
+	NR % 3 == 0 && (!figure($0, lib) || $0 !~ / ratio to the first ([0-9.]+ \([0-9.]+-[0-9.]+\)|n\/a)$/) { print "second: " $0; exit 1 }
+	NR == 3 && $0 !~ / ratio to the first 1\.00 \(1\.00-1\.00\)$/ { print "the cell ratio: " $0; exit 1 }
+	NR == 2 && $0 !~ / 7\.500 \(7\.500-7\.500\)$/ { print "the cell ns: " $0; exit 1 }
+	END { if (NR != 9) { print NR " lines"; exit 1 } }' "$T/alternate" >"$T/check" ||
 	fail "bench/alternate output: $(cat "$T/check")"
 test_done
