@@ -11,9 +11,9 @@
 
 /*
  * An entry point with an inline fast path starts a cache line, so that
- * its few hot instructions are fetched as one: laid out across 64-byte
- * lines, the same malloc and free took bench/micro's 16-byte pair from
- * 10.7 ns to 12.3 ns (alternating runs).
+ * its few hot instructions are fetched as one: with free laid across
+ * two 64-byte lines, the same code took bench/micro's 16-byte pair from
+ * 10.78 ns to 11.65 (bench/alternate, 15 rounds; README, Performance).
  */
 #define HOT_EXPORT EXPORT __attribute__((aligned(64)))
 
