@@ -609,16 +609,19 @@ int core_interrupted_in_allocator(void *ucontext)
 
 	if (core_in_allocator())
 		return 1;
+	/* The interrupted instruction first: most often it is jemalloc's
+	 * own, and a fault there (a corrupt heap) is answered without
+	 * walking a stack that may be corrupt too. */
+#if defined(__x86_64__)
+	const ucontext_t *uc = ucontext;
+
+	if (core_allocator_code_contains((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+		return 1;
+#endif
 	core_internal_enter();
 	n = callsite_signal_frames(ucontext, pcs, INTERRUPTED_FRAMES_MAX);
-	/* Without the unwinder, the interrupted instruction alone. */
-#if defined(__x86_64__)
-	if (n == 0) {
-		pcs[0] = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
-		n = 1;
-	}
-#endif
-	/* After the first, return addresses: the call is just before. */
+	/* After the first, return addresses: the call is just before.
+	 * Without the unwinder, n is 0: the instruction alone, above. */
 	for (int i = 0; i < n && !inside; i++)
 		inside = core_allocator_code_contains(pcs[i] - (i > 0));
 	core_internal_leave();
