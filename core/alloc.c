@@ -602,6 +602,18 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
  */
 #define INTERRUPTED_FRAMES_MAX 32
 
+/* The instruction a signal interrupted, from its handler's @ucontext
+ * (0 where this port does not know where to find it). */
+static uintptr_t interrupted_pc(const void *ucontext)
+{
+#if defined(__x86_64__)
+	return (uintptr_t)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+#else
+	(void)ucontext;
+	return 0;
+#endif
+}
+
 int core_interrupted_in_allocator(void *ucontext)
 {
 	uintptr_t pcs[INTERRUPTED_FRAMES_MAX];
@@ -612,12 +624,8 @@ int core_interrupted_in_allocator(void *ucontext)
 	/* The interrupted instruction first: most often it is jemalloc's
 	 * own, and a fault there (a corrupt heap) is answered without
 	 * walking a stack that may be corrupt too. */
-#if defined(__x86_64__)
-	const ucontext_t *uc = ucontext;
-
-	if (core_allocator_code_contains((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]))
+	if (core_allocator_code_contains(interrupted_pc(ucontext)))
 		return 1;
-#endif
 	core_internal_enter();
 	n = callsite_signal_frames(ucontext, pcs, INTERRUPTED_FRAMES_MAX);
 	/* After the first, return addresses: the call is just before.
