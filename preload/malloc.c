@@ -94,5 +94,12 @@ EXPORT size_t malloc_usable_size(void *ptr)
  * slabs and dirty pages: bench/stress_threads (4 threads, 2 CPUs) peaks
  * at 60 MB where it took 68-71 MB (/usr/bin/time, 3 alternating runs),
  * and is no slower; single-threaded programs do not change.
+ *
+ * dss:disabled: jemalloc takes memory only with mmap, never with sbrk
+ * (its default falls back to sbrk when mmap fails).  Its pages must come
+ * through the mmap interposer, which marks them as jemalloc's and makes
+ * their leaf of the page table before jemalloc can hand out a block in
+ * them (core/allocator_pages.h): a block in pages from sbrk would be
+ * taken for glibc's and freed to glibc.
  */
-EXPORT const char *malloc_conf = "dirty_decay_ms:1000,percpu_arena:percpu";
+EXPORT const char *malloc_conf = "dirty_decay_ms:1000,percpu_arena:percpu,dss:disabled";
