@@ -136,7 +136,7 @@ core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
 
 	if (__builtin_expect(!ptr, 0))
 		return core_malloc_failed(NULL, usable);
-	entry = allocator_pages_small_entry(ptr);
+	entry = allocator_pages_fresh_entry(ptr);
 	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
 		return core_malloc_new_slots(ptr, usable, word);
 	slot_set(allocator_pages_slot(ptr, entry), word);

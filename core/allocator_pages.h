@@ -150,6 +150,19 @@ static inline uint64_t allocator_pages_small_entry(const void *ptr)
 				    memory_order_acquire);
 }
 
+/* The small entry of a block jemalloc has just handed out: its page is
+ * below 2^47 and has a leaf (the invariant above), so neither is
+ * checked. */
+static inline uint64_t allocator_pages_fresh_entry(const void *ptr)
+{
+	struct allocator_pages_leaf *leaf = atomic_load_explicit(
+		&allocator_pages_leaves[(uintptr_t)ptr >> ALLOCATOR_PAGES_LEAF_SHIFT],
+		memory_order_acquire);
+
+	return atomic_load_explicit(&leaf->small[allocator_pages_index(ptr)],
+				    memory_order_acquire);
+}
+
 /* The class of the small blocks of an entry; 0: none. */
 static inline size_t allocator_pages_entry_usable(uint64_t entry)
 {
