@@ -23,6 +23,9 @@
  *             lands in malloc's and free's fast paths or in jemalloc
  *             (the spin site has 64 blocks live, or 63 between a free
  *             and its malloc)
+ *   forks     says "ready PID", then forks children that exit at once,
+ *             one after the other, so a SIGTERM sent to the process
+ *             often lands while fork holds its handlers' locks
  *
  * What every mode checks first: the fatal signals' dispositions are the
  * default (sigaction(sig, NULL, &old)), no signal is blocked, SIG_IGN
@@ -43,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -258,6 +262,23 @@ static void wait_for_sigterm(void *(*run)(void *), int n_threads)
 	CHECK(0, "stdin was closed before SIGTERM came");
 }
 
+static void fork_until_sigterm(void)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "ready %d\n", (int)getpid());
+
+	CHECK(write(STDOUT_FILENO, line, (size_t)n) == n, "write failed");
+	for (;;) {
+		pid_t child = fork();
+
+		if (child == 0)
+			_exit(0);
+		CHECK(child > 0, "fork failed");
+		if (child < 0 || waitpid(child, NULL, 0) != child)
+			exit(CHECK_STATUS());
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -289,8 +310,10 @@ int main(int argc, char **argv)
 		wait_for_sigterm(busy_thread, 8);
 	} else if (!strcmp(mode, "spin")) {
 		wait_for_sigterm(spin_thread, 2);
+	} else if (!strcmp(mode, "forks")) {
+		fork_until_sigterm();
 	} else {
-		CHECK(0, "usage: crash segv|abort|fpe|ill|bus FILE|term|overflow|handler|signal|busy|spin");
+		CHECK(0, "usage: crash segv|abort|fpe|ill|bus FILE|term|overflow|handler|signal|busy|spin|forks");
 		return CHECK_STATUS();
 	}
 	CHECK(0, "mode %s did not end the program", mode);
