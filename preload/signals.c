@@ -84,13 +84,16 @@ static void deferred_report_and_die(int sig)
 /*
  * A sent signal that landed in jemalloc's code, called from a fast path
  * (internal_scope.h): nothing runs when jemalloc returns, so the signal
- * is sent to this thread again, REDELIVERY_NS later, by a one-shot timer
- * of the kernel's, and the handler tries again.  jemalloc returns in
- * microseconds, unless it waits for a lock another thread holds; then the
- * timer is armed again.  Sending it at once would not do: it would be
- * delivered again before the thread ran a single instruction.  The
- * thread keeps its timer (an id of the kernel's, and the signal it
- * sends) until it dies, which is soon.
+ * is sent again, REDELIVERY_NS later, by a one-shot timer of the
+ * kernel's, and the handler tries again.  jemalloc returns in
+ * microseconds, unless it waits for a lock another thread holds; then
+ * the timer is armed again.  Sending it at once would not do: it would
+ * be delivered again before the thread ran a single instruction.  It is
+ * sent to the process, as kill(2) sends: any thread that does not block
+ * it takes it, so it is not lost if this one exits meanwhile, and the
+ * process dies of it all the same.  The thread keeps its timer (an id of
+ * the kernel's, and the signal it sends) until the process dies, which
+ * is soon.
  */
 #define REDELIVERY_NS 1000000
 
@@ -113,9 +116,8 @@ static bool send_again_later(int sig)
 	}
 	if (redelivery.timer < 0) {
 		memset(&event, 0, sizeof(event));
-		event.sigev_notify = SIGEV_THREAD_ID;
+		event.sigev_notify = SIGEV_SIGNAL;
 		event.sigev_signo = sig;
-		event._sigev_un._tid = gettid();
 		if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &event, &timer) != 0)
 			return false;
 		redelivery.timer = timer;
