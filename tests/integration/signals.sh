@@ -15,6 +15,7 @@
 #   timeout(1) sends it (to the process, then to its process group), 25
 #   times; to two threads that only malloc and free (20 times, each
 #   report exact); to a process that forks without pause (20 times);
+#   to python3 with PYTHONMALLOC=malloc churning objects (10 times);
 # - a stack overflow dies as without the preload;
 # - a SIGSEGV handler of the program's (sigaction with SA_SIGINFO, or
 #   signal()) runs exactly as without the preload: same si_code, si_addr,
@@ -107,31 +108,36 @@ grep -q ' code 1 addr (nil) errno 4321; blocked: SIGSEGV 1 SIGUSR2 1 SIGUSR1 0$'
 # SIGTERM from outside, while every thread but the main one allocates.
 # The program says "ready PID" on a FIFO, then blocks reading another;
 # the signals go to it, not to timeout.
-# busy ROUND KILLS [MODE]: sends SIGTERM KILLS times at once to the
-# program in MODE (busy, spin or forks).
+# busy ROUND KILLS [COMMAND...]: sends SIGTERM KILLS times at once to
+# COMMAND (the program in busy mode without one), which says "ready PID"
+# first.
 mkfifo "$T/in" "$T/out"
 busy()
 {
+	bz_round=$1
+	bz_kills=$2
+	shift 2
+	[ $# -gt 0 ] || set -- "$prog" busy
 	rm -f "$T/busy.report"
 	timeout --foreground -k 2 10 env ALLOCINFO_OUTPUT="$T/busy.report" \
-		LD_PRELOAD="$ALLOCINFO_LIB" "$prog" "${3:-busy}" <"$T/in" >"$T/out" 2>"$T/busy.err" &
+		LD_PRELOAD="$ALLOCINFO_LIB" "$@" <"$T/in" >"$T/out" 2>"$T/busy.err" &
 	pid=$!
 	exec 4>"$T/in" 3<"$T/out"
 	line=
 	read -r line <&3 || :
 	[ "${line% *}" = ready ] || fail "busy: the program did not say ready: '$line' $(cat "$T/busy.err")"
-	for k in $(seq "$2"); do
+	for k in $(seq "$bz_kills"); do
 		kill -TERM "${line#ready }"
 	done
 	status=0
 	wait "$pid" || status=$?
 	exec 3<&- 4>&-
 	[ "$status" -eq 143 ] ||
-		fail "busy, round $1: exit status $status, expected 143 (SIGTERM; 124 or 137: it hung)"
+		fail "busy, round $bz_round: exit status $status, expected 143 (SIGTERM; 124 or 137: it hung)"
 	if [ -s "$T/busy.report" ]; then
 		check_report_wellformed "$T/busy.report"
 	else
-		fail_later "busy, round $1 (SIGTERM sent $2 times): no report after SIGTERM"
+		fail_later "busy, round $bz_round (SIGTERM sent $bz_kills times): no report after SIGTERM"
 	fi
 }
 for round in 1 2 3 4 5; do
@@ -151,7 +157,7 @@ done
 spin_line=$(grep -n '/\* SPIN \*/' "$src" | cut -d: -f1)
 [ -n "$spin_line" ] || fail "no SPIN marker in ${src##*/}"
 for round in $(seq 1 20); do
-	busy "spin $round" 1 spin
+	busy "spin $round" 1 "$prog" spin
 	[ -s "$T/busy.report" ] || continue
 	spin_record=$(awk -v site="crash.c:$spin_line" '$3 ~ ("/" site "$") || $3 == site' "$T/busy.report")
 	set -- $spin_record
@@ -171,7 +177,27 @@ done
 # instead of waiting for a lock its own thread holds.  Without that, 4
 # of 20 runs hung.
 for round in $(seq 1 20); do
-	busy "forks $round" 1 forks
+	busy "forks $round" 1 "$prog" forks
 done
+
+# SIGTERM to a real program whose every object is a malloc: python3
+# with PYTHONMALLOC=malloc, building and dropping lists of dicts.
+if [ -x /usr/bin/python3 ]; then
+	cat >"$T/churn.py" <<'EOF_PY'
+import os, sys
+def churn():
+    return [{"k": str(i), "v": [i, i * 2, (i, "x" * (i % 9))]} for i in range(3000)]
+rows = churn()
+sys.stdout.write("ready %d\n" % os.getpid())
+sys.stdout.flush()
+while True:
+    rows = churn()
+EOF_PY
+	for round in $(seq 1 10); do
+		PYTHONMALLOC=malloc busy "python3 $round" 1 /usr/bin/python3 "$T/churn.py"
+	done
+else
+	fail_later "no /usr/bin/python3 (apt-get install python3)"
+fi
 
 test_done
