@@ -269,11 +269,8 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 	if (usable <= ALLOC_SMALL_USABLE_MAX) {
 		uint32_t *slot = allocator_pages_small_slot(ptr, usable);
 
-		if (unlikely(!slot)) {
-			sdallocx(ptr, usable, 0);
-			errno = ENOMEM;
-			return NULL;
-		}
+		if (unlikely(!slot))
+			return core_malloc_failed(ptr, usable);
 		slot_set(slot, slot_word(tag, usable, counted));
 		return ptr;
 	}
@@ -628,10 +625,11 @@ int core_interrupted_in_allocator(void *ucontext)
 		return 1;
 	core_internal_enter();
 	n = callsite_signal_frames(ucontext, pcs, INTERRUPTED_FRAMES_MAX);
-	/* After the first, return addresses: the call is just before.
-	 * Without the unwinder, n is 0: the instruction alone, above. */
-	for (int i = 0; i < n && !inside; i++)
-		inside = core_allocator_code_contains(pcs[i] - (i > 0));
+	/* pcs[0] is the instruction, looked at above; the others are
+	 * return addresses, whose call is just before.  Without the
+	 * unwinder, n is 0. */
+	for (int i = 1; i < n && !inside; i++)
+		inside = core_allocator_code_contains(pcs[i] - 1);
 	core_internal_leave();
 	return inside;
 }
@@ -663,7 +661,7 @@ void core_drop_deferred_signal(void)
 
 void core_run_deferred_signal(void)
 {
-	core_state_and(&core_thread, ~CORE_DEFERRED_SIGNAL);
+	core_drop_deferred_signal();
 	deferred_handler(deferred_signal);
 }
 
