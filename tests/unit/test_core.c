@@ -755,16 +755,22 @@ static void test_snapshot_under_load(void)
  * core_interrupted_in_allocator.  Every sample whose interrupted
  * instruction is jemalloc's must say inside; some say inside (the thread
  * spends much of its time in jemalloc), and some outside (the loop's own
- * code).
+ * code).  The unwinder that finds jemalloc's frames below other code
+ * must start at the interrupted instruction, reach at least three
+ * frames, and get out of jemalloc's when it starts in them.
  */
 #define SAMPLES_WANTED 200
 
-static volatile sig_atomic_t samples, samples_inside, samples_missed;
+static volatile sig_atomic_t samples, samples_inside, samples_missed,
+	samples_unwound_badly, samples_through_jemalloc;
 
 static void sample_interrupted(int sig, siginfo_t *info, void *context)
 {
 	uintptr_t pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
 	int inside = core_interrupted_in_allocator(context);
+	uintptr_t pcs[32];
+	int n = callsite_signal_frames(context, pcs, 32);
+	bool left_jemalloc = false;
 
 	(void)sig;
 	(void)info;
@@ -772,6 +778,15 @@ static void sample_interrupted(int sig, siginfo_t *info, void *context)
 	samples_inside += inside != 0;
 	if (core_allocator_code_contains(pc) && !inside)
 		samples_missed++;
+	/* The unwinder the handler relies on for frames past the first:
+	 * it starts at the interrupted instruction and walks out to this
+	 * test's loop, through jemalloc's frames when it starts there. */
+	if (n < 3 || pcs[0] != pc)
+		samples_unwound_badly++;
+	for (int i = 1; i < n; i++)
+		left_jemalloc |= !core_allocator_code_contains(pcs[i] - 1);
+	if (core_allocator_code_contains(pc) && left_jemalloc)
+		samples_through_jemalloc++;
 }
 
 static void test_interrupted_in_allocator(void)
@@ -797,6 +812,8 @@ static void test_interrupted_in_allocator(void)
 	CHECK(sigaction(SIGPROF, &old, NULL) == 0);
 	CHECK_EQ_INT(samples >= SAMPLES_WANTED, 1);
 	CHECK_EQ_INT(samples_missed, 0);
+	CHECK_EQ_INT(samples_unwound_badly, 0);
+	CHECK(samples_through_jemalloc > 0);
 	CHECK(samples_inside > 0);
 	CHECK(samples_inside < samples);
 	for (int i = 0; i < 64; i++)
