@@ -58,11 +58,12 @@ grep -q '^### Issue 6 targets' "$T/bench.md" || fail "no targets table"
 # bench/alternate, two rounds uninstrumented and under allocinfo: with
 # --micro, of a command that prints a bench/micro cell's line (the cell,
 # a median (min-max) per library, and the ratio to the first for the
-# second); without, of true(1) (wall and CPU seconds, the same shape,
-# where the ratio may be n/a: true can take no CPU time that the kernel
-# counts).
-"$TEST_SRC/../bench/alternate" --rounds 2 --micro none "$ALLOCINFO_LIB" -- \
-	sh -c 'echo "threads=1 sites=shared size=16 ns=7.50 pairs=64"' \
+# second), where the second configuration's own environment
+# (LIB%VAR=VALUE) sets the cell's figure; without, of true(1) (wall and
+# CPU seconds and peak RSS, the same shape, where the ratio may be n/a:
+# true can take no CPU time that the kernel counts).
+"$TEST_SRC/../bench/alternate" --rounds 2 --micro none "$ALLOCINFO_LIB%CELL_NS=15.00" -- \
+	sh -c 'echo "threads=1 sites=shared size=16 ns=${CELL_NS:-7.50} pairs=64"' \
 	>"$T/alternate" 2>&1 || fail "bench/alternate --micro failed: $(cat "$T/alternate")"
 "$TEST_SRC/../bench/alternate" --rounds 2 none "$ALLOCINFO_LIB" -- true \
 	>>"$T/alternate" 2>&1 || fail "bench/alternate failed: $(cat "$T/alternate")"
@@ -70,11 +71,16 @@ awk -v lib="$ALLOCINFO_LIB" '
 	function figure(line, name) {
 		return index(line, "  " name " ") == 1 && line ~ / [0-9.]+ \([0-9.]+-[0-9.]+\)/
 	}
-	NR % 3 == 1 && $0 != (NR == 1 ? "threads=1 sites=shared size=16" : NR == 4 ? "wall s" : "cpu s") { print "title: " $0; exit 1 }
+	NR % 3 == 1 && $0 != (NR == 1 ? "threads=1 sites=shared size=16" : NR == 4 ? "wall s" : NR == 7 ? "cpu s" : "peak RSS MiB") { print "title: " $0; exit 1 }
 	NR % 3 == 2 && !figure($0, "none") { print "first: " $0; exit 1 }
-	NR % 3 == 0 && (!figure($0, lib) || $0 !~ / ratio to the first ([0-9.]+ \([0-9.]+-[0-9.]+\)|n\/a)$/) { print "second: " $0; exit 1 }
-	NR == 3 && $0 !~ / ratio to the first 1\.00 \(1\.00-1\.00\)$/ { print "the cell ratio: " $0; exit 1 }
+	NR % 3 == 0 && (!figure($0, NR == 3 ? lib "%CELL_NS=15.00" : lib) || $0 !~ / ratio to the first ([0-9.]+ \([0-9.]+-[0-9.]+\)|n\/a)$/) { print "second: " $0; exit 1 }
+	NR == 3 && $0 !~ / 15\.000 \(15\.000-15\.000\)  ratio to the first 2\.00 \(2\.00-2\.00\)$/ { print "the cell ratio: " $0; exit 1 }
 	NR == 2 && $0 !~ / 7\.500 \(7\.500-7\.500\)$/ { print "the cell ns: " $0; exit 1 }
-	END { if (NR != 9) { print NR " lines"; exit 1 } }' "$T/alternate" >"$T/check" ||
+	END { if (NR != 12) { print NR " lines"; exit 1 } }' "$T/alternate" >"$T/check" ||
 	fail "bench/alternate output: $(cat "$T/check")"
+# A setting that is not VAR=VALUE is named.
+"$TEST_SRC/../bench/alternate" --rounds 1 "none%CELL_NS" -- true >"$T/bad" 2>&1 &&
+	fail "bench/alternate took none%CELL_NS"
+grep -q "none%CELL_NS: 'CELL_NS' is not VAR=VALUE" "$T/bad" ||
+	fail "bench/alternate, a bad setting: $(cat "$T/bad")"
 test_done
