@@ -36,6 +36,7 @@
 #include <link.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@
 #include "core/alloc.h"
 #include "core/callsite.h"
 #include "core/internal_scope.h"
+#include "report/address_sort.h"
 #include "report/wrapper_names.h"
 
 struct func_range {
@@ -159,7 +161,8 @@ static const struct func_table *read_functions(const ElfW(Sym) *syms, size_t nsy
 		t->funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
 		n++;
 	}
-	qsort(t->funcs, n, sizeof(t->funcs[0]), compare_funcs);
+	address_sort(t->funcs, n, sizeof(t->funcs[0]), offsetof(struct func_range, lo),
+		     compare_funcs);
 	/* Aliases (strdup and __strdup) share a range: one entry, a
 	 * wrapper if any of its names is. */
 	for (size_t i = 0; i < n; i++) {

@@ -36,6 +36,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 
 #include "core/alloc.h"
 #include "core/snapshot.h"
+#include "report/address_sort.h"
 #include "report/demangle.h"
 #include "report/site_cache.h"
 #include "report/wrapper_names.h"
@@ -248,7 +250,8 @@ static struct symbol_table *symbol_table_of(struct symbolizer *sym,
 			.start = addr, .end = addr + esym.st_size, .name = name,
 		};
 	}
-	qsort(t->entries, t->count, sizeof(*t->entries), compare_symbols);
+	address_sort(t->entries, t->count, sizeof(*t->entries),
+		     offsetof(struct symbol_entry, start), compare_symbols);
 	return t;
 }
 

@@ -31,6 +31,10 @@ bool wrapper_names_add_user(const char *list);
 /* Whether the function named @name (a symbol name) is a wrapper. */
 bool wrapper_names_match(const char *name);
 
+/* Whether every built-in pattern is in the trie the matching walks,
+ * rather than matched by glob; for the unit tests. */
+bool wrapper_names_builtin_in_trie(void);
+
 /* '*' and '?' glob matching; exposed for the unit tests. */
 bool wrapper_names_glob(const char *pattern, const char *name);
 

@@ -3,12 +3,14 @@
  * C++ names (report/demangle.c), the wrapper globs and the built-in list
  * (report/wrapper_names.c), and stack tags (core/codetag.c).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc_tag.h"
 #include "core/codetag.h"
+#include "report/address_sort.h"
 #include "report/demangle.h"
 #include "report/wrapper_names.h"
 #include "tests/unit/harness.h"
@@ -84,12 +86,90 @@ static void test_builtin_list(void)
 	CHECK(!wrapper_names_match("_Z4fillRSt6vectorIiSaIiEE"));
 	CHECK(!wrapper_names_match("main"));
 	CHECK(!wrapper_names_match("my_wrapper"));
+	/* The trie: every built-in is in it; a literal matches only
+	 * itself, a prefix pattern also its bare prefix; names that leave
+	 * the trie early, or end inside it, do not match. */
+	CHECK(wrapper_names_builtin_in_trie());
+	CHECK(wrapper_names_match("malloc"));
+	CHECK(!wrapper_names_match("mallocx"));
+	CHECK(!wrapper_names_match("mallo"));
+	CHECK(wrapper_names_match("g_malloc"));
+	CHECK(wrapper_names_match("Perl_safesys"));
+	CHECK(!wrapper_names_match("Perl_safesy"));
+	CHECK(wrapper_names_match("_ZNSt"));
+	CHECK(!wrapper_names_match("_ZN4tree6createEv"));
+	CHECK(!wrapper_names_match("_"));
+	CHECK(!wrapper_names_match(""));
+	CHECK(wrapper_names_match("sqlite3DbMallocRawNN"));
+	CHECK(!wrapper_names_match("sqlite3DbFree"));
 	CHECK(!wrapper_names_add_user("a,,b"));
 	CHECK(!wrapper_names_add_user(",a"));
 	CHECK(wrapper_names_add_user("my_wrapper,pool_*"));
 	CHECK(wrapper_names_match("my_wrapper"));
 	CHECK(wrapper_names_match("pool_alloc"));
 	CHECK(!wrapper_names_match("my_wrapper2"));
+}
+
+struct sort_entry {
+	uint32_t size;
+	uintptr_t address;
+	uint32_t tie;
+};
+
+static int compare_sort_entries(const void *pa, const void *pb)
+{
+	const struct sort_entry *a = pa, *b = pb;
+
+	if (a->address != b->address)
+		return a->address < b->address ? -1 : 1;
+	return a->tie < b->tie ? -1 : a->tie > b->tie;
+}
+
+/* address_sort gives qsort's order: radix passes over a module's span,
+ * runs of one address by the compare function, and the fallbacks (few
+ * entries, a span over 4 GiB). */
+static void test_address_sort(void)
+{
+	static const size_t counts[] = { 0, 1, 63, 64, 1000, 31000 };
+	uint64_t state = 0x9e3779b97f4a7c15ull;
+
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		for (int wide = 0; wide < 2; wide++) {
+			size_t n = counts[c];
+			struct sort_entry *got = malloc((n + 1) * sizeof(*got));
+			struct sort_entry *want = malloc((n + 1) * sizeof(*want));
+
+			if (!CHECK(got && want)) {
+				free(got);
+				free(want);
+				return;
+			}
+			for (size_t i = 0; i < n; i++) {
+				state ^= state << 13;
+				state ^= state >> 7;
+				state ^= state << 17;
+				/* One in eight shares its address with the one
+				 * before: aliases. */
+				got[i] = (struct sort_entry){
+					.size = (uint32_t)i,
+					.address = i && (state & 7) == 0 ? got[i - 1].address :
+						   0x7f0000000000ull + (state >> 40) +
+						   (wide && i == n / 2 ? 1ull << 33 : 0),
+					.tie = (uint32_t)(state >> 20) & 3,
+				};
+			}
+			memcpy(want, got, n * sizeof(*got));
+			qsort(want, n, sizeof(*want), compare_sort_entries);
+			address_sort(got, n, sizeof(*got), offsetof(struct sort_entry, address),
+				     compare_sort_entries);
+			for (size_t i = 0; i < n; i++)
+				if (!CHECK(got[i].address == want[i].address &&
+					   got[i].tie == want[i].tie))
+					break;
+			free(got);
+			free(want);
+		}
+	}
 }
 
 static void test_stack_tags(void)
@@ -126,6 +206,7 @@ int main(void)
 	RUN_TEST(test_demangle);
 	RUN_TEST(test_glob);
 	RUN_TEST(test_builtin_list);
+	RUN_TEST(test_address_sort);
 	RUN_TEST(test_stack_tags);
 	return harness_summary();
 }
