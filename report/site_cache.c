@@ -23,7 +23,7 @@
 
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
 /* Bump when the symbolizer's answers change for the same input. */
-#define SITE_CACHE_FORMAT 1
+#define SITE_CACHE_FORMAT 2
 
 struct site_cache_dir {
 	int fd;
@@ -180,8 +180,19 @@ static bool insert(struct site_cache *cache, uint64_t offset,
 	if (offset == UINT64_MAX || !reserve(cache))
 		return false;
 	slot = slot_of(cache, offset + 1);
-	if (slot->key)
+	if (slot->key) {
+		/* A line found since the file was made (the module's debug
+		 * info was installed) replaces the answer without. */
+		if (fresh && !slot->line && line) {
+			cache->fresh += !slot->fresh;
+			slot->fresh = true;
+			slot->line = line;
+			slot->file = file;
+			slot->function = function;
+			return true;
+		}
 		return !fresh;   /* a file with a repeated offset is corrupt */
+	}
 	*slot = (struct site_slot){ .key = offset + 1, .line = line,
 				    .fresh = fresh, .file = file,
 				    .function = function };
@@ -218,6 +229,11 @@ static bool parse_line_number(const char *text, unsigned int *out)
 	char *end;
 	unsigned long v;
 
+	/* 0 alone: no line info; no other leading zero. */
+	if (text[0] == '0' && !text[1]) {
+		*out = 0;
+		return true;
+	}
 	if (!(*text >= '1' && *text <= '9'))
 		return false;
 	errno = 0;
@@ -355,7 +371,7 @@ bool site_cache_find(const struct site_cache *cache, uint64_t offset,
 void site_cache_add(struct site_cache *cache, uint64_t offset,
 		    unsigned int line, const char *file, const char *function)
 {
-	if (!cache || !line || !file || !function ||
+	if (!cache || !file || !function ||
 	    !writable_field(file) || !writable_field(function))
 		return;
 	insert(cache, offset, line, file, function, true);

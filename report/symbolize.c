@@ -61,7 +61,8 @@
 	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
 	X(dwarf_filesrc) X(dwfl_module_getsymtab)			\
 	X(dwfl_module_getsym_info) X(dwarf_child) X(dwarf_siblingof)	\
-	X(dwarf_ranges) X(dwarf_dieoffset) X(dwfl_module_build_id)
+	X(dwarf_ranges) X(dwarf_dieoffset) X(dwfl_module_build_id)	\
+	X(dwfl_module_getdwarf)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -151,6 +152,7 @@ struct module_sites {
 	struct module_sites *next;
 	Dwfl_Module *module;
 	struct site_cache *sites;
+	int has_dwarf;             /* 0: not asked yet, 1 yes, -1 no */
 };
 
 struct symbolizer {
@@ -175,9 +177,10 @@ void symbolizer_configure_cache(const char *setting, const char *config)
 	cache_config = config;
 }
 
-/* The cached sites of @mod, loaded on its first site. */
-static struct site_cache *module_sites_of(struct symbolizer *sym,
-					  Dwfl_Module *mod)
+/* The cache entry of @mod, with its sites loaded on its first site;
+ * NULL without a cache. */
+static struct module_sites *module_sites_of(struct symbolizer *sym,
+					    Dwfl_Module *mod)
 {
 	struct module_sites *m;
 	const unsigned char *build_id;
@@ -192,7 +195,7 @@ static struct site_cache *module_sites_of(struct symbolizer *sym,
 		return NULL;
 	for (m = sym->module_sites; m; m = m->next)
 		if (m->module == mod)
-			return m->sites;
+			return m;
 	m = core_internal_calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
@@ -202,7 +205,22 @@ static struct site_cache *module_sites_of(struct symbolizer *sym,
 	len = dw.dwfl_module_build_id(mod, &build_id, &vaddr);
 	if (len > 0)
 		m->sites = site_cache_load(sym->cache_dir, build_id, (size_t)len);
-	return m->sites;
+	return m;
+}
+
+/* Whether a cached answer may be used: one without line info only
+ * while the module still has no DWARF (its debug info may have been
+ * installed since).  Asked once per module: libdwfl looks for the
+ * debug info then, as it would for the line anyway. */
+static bool cached_answer_holds(struct module_sites *m, const struct cached_site *cached)
+{
+	Dwarf_Addr bias;
+
+	if (cached->line)
+		return true;
+	if (!m->has_dwarf)
+		m->has_dwarf = dw.dwfl_module_getdwarf(m->module, &bias) ? 1 : -1;
+	return m->has_dwarf < 0;
 }
 
 static int compare_symbols(const void *pa, const void *pb)
@@ -765,6 +783,7 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	Dwarf_Addr pc = ct->site - 1, bias = 0;
 	const char *modpath = NULL, *name;
 	Dwfl_Module *mod = NULL;
+	struct module_sites *cached_module;
 	struct site_cache *cache;
 	struct cached_site cached;
 	Dwfl_Line *line;
@@ -804,8 +823,10 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		ct->module = base_name(modpath);
 	/* The ELF file (not its DWARF) gives the bias and the build-id. */
 	dw.dwfl_module_getelf(mod, &bias);
-	cache = module_sites_of(sym, mod);
-	if (site_cache_find(cache, ct->site - bias, &cached)) {
+	cached_module = module_sites_of(sym, mod);
+	cache = cached_module ? cached_module->sites : NULL;
+	if (site_cache_find(cache, ct->site - bias, &cached) &&
+	    cached_answer_holds(cached_module, &cached)) {
 		ct->file = cached.file;
 		ct->line = cached.line;
 		ct->function = cached.function;
@@ -838,6 +859,7 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	ct->file = keep_string(sym, "%s+0x%llx",
 			       modpath ? base_name(modpath) : "?",
 			       (unsigned long long)(ct->site - bias));
+	site_cache_add(cache, ct->site - bias, 0, ct->file, ct->function);
 }
 
 /* FILE for a stack frame: a single ':' is all an extra may hold, so

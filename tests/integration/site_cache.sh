@@ -39,7 +39,7 @@ check_marked "$T/cold"
 [ -f "$file" ] || fail "no cache file $file after the first run: $(ls -la "$cache" 2>&1)"
 [ "$(stat -c %a "$cache")" = 700 ] || fail "cache folder mode $(stat -c %a "$cache"), not 700"
 [ "$(stat -c %a "$file")" = 600 ] || fail "cache file mode $(stat -c %a "$file"), not 600"
-head -n 1 "$file" | grep -Eq '^allocinfo-site-cache 1 [^ ]+ [0-9a-f]{16}$' ||
+head -n 1 "$file" | grep -Eq '^allocinfo-site-cache 2 [^ ]+ [0-9a-f]{16}$' ||
 	fail "cache file header: '$(head -n 1 "$file")'"
 marked=$(grep -c 'EXPECT' "$src")
 sites=$(($(wc -l <"$file") - 1))
@@ -67,7 +67,7 @@ grep -q planted_from_cache "$file" && fail "the other config's file was not repl
 
 # 4. A corrupt file (bad fields, a cut last line) is ignored and rewritten.
 run_preloaded "$T/again" "$prog" "$lib"
-for corrupt in 'zz\t12\tf.c\tf' '10\t0\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' '10\t12\tf.c\tf\t'; do
+for corrupt in 'zz\t12\tf.c\tf' '10\t00\tf.c\tf' '10\t-1\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' '10\t12\tf.c\tf\t'; do
 	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
 	cat "$T/corrupt" >"$file"
 	run_preloaded "$T/corrupt.report" "$prog" "$lib"
@@ -117,5 +117,41 @@ mkdir "$T/home"
 	fail "ALLOCINFO_CACHE=relative: stderr '$(cat "$T/rel.report.stderr")'"
 [ -f "$T/home/.cache/allocinfo/$build_id" ] || fail "the default folder \$HOME/.cache/allocinfo was not used"
 [ ! -e "$T/relative" ] || fail "a relative ALLOCINFO_CACHE was used"
-echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off"
+# 8. Answers without line info are cached too, and hold only while the
+#    module has no DWARF.  A copy of the program whose debug info lies
+#    where libdwfl does not look names its sites MODULE+0xOFFSET:0, the
+#    same from the cache (line 0 in the file; a planted function shows);
+#    once its .gnu_debuglink file is in BIN/.debug/, the sites have their
+#    lines again, and the file keeps them instead.
+mkdir -p "$T/nodebug/bin/.debug" "$T/nodebug/elsewhere"
+copy=$T/nodebug/bin/callsite_nodebug
+debug=$T/nodebug/elsewhere/callsite_nodebug.debug
+objcopy --only-keep-debug "$prog" "$debug"
+objcopy --strip-debug --add-gnu-debuglink="$debug" "$prog" "$copy"
+ALLOCINFO_CACHE=$T/cache2
+run_preloaded "$T/nodebug.cold" "$copy" "$lib"
+check_report_wellformed "$T/nodebug.cold"
+check_no_stderr "$T/nodebug.cold"
+grep -q ' callsite_nodebug+0x[0-9a-f]*:0 func:make_name $' "$T/nodebug.cold" ||
+	fail "the copy without debug info has no MODULE+0xOFFSET:0 site in make_name"
+no_line=$(awk -F '\t' 'NR > 1 && $2 == 0 && $3 ~ /^callsite_nodebug\+0x/' "$T/cache2/$build_id" | wc -l)
+[ "$no_line" -gt 0 ] || fail "no answer without line info was cached: $(head -n 3 "$T/cache2/$build_id")"
+run_preloaded "$T/nodebug.warm" "$copy" "$lib"
+records "$T/nodebug.cold" >"$T/nodebug.cold.records"
+records "$T/nodebug.warm" | diff "$T/nodebug.cold.records" - >&2 ||
+	fail "the warm run without debug info differs from the cold one"
+awk -F '\t' 'BEGIN { OFS = "\t" } NR > 1 && $2 == 0 && $4 == "make_name" { $4 = "planted_no_line" } { print }' \
+	"$T/cache2/$build_id" >"$T/planted2" && cat "$T/planted2" >"$T/cache2/$build_id"
+run_preloaded "$T/nodebug.planted" "$copy" "$lib"
+grep -q ' func:planted_no_line $' "$T/nodebug.planted" ||
+	fail "a planted answer without line info did not show: it was not read"
+mv "$debug" "$T/nodebug/bin/.debug/"
+run_preloaded "$T/nodebug.found" "$copy" "$lib"
+check_marked "$T/nodebug.found"
+! grep -q planted_no_line "$T/nodebug.found" ||
+	fail "an answer without line info was used though the module has DWARF now"
+! grep -q planted_no_line "$T/cache2/$build_id" ||
+	fail "the answer without line info was not replaced by the line"
+
+echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off; $no_line without line info"
 test_done
