@@ -36,6 +36,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -75,8 +76,12 @@ static int (*unwind_get_reg)(unw_cursor_t *cursor, unw_regnum_t reg,
 
 /* libunwind's symbols behind its macros (unw_backtrace is a plain
  * function; the others are _ULx86_64_... on x86-64). */
+/* libunwind's mappings, from load_unwinder: [lo, hi). */
+static uintptr_t unwinder_lo, unwinder_hi;
+
 static void load_unwinder(void)
 {
+	struct dl_find_object obj;
 	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
 	unw_addr_space_t *local_space;
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
@@ -96,6 +101,10 @@ static void load_unwinder(void)
 	*(void **)&unwind_init_local2 = dlsym(h, STRINGIFY(unw_init_local2));
 	*(void **)&unwind_step = dlsym(h, STRINGIFY(unw_step));
 	*(void **)&unwind_get_reg = dlsym(h, STRINGIFY(unw_get_reg));
+	if (unwind_backtrace && _dl_find_object((void *)unwind_backtrace, &obj) == 0) {
+		unwinder_lo = (uintptr_t)obj.dlfo_map_start;
+		unwinder_hi = (uintptr_t)obj.dlfo_map_end;
+	}
 }
 
 /* The per-thread frame memo's key (see frame_memo below). */
@@ -178,8 +187,13 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 	uint16_t route = CODETAG_ROUTE_SELF;
 	uintptr_t module;
 
-	/* The profiler's own sites (profiler_libs) keep their tag. */
-	if (!unwind_backtrace || (ct->flags & CODETAG_FLAG_PROFILER))
+	/* The profiler's own sites (profiler_libs) keep their tag, and so
+	 * do libunwind's: a program that uses libunwind itself allocates
+	 * from inside it (its first unw_backtrace maps its caches within a
+	 * pthread_once), and unwinding from there entered that once again
+	 * and waited for itself, forever. */
+	if (!unwind_backtrace || (ct->flags & CODETAG_FLAG_PROFILER) ||
+	    (site >= unwinder_lo && site < unwinder_hi))
 		route = CODETAG_ROUTE_SELF;
 	else if (callsite_options.depth > 1)
 		route = CODETAG_ROUTE_UNWIND;
