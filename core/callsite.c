@@ -202,7 +202,12 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 		route = CODETAG_ROUTE_UNWIND;
 		break;
 	case CALLSITE_CODE_ANONYMOUS: {
-		uintptr_t buf[CALLSITE_OWN_FRAMES + CALLSITE_WRAPPER_FRAMES];
+		/* Whether the site is seen through is known within
+		 * CALLSITE_ANONYMOUS_MAX frames of it (a wrapper there, or
+		 * not): no deeper.  In a short process every frame is new
+		 * to libunwind, and each costs it a search of the loaded
+		 * objects between two system calls. */
+		uintptr_t buf[CALLSITE_OWN_FRAMES + CALLSITE_ANONYMOUS_MAX];
 		const uintptr_t *frames;
 		unsigned int n;
 
