@@ -91,10 +91,12 @@ struct allocator_pages_large {
 #define ALLOCATOR_PAGES_GROUP_ENTRIES 512
 #define ALLOCATOR_PAGES_GROUPS (ALLOCATOR_PAGES_PER_LEAF / ALLOCATOR_PAGES_GROUP_ENTRIES)
 
+/* The small entries first: malloc and free index them at offset 0,
+ * one instruction fewer each. */
 struct allocator_pages_leaf {
+	_Atomic uint64_t small[ALLOCATOR_PAGES_PER_LEAF];
 	_Atomic uint64_t small_used[ALLOCATOR_PAGES_GROUPS / 64];
 	_Atomic uint64_t mapped[ALLOCATOR_PAGES_PER_LEAF / 64];
-	_Atomic uint64_t small[ALLOCATOR_PAGES_PER_LEAF];
 	struct allocator_pages_large large[ALLOCATOR_PAGES_PER_LEAF];
 };
 
@@ -113,12 +115,13 @@ extern _Atomic(struct allocator_pages_leaf *) allocator_pages_leaves[ALLOCATOR_P
 
 static inline struct allocator_pages_leaf *allocator_pages_leaf_of(const void *ptr)
 {
-	uintptr_t a = (uintptr_t)ptr;
+	uintptr_t leaf = (uintptr_t)ptr >> ALLOCATOR_PAGES_LEAF_SHIFT;
 
-	if (__builtin_expect(a >> ALLOCATOR_PAGES_ADDRESS_BITS, 0))
+	/* Past 2^47: the index is out of the table (one compare, where
+	 * testing the address's top bits took another shift). */
+	if (__builtin_expect(leaf >= ALLOCATOR_PAGES_LEAVES, 0))
 		return NULL;
-	return atomic_load_explicit(&allocator_pages_leaves[a >> ALLOCATOR_PAGES_LEAF_SHIFT],
-				    memory_order_acquire);
+	return atomic_load_explicit(&allocator_pages_leaves[leaf], memory_order_acquire);
 }
 
 static inline uintptr_t allocator_pages_index(const void *ptr)
