@@ -143,9 +143,12 @@ static inline uint32_t codetag_site_word_small(uintptr_t site)
 		struct codetag_slot *s = &codetag_small_slots[slot];
 		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
 
-		if (__builtin_expect(word == 0, 0) ||
-		    __builtin_expect(atomic_load_explicit(&s->site, memory_order_relaxed) ==
-				     site, 1))
+		/* The site first: it is the common answer, and an empty
+		 * slot's site is 0, so the empty test comes off the hot
+		 * path (the word is still read first, for its acquire). */
+		if (__builtin_expect(atomic_load_explicit(&s->site, memory_order_relaxed) ==
+				     site, 1) ||
+		    __builtin_expect(word == 0, 0))
 			return word;
 		slot = (slot + 1) & (CODETAG_SMALL_SLOTS - 1);
 	}
