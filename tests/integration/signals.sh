@@ -150,9 +150,14 @@ done
 # SIGTERM to threads that are in malloc and free all the time: in their
 # fast paths, which keep no depth, or in jemalloc, where the handler
 # finds jemalloc's frame and has the signal sent again once it has
-# returned (preload/signals.c).  Each report is exact: the two spin
-# threads' site has 2 x 64 blocks of 16 bytes live, or one fewer for
-# each thread between a free and its malloc, and the sites allocated
+# returned (preload/signals.c).  Each report is exact as far as a
+# report written while another thread allocates can be: the thread that
+# runs the handler stands still with 64 blocks of 16 bytes live at the
+# spin site, or 63 between a free and its malloc; the other spins on,
+# and a page's slots are copied for no single instant (core/snapshot.c),
+# so when it replaces a block by one elsewhere in the page as the copy
+# passes, it shows one more or one fewer than it ever had: 125 to 129
+# in all (125 came up in about 1 of 300 rounds).  The sites allocated
 # before have their markers' counts.
 spin_line=$(grep -n '/\* SPIN \*/' "$src" | cut -d: -f1)
 [ -n "$spin_line" ] || fail "no SPIN marker in ${src##*/}"
@@ -162,9 +167,9 @@ for round in $(seq 1 20); do
 	spin_record=$(awk -v site="crash.c:$spin_line" '$3 ~ ("/" site "$") || $3 == site' "$T/busy.report")
 	set -- $spin_record
 	case "${2:-}" in
-	126|127|128) [ "$1" -eq $((16 * $2)) ] ||
+	125|126|127|128|129) [ "$1" -eq $((16 * $2)) ] ||
 		fail_later "spin, round $round: $1 bytes in $2 blocks of 16: $spin_record" ;;
-	*) fail_later "spin, round $round: the spin site has '$spin_record', expected 126 to 128 blocks of 16 bytes" ;;
+	*) fail_later "spin, round $round: the spin site has '$spin_record', expected 125 to 129 blocks of 16 bytes" ;;
 	esac
 	mkdir -p "$T/spin"
 	sed "s#/\* SPIN \*/#/* EXPECT: $1 $2 */#" "$src" >"$T/spin/crash.c"
