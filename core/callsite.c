@@ -74,11 +74,11 @@ static int (*unwind_step)(unw_cursor_t *cursor);
 static int (*unwind_get_reg)(unw_cursor_t *cursor, unw_regnum_t reg,
 			     unw_word_t *value);
 
-/* libunwind's symbols behind its macros (unw_backtrace is a plain
- * function; the others are _ULx86_64_... on x86-64). */
 /* libunwind's mappings, from load_unwinder: [lo, hi). */
 static uintptr_t unwinder_lo, unwinder_hi;
 
+/* libunwind's symbols behind its macros (unw_backtrace is a plain
+ * function; the others are _ULx86_64_... on x86-64). */
 static void load_unwinder(void)
 {
 	struct dl_find_object obj;
