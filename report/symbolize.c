@@ -36,6 +36,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,69 @@ static struct {
 #undef DECLARE
 } dw;
 
+/*
+ * The modules that loading libdw brought in (libdw and the libraries it
+ * needs), by address range.  Code the program unmapped before its report
+ * (a JIT's buffer) leaves a hole that they may be mapped into: a site
+ * there would be named after them (libdw-0.188.so+0x28006, even
+ * func:dwarf_getpubnames), and the cache would keep that answer under
+ * their build-id.  Such a site is named by its address, as a site in no
+ * module is.  Report time only, in the internal scope.
+ */
+#define REPORT_MODULES_BEFORE_MAX 1024
+#define REPORT_RANGES_MAX 64
+
+static uintptr_t modules_before[REPORT_MODULES_BEFORE_MAX];
+static unsigned int modules_before_count;
+static bool modules_before_overflow;
+static struct { uintptr_t lo, hi; } report_ranges[REPORT_RANGES_MAX];
+static unsigned int report_range_count;
+static uintptr_t report_ranges_lo = UINTPTR_MAX, report_ranges_hi;
+
+static int note_module_before(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	if (modules_before_count == REPORT_MODULES_BEFORE_MAX)
+		modules_before_overflow = true;
+	else
+		modules_before[modules_before_count++] = info->dlpi_addr;
+	return 0;
+}
+
+static int note_module_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	for (unsigned int i = 0; i < modules_before_count; i++)
+		if (modules_before[i] == info->dlpi_addr)
+			return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || report_range_count == REPORT_RANGES_MAX)
+			continue;
+		report_ranges[report_range_count].lo = lo;
+		report_ranges[report_range_count++].hi = lo + ph->p_memsz;
+		report_ranges_lo = lo < report_ranges_lo ? lo : report_ranges_lo;
+		report_ranges_hi = lo + ph->p_memsz > report_ranges_hi ?
+				   lo + ph->p_memsz : report_ranges_hi;
+	}
+	return 0;
+}
+
+/* Whether @pc lies in a module that loading libdw mapped. */
+static bool loaded_for_report(uintptr_t pc)
+{
+	if (pc < report_ranges_lo || pc >= report_ranges_hi)
+		return false;
+	for (unsigned int i = 0; i < report_range_count; i++)
+		if (pc >= report_ranges[i].lo && pc < report_ranges[i].hi)
+			return true;
+	return false;
+}
+
 static bool load_libdw(void)
 {
 	static int loaded; /* 0 unknown, 1 yes, -1 no; report time only */
@@ -78,7 +142,12 @@ static bool load_libdw(void)
 	if (loaded)
 		return loaded > 0;
 	loaded = -1;
+	dl_iterate_phdr(note_module_before, NULL);
 	h = dlopen("libdw.so.1", RTLD_LAZY | RTLD_LOCAL);
+	/* With too many modules to tell the new ones apart, none is
+	 * excluded (as before this check existed). */
+	if (!modules_before_overflow)
+		dl_iterate_phdr(note_module_loaded, NULL);
 	if (!h)
 		return false;
 #define LOOKUP(fn) if (!(*(void **)&dw.fn = dlsym(h, #fn))) return false;
@@ -811,6 +880,10 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	}
 	if (!sym)
 		return;
+	if (loaded_for_report(pc)) {
+		ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
+		return;
+	}
 	if (sym->dwfl)
 		mod = dw.dwfl_addrmodule(sym->dwfl, pc);
 	if (!mod) {
