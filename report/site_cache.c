@@ -147,13 +147,20 @@ static struct site_slot *slot_of(const struct site_cache *cache,
 	return &cache->slots[i];
 }
 
-/* Room for one more site, at most half the slots used. */
+/* At most three quarters of the slots used: a bigger table costs every
+ * process that loads it its pages, a fuller one longer probes. */
+static bool fits(size_t sites, size_t slots)
+{
+	return 4 * sites <= 3 * slots;
+}
+
+/* Room for one more site. */
 static bool reserve(struct site_cache *cache)
 {
 	struct site_slot *old = cache->slots;
 	size_t old_slots = old ? cache->mask + 1 : 0, slots;
 
-	if (old && 2 * (cache->count + 1) <= old_slots)
+	if (old && fits(cache->count + 1, old_slots))
 		return true;
 	if (cache->count >= SITE_CACHE_MAX_SITES)
 		return false;
@@ -169,6 +176,31 @@ static bool reserve(struct site_cache *cache)
 			*slot_of(cache, old[i].key) = old[i];
 	core_internal_free(old);
 	return true;
+}
+
+/* Room for @n sites in one table (cache empty). */
+static bool reserve_for(struct site_cache *cache, size_t n)
+{
+	size_t slots = 64;
+
+	if (n > SITE_CACHE_MAX_SITES)
+		return false;
+	while (!fits(n + 1, slots))
+		slots *= 2;
+	cache->slots = core_internal_calloc(slots, sizeof(*cache->slots));
+	if (!cache->slots)
+		return false;
+	cache->mask = slots - 1;
+	return true;
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+
+	for (const char *nl = text; (nl = strchr(nl, '\n')); nl++)
+		n++;
+	return n;
 }
 
 static bool insert(struct site_cache *cache, uint64_t offset,
@@ -213,21 +245,33 @@ static bool writable_field(const char *text)
 	return true;
 }
 
+/* Lower-case hex, 1 to 16 digits, the whole field.  By hand, as
+ * parse_line_number: strtoull and strtoul were most of a load's time. */
 static bool parse_hex(const char *text, uint64_t *out)
 {
-	char *end;
+	uint64_t v = 0;
+	int digits = 0;
 
-	if (!(*text >= '0' && *text <= '9') && !(*text >= 'a' && *text <= 'f'))
-		return false;
-	errno = 0;
-	*out = strtoull(text, &end, 16);
-	return !errno && !*end;
+	for (; *text; text++, digits++) {
+		unsigned int d;
+
+		if (*text >= '0' && *text <= '9')
+			d = (unsigned int)(*text - '0');
+		else if (*text >= 'a' && *text <= 'f')
+			d = (unsigned int)(*text - 'a' + 10);
+		else
+			return false;
+		if (digits == 16)
+			return false;
+		v = v << 4 | d;
+	}
+	*out = v;
+	return digits > 0;
 }
 
 static bool parse_line_number(const char *text, unsigned int *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v = 0;
 
 	/* 0 alone: no line info; no other leading zero. */
 	if (text[0] == '0' && !text[1]) {
@@ -236,10 +280,13 @@ static bool parse_line_number(const char *text, unsigned int *out)
 	}
 	if (!(*text >= '1' && *text <= '9'))
 		return false;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno || *end || v > UINT_MAX)
-		return false;
+	for (; *text; text++) {
+		if (!(*text >= '0' && *text <= '9'))
+			return false;
+		v = v * 10 + (uint64_t)(*text - '0');
+		if (v > UINT_MAX)
+			return false;
+	}
 	*out = (unsigned int)v;
 	return true;
 }
@@ -317,6 +364,9 @@ static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 		core_internal_free(text);   /* another version's: replaced */
 		return;
 	}
+	/* One table for all the file's sites instead of doubling (and
+	 * rehashing) its way there. */
+	ok = reserve_for(cache, count_lines(next + 1));
 	for (line = next + 1; ok && *line; line = next + 1) {
 		next = strchr(line, '\n');
 		if (!next) {
