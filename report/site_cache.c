@@ -154,17 +154,20 @@ static bool fits(size_t sites, size_t slots)
 	return 4 * sites <= 3 * slots;
 }
 
-/* Room for one more site. */
-static bool reserve(struct site_cache *cache)
+/* Room for @more sites beyond those held: one table, doubled as often
+ * as it takes, its sites moved over. */
+static bool reserve(struct site_cache *cache, size_t more)
 {
 	struct site_slot *old = cache->slots;
-	size_t old_slots = old ? cache->mask + 1 : 0, slots;
+	size_t old_slots = old ? cache->mask + 1 : 0, sites = cache->count + more;
+	size_t slots = old_slots ? old_slots : 64;
 
-	if (old && fits(cache->count + 1, old_slots))
+	if (old && fits(sites, old_slots))
 		return true;
-	if (cache->count >= SITE_CACHE_MAX_SITES)
+	if (sites > SITE_CACHE_MAX_SITES)
 		return false;
-	slots = old_slots ? 2 * old_slots : 64;
+	while (!fits(sites, slots))
+		slots *= 2;
 	cache->slots = core_internal_calloc(slots, sizeof(*cache->slots));
 	if (!cache->slots) {
 		cache->slots = old;
@@ -175,22 +178,6 @@ static bool reserve(struct site_cache *cache)
 		if (old[i].key)
 			*slot_of(cache, old[i].key) = old[i];
 	core_internal_free(old);
-	return true;
-}
-
-/* Room for @n sites in one table (cache empty). */
-static bool reserve_for(struct site_cache *cache, size_t n)
-{
-	size_t slots = 64;
-
-	if (n > SITE_CACHE_MAX_SITES)
-		return false;
-	while (!fits(n + 1, slots))
-		slots *= 2;
-	cache->slots = core_internal_calloc(slots, sizeof(*cache->slots));
-	if (!cache->slots)
-		return false;
-	cache->mask = slots - 1;
 	return true;
 }
 
@@ -209,7 +196,7 @@ static bool insert(struct site_cache *cache, uint64_t offset,
 {
 	struct site_slot *slot;
 
-	if (offset == UINT64_MAX || !reserve(cache))
+	if (offset == UINT64_MAX || !reserve(cache, 1))
 		return false;
 	slot = slot_of(cache, offset + 1);
 	if (slot->key) {
@@ -366,7 +353,7 @@ static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 	}
 	/* One table for all the file's sites instead of doubling (and
 	 * rehashing) its way there. */
-	ok = reserve_for(cache, count_lines(next + 1));
+	ok = reserve(cache, count_lines(next + 1));
 	for (line = next + 1; ok && *line; line = next + 1) {
 		next = strchr(line, '\n');
 		if (!next) {

@@ -521,12 +521,18 @@ static const char *source_path(Dwfl_Line *line, const char *file)
 }
 
 /* Without libdw: the module and offset, and the symbol if exported. */
+/* A site in no module the report can name: its bare address. */
+static void name_by_address(struct symbolizer *sym, struct codetag *ct)
+{
+	ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
+}
+
 static void resolve_with_dladdr(struct symbolizer *sym, struct codetag *ct)
 {
 	Dl_info info;
 
 	if (!dladdr((void *)(ct->site - 1), &info) || !info.dli_fname) {
-		ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
+		name_by_address(sym, ct);
 		return;
 	}
 	if (info.dli_sname)
@@ -881,7 +887,7 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	if (!sym)
 		return;
 	if (loaded_for_report(pc)) {
-		ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
+		name_by_address(sym, ct);
 		return;
 	}
 	if (sym->dwfl)
