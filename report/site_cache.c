@@ -9,17 +9,15 @@
 #include "report/site_cache.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core/alloc.h"
+#include "report/cache_dir.h"
 
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
 /* Bump when the symbolizer's answers change for the same input. */
@@ -54,65 +52,19 @@ static uint64_t fnv1a(const char *text)
 	return h;
 }
 
-/* Opens @path as a folder of ours that no one else may write. */
-static int open_private_dir(const char *path, bool create)
-{
-	struct stat st;
-	int fd;
-
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		close(fd);
-		errno = EPERM;
-		return -1;
-	}
-	return fd;
-}
-
-static int open_default_dir(void)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	char path[PATH_MAX];
-	int n;
-
-	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
-	if (xdg && xdg[0] == '/')
-		n = snprintf(path, sizeof(path), "%s", xdg);
-	else if (home && home[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/.cache", home);
-	else
-		return -1;
-	if (n < 0 || (size_t)n + sizeof("/allocinfo") > sizeof(path))
-		return -1;
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	memcpy(path + n, "/allocinfo", sizeof("/allocinfo"));
-	return open_private_dir(path, true);
-}
-
 struct site_cache_dir *site_cache_dir_open(const char *setting,
 					   const char *config)
 {
 	struct site_cache_dir *dir;
 	int fd;
 
-	if (setting && !strcmp(setting, "off"))
-		return NULL;
-	if (setting) {
-		fd = open_private_dir(setting, true);
-		if (fd < 0) {
+	fd = cache_dir_open(setting);
+	if (fd < 0) {
+		if (setting && errno)
 			fprintf(stderr, "allocinfo: ALLOCINFO_CACHE='%s': %s; "
 				"symbolizing without the cache\n", setting,
 				errno == EPERM ? "not a folder of this user's "
 				"that only this user may write" : strerror(errno));
-			return NULL;
-		}
-	} else if ((fd = open_default_dir()) < 0) {
 		return NULL;
 	}
 	dir = core_internal_calloc(1, sizeof(*dir));
@@ -300,49 +252,13 @@ static bool parse_site(struct site_cache *cache, char *line)
 	       insert(cache, offset, lineno, field[2], field[3], false);
 }
 
-/* Reads the whole of @fd (a regular file of ours) into a string. */
-static char *read_text(int fd)
-{
-	struct stat st;
-	char *text;
-	size_t done = 0;
-
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || st.st_size <= 0 ||
-	    st.st_size > SITE_CACHE_MAX_BYTES)
-		return NULL;
-	text = core_internal_alloc((size_t)st.st_size + 1);
-	if (!text)
-		return NULL;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	text[done] = '\0';
-	if (done != (size_t)st.st_size || memchr(text, '\0', done)) {
-		core_internal_free(text);
-		return NULL;
-	}
-	return text;
-}
-
 /* Fills @cache from its file; on any flaw, leaves it empty. */
 static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 {
-	int fd = openat(dir->fd, cache->name,
-			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	char *text, *line, *next;
+	char *text = cache_dir_read(dir->fd, cache->name, SITE_CACHE_MAX_BYTES);
+	char *line, *next;
 	bool ok = true;
 
-	if (fd < 0)
-		return;
-	text = read_text(fd);
-	close(fd);
 	if (!text)
 		return;
 	next = strchr(text, '\n');
@@ -416,90 +332,27 @@ void site_cache_add(struct site_cache *cache, uint64_t offset,
 
 /* ------------------------------------------------------------ write */
 
-struct out_buffer {
-	int fd;
-	bool failed;
-	size_t used;
-	char data[16384];
-};
-
-static void out_flush(struct out_buffer *out)
-{
-	size_t done = 0;
-
-	while (!out->failed && done < out->used) {
-		ssize_t n = write(out->fd, out->data + done, out->used - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			out->failed = true;
-		else
-			done += (size_t)n;
-	}
-	out->used = 0;
-}
-
-static void out_printf(struct out_buffer *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void out_printf(struct out_buffer *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (int attempt = 0; attempt < 2 && !out->failed; attempt++) {
-		va_start(ap, fmt);
-		n = vsnprintf(out->data + out->used, sizeof(out->data) - out->used,
-			      fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < sizeof(out->data) - out->used) {
-			out->used += (size_t)n;
-			return;
-		}
-		if (attempt || !out->used)
-			break;      /* longer than the buffer: drop the file */
-		out_flush(out);
-	}
-	out->failed = true;
-}
-
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 {
-	char tmp[sizeof(cache->name) + 48];
-	struct out_buffer *out;
+	struct cache_writer *w;
 
 	if (!dir || !cache || !cache->fresh)
 		goto free;
-	out = core_internal_alloc(sizeof(*out));
-	if (!out)
+	w = cache_writer_start(dir->fd, cache->name);
+	if (!w)
 		goto free;
-	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", cache->name, (long)getpid());
-	/* One left by a process of this pid that died writing it. */
-	unlinkat(dir->fd, tmp, 0);
-	out->fd = openat(dir->fd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-			 O_NOFOLLOW | O_CLOEXEC, 0600);
-	out->failed = out->fd < 0;
-	out->used = 0;
-	out_printf(out, "%s\n", dir->header);
+	cache_writer_printf(w, "%s\n", dir->header);
 	for (size_t i = 0; cache->slots && i <= cache->mask; i++) {
 		const struct site_slot *s = &cache->slots[i];
 
 		if (s->key)
-			out_printf(out, "%llx\t%u\t%s\t%s\n",
-				   (unsigned long long)(s->key - 1), s->line,
-				   s->file, s->function);
+			cache_writer_printf(w, "%llx\t%u\t%s\t%s\n",
+					    (unsigned long long)(s->key - 1),
+					    s->line, s->file, s->function);
 	}
-	out_flush(out);
-	if (out->fd >= 0) {
-		if (close(out->fd) < 0)
-			out->failed = true;
-		/* Concurrent writers: the last rename wins, and a site it
-		 * lacks is resolved, and kept, again. */
-		if (out->failed || renameat(dir->fd, tmp, dir->fd, cache->name) < 0)
-			unlinkat(dir->fd, tmp, 0);
-	}
-	core_internal_free(out);
+	/* Concurrent writers: the last rename wins, and a site it lacks is
+	 * resolved, and kept, again. */
+	cache_writer_finish(w);
 free:
 	site_cache_free(cache);
 }

@@ -25,13 +25,9 @@
  * file records the allocinfo version and the ALLOCINFO_WRAPPERS it was
  * made with, and one made otherwise is not read, and is replaced.
  *
- * Where: ALLOCINFO_CACHE, else $XDG_CACHE_HOME/allocinfo, else
- * $HOME/.cache/allocinfo; "off" turns it off.  The folder must belong to
- * the user and be writable by no one else; files in it are opened with
- * O_NOFOLLOW, must be regular files of the user, and are replaced
- * atomically (a temporary file, then rename).  A file that does not
- * parse is ignored and rewritten: the cache can make a report faster,
- * never wrong or missing.
+ * Where: a file named by the build-id in hex in the caches' folder
+ * (cache_dir.h, which says whose it must be and how it is replaced).  A
+ * file that does not parse is ignored and rewritten.
  *
  * File format, text: a header line
  *	allocinfo-site-cache 2 VERSION CONFIG

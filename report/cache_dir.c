@@ -1,0 +1,190 @@
+/*
+ * The caches' folder on disk (see cache_dir.h).
+ */
+#include "report/cache_dir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+
+/* Opens @path as a folder of ours that no one else may write. */
+static int open_private_dir(const char *path, bool create)
+{
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+static int open_default_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX];
+	int n;
+
+	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
+	if (xdg && xdg[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(path, sizeof(path), "%s/.cache", home);
+	else
+		return -1;
+	if (n < 0 || (size_t)n + sizeof("/allocinfo") > sizeof(path))
+		return -1;
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -1;
+	memcpy(path + n, "/allocinfo", sizeof("/allocinfo"));
+	return open_private_dir(path, true);
+}
+
+int cache_dir_open(const char *setting)
+{
+	if (setting && !strcmp(setting, "off")) {
+		errno = 0;
+		return -1;
+	}
+	return setting ? open_private_dir(setting, true) : open_default_dir();
+}
+
+char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *text = NULL;
+	size_t done = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || st.st_size <= 0 ||
+	    (unsigned long long)st.st_size > max_bytes)
+		goto out;
+	text = core_internal_alloc((size_t)st.st_size + 1);
+	if (!text)
+		goto out;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	text[done] = '\0';
+	if (done != (size_t)st.st_size || memchr(text, '\0', done)) {
+		core_internal_free(text);
+		text = NULL;
+	}
+out:
+	close(fd);
+	return text;
+}
+
+struct cache_writer {
+	int dir_fd, fd;
+	bool failed;
+	size_t used;
+	char name[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	char data[16384];
+};
+
+struct cache_writer *cache_writer_start(int dir_fd, const char *name)
+{
+	struct cache_writer *w = core_internal_alloc(sizeof(*w));
+	int n, m;
+
+	if (!w)
+		return NULL;
+	w->dir_fd = dir_fd;
+	w->fd = -1;
+	w->used = 0;
+	n = snprintf(w->name, sizeof(w->name), "%s", name);
+	m = snprintf(w->tmp, sizeof(w->tmp), ".%s.%ld.tmp", name, (long)getpid());
+	w->failed = n < 0 || (size_t)n >= sizeof(w->name) ||
+		    m < 0 || (size_t)m >= sizeof(w->tmp);
+	if (!w->failed) {
+		/* One left by a process of this pid that died writing it. */
+		unlinkat(dir_fd, w->tmp, 0);
+		w->fd = openat(dir_fd, w->tmp, O_WRONLY | O_CREAT | O_EXCL |
+			       O_NOFOLLOW | O_CLOEXEC, 0600);
+		w->failed = w->fd < 0;
+	}
+	return w;
+}
+
+static void flush(struct cache_writer *w)
+{
+	size_t done = 0;
+
+	while (!w->failed && done < w->used) {
+		ssize_t n = write(w->fd, w->data + done, w->used - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			w->failed = true;
+		else
+			done += (size_t)n;
+	}
+	w->used = 0;
+}
+
+void cache_writer_printf(struct cache_writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (int attempt = 0; attempt < 2 && !w->failed; attempt++) {
+		va_start(ap, fmt);
+		n = vsnprintf(w->data + w->used, sizeof(w->data) - w->used, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < sizeof(w->data) - w->used) {
+			w->used += (size_t)n;
+			return;
+		}
+		if (attempt || !w->used)
+			break;      /* longer than the buffer: drop the file */
+		flush(w);
+	}
+	w->failed = true;
+}
+
+bool cache_writer_finish(struct cache_writer *w)
+{
+	bool done;
+
+	if (!w)
+		return false;
+	flush(w);
+	if (w->fd >= 0) {
+		if (close(w->fd) < 0)
+			w->failed = true;
+		if (w->failed || renameat(w->dir_fd, w->tmp, w->dir_fd, w->name) < 0) {
+			unlinkat(w->dir_fd, w->tmp, 0);
+			w->failed = true;
+		}
+	}
+	done = !w->failed;
+	core_internal_free(w);
+	return done;
+}

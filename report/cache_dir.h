@@ -1,0 +1,50 @@
+/*
+ * The folder of allocinfo's caches on disk: the symbolizer's answers
+ * (site_cache.h) and the router's (preload/route_memory.h), one file per
+ * module and kind.
+ *
+ * Where: ALLOCINFO_CACHE, else $XDG_CACHE_HOME/allocinfo, else
+ * $HOME/.cache/allocinfo; "off" turns the caches off.  The folder must
+ * belong to the user and be writable by no one else; files in it are
+ * opened with O_NOFOLLOW, must be regular files of the user, and are
+ * replaced atomically (a temporary file, then rename), so a reader sees
+ * a whole old file or a whole new one.  A cache can make the profiler
+ * faster, never its answers wrong: a file that does not parse is
+ * ignored and rewritten.
+ *
+ * Everything here runs in the profiled process, in the profiler's
+ * internal scope: memory is core_internal_*.
+ */
+#ifndef ALLOCINFO_REPORT_CACHE_DIR_H
+#define ALLOCINFO_REPORT_CACHE_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * A descriptor of the folder named by @setting (an ALLOCINFO_CACHE
+ * value; NULL for the default), made (mode 0700) if it does not exist.
+ * -1 when the caches are off ("off", errno 0) or the folder cannot be
+ * used (errno set; EPERM: not the user's, or writable by others).
+ */
+int cache_dir_open(const char *setting);
+
+/* The whole of the file @name in @dir_fd as a NUL-terminated string
+ * (core_internal_free it), or NULL: no such file, not a regular file of
+ * the user's, empty, longer than @max_bytes, or holding a NUL. */
+char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes);
+
+/* Writes a file by the rules above: start, print, finish. */
+struct cache_writer;
+
+/* NULL if out of memory; a writer that could not make its temporary
+ * file fails at finish. */
+struct cache_writer *cache_writer_start(int dir_fd, const char *name);
+void cache_writer_printf(struct cache_writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Puts the file in place if every write succeeded, else removes the
+ * temporary file; frees @w.  Concurrent writers of one name: the last
+ * rename wins. */
+bool cache_writer_finish(struct cache_writer *w);
+
+#endif
