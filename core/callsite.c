@@ -11,6 +11,11 @@
  *     function                         wrapper of its module follows
  *   otherwise                          SELF (the fast path from now on)
  *
+ * What the classifier says of a site may come from an earlier run of the
+ * same build (its route memory, preload/route_memory.h): then an
+ * anonymous site's route is known without a backtrace, and caller
+ * offsets measured there count as measured here (classify_site).
+ *
  * An UNWIND allocation takes a backtrace, finds its own site in it, and
  * walks outward past wrapper frames.  A run of at most
  * CALLSITE_ANONYMOUS_MAX anonymous frames is seen through only when a
@@ -125,12 +130,44 @@ void callsite_init(const struct callsite_options *options)
 	core_internal_leave();
 }
 
-static enum callsite_code classify(uintptr_t return_address, uintptr_t *module)
+/* The classifier's facts about the code at @return_address. */
+static void classify(uintptr_t return_address, struct callsite_facts *facts)
 {
-	*module = 0;
-	if (!callsite_options.classify)
-		return CALLSITE_CODE_OWN;
-	return callsite_options.classify(return_address - 1, module);
+	*facts = (struct callsite_facts){ .code = CALLSITE_CODE_OWN };
+	if (callsite_options.classify)
+		callsite_options.classify(return_address - 1, facts);
+}
+
+static void record_caller_offset(struct codetag *ct, uintptr_t offset);
+
+/*
+ * The classifier's facts about @site, whose tag is @ct; the first
+ * thread to ask tells the tag what they say (only one does: the code is
+ * set once).  The code is kept for the router's memory; a caller offset
+ * an earlier run measured counts as measured here: a confirmed one
+ * twice, one measured once once (a second measurement, in this run or
+ * a later one, confirms it), and one that varied retires the shortcut
+ * as a disagreement here would.
+ */
+static void classify_site(uintptr_t site, struct codetag *ct,
+			  struct callsite_facts *facts)
+{
+	uint32_t code;
+
+	classify(site, facts);
+	if (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) & CODETAG_FLAG_CODE_MASK)
+		return;
+	code = ((uint32_t)facts->code + 1) << CODETAG_FLAG_CODE_SHIFT;
+	if (__atomic_fetch_or(&ct->flags, code, __ATOMIC_RELAXED) & CODETAG_FLAG_CODE_MASK)
+		return;
+	if (facts->caller_offset == CALLSITE_CALLER_VARIES) {
+		__atomic_store_n(&ct->caller_offset, CALLSITE_CALLER_VARIES,
+				 __ATOMIC_RELAXED);
+	} else if (facts->caller_offset > 0) {
+		record_caller_offset(ct, (uintptr_t)facts->caller_offset);
+		if (facts->caller_offset_confirmed)
+			record_caller_offset(ct, (uintptr_t)facts->caller_offset);
+	}
 }
 
 /*
@@ -139,19 +176,20 @@ static enum callsite_code classify(uintptr_t return_address, uintptr_t *module)
  */
 static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n)
 {
-	uintptr_t run_module = 0, module;
+	uintptr_t run_module = 0;
 	unsigned int keep = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		enum callsite_code code = classify(frames[i], &module);
+		struct callsite_facts facts;
 
-		if (code == CALLSITE_CODE_OWN)
+		classify(frames[i], &facts);
+		if (facts.code == CALLSITE_CODE_OWN)
 			break;
 		if (i == keep)
-			run_module = module;
-		else if (module != run_module)
+			run_module = facts.module;
+		else if (facts.module != run_module)
 			break;
-		if (code == CALLSITE_CODE_WRAPPER)
+		if (facts.code == CALLSITE_CODE_WRAPPER)
 			keep = i + 1;
 		else if (i - keep + 1 >= CALLSITE_ANONYMOUS_MAX)
 			break;
@@ -182,10 +220,41 @@ static const uintptr_t *stack_from_site(uintptr_t site, uintptr_t *buf,
 	return &only_site;
 }
 
+/* With stacks off: the route of @site, whose tag is @ct, by what the
+ * classifier knows of its code. */
+static uint16_t route_by_code(struct codetag *ct, uintptr_t site)
+{
+	/* Whether an anonymous site is seen through is known within
+	 * CALLSITE_ANONYMOUS_MAX frames of it (a wrapper there, or not): no
+	 * deeper.  In a short process every frame is new to libunwind, and
+	 * each costs it a search of the loaded objects between two system
+	 * calls. */
+	uintptr_t buf[CALLSITE_OWN_FRAMES + CALLSITE_ANONYMOUS_MAX];
+	struct callsite_facts facts;
+	const uintptr_t *frames;
+	unsigned int n;
+
+	classify_site(site, ct, &facts);
+	switch (facts.code) {
+	case CALLSITE_CODE_WRAPPER:
+		return CODETAG_ROUTE_UNWIND;
+	case CALLSITE_CODE_ANONYMOUS:
+		/* An earlier run of this build decided it. */
+		if (facts.route == CODETAG_ROUTE_SELF ||
+		    facts.route == CODETAG_ROUTE_UNWIND)
+			return facts.route;
+		frames = stack_from_site(site, buf, sizeof(buf) / sizeof(buf[0]), &n);
+		return first_charged_frame(frames, n) > 0 ? CODETAG_ROUTE_UNWIND
+							  : CODETAG_ROUTE_SELF;
+	case CALLSITE_CODE_OWN:
+	default:
+		return CODETAG_ROUTE_SELF;
+	}
+}
+
 static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 {
-	uint16_t route = CODETAG_ROUTE_SELF;
-	uintptr_t module;
+	uint16_t route;
 
 	/* The profiler's own sites (profiler_libs) keep their tag, and so
 	 * do libunwind's: a program that uses libunwind itself allocates
@@ -197,28 +266,8 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 		route = CODETAG_ROUTE_SELF;
 	else if (callsite_options.depth > 1)
 		route = CODETAG_ROUTE_UNWIND;
-	else switch (classify(site, &module)) {
-	case CALLSITE_CODE_WRAPPER:
-		route = CODETAG_ROUTE_UNWIND;
-		break;
-	case CALLSITE_CODE_ANONYMOUS: {
-		/* Whether the site is seen through is known within
-		 * CALLSITE_ANONYMOUS_MAX frames of it (a wrapper there, or
-		 * not): no deeper.  In a short process every frame is new
-		 * to libunwind, and each costs it a search of the loaded
-		 * objects between two system calls. */
-		uintptr_t buf[CALLSITE_OWN_FRAMES + CALLSITE_ANONYMOUS_MAX];
-		const uintptr_t *frames;
-		unsigned int n;
-
-		frames = stack_from_site(site, buf, sizeof(buf) / sizeof(buf[0]), &n);
-		if (first_charged_frame(frames, n) > 0)
-			route = CODETAG_ROUTE_UNWIND;
-		break;
-	}
-	case CALLSITE_CODE_OWN:
-		break;
-	}
+	else
+		route = route_by_code(ct, site);
 	__atomic_store_n(&ct->route, route, __ATOMIC_RELAXED);
 	codetag_publish_route((uint32_t)((struct alloc_tag *)ct - codetag_tags));
 	return route;
@@ -339,10 +388,6 @@ static uintptr_t wrapper_stack_pointer(uintptr_t site)
 	return 0;
 }
 
-/* caller_offset of a frame that has no caller: the thread's outermost
- * (clone's, _start's), where a stack ends. */
-#define CALLER_OFFSET_OUTERMOST INT32_MAX
-
 /*
  * With stacks on (ALLOCINFO_DEPTH > 1) every site's route is UNWIND
  * (decide_route); a tag that only holds the offset of a frame on the way
@@ -383,7 +428,7 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
 {
 	int32_t expected = 0, value;
 
-	if (offset == 0 || offset > CALLER_OFFSET_OUTERMOST)
+	if (offset == 0 || offset > CALLSITE_CALLER_OUTERMOST)
 		return;
 	value = (int32_t)offset;
 	if (__atomic_compare_exchange_n(&ct->caller_offset, &expected, value,
@@ -435,13 +480,22 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 		if (index < CODETAG_FIRST_SITE)
 			return;
 		ct = &codetag_tag(index)->ct;
-		if (at_least)
+		if (at_least) {
 			mark_stack_frame(ct);
-		else if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
-			return;
+		} else {
+			uint16_t route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+
+			/* A frame on the way is decided now: left undecided,
+			 * its tag was listed as a site with nothing, and its
+			 * own caller's offset went unmeasured. */
+			if (route == CODETAG_ROUTE_UNDECIDED)
+				route = decide_route(ct, ip);
+			if (route != CODETAG_ROUTE_UNWIND)
+				return;
+		}
 		if (at_least && unwind_step(&cursor) <= 0) {
 			/* The outermost frame: a stack walk ends here. */
-			record_caller_offset(ct, CALLER_OFFSET_OUTERMOST);
+			record_caller_offset(ct, CALLSITE_CALLER_OUTERMOST);
 			return;
 		}
 		if ((!at_least && unwind_step(&cursor) <= 0) ||
@@ -591,8 +645,13 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 		*m = (struct frame_memo){ .site = site, .index = index,
 					  .retirements = retirements };
 		/* Only stack walks ask what code a frame is in. */
-		if (callsite_options.depth > 1)
-			m->code = (uint16_t)classify(site, &m->module);
+		if (callsite_options.depth > 1) {
+			struct callsite_facts facts;
+
+			classify_site(site, &codetag_tag(index)->ct, &facts);
+			m->code = (uint16_t)facts.code;
+			m->module = facts.module;
+		}
 		frame_memo_refresh(m);
 	} else if (m->route == CODETAG_ROUTE_UNDECIDED ||
 		   (need_offset && !m->caller_offset)) {
@@ -627,7 +686,7 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
 		const struct frame_memo *m;
 		uintptr_t caller;
 
-		if (offset <= 0 || offset == CALLER_OFFSET_OUTERMOST)
+		if (offset <= 0 || offset == CALLSITE_CALLER_OUTERMOST)
 			return 0;
 		caller = *(const uintptr_t *)(sp + (uintptr_t)offset);
 		if (memo_only) {
@@ -690,7 +749,7 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 			break;
 		if (m->caller_offset <= 0)
 			return 0;
-		if (m->caller_offset == CALLER_OFFSET_OUTERMOST)
+		if (m->caller_offset == CALLSITE_CALLER_OUTERMOST)
 			break;	/* the stack ends here */
 		if (sp + (uintptr_t)m->caller_offset + 8 > top)
 			return 0;
@@ -776,4 +835,33 @@ int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
 	(void)max;
 #endif
 	return n;
+}
+
+void callsite_visit_learned(void (*visit)(uintptr_t site,
+					  const struct callsite_facts *facts,
+					  void *arg),
+			    void *arg)
+{
+	uint32_t n = codetag_count();
+
+	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++) {
+		const struct codetag *ct = &codetag_tag(i)->ct;
+		uintptr_t site = __atomic_load_n(&ct->site, __ATOMIC_RELAXED);
+		uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
+		uint32_t code = (flags & CODETAG_FLAG_CODE_MASK) >> CODETAG_FLAG_CODE_SHIFT;
+		struct callsite_facts facts = { 0 };
+
+		/* Unused slots, retired sites, chains, and sites never
+		 * classified (before the core was ready; the profiler's). */
+		if (!site || (site & CODETAG_RETIRED_BIT) || ct->stack_depth || !code)
+			continue;
+		facts.code = (enum callsite_code)(code - 1);
+		/* With stacks on, every route is UNWIND: no decision. */
+		if (callsite_options.depth == 1 && facts.code == CALLSITE_CODE_ANONYMOUS)
+			facts.route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+		facts.caller_offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+		facts.caller_offset_confirmed = facts.caller_offset > 0 &&
+			(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED);
+		visit(site, &facts, arg);
+	}
 }

@@ -22,6 +22,7 @@
 #ifndef ALLOCINFO_CORE_CALLSITE_H
 #define ALLOCINFO_CORE_CALLSITE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Longest chain of call sites a tag may hold (ALLOCINFO_DEPTH). */
@@ -40,19 +41,46 @@ enum callsite_code {
 	CALLSITE_CODE_ANONYMOUS,
 };
 
+/* A caller offset (see struct callsite_facts) of a frame that has no
+ * caller: the thread's outermost (clone's, _start's). */
+#define CALLSITE_CALLER_OUTERMOST INT32_MAX
+/* A caller offset measured twice and found to differ. */
+#define CALLSITE_CALLER_VARIES (-1)
+
+/*
+ * What the classifier knows of the code at one call site.  The code and
+ * module come from the module's symbols; the rest is what earlier runs
+ * of the same build of the module measured there (the router's memory,
+ * preload/route_memory.h), so that a new process need not unwind to
+ * learn it again.
+ */
+struct callsite_facts {
+	/* An identifier of the module the site lies in; 0 for none. */
+	uintptr_t module;
+	enum callsite_code code;
+	/* With stacks off, an anonymous site's route (seen through or not,
+	 * CODETAG_ROUTE_SELF or _UNWIND); 0 when not known. */
+	uint16_t route;
+	/* Where the caller's return address lies above the stack pointer
+	 * of the function holding the site, in bytes; or
+	 * CALLSITE_CALLER_OUTERMOST, CALLSITE_CALLER_VARIES; 0 when not
+	 * known.  Confirmed: two measurements agreed. */
+	bool caller_offset_confirmed;
+	int32_t caller_offset;
+};
+
 struct callsite_options {
 	/* Call sites per tag, 1 to CALLSITE_DEPTH_MAX; 1 is the kernel's
 	 * model, one site per tag. */
 	unsigned int depth;
 	/*
-	 * Classifies the code at @pc (an address inside a call instruction,
-	 * the return address - 1) and sets *@module to an identifier of the
-	 * module it lies in (0 for none).  Runs inside malloc, in the
-	 * profiler's internal scope: it may allocate (ALLOC_NO_CODETAG), must
-	 * leave errno alone, and must not wait for another thread.  NULL:
-	 * nothing is a wrapper.
+	 * Fills in @facts for the code at @pc (an address inside a call
+	 * instruction, the return address - 1).  Runs inside malloc, in the
+	 * profiler's internal scope: it may allocate (ALLOC_NO_CODETAG) and
+	 * read files, must leave errno alone, and must not wait for another
+	 * thread.  NULL: nothing is a wrapper, and nothing is remembered.
 	 */
-	enum callsite_code (*classify)(uintptr_t pc, uintptr_t *module);
+	void (*classify)(uintptr_t pc, struct callsite_facts *facts);
 };
 
 /*
@@ -82,5 +110,16 @@ uint32_t callsite_route(uint32_t index, uintptr_t site);
  * scope.
  */
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max);
+
+/*
+ * What this process learned of its call sites, for the router's memory:
+ * calls @visit with the site (its return address) and its facts (module
+ * 0) for every site the classifier was asked about, other than sites in
+ * libraries unloaded since.  At exit; lock-free, like the rest.
+ */
+void callsite_visit_learned(void (*visit)(uintptr_t site,
+					  const struct callsite_facts *facts,
+					  void *arg),
+			    void *arg);
 
 #endif

@@ -31,6 +31,12 @@ enum codetag_flags {
 	CODETAG_FLAG_PROFILER   = 1u << 1,
 	/* caller_offset was measured twice and agreed: it may be used. */
 	CODETAG_FLAG_CALLER_OFFSET_CONFIRMED = 1u << 2,
+	/* Bits 4-5: the classifier's answer for the site (enum
+	 * callsite_code + 1, core/callsite.h), 0 until it was asked.  Set
+	 * once, by the first thread to ask; kept so that the router's
+	 * memory can remember it (callsite_visit_learned). */
+	CODETAG_FLAG_CODE_SHIFT = 4,
+	CODETAG_FLAG_CODE_MASK = 3u << 4,
 };
 
 /*
@@ -50,7 +56,8 @@ struct codetag {
 	unsigned int line;
 	/* For a wrapper site (callsite.c): where its caller's return
 	 * address lies, in bytes above the wrapper's stack pointer at the
-	 * call; 0 until measured, -1 when it varies. */
+	 * call; 0 until measured, -1 when it varies (struct
+	 * callsite_facts). */
 	int32_t caller_offset;
 	const char *function;
 	const char *module;        /* NULL for the main executable */

@@ -112,6 +112,9 @@ void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 static void at_exit(void)
 {
 	lifecycle_write_report(REPORT_AT_EXIT);
+	/* After the report: what the next run of these modules need not
+	 * learn again (route_memory.h). */
+	wrappers_remember();
 }
 
 static void *interval_main(void *arg)

@@ -19,6 +19,10 @@
  * a module loaded where a closed one was from the old one (another link
  * map or another extent).
  *
+ * Each module also has the router's memory (route_memory.h), loaded with
+ * the module's first classification and published the same way; a site
+ * it holds is answered from it, without the symbol table.
+ *
  * Functions without a symbol (static functions of a stripped module)
  * are ANONYMOUS, not wrappers; callsite.c sees through them only on the
  * way to a wrapper of their module.
@@ -47,6 +51,7 @@
 #include "core/alloc.h"
 #include "core/callsite.h"
 #include "core/internal_scope.h"
+#include "preload/route_memory.h"
 #include "report/address_sort.h"
 #include "report/wrapper_names.h"
 
@@ -73,6 +78,9 @@ struct module_ranges {
 	uintptr_t base;               /* load bias of its symbols */
 	char *path;                   /* NULL: no file to read */
 	_Atomic(const struct func_table *) table; /* NULL: not read yet */
+	_Atomic(const struct route_memory *) memory; /* NULL: not loaded yet */
+	unsigned char build_id[64];
+	size_t build_id_len;          /* 0: none, nothing remembered */
 };
 
 struct module_set {
@@ -248,6 +256,23 @@ static const struct func_table *module_functions(struct module_ranges *m)
 	return expected;
 }
 
+/* @m's remembered sites, loaded on first use (see module_functions). */
+static const struct route_memory *module_memory(struct module_ranges *m)
+{
+	const struct route_memory *memory = atomic_load_explicit(&m->memory,
+								 memory_order_acquire);
+	const struct route_memory *expected = NULL;
+
+	if (__builtin_expect(memory != NULL, 1))
+		return memory;
+	memory = route_memory_load(m->build_id, m->build_id_len);
+	if (atomic_compare_exchange_strong(&m->memory, &expected, memory))
+		return memory;
+	/* Another thread loaded it first. */
+	route_memory_free(memory);
+	return expected;
+}
+
 /* The module of @pc, by identity and extent; NULL if @set lacks it. */
 static struct module_ranges *find_module(const struct module_set *set,
 					 const struct dl_find_object *obj)
@@ -284,6 +309,37 @@ struct rebuild {
 	size_t capacity;
 	bool failed;
 };
+
+/* The GNU build-id in @info's notes, as the loader mapped them, into
+ * @m; none leaves build_id_len 0. */
+static void read_build_id(const struct dl_phdr_info *info, struct module_ranges *m)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		size_t align = ph->p_align == 8 ? 8 : 4, at = 0;
+		const unsigned char *notes;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		notes = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		while (at + sizeof(ElfW(Nhdr)) <= ph->p_memsz) {
+			const ElfW(Nhdr) *note = (const void *)(notes + at);
+			size_t name_at = at + sizeof(*note);
+			size_t desc_at = name_at + ((note->n_namesz + align - 1) & ~(align - 1));
+
+			if (desc_at > ph->p_memsz || note->n_descsz > ph->p_memsz - desc_at)
+				break;
+			if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+			    !memcmp(notes + name_at, "GNU", 4) &&
+			    note->n_descsz && note->n_descsz <= sizeof(m->build_id)) {
+				memcpy(m->build_id, notes + desc_at, note->n_descsz);
+				m->build_id_len = note->n_descsz;
+				return;
+			}
+			at = desc_at + ((note->n_descsz + align - 1) & ~(align - 1));
+		}
+	}
+}
 
 static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -327,6 +383,7 @@ static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 		m->lo = (uintptr_t)obj.dlfo_map_start;
 		m->hi = (uintptr_t)obj.dlfo_map_end;
 		m->base = info->dlpi_addr;
+		read_build_id(info, m);
 	}
 	rb->set->modules[rb->set->count++] = m;
 	return 0;
@@ -371,32 +428,47 @@ static const struct module_set *rebuild(struct module_set *old)
 	return atomic_load(&current_set);
 }
 
-static enum callsite_code classify(uintptr_t pc, uintptr_t *module)
+/* The module that @pc lies in, listing the loaded modules anew if it is
+ * one not seen yet; NULL for none. */
+static struct module_ranges *module_of(uintptr_t pc)
 {
 	const struct module_set *set = atomic_load_explicit(&current_set,
 							    memory_order_acquire);
-	const struct func_table *table;
 	struct module_ranges *m;
 	struct dl_find_object obj;
-	size_t lo, hi;
-	int saved_errno = errno;
+	int saved_errno;
 
-	*module = 0;
 	if (_dl_find_object((void *)pc, &obj) != 0)
-		return CALLSITE_CODE_OWN;
+		return NULL;
 	m = find_module(set, &obj);
 	if (!m) {
+		saved_errno = errno;
 		set = rebuild((struct module_set *)set);
 		m = find_module(set, &obj);
 		errno = saved_errno;
-		if (!m)
-			return CALLSITE_CODE_OWN;
 	}
-	*module = m->lo;
+	return m;
+}
+
+/*
+ * Sites are remembered by their return address, @pc + 1, less the
+ * module's load bias.  A module without symbols tells us nothing of
+ * its code, so no more than the memory.
+ */
+static void classify(uintptr_t pc, struct callsite_facts *facts)
+{
+	struct module_ranges *m = module_of(pc);
+	const struct func_table *table;
+	size_t lo, hi;
+
+	if (!m)
+		return;
+	facts->module = m->lo;
+	if (route_memory_find(module_memory(m), pc + 1 - m->base, facts))
+		return;
 	table = module_functions(m);
-	/* A module without symbols tells us nothing. */
 	if (!table->count)
-		return CALLSITE_CODE_OWN;
+		return;
 	lo = 0;
 	hi = table->count;
 	while (lo < hi) {
@@ -408,8 +480,9 @@ static enum callsite_code classify(uintptr_t pc, uintptr_t *module)
 			hi = mid;
 	}
 	if (lo == 0 || pc - table->funcs[lo - 1].lo >= table->funcs[lo - 1].size)
-		return CALLSITE_CODE_ANONYMOUS;
-	return table->funcs[lo - 1].wrapper ? CALLSITE_CODE_WRAPPER : CALLSITE_CODE_OWN;
+		facts->code = CALLSITE_CODE_ANONYMOUS;
+	else if (table->funcs[lo - 1].wrapper)
+		facts->code = CALLSITE_CODE_WRAPPER;
 }
 
 void wrappers_start(const struct allocinfo_options *options)
@@ -421,6 +494,100 @@ void wrappers_start(const struct allocinfo_options *options)
 
 	if (options->wrappers[0])
 		wrapper_names_add_user(options->wrappers);
+	route_memory_configure(options->cache[0] ? options->cache : NULL,
+			       options->wrappers);
 	rebuild(NULL);
 	callsite_init(&cs);
+}
+
+/* ------------------------------------------------------- remembering */
+
+struct learned_entry {
+	struct module_ranges *module;
+	struct learned_site site;
+};
+
+struct learned_list {
+	const struct module_set *set;
+	struct learned_entry *entries;
+	size_t count, capacity;
+	bool failed;
+};
+
+/* The module of @set whose extent holds @address, or NULL. */
+static struct module_ranges *module_holding(const struct module_set *set,
+					    uintptr_t address)
+{
+	size_t lo = 0, hi = set ? set->count : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (set->modules[mid]->lo <= address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && address < set->modules[lo - 1]->hi ? set->modules[lo - 1] : NULL;
+}
+
+static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
+			    void *arg)
+{
+	struct learned_list *list = arg;
+	struct module_ranges *m = module_holding(list->set, site - 1);
+
+	if (!m || !m->build_id_len || list->failed)
+		return;
+	if (list->count == list->capacity) {
+		size_t cap = list->capacity ? 2 * list->capacity : 256;
+		struct learned_entry *grown = core_internal_realloc(list->entries,
+						cap * sizeof(*grown));
+
+		if (!grown) {
+			list->failed = true;
+			return;
+		}
+		list->entries = grown;
+		list->capacity = cap;
+	}
+	list->entries[list->count++] = (struct learned_entry){
+		.module = m,
+		.site = { .offset = site - m->base, .facts = *facts },
+	};
+}
+
+static int compare_learned(const void *pa, const void *pb)
+{
+	const struct learned_entry *a = pa, *b = pb;
+
+	if (a->module != b->module)
+		return a->module->lo < b->module->lo ? -1 : 1;
+	return a->site.offset < b->site.offset ? -1 : a->site.offset > b->site.offset;
+}
+
+void wrappers_remember(void)
+{
+	struct learned_list list = { 0 };
+	struct learned_site *sites;
+	int saved_errno = errno;
+
+	core_internal_enter();
+	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
+	callsite_visit_learned(collect_learned, &list);
+	qsort(list.entries, list.count, sizeof(list.entries[0]), compare_learned);
+	/* One module's sites at a time, in a list of their own. */
+	sites = core_internal_alloc((list.count ? list.count : 1) * sizeof(*sites));
+	for (size_t i = 0, n; sites && !list.failed && i < list.count; i += n) {
+		struct module_ranges *m = list.entries[i].module;
+
+		for (n = 0; i + n < list.count && list.entries[i + n].module == m; n++)
+			sites[n] = list.entries[i + n].site;
+		route_memory_store(m->build_id, m->build_id_len, module_memory(m),
+				   sites, n);
+	}
+	core_internal_free(sites);
+	core_internal_free(list.entries);
+	core_internal_leave();
+	errno = saved_errno;
 }

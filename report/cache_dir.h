@@ -20,6 +20,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The first line of a cache file: @magic, @format, allocinfo's version
+ * and a hash of @config (what else the answers depend on).  A file
+ * whose first line differs was made otherwise: not read, and replaced.
+ */
+void cache_dir_header(char *buf, size_t size, const char *magic, int format,
+		      const char *config);
+
+/* The newlines in @text: a file's lines, to size its table once. */
+size_t cache_dir_count_lines(const char *text);
+
+/* Cuts @line (NUL-terminated, no newline) at its tabs into exactly @n
+ * fields; false if it has fewer or more. */
+bool cache_dir_split_fields(char *line, char **field, int n);
+
+/* A whole field of lower-case hex, 1 to 16 digits, into *@out. */
+bool cache_dir_parse_hex(const char *text, uint64_t *out);
 
 /*
  * A descriptor of the folder named by @setting (an ALLOCINFO_CACHE

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "core/alloc.h"
 #include "report/cache_dir.h"
 
@@ -43,15 +42,6 @@ struct site_cache {
 	size_t fresh;
 };
 
-static uint64_t fnv1a(const char *text)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *text; text++)
-		h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
-	return h;
-}
-
 struct site_cache_dir *site_cache_dir_open(const char *setting,
 					   const char *config)
 {
@@ -73,9 +63,8 @@ struct site_cache_dir *site_cache_dir_open(const char *setting,
 		return NULL;
 	}
 	dir->fd = fd;
-	snprintf(dir->header, sizeof(dir->header), "%s %d %s %016llx",
-		 SITE_CACHE_MAGIC, SITE_CACHE_FORMAT, PACKAGE_VERSION,
-		 (unsigned long long)fnv1a(config ? config : ""));
+	cache_dir_header(dir->header, sizeof(dir->header), SITE_CACHE_MAGIC,
+			 SITE_CACHE_FORMAT, config);
 	return dir;
 }
 
@@ -133,15 +122,6 @@ static bool reserve(struct site_cache *cache, size_t more)
 	return true;
 }
 
-static size_t count_lines(const char *text)
-{
-	size_t n = 0;
-
-	for (const char *nl = text; (nl = strchr(nl, '\n')); nl++)
-		n++;
-	return n;
-}
-
 static bool insert(struct site_cache *cache, uint64_t offset,
 		   unsigned int line, const char *file, const char *function,
 		   bool fresh)
@@ -184,30 +164,6 @@ static bool writable_field(const char *text)
 	return true;
 }
 
-/* Lower-case hex, 1 to 16 digits, the whole field.  By hand, as
- * parse_line_number: strtoull and strtoul were most of a load's time. */
-static bool parse_hex(const char *text, uint64_t *out)
-{
-	uint64_t v = 0;
-	int digits = 0;
-
-	for (; *text; text++, digits++) {
-		unsigned int d;
-
-		if (*text >= '0' && *text <= '9')
-			d = (unsigned int)(*text - '0');
-		else if (*text >= 'a' && *text <= 'f')
-			d = (unsigned int)(*text - 'a' + 10);
-		else
-			return false;
-		if (digits == 16)
-			return false;
-		v = v << 4 | d;
-	}
-	*out = v;
-	return digits > 0;
-}
-
 static bool parse_line_number(const char *text, unsigned int *out)
 {
 	uint64_t v = 0;
@@ -230,23 +186,16 @@ static bool parse_line_number(const char *text, unsigned int *out)
 	return true;
 }
 
-/* Cuts @line (NUL-terminated, no newline) into its four fields. */
+/* One line of the file (NUL-terminated, no newline): its four fields. */
 static bool parse_site(struct site_cache *cache, char *line)
 {
 	char *field[4];
 	uint64_t offset;
 	unsigned int lineno;
 
-	field[0] = line;
-	for (int i = 1; i < 4; i++) {
-		char *tab = strchr(field[i - 1], '\t');
-
-		if (!tab)
-			return false;
-		*tab = '\0';
-		field[i] = tab + 1;
-	}
-	return parse_hex(field[0], &offset) &&
+	if (!cache_dir_split_fields(line, field, 4))
+		return false;
+	return cache_dir_parse_hex(field[0], &offset) &&
 	       parse_line_number(field[1], &lineno) &&
 	       writable_field(field[2]) && writable_field(field[3]) &&
 	       insert(cache, offset, lineno, field[2], field[3], false);
@@ -269,7 +218,7 @@ static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 	}
 	/* One table for all the file's sites instead of doubling (and
 	 * rehashing) its way there. */
-	ok = reserve(cache, count_lines(next + 1));
+	ok = reserve(cache, cache_dir_count_lines(next + 1));
 	for (line = next + 1; ok && *line; line = next + 1) {
 		next = strchr(line, '\n');
 		if (!next) {

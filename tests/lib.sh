@@ -108,6 +108,31 @@ run_preloaded()
 	[ -s "$rp_report" ] || fail "$1 left no report at $rp_report"
 }
 
+# check_cache_file_guards FILE LINE RECORDS CMD...: a cache FILE cut
+# short (LINE appended with no newline) changes no record of CMD's report
+# (RECORDS: its records from a run with a good file) and is rewritten;
+# a symlink in its place is neither followed nor written through.
+check_cache_file_guards()
+{
+	cg_file=$1
+	printf '%b' "$2" >>"$cg_file"
+	cg_records=$3
+	shift 3
+	run_preloaded "$T/cut.report" "$@"
+	grep -v '^#' "$T/cut.report" | diff "$cg_records" - >&2 ||
+		fail "a cut ${cg_file##*/} changed the report"
+	[ "$(tail -c 1 "$cg_file" | od -An -c | tr -d ' ')" = '\n' ] ||
+		fail "a cut ${cg_file##*/} was kept"
+	echo "not a cache" >"$T/victim"
+	rm -f "$cg_file"
+	ln -s "$T/victim" "$cg_file"
+	run_preloaded "$T/symlink.report" "$@"
+	grep -v '^#' "$T/symlink.report" | diff "$cg_records" - >&2 ||
+		fail "a symlinked ${cg_file##*/} changed the report"
+	[ "$(cat "$T/victim")" = "not a cache" ] || fail "the symlink's target was written"
+	rm -f "$cg_file"
+}
+
 # check_no_stderr REPORT: the preloaded run printed nothing on stderr.
 check_no_stderr()
 {

@@ -8,29 +8,9 @@ set -eu
 . "$TEST_SRC/lib.sh"
 test_init
 
-prog=$TEST_BIN/programs/callsite_c
-lib=$TEST_BIN/programs/.libs/libcallsite.so
-src=$TEST_SRC/programs/callsite_c.c
-ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper
-export ALLOCINFO_WRAPPERS
-cache=$T/cache
-ALLOCINFO_CACHE=$cache
-export ALLOCINFO_CACHE
-
-build_id=$(readelf -n "$prog" | awk '/Build ID:/ { print $3 }')
-[ -n "$build_id" ] || fail "$prog has no build-id"
+. "$TEST_SRC/lib_caches.sh"
+cache=$ALLOCINFO_CACHE
 file=$cache/$build_id
-
-records() { grep -v '^#' "$1"; }
-
-# check_marked REPORT: the markers' exact sites, bytes and calls.
-check_marked()
-{
-	check_report_wellformed "$1"
-	check_expect_markers "$src" "$1"
-	check_expect_markers "$TEST_SRC/programs/callsite_inline.h" "$1"
-	check_no_stderr "$1"
-}
 
 # 1. Cold, then warm: the same records, and the file of the program's
 #    build-id holds its sites.
@@ -52,8 +32,7 @@ diff "$T/cold.records" "$T/warm.records" >&2 ||
 	fail "the warm run's records differ from the cold run's"
 
 # 2. The cache is what the warm run read: an answer planted in it shows.
-awk -F '\t' 'BEGIN { OFS = "\t" } NR == 2 { $4 = "planted_from_cache" } { print }' \
-	"$file" >"$T/planted" && cat "$T/planted" >"$file"
+plant_in "$file" 'NR == 2 { $4 = "planted_from_cache" }'
 run_preloaded "$T/planted.report" "$prog" "$lib"
 grep -q ' func:planted_from_cache $' "$T/planted.report" ||
 	fail "a planted cache answer did not show: the cache was not read"
@@ -76,19 +55,8 @@ for corrupt in 'zz\t12\tf.c\tf' '10\t00\tf.c\tf' '10\t-1\tf.c\tf' '10\t12\t\tf' 
 		fail "with the corrupt line '$corrupt' the report changed"
 	! grep -qF "$(printf "$corrupt")" "$file" || fail "corrupt line '$corrupt' was kept"
 done
-printf '10\t12\tf.c' >>"$file"   # no newline: cut short
-run_preloaded "$T/cut.report" "$prog" "$lib"
-records "$T/cut.report" | diff "$T/cold.records" - >&2 || fail "a cut file changed the report"
-[ "$(tail -c 1 "$file" | od -An -c | tr -d ' ')" = '\n' ] || fail "a cut file was kept"
-
-# 5. A symlink in place of the file is not followed (rename replaces it).
-echo "not a cache" >"$T/victim"
-rm -f "$file"
-ln -s "$T/victim" "$file"
-run_preloaded "$T/symlink.report" "$prog" "$lib"
-records "$T/symlink.report" | diff "$T/cold.records" - >&2 || fail "a symlinked file changed the report"
-[ "$(cat "$T/victim")" = "not a cache" ] || fail "the symlink's target was written"
-rm -f "$file"
+# 5. Cut short, or a symlink in its place.
+check_cache_file_guards "$file" '10\t12\tf.c' "$T/cold.records" "$prog" "$lib"
 
 # 6. Folders that are not private: a symlink, a group-writable folder.
 #    One line on stderr, and the report unchanged.
@@ -140,8 +108,7 @@ run_preloaded "$T/nodebug.warm" "$copy" "$lib"
 records "$T/nodebug.cold" >"$T/nodebug.cold.records"
 records "$T/nodebug.warm" | diff "$T/nodebug.cold.records" - >&2 ||
 	fail "the warm run without debug info differs from the cold one"
-awk -F '\t' 'BEGIN { OFS = "\t" } NR > 1 && $2 == 0 && $4 == "make_name" { $4 = "planted_no_line" } { print }' \
-	"$T/cache2/$build_id" >"$T/planted2" && cat "$T/planted2" >"$T/cache2/$build_id"
+plant_in "$T/cache2/$build_id" 'NR > 1 && $2 == 0 && $4 == "make_name" { $4 = "planted_no_line" }'
 run_preloaded "$T/nodebug.planted" "$copy" "$lib"
 grep -q ' func:planted_no_line $' "$T/nodebug.planted" ||
 	fail "a planted answer without line info did not show: it was not read"

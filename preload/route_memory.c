@@ -1,0 +1,355 @@
+/*
+ * The router's memory on disk (see route_memory.h).
+ *
+ * Every failure (no folder, a full disk, a file someone else planted, a
+ * file that does not parse) leaves the memory empty: the process learns
+ * its routes as if it were the first, never routes otherwise.
+ */
+#include "preload/route_memory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/codetag.h"
+#include "report/cache_dir.h"
+
+#define ROUTE_MEMORY_MAGIC "allocinfo-routes"
+/* Bump when what a run learns changes for the same code. */
+#define ROUTE_MEMORY_FORMAT 1
+
+struct remembered_site {
+	uint64_t offset;
+	int32_t caller_offset;
+	uint8_t code;              /* enum callsite_code */
+	uint8_t route;             /* enum codetag_route; 0: not known */
+	bool caller_offset_confirmed;
+};
+
+struct route_memory {
+	size_t count;
+	struct remembered_site sites[];   /* by increasing offset */
+};
+
+static const struct route_memory no_memory;
+
+static const char *cache_setting;
+static char header[128];
+
+void route_memory_configure(const char *setting, const char *config)
+{
+	cache_setting = setting;
+	cache_dir_header(header, sizeof(header), ROUTE_MEMORY_MAGIC,
+			 ROUTE_MEMORY_FORMAT, config);
+}
+
+static void file_name(char name[2 * 64 + sizeof(".routes")],
+		      const unsigned char *build_id, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		snprintf(name + 2 * i, 3, "%02x", build_id[i]);
+	memcpy(name + 2 * len, ".routes", sizeof(".routes"));
+}
+
+/* ------------------------------------------------------------- read */
+
+static const char *const code_names[] = {
+	[CALLSITE_CODE_OWN] = "own",
+	[CALLSITE_CODE_WRAPPER] = "wrapper",
+	[CALLSITE_CODE_ANONYMOUS] = "anonymous",
+};
+
+static const char *const route_names[] = {
+	[CODETAG_ROUTE_UNDECIDED] = "-",
+	[CODETAG_ROUTE_SELF] = "self",
+	[CODETAG_ROUTE_UNWIND] = "unwind",
+};
+
+static int name_index(const char *text, const char *const *names, int count)
+{
+	for (int i = 0; i < count; i++)
+		if (!strcmp(text, names[i]))
+			return i;
+	return -1;
+}
+
+/* CALLER: a decimal offset from 1 to INT32_MAX - 1 (no leading zero),
+ * with ? when measured once; outermost; varies; or -. */
+static bool parse_caller(const char *text, struct remembered_site *site)
+{
+	int64_t v = 0;
+
+	site->caller_offset_confirmed = false;
+	if (!strcmp(text, "-")) {
+		site->caller_offset = 0;
+		return true;
+	}
+	if (!strcmp(text, "varies")) {
+		site->caller_offset = CALLSITE_CALLER_VARIES;
+		return true;
+	}
+	site->caller_offset_confirmed = true;
+	if (!strcmp(text, "outermost")) {
+		site->caller_offset = CALLSITE_CALLER_OUTERMOST;
+		return true;
+	}
+	if (!(*text >= '1' && *text <= '9'))
+		return false;
+	for (; *text >= '0' && *text <= '9'; text++) {
+		v = v * 10 + (*text - '0');
+		if (v >= CALLSITE_CALLER_OUTERMOST)
+			return false;
+	}
+	if (*text == '?') {
+		site->caller_offset_confirmed = false;
+		text++;
+	}
+	site->caller_offset = (int32_t)v;
+	return *text == '\0';
+}
+
+/* One line of the file (NUL-terminated, no newline): its four fields. */
+static bool parse_site(char *line, struct remembered_site *site)
+{
+	char *field[4];
+	int code, route;
+
+	if (!cache_dir_split_fields(line, field, 4))
+		return false;
+	code = name_index(field[1], code_names, 3);
+	route = name_index(field[2], route_names, 3);
+	if (!cache_dir_parse_hex(field[0], &site->offset) || code < 0 || route < 0 ||
+	    !parse_caller(field[3], site))
+		return false;
+	site->code = (uint8_t)code;
+	site->route = (uint8_t)route;
+	return true;
+}
+
+/* The memory in @text (a whole file), or NULL if it has any flaw. */
+static struct route_memory *parse_file(char *text)
+{
+	char *next = strchr(text, '\n'), *line;
+	struct route_memory *memory;
+	size_t lines;
+
+	if (!next || (size_t)(next - text) != strlen(header) ||
+	    memcmp(text, header, strlen(header)))
+		return NULL;         /* another version's or config's */
+	lines = cache_dir_count_lines(next + 1);
+	if (!lines || lines > ROUTE_MEMORY_MAX_SITES)
+		return NULL;
+	memory = core_internal_alloc(sizeof(*memory) + lines * sizeof(memory->sites[0]));
+	if (!memory)
+		return NULL;
+	memory->count = 0;
+	for (line = next + 1; *line; line = next + 1) {
+		struct remembered_site *site = &memory->sites[memory->count];
+
+		next = strchr(line, '\n');
+		if (!next)
+			break;           /* cut short */
+		*next = '\0';
+		if (!parse_site(line, site) ||
+		    (memory->count && site->offset <= site[-1].offset))
+			break;
+		memory->count++;
+	}
+	if (memory->count != lines) {
+		core_internal_free(memory);
+		return NULL;
+	}
+	return memory;
+}
+
+const struct route_memory *route_memory_load(const unsigned char *build_id,
+					     size_t build_id_len)
+{
+	char name[2 * 64 + sizeof(".routes")];
+	struct route_memory *memory = NULL;
+	int saved_errno = errno, dir;
+	char *text;
+
+	if (!header[0] || !build_id_len || build_id_len > 64)
+		return &no_memory;
+	/* Opened for the read and closed again: a descriptor kept open
+	 * would be the program's to close, and to reuse. */
+	dir = cache_dir_open(cache_setting);
+	if (dir >= 0) {
+		file_name(name, build_id, build_id_len);
+		text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
+		close(dir);
+		if (text) {
+			memory = parse_file(text);
+			core_internal_free(text);
+		}
+	}
+	errno = saved_errno;
+	return memory ? memory : &no_memory;
+}
+
+void route_memory_free(const struct route_memory *memory)
+{
+	if (memory != &no_memory)
+		core_internal_free((void *)memory);
+}
+
+static const struct remembered_site *find(const struct route_memory *memory,
+					  uint64_t offset)
+{
+	size_t lo = 0, hi = memory->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (memory->sites[mid].offset < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < memory->count && memory->sites[lo].offset == offset ?
+	       &memory->sites[lo] : NULL;
+}
+
+bool route_memory_find(const struct route_memory *memory, uint64_t offset,
+		       struct callsite_facts *facts)
+{
+	const struct remembered_site *site = find(memory, offset);
+
+	if (!site)
+		return false;
+	facts->code = (enum callsite_code)site->code;
+	facts->route = site->route;
+	facts->caller_offset = site->caller_offset;
+	facts->caller_offset_confirmed = site->caller_offset_confirmed;
+	return true;
+}
+
+/* ------------------------------------------------------------ write */
+
+/* How much a caller offset says: that it varies, a confirmed one, one
+ * measured once, nothing. */
+static int caller_rank(int32_t offset, bool confirmed)
+{
+	if (offset == CALLSITE_CALLER_VARIES)
+		return 3;
+	return offset ? 1 + confirmed : 0;
+}
+
+/* A site with two tags (codetag.h: a site seen first as the small slot
+ * array closed): what either knows. */
+static void merge_twin(struct remembered_site *into, const struct remembered_site *twin)
+{
+	if (!into->route)
+		into->route = twin->route;
+	if (caller_rank(twin->caller_offset, twin->caller_offset_confirmed) >
+	    caller_rank(into->caller_offset, into->caller_offset_confirmed)) {
+		into->caller_offset = twin->caller_offset;
+		into->caller_offset_confirmed = twin->caller_offset_confirmed;
+	}
+}
+
+/* A site this run learned, and the file's answer for it: the run's
+ * wins, since its tag was told the file's (core/callsite.c), except for
+ * what the run did not ask (with stacks on, no anonymous site's route). */
+static void keep_from_file(struct remembered_site *site, const struct remembered_site *old)
+{
+	if (!site->route)
+		site->route = old->route;
+	if (!site->caller_offset) {
+		site->caller_offset = old->caller_offset;
+		site->caller_offset_confirmed = old->caller_offset_confirmed;
+	}
+}
+
+static struct remembered_site from_learned(const struct learned_site *l)
+{
+	return (struct remembered_site){
+		.offset = l->offset,
+		.code = (uint8_t)l->facts.code,
+		.route = (uint8_t)l->facts.route,
+		.caller_offset = l->facts.caller_offset,
+		.caller_offset_confirmed = l->facts.caller_offset_confirmed,
+	};
+}
+
+static bool same(const struct remembered_site *a, const struct remembered_site *b)
+{
+	return a->code == b->code && a->route == b->route &&
+	       a->caller_offset == b->caller_offset &&
+	       a->caller_offset_confirmed == b->caller_offset_confirmed;
+}
+
+static void print_site(struct cache_writer *w, const struct remembered_site *s)
+{
+	cache_writer_printf(w, "%llx\t%s\t%s\t", (unsigned long long)s->offset,
+			    code_names[s->code], route_names[s->route]);
+	if (s->caller_offset == 0)
+		cache_writer_printf(w, "-\n");
+	else if (s->caller_offset == CALLSITE_CALLER_VARIES)
+		cache_writer_printf(w, "varies\n");
+	else if (s->caller_offset == CALLSITE_CALLER_OUTERMOST)
+		cache_writer_printf(w, "outermost\n");
+	else
+		cache_writer_printf(w, "%d%s\n", s->caller_offset,
+				    s->caller_offset_confirmed ? "" : "?");
+}
+
+void route_memory_store(const unsigned char *build_id, size_t build_id_len,
+			const struct route_memory *memory,
+			const struct learned_site *learned, size_t n)
+{
+	char name[2 * 64 + sizeof(".routes")];
+	struct remembered_site *out;
+	size_t i = 0, j = 0, count = 0;
+	bool changed = false;
+	int dir;
+
+	if (!header[0] || !build_id_len || build_id_len > 64 || !n)
+		return;
+	out = core_internal_alloc((memory->count + n) * sizeof(*out));
+	if (!out)
+		return;
+	/* Both lists by offset: one pass, as a merge. */
+	while (i < memory->count || j < n) {
+		struct remembered_site site;
+		const struct remembered_site *old = NULL;
+
+		if (j == n || (i < memory->count &&
+			       memory->sites[i].offset < learned[j].offset)) {
+			out[count++] = memory->sites[i++];
+			continue;
+		}
+		site = from_learned(&learned[j++]);
+		while (j < n && learned[j].offset == site.offset) {
+			struct remembered_site twin = from_learned(&learned[j++]);
+
+			merge_twin(&site, &twin);
+		}
+		if (i < memory->count && memory->sites[i].offset == site.offset)
+			old = &memory->sites[i++];
+		if (old)
+			keep_from_file(&site, old);
+		changed |= !old || !same(&site, old);
+		out[count++] = site;
+	}
+	if (changed && count <= ROUTE_MEMORY_MAX_SITES &&
+	    (dir = cache_dir_open(cache_setting)) >= 0) {
+		struct cache_writer *w;
+
+		file_name(name, build_id, build_id_len);
+		w = cache_writer_start(dir, name);
+		if (w) {
+			cache_writer_printf(w, "%s\n", header);
+			for (size_t k = 0; k < count; k++)
+				print_site(w, &out[k]);
+			/* Concurrent writers: the last rename wins, and what
+			 * it lacks is learned, and kept, again. */
+			cache_writer_finish(w);
+		}
+		close(dir);
+	}
+	core_internal_free(out);
+}

@@ -1,0 +1,34 @@
+# The caches' tests (site_cache.sh, route_memory.sh), sourced after
+# tests/lib.sh: both run callsite_c with its wrapper list and a cache
+# folder of their own, and check its markers.
+
+prog=$TEST_BIN/programs/callsite_c
+lib=$TEST_BIN/programs/.libs/libcallsite.so
+src=$TEST_SRC/programs/callsite_c.c
+ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper
+export ALLOCINFO_WRAPPERS
+ALLOCINFO_CACHE=$T/cache
+export ALLOCINFO_CACHE
+
+build_id=$(readelf -n "$prog" | awk '/Build ID:/ { print $3 }')
+[ -n "$build_id" ] || fail "$prog has no build-id"
+
+records() { grep -v '^#' "$1"; }
+
+# check_marked REPORT: the markers' exact sites, bytes and calls.
+check_marked()
+{
+	check_report_wellformed "$1"
+	check_expect_markers "$src" "$1"
+	check_expect_markers "$TEST_SRC/programs/callsite_inline.h" "$1"
+	check_no_stderr "$1"
+}
+
+# plant_in FILE AWK: rewrites the cache FILE in place (the same inode, as
+# a process that had it open would see) with AWK's changes to its
+# tab-separated fields.
+plant_in()
+{
+	awk -F '\t' 'BEGIN { OFS = "\t" } '"$2"' { print }' "$1" >"$T/planted" &&
+		cat "$T/planted" >"$1"
+}
