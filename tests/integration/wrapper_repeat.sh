@@ -3,13 +3,14 @@
 # (tests/programs/wrapper_repeat.c, at -O0 and -O2): after the first
 # allocations at a wrapper site the caller is found by a measured stack
 # offset instead of unwinding, and it must charge exactly the same lines;
-# a wrapper with a variable-length frame must fall back to unwinding;
+# a wrapper with a variable-length frame must fall back to unwinding,
+# also one whose frame grows only after its offset was confirmed;
 # and with ALLOCINFO_DEPTH=3 the same holds frame by frame.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
 
-ALLOCINFO_WRAPPERS=repeat_alloc,repeat_alloc_twice_wrapped,repeat_alloc_varying
+ALLOCINFO_WRAPPERS=repeat_alloc,repeat_alloc_twice_wrapped,repeat_alloc_varying,repeat_alloc_late_varying
 export ALLOCINFO_WRAPPERS
 for prog in "$TEST_BIN/programs/wrapper_repeat" "$TEST_BIN/callsite/wrapper_repeat_O2"; do
 	name=${prog##*/}

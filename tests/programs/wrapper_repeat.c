@@ -9,7 +9,8 @@
  * would: one wrapper called from two lines, a wrapper called through
  * another, strdup in a loop, and a wrapper whose frame size changes from
  * call to call (a variable-length array), where the shortcut must give
- * up and every allocation must still land on its caller's line.
+ * up and every allocation must still land on its caller's line, also
+ * when the size changes only after the offset was confirmed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,22 @@ __attribute__((noinline)) void *repeat_alloc_varying(size_t n, int pad)
 	return p;
 }
 
+/* The same frame size for its first ten calls, then larger: the offset
+ * measured and confirmed on the first calls then points into the
+ * array, whose bytes are no return address; the shortcut must see that
+ * and unwind. */
+__attribute__((noinline)) void *repeat_alloc_late_varying(size_t n, int pad)
+{
+	volatile char frame[pad];
+	void *p;
+
+	memset((char *)frame, 0x41, (size_t)pad);
+	p = malloc(n + (size_t)(frame[0] - 0x41)); /* EXPECT: none */
+	if (!p)
+		abort();
+	return p;
+}
+
 int main(void)
 {
 	for (int i = 0; i < 100; i++)
@@ -66,5 +83,7 @@ int main(void)
 		keep(strdup("hello")); /* EXPECT: 600 100 func:main */
 	for (int i = 0; i < 100; i++)
 		keep(repeat_alloc_varying(2, 16 + (i % 7) * 256)); /* EXPECT: 200 100 func:main */
+	for (int i = 0; i < 100; i++)
+		keep(repeat_alloc_late_varying(2, i < 10 ? 16 : 16 + 256 * (i % 7 + 1))); /* EXPECT: 200 100 func:main */
 	return CHECK_STATUS();
 }
