@@ -34,10 +34,11 @@
 
 struct alloc_tag codetag_tags[CODETAG_MAX];
 struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
+static struct codetag_slot medium_slots[CODETAG_MEDIUM_SLOTS];
 struct codetag_slot codetag_slots[CODETAG_SLOTS];
-/* Sites given slots of the small array; it is closed at
- * CODETAG_SMALL_SITES. */
-static _Atomic uint32_t small_sites;
+/* Sites given slots of the small and the medium array; each is closed
+ * at its share (alloc_tag.h). */
+static _Atomic uint32_t small_sites, medium_sites;
 
 #define tags codetag_tags
 static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
@@ -119,52 +120,72 @@ static uint32_t insert_site(struct codetag_slot *array, uint32_t mask,
 	return CODETAG_OVERFLOW;
 }
 
-/* A place in the small array, while it has one (never more than half
- * its slots, so its probes always end). */
-static bool claim_small_site(void)
+/* A place in an array that takes @limit entries, @used taken so far,
+ * while it has one (never more than half its slots, so that its probes
+ * always end). */
+static bool claim_place(_Atomic uint32_t *used, uint32_t limit)
 {
-	uint32_t n = atomic_load_explicit(&small_sites, memory_order_relaxed);
+	uint32_t n = atomic_load_explicit(used, memory_order_relaxed);
 
-	while (n < CODETAG_SMALL_SITES)
-		if (atomic_compare_exchange_weak_explicit(&small_sites, &n, n + 1,
+	while (n < limit)
+		if (atomic_compare_exchange_weak_explicit(used, &n, n + 1,
 							  memory_order_relaxed,
 							  memory_order_relaxed))
 			return true;
 	return false;
 }
 
-bool codetag_small_closed(void)
+/*
+ * @site's slot word in @array (of @mask + 1 slots), inserting the site
+ * at the empty slot its probe reaches if the array has a place (@used
+ * of @limit; @used NULL: the large array, which always has); 0 if the
+ * site is not there and the array is closed.
+ */
+static uint32_t find_or_insert_site(struct codetag_slot *array, uint32_t mask,
+				    _Atomic uint32_t *used, uint32_t limit,
+				    uintptr_t site)
 {
-	return atomic_load_explicit(&small_sites, memory_order_relaxed) >=
-	       CODETAG_SMALL_SITES;
+	uint32_t slot = codetag_site_hash(site) & mask;
+	bool inserted;
+
+	for (;;) {
+		struct codetag_slot *s = &array[slot];
+		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
+
+		if (word == 0) {
+			if (used && !claim_place(used, limit))
+				return 0;
+			word = insert_site(array, mask, site, slot, &inserted);
+			/* Published by another thread first: the place is
+			 * not used. */
+			if (used && !inserted)
+				atomic_fetch_sub_explicit(used, 1, memory_order_relaxed);
+			return word;
+		}
+		if (codetag_slot_holds(s, word, site))
+			return word;
+		slot = (slot + 1) & mask;
+	}
 }
+
 
 uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t small_slot)
 {
 	bool inserted;
-	uint32_t slot;
+	uint32_t word;
 
-	if (claim_small_site()) {
-		uint32_t word = insert_site(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
-					    site, small_slot, &inserted);
-
-		/* Published by another thread first: the place is not used. */
+	if (claim_place(&small_sites, CODETAG_SMALL_SITES)) {
+		word = insert_site(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
+				   site, small_slot, &inserted);
 		if (!inserted)
 			atomic_fetch_sub_explicit(&small_sites, 1, memory_order_relaxed);
 		return word;
 	}
-	slot = codetag_site_hash(site) & (CODETAG_SLOTS - 1);
-	for (;;) {
-		struct codetag_slot *s = &codetag_slots[slot];
-		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
-
-		if (word == 0)
-			return insert_site(codetag_slots, CODETAG_SLOTS - 1, site, slot,
-					   &inserted);
-		if (codetag_slot_holds(s, word, site))
-			return word;
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
-	}
+	word = find_or_insert_site(medium_slots, CODETAG_MEDIUM_SLOTS - 1,
+				   &medium_sites, CODETAG_MEDIUM_SITES, site);
+	if (word)
+		return word;
+	return find_or_insert_site(codetag_slots, CODETAG_SLOTS - 1, NULL, 0, site);
 }
 
 uint32_t codetag_index_for_site_unrouted(uintptr_t site)
@@ -173,11 +194,17 @@ uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 }
 
 /*
- * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in a
- * second slot array keyed by the whole chain.  A stack tag's route is
- * SELF from birth; it is never found by a site lookup.
+ * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in
+ * slot arrays of their own keyed by the whole chain, a small one (64
+ * KiB, CODETAG_STACK_SMALL chains) and then the large one, for the
+ * same reason (a short compile has 4,400 chains).  A stack tag's route
+ * is SELF from birth; it is never found by a site lookup.
  */
+#define CODETAG_STACK_SMALL_SLOTS (1u << 14)
+#define CODETAG_STACK_SMALL (CODETAG_STACK_SMALL_SLOTS / 2)
+static _Atomic uint32_t stack_small_slots[CODETAG_STACK_SMALL_SLOTS];
 static _Atomic uint32_t stack_slots[CODETAG_SLOTS];
+static _Atomic uint32_t small_stacks;
 
 static uint32_t stack_hash(const uintptr_t *frames, unsigned int depth)
 {
@@ -197,29 +224,71 @@ static bool stack_equal(uint32_t index, const uintptr_t *frames,
 	       !memcmp(ct->stack, frames, depth * sizeof(*frames));
 }
 
-uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
+/* The chain's tag in @array (of @mask + 1 slots), or 0 at an empty
+ * slot. */
+static uint32_t find_stack_in(_Atomic uint32_t *array, uint32_t mask, uint32_t hash,
+			      const uintptr_t *frames, unsigned int depth)
 {
-	uint32_t slot = stack_hash(frames, depth) & (CODETAG_SLOTS - 1);
+	uint32_t slot = hash & mask;
 
-	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
-		uint32_t index = atomic_load_explicit(&stack_slots[slot],
-						      memory_order_acquire);
+	for (uint32_t probes = 0; probes <= mask; probes++) {
+		uint32_t index = atomic_load_explicit(&array[slot], memory_order_acquire);
 
-		if (index == 0)
-			return 0;
-		if (stack_equal(index, frames, depth))
+		if (index == 0 || stack_equal(index, frames, depth))
 			return index;
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+		slot = (slot + 1) & mask;
 	}
 	return 0;
+}
+
+uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
+{
+	uint32_t hash = stack_hash(frames, depth);
+	uint32_t index = find_stack_in(stack_small_slots, CODETAG_STACK_SMALL_SLOTS - 1,
+				       hash, frames, depth);
+
+	if (index || atomic_load_explicit(&small_stacks, memory_order_relaxed) <
+		     CODETAG_STACK_SMALL)
+		return index;
+	return find_stack_in(stack_slots, CODETAG_SLOTS - 1, hash, frames, depth);
+}
+
+/* Publishes tag @mine, whose chain is @frames, in @array; returns it, or
+ * the tag another thread published first for the chain (or the
+ * overflow tag: no room). */
+static uint32_t publish_stack(_Atomic uint32_t *array, uint32_t mask, uint32_t hash,
+			      uint32_t mine, const uintptr_t *frames, unsigned int depth)
+{
+	uint32_t slot = hash & mask;
+
+	for (uint32_t probes = 0; probes <= mask; probes++) {
+		uint32_t expected = 0;
+
+		if (atomic_compare_exchange_strong_explicit(&array[slot], &expected, mine,
+							    memory_order_release,
+							    memory_order_acquire))
+			return mine;
+		if (stack_equal(expected, frames, depth))
+			return expected;
+		slot = (slot + 1) & mask;
+	}
+	return CODETAG_OVERFLOW;
+}
+
+bool codetag_may_have_twins(void)
+{
+	return atomic_load_explicit(&small_sites, memory_order_relaxed) >=
+	       CODETAG_SMALL_SITES ||
+	       atomic_load_explicit(&small_stacks, memory_order_relaxed) >=
+	       CODETAG_STACK_SMALL;
 }
 
 uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 				 int *kept)
 {
-	uint32_t slot = stack_hash(frames, depth) & (CODETAG_SLOTS - 1);
+	uint32_t hash = stack_hash(frames, depth);
 	uint32_t mine = claim_index();
-	uint32_t found = CODETAG_OVERFLOW;
+	uint32_t found;
 	struct codetag *ct;
 
 	*kept = 0;
@@ -231,20 +300,18 @@ uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 	__atomic_store_n(&ct->route, CODETAG_ROUTE_SELF, __ATOMIC_RELAXED);
 	__atomic_store_n(&ct->site, frames[0], __ATOMIC_RELAXED);
 
-	for (uint32_t probes = 0; probes < CODETAG_SLOTS; probes++) {
-		uint32_t expected = 0;
-
-		if (atomic_compare_exchange_strong_explicit(&stack_slots[slot],
-				&expected, mine, memory_order_release,
-				memory_order_acquire)) {
-			*kept = 1;
-			return mine;
-		}
-		if (stack_equal(expected, frames, depth)) {
-			found = expected;
-			break;
-		}
-		slot = (slot + 1) & (CODETAG_SLOTS - 1);
+	if (claim_place(&small_stacks, CODETAG_STACK_SMALL)) {
+		found = publish_stack(stack_small_slots, CODETAG_STACK_SMALL_SLOTS - 1,
+				      hash, mine, frames, depth);
+		if (found != mine)
+			atomic_fetch_sub_explicit(&small_stacks, 1, memory_order_relaxed);
+	} else {
+		found = publish_stack(stack_slots, CODETAG_SLOTS - 1, hash, mine,
+				      frames, depth);
+	}
+	if (found == mine) {
+		*kept = 1;
+		return mine;
 	}
 	/* Another thread published this chain first (or the table is
 	 * full): abandon our index, as insert_site does. */
@@ -303,6 +370,8 @@ static struct codetag_slot *slot_of_tag(uintptr_t site, uint32_t index)
 	struct codetag_slot *s = slot_in(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
 					 site, index);
 
+	if (!s)
+		s = slot_in(medium_slots, CODETAG_MEDIUM_SLOTS - 1, site, index);
 	return s ? s : slot_in(codetag_slots, CODETAG_SLOTS - 1, site, index);
 }
 
@@ -357,6 +426,8 @@ size_t codetag_resident_bytes(void)
 	tag_bytes = (tag_bytes + 4095) & ~(size_t)4095;
 	return core_resident_bytes(tags, tag_bytes) +
 	       core_resident_bytes(codetag_small_slots, sizeof(codetag_small_slots)) +
+	       core_resident_bytes(medium_slots, sizeof(medium_slots)) +
 	       core_resident_bytes(codetag_slots, sizeof(codetag_slots)) +
+	       core_resident_bytes(stack_small_slots, sizeof(stack_small_slots)) +
 	       core_resident_bytes(stack_slots, sizeof(stack_slots));
 }

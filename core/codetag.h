@@ -158,9 +158,9 @@ uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t slot);
  * memory; report time only: a system call per 1 MiB). */
 size_t codetag_resident_bytes(void);
 
-/* Whether the small slot array has closed: sites then may have two
- * tags, if two threads saw one first as it closed (snapshot.c merges
- * them). */
-bool codetag_small_closed(void);
+/* Whether a small slot array (of sites or of chains) has closed: a
+ * site or a chain then may have two tags, if two threads saw it first
+ * as an array closed (snapshot.c merges them). */
+bool codetag_may_have_twins(void);
 
 #endif

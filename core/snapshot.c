@@ -21,20 +21,26 @@
 #include "core/mmap.h"
 #include "core/page_map.h"
 
+/* By site, a site's own tag first, then its chains (ALLOCINFO_DEPTH) by
+ * depth and frames. */
 static int compare_sites(const void *pa, const void *pb)
 {
 	const struct snapshot_entry *a = pa, *b = pb;
 
 	if (a->ct.site != b->ct.site)
 		return a->ct.site < b->ct.site ? -1 : 1;
-	/* Stack tags (ALLOCINFO_DEPTH) after the site's own. */
-	return (a->ct.stack_depth > 0) - (b->ct.stack_depth > 0);
+	if (a->ct.stack_depth != b->ct.stack_depth)
+		return a->ct.stack_depth < b->ct.stack_depth ? -1 : 1;
+	if (!a->ct.stack_depth || !a->ct.stack || !b->ct.stack)
+		return 0;
+	return memcmp(a->ct.stack, b->ct.stack, a->ct.stack_depth * sizeof(*a->ct.stack));
 }
 
 /*
- * Two threads that meet a new site first as the small slot array closes
- * may give it a tag each, one in either array (codetag.h); every block
- * is counted under the one it got, so a site's line is their sum.
+ * Two threads that meet a new site (or chain) first as its small slot
+ * array closes may give it a tag each, one in either array (codetag.h);
+ * every block is counted under the one it got, so its line is their
+ * sum.
  */
 static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 {
@@ -44,8 +50,7 @@ static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct snapshot_entry *last = kept ? &entries[kept - 1] : NULL;
 
-		if (last && last->ct.site == entries[i].ct.site &&
-		    !last->ct.stack_depth && !entries[i].ct.stack_depth) {
+		if (last && !compare_sites(last, &entries[i])) {
 			last->bytes += entries[i].bytes;
 			last->calls += entries[i].calls;
 			last->ct.flags |= entries[i].ct.flags;
@@ -128,7 +133,7 @@ int snapshot_take(struct snapshot *snap)
 	}
 	core_internal_free(small);
 	snap->count = used;
-	if (codetag_small_closed())
+	if (codetag_may_have_twins())
 		snap->count = merge_duplicate_sites(snap->entries, used);
 	return 0;
 }
