@@ -690,6 +690,20 @@ void *core_internal_calloc(size_t n, size_t size)
 	return core_alloc(total, 0, ALLOC_NO_CODETAG | ALLOC_ZERO, 0);
 }
 
+char *core_internal_strdup(const char *text)
+{
+	size_t n;
+	char *copy;
+
+	if (!text)
+		return NULL;
+	n = strlen(text) + 1;
+	copy = core_alloc(n, 0, ALLOC_NO_CODETAG, 0);
+	if (copy)
+		memcpy(copy, text, n);
+	return copy;
+}
+
 void *core_internal_realloc(void *ptr, size_t size)
 {
 	return core_realloc(ptr, size, ALLOC_NO_CODETAG, 0);

@@ -82,5 +82,7 @@ void *core_internal_alloc(size_t size);
 void *core_internal_calloc(size_t n, size_t size);
 void *core_internal_realloc(void *ptr, size_t size);
 void core_internal_free(void *ptr);
+/* A copy of @text (NULL: NULL), the profiler's memory. */
+char *core_internal_strdup(const char *text);
 
 #endif

@@ -53,6 +53,7 @@
 #include "core/internal_scope.h"
 #include "preload/route_memory.h"
 #include "report/address_sort.h"
+#include "report/loaded_modules.h"
 #include "report/wrapper_names.h"
 
 struct func_range {
@@ -101,16 +102,6 @@ static int compare_funcs(const void *pa, const void *pb)
 	if (a->lo != b->lo)
 		return a->lo < b->lo ? -1 : 1;
 	return a->size < b->size ? -1 : a->size > b->size;
-}
-
-static char *strdup_internal(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *copy = core_internal_alloc(n);
-
-	if (copy)
-		memcpy(copy, s, n);
-	return copy;
 }
 
 /* The symbol table of a mapped ELF file: .symtab if there is one. */
@@ -310,37 +301,6 @@ struct rebuild {
 	bool failed;
 };
 
-/* The GNU build-id in @info's notes, as the loader mapped them, into
- * @m; none leaves build_id_len 0. */
-static void read_build_id(const struct dl_phdr_info *info, struct module_ranges *m)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		size_t align = ph->p_align == 8 ? 8 : 4, at = 0;
-		const unsigned char *notes;
-
-		if (ph->p_type != PT_NOTE)
-			continue;
-		notes = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-		while (at + sizeof(ElfW(Nhdr)) <= ph->p_memsz) {
-			const ElfW(Nhdr) *note = (const void *)(notes + at);
-			size_t name_at = at + sizeof(*note);
-			size_t desc_at = name_at + ((note->n_namesz + align - 1) & ~(align - 1));
-
-			if (desc_at > ph->p_memsz || note->n_descsz > ph->p_memsz - desc_at)
-				break;
-			if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
-			    !memcmp(notes + name_at, "GNU", 4) &&
-			    note->n_descsz && note->n_descsz <= sizeof(m->build_id)) {
-				memcpy(m->build_id, notes + desc_at, note->n_descsz);
-				m->build_id_len = note->n_descsz;
-				return;
-			}
-			at = desc_at + ((note->n_descsz + align - 1) & ~(align - 1));
-		}
-	}
-}
-
 static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct rebuild *rb = arg;
@@ -374,7 +334,7 @@ static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 		if (!path || !*path)
 			path = "/proc/self/exe";
 		m = core_internal_calloc(1, sizeof(*m));
-		if (!m || (path[0] == '/' && !(m->path = strdup_internal(path)))) {
+		if (!m || (path[0] == '/' && !(m->path = core_internal_strdup(path)))) {
 			core_internal_free(m);
 			rb->failed = true;
 			return 1;
@@ -383,7 +343,8 @@ static int rebuild_one(struct dl_phdr_info *info, size_t size, void *arg)
 		m->lo = (uintptr_t)obj.dlfo_map_start;
 		m->hi = (uintptr_t)obj.dlfo_map_end;
 		m->base = info->dlpi_addr;
-		read_build_id(info, m);
+		m->build_id_len = loaded_module_build_id(info, m->build_id,
+							 sizeof(m->build_id));
 	}
 	rb->set->modules[rb->set->count++] = m;
 	return 0;

@@ -8,10 +8,14 @@
  * use site - 1, an address inside the call instruction, since the return
  * address may already belong to the next line or even the next function.
  *
- * libdw is loaded with dlopen when a report is written, not linked: a
- * profiled process that never writes a report never maps libdw, libelf
- * and their compression libraries, and nothing is loaded into the
- * program at start-up that it did not ask for.  debuginfod is never
+ * libdw is loaded with dlopen when a report meets a site that the cache
+ * on disk (site_cache.h) cannot answer, not linked: a profiled process
+ * that never writes a report, or whose sites are all in the cache,
+ * never maps libdw, libelf and their compression libraries (a
+ * millisecond of every short process's exit), and nothing is loaded
+ * into the program at start-up that it did not ask for.  Until then the
+ * modules come from the loader's list (loaded_modules.h), named as
+ * libdwfl names them.  debuginfod is never
  * used: its client starts libcurl inside the program (a network client
  * in someone else's process, and in node, whose exported OpenSSL it then
  * calls, a crash).  Without libdw, sites fall back to dladdr(): module,
@@ -47,6 +51,7 @@
 #include "core/snapshot.h"
 #include "report/address_sort.h"
 #include "report/demangle.h"
+#include "report/loaded_modules.h"
 #include "report/site_cache.h"
 #include "report/wrapper_names.h"
 
@@ -215,17 +220,23 @@ struct cu_scopes {
 	bool failed;
 };
 
-/* A module's sites in the cache on disk (site_cache.h); NULL sites
- * when the module has no build-id. */
+/* A module's sites in the cache on disk (site_cache.h), by build-id;
+ * NULL sites when the module has none. */
 struct module_sites {
 	struct module_sites *next;
-	Dwfl_Module *module;
+	unsigned char build_id[LOADED_MODULE_BUILD_ID_MAX];
+	size_t build_id_len;
+	Dwfl_Module *module;       /* NULL until libdwfl met it */
 	struct site_cache *sites;
 	int has_dwarf;             /* 0: not asked yet, 1 yes, -1 no */
 };
 
 struct symbolizer {
+	/* libdwfl's view of the process, made at the first site the cache
+	 * cannot answer (dwfl_tried): before that, the loader's list. */
 	Dwfl *dwfl;
+	bool dwfl_tried;
+	struct loaded_modules *loaded;
 	char exe_path[PATH_MAX];
 	struct string_block *strings;
 	struct symbol_table *symbol_tables;
@@ -246,34 +257,47 @@ void symbolizer_configure_cache(const char *setting, const char *config)
 	cache_config = config;
 }
 
-/* The cache entry of @mod, with its sites loaded on its first site;
- * NULL without a cache. */
-static struct module_sites *module_sites_of(struct symbolizer *sym,
-					    Dwfl_Module *mod)
+/* The cache entry of the module with @build_id (@len 0: none), with
+ * its sites loaded on its first site; NULL without a cache. */
+static struct module_sites *module_sites_by_id(struct symbolizer *sym,
+					       const unsigned char *build_id,
+					       size_t len)
 {
 	struct module_sites *m;
-	const unsigned char *build_id;
-	GElf_Addr vaddr;
-	int len;
 
 	if (!sym->cache_tried) {
 		sym->cache_tried = true;
 		sym->cache_dir = site_cache_dir_open(cache_setting, cache_config);
 	}
-	if (!sym->cache_dir)
+	if (!sym->cache_dir || len > sizeof(m->build_id))
 		return NULL;
 	for (m = sym->module_sites; m; m = m->next)
-		if (m->module == mod)
+		if (m->build_id_len == len && !memcmp(m->build_id, build_id, len))
 			return m;
 	m = core_internal_calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
-	m->module = mod;
+	memcpy(m->build_id, build_id, len);
+	m->build_id_len = len;
 	m->next = sym->module_sites;
 	sym->module_sites = m;
-	len = dw.dwfl_module_build_id(mod, &build_id, &vaddr);
 	if (len > 0)
-		m->sites = site_cache_load(sym->cache_dir, build_id, (size_t)len);
+		m->sites = site_cache_load(sym->cache_dir, build_id, len);
+	return m;
+}
+
+/* The cache entry of libdwfl's @mod. */
+static struct module_sites *module_sites_of(struct symbolizer *sym,
+					    Dwfl_Module *mod)
+{
+	const unsigned char *build_id = NULL;
+	struct module_sites *m;
+	GElf_Addr vaddr;
+	int len = dw.dwfl_module_build_id(mod, &build_id, &vaddr);
+
+	m = module_sites_by_id(sym, build_id, len > 0 ? (size_t)len : 0);
+	if (m && !m->module)
+		m->module = mod;
 	return m;
 }
 
@@ -448,8 +472,18 @@ struct symbolizer *symbolizer_open(void)
 		return NULL;
 	n = readlink("/proc/self/exe", sym->exe_path, sizeof(sym->exe_path) - 1);
 	sym->exe_path[n > 0 ? n : 0] = '\0';
+	sym->loaded = loaded_modules_list();
+	return sym;
+}
+
+/* libdw and libdwfl's view of the process, made once, on first need. */
+static void open_dwfl(struct symbolizer *sym)
+{
+	if (sym->dwfl_tried)
+		return;
+	sym->dwfl_tried = true;
 	if (!load_libdw())
-		return sym;
+		return;
 	proc_callbacks.find_elf = dw.dwfl_linux_proc_find_elf;
 	sym->dwfl = dw.dwfl_begin(&proc_callbacks);
 	if (sym->dwfl) {
@@ -460,7 +494,6 @@ struct symbolizer *symbolizer_open(void)
 			sym->dwfl = NULL;
 		}
 	}
-	return sym;
 }
 
 static const char *keep_string(struct symbolizer *sym, const char *fmt,
@@ -799,20 +832,6 @@ struct remembered_site {
 
 static struct remembered_site *remembered_sites;
 
-static char *copy_text(const char *text)
-{
-	size_t n;
-	char *copy;
-
-	if (!text)
-		return NULL;
-	n = strlen(text) + 1;
-	copy = core_internal_alloc(n);
-	if (copy)
-		memcpy(copy, text, n);
-	return copy;
-}
-
 static bool resolve_remembered(struct codetag *ct)
 {
 	for (struct remembered_site *r = remembered_sites; r; r = r->next) {
@@ -846,13 +865,40 @@ void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
 			break;
 		r->key = codetag_retired_site(ct.site, generation);
 		r->line = ct.line;
-		r->file = copy_text(ct.file);
-		r->function = copy_text(ct.function);
-		r->module = copy_text(ct.module);
+		r->file = core_internal_strdup(ct.file);
+		r->function = core_internal_strdup(ct.function);
+		r->module = core_internal_strdup(ct.module);
 		r->next = remembered_sites;
 		remembered_sites = r;
 	}
 	symbolizer_close(sym);
+}
+
+/*
+ * @ct's answer from the cache on disk, by the loader's list of modules,
+ * without libdw: true if the cache had one that holds (one without line
+ * info only while the module surely has no DWARF; else libdwfl decides,
+ * as cached_answer_holds).
+ */
+static bool resolve_from_cache(struct symbolizer *sym, struct codetag *ct)
+{
+	struct loaded_module *lm;
+	struct module_sites *m;
+	struct cached_site cached;
+
+	lm = loaded_modules_find(sym->loaded, ct->site - 1);
+	if (!lm || !lm->path || !lm->build_id_len)
+		return false;
+	m = module_sites_by_id(sym, lm->build_id, lm->build_id_len);
+	if (!m || !site_cache_find(m->sites, ct->site - lm->bias, &cached) ||
+	    (!cached.line && loaded_module_may_have_dwarf(lm)))
+		return false;
+	if (strcmp(lm->path, sym->exe_path) != 0)
+		ct->module = base_name(lm->path);
+	ct->file = cached.file;
+	ct->line = cached.line;
+	ct->function = cached.function;
+	return true;
 }
 
 void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
@@ -884,8 +930,9 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 					       (unsigned long long)codetag_site_address(ct->site));
 		return;
 	}
-	if (!sym)
+	if (!sym || resolve_from_cache(sym, ct))
 		return;
+	open_dwfl(sym);
 	if (loaded_for_report(pc)) {
 		name_by_address(sym, ct);
 		return;
@@ -1014,5 +1061,6 @@ void symbolizer_close(struct symbolizer *sym)
 	}
 	if (sym->dwfl)
 		dw.dwfl_end(sym->dwfl);
+	loaded_modules_free(sym->loaded);
 	core_internal_free(sym);
 }

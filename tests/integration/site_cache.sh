@@ -120,5 +120,24 @@ check_marked "$T/nodebug.found"
 ! grep -q planted_no_line "$T/cache2/$build_id" ||
 	fail "the answer without line info was not replaced by the line"
 
-echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off; $no_line without line info"
+# 9. A warm run answers from the cache by the loader's list of modules
+#    and never loads libdw (LD_DEBUG=files lists every library the
+#    loader maps); a cold one does.  The library, dlopened through a
+#    symlink, keeps its file's name either way.
+mkdir "$T/alias"
+ln -s "$lib" "$T/alias/libalias.so"
+ALLOCINFO_CACHE=$T/cache3
+run_preloaded "$T/alias.cold" env LD_DEBUG=files "$prog" "$T/alias/libalias.so"
+run_preloaded "$T/alias.warm" env LD_DEBUG=files "$prog" "$T/alias/libalias.so"
+grep -q 'file=libdw\.so\.1' "$T/alias.cold.stderr" ||
+	fail "the cold run did not load libdw: is LD_DEBUG=files working? $(grep -c file= "$T/alias.cold.stderr") lines"
+grep -q 'file=libdw\.so\.1' "$T/alias.warm.stderr" &&
+	fail "the warm run loaded libdw though the cache held every site"
+grep -q ' \[libcallsite\.so\] ' "$T/alias.warm" ||
+	fail "the symlinked library is not named libcallsite.so: $(grep -o '\[[^]]*\]' "$T/alias.warm" | sort -u | tr '\n' ' ')"
+records "$T/alias.cold" >"$T/alias.cold.records"
+records "$T/alias.warm" | diff "$T/alias.cold.records" - >&2 ||
+	fail "the warm run without libdw differs from the cold one"
+
+echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off; $no_line without line info; warm without libdw"
 test_done

@@ -1,0 +1,270 @@
+/*
+ * The modules mapped now, without libdw (see loaded_modules.h).
+ */
+#include "report/loaded_modules.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+
+size_t loaded_module_build_id(const struct dl_phdr_info *info,
+			      unsigned char *out, size_t max)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		size_t align = ph->p_align == 8 ? 8 : 4, at = 0;
+		const unsigned char *notes;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		notes = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		while (at + sizeof(ElfW(Nhdr)) <= ph->p_memsz) {
+			const ElfW(Nhdr) *note = (const void *)(notes + at);
+			size_t name_at = at + sizeof(*note);
+			size_t desc_at = name_at + ((note->n_namesz + align - 1) & ~(align - 1));
+
+			if (desc_at > ph->p_memsz || note->n_descsz > ph->p_memsz - desc_at)
+				break;
+			if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+			    !memcmp(notes + name_at, "GNU", 4)) {
+				if (!note->n_descsz || note->n_descsz > max)
+					return 0;
+				memcpy(out, notes + desc_at, note->n_descsz);
+				return note->n_descsz;
+			}
+			at = desc_at + ((note->n_descsz + align - 1) & ~(align - 1));
+		}
+	}
+	return 0;
+}
+
+struct listing {
+	struct loaded_modules *list;
+	size_t capacity;
+	bool failed;
+};
+
+static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct listing *l = arg;
+	struct loaded_module *m;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	char real[PATH_MAX];
+	bool main_program = !info->dlpi_name || !*info->dlpi_name;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	if (lo >= hi)
+		return 0;        /* nothing mapped: the vDSO's phdrs aside */
+	if (l->list->count == l->capacity) {
+		size_t cap = l->capacity ? 2 * l->capacity : 32;
+		struct loaded_module *grown = core_internal_realloc(l->list->modules,
+							cap * sizeof(*grown));
+
+		if (!grown) {
+			l->failed = true;
+			return 1;
+		}
+		l->list->modules = grown;
+		l->capacity = cap;
+	}
+	m = &l->list->modules[l->list->count++];
+	*m = (struct loaded_module){ .lo = lo, .hi = hi, .bias = info->dlpi_addr };
+	m->build_id_len = loaded_module_build_id(info, m->build_id, sizeof(m->build_id));
+	/* The main program by /proc/self/exe, unless the dynamic loader is
+	 * the command (no AT_BASE): then that names the loader. */
+	if (main_program ? getauxval(AT_BASE) != 0 &&
+			   realpath("/proc/self/exe", real) != NULL
+			 : info->dlpi_name[0] == '/' &&
+			   realpath(info->dlpi_name, real) != NULL)
+		m->path = core_internal_strdup(real);
+	return 0;
+}
+
+static int compare_modules(const void *pa, const void *pb)
+{
+	const struct loaded_module *a = pa, *b = pb;
+
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+struct loaded_modules *loaded_modules_list(void)
+{
+	struct listing l = { .list = core_internal_calloc(1, sizeof(*l.list)) };
+
+	if (!l.list)
+		return NULL;
+	dl_iterate_phdr(list_one, &l);
+	if (l.failed) {
+		loaded_modules_free(l.list);
+		return NULL;
+	}
+	qsort(l.list->modules, l.list->count, sizeof(l.list->modules[0]), compare_modules);
+	return l.list;
+}
+
+void loaded_modules_free(struct loaded_modules *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->count; i++)
+		core_internal_free(list->modules[i].path);
+	core_internal_free(list->modules);
+	core_internal_free(list);
+}
+
+struct loaded_module *loaded_modules_find(struct loaded_modules *list, uintptr_t pc)
+{
+	size_t lo = 0, hi = list ? list->count : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (list->modules[mid].lo <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && pc < list->modules[lo - 1].hi)
+		return &list->modules[lo - 1];
+	return NULL;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/* A candidate for the debug file: @a @b "/" @name, if it is another file
+ * than @self. */
+static bool candidate_exists(const char *a, const char *b, const char *name,
+			     const char *self)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s%s/%s", a, b, name);
+
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return true;     /* cannot tell: as if it existed */
+	return strcmp(path, self) != 0 && exists(path);
+}
+
+static bool read_at(int fd, void *buf, size_t len, uint64_t offset)
+{
+	ssize_t n = pread(fd, buf, len, (off_t)offset);
+
+	return n >= 0 && (size_t)n == len;
+}
+
+/*
+ * What @path's section headers say: whether it has debug sections, and
+ * its .gnu_debuglink name into @link (empty: none).  False when the file
+ * cannot be read as a 64-bit ELF file.
+ */
+static bool read_sections(const char *path, bool *has_debug, char *link, size_t link_size)
+{
+	ElfW(Ehdr) eh;
+	ElfW(Shdr) *sh = NULL;
+	char *names = NULL;
+	bool ok = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*has_debug = false;
+	link[0] = '\0';
+	if (fd < 0)
+		return false;
+	if (!read_at(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh.e_shentsize != sizeof(*sh) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
+		goto out;
+	sh = core_internal_alloc(eh.e_shnum * sizeof(*sh));
+	if (!sh || !read_at(fd, sh, eh.e_shnum * sizeof(*sh), eh.e_shoff) ||
+	    sh[eh.e_shstrndx].sh_size > (1u << 20))
+		goto out;
+	names = core_internal_alloc(sh[eh.e_shstrndx].sh_size + 1);
+	if (!names || !read_at(fd, names, sh[eh.e_shstrndx].sh_size,
+			       sh[eh.e_shstrndx].sh_offset))
+		goto out;
+	names[sh[eh.e_shstrndx].sh_size] = '\0';
+	for (unsigned int i = 0; i < eh.e_shnum; i++) {
+		const char *name;
+
+		if (sh[i].sh_name >= sh[eh.e_shstrndx].sh_size)
+			goto out;
+		name = names + sh[i].sh_name;
+		if (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8))
+			*has_debug = true;
+		if (!strcmp(name, ".gnu_debuglink") && sh[i].sh_type != SHT_NOBITS) {
+			size_t n = sh[i].sh_size < link_size - 1 ? sh[i].sh_size : link_size - 1;
+
+			if (!read_at(fd, link, n, sh[i].sh_offset))
+				goto out;
+			link[n] = '\0';
+			/* A name with a slash is not one libdwfl looks for
+			 * beside the file: treat as unknown. */
+			if (strchr(link, '/'))
+				goto out;
+		}
+	}
+	ok = true;
+out:
+	core_internal_free(names);
+	core_internal_free(sh);
+	close(fd);
+	return ok;
+}
+
+static bool find_dwarf(const struct loaded_module *m)
+{
+	char path[PATH_MAX], link[NAME_MAX + 1], dir[PATH_MAX];
+	const char *slash;
+	bool has_debug;
+	size_t n = 0;
+
+	if (!m->path || !read_sections(m->path, &has_debug, link, sizeof(link)) || has_debug)
+		return true;
+	if (m->build_id_len >= 2) {
+		n = (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
+				     m->build_id[0]);
+		for (size_t i = 1; i < m->build_id_len && n + 3 < sizeof(path); i++)
+			n += (size_t)snprintf(path + n, sizeof(path) - n, "%02x", m->build_id[i]);
+		if (n + sizeof(".debug") > sizeof(path) ||
+		    (memcpy(path + n, ".debug", sizeof(".debug")), exists(path)))
+			return true;
+	}
+	if (!link[0])
+		return false;
+	slash = strrchr(m->path, '/');
+	if (!slash || (size_t)(slash - m->path) >= sizeof(dir))
+		return true;
+	memcpy(dir, m->path, (size_t)(slash - m->path));
+	dir[slash - m->path] = '\0';
+	return candidate_exists(dir, "", link, m->path) ||
+	       candidate_exists(dir, "/.debug", link, m->path) ||
+	       candidate_exists("/usr/lib/debug", dir, link, m->path);
+}
+
+bool loaded_module_may_have_dwarf(struct loaded_module *m)
+{
+	if (!m->may_have_dwarf)
+		m->may_have_dwarf = find_dwarf(m) ? 1 : -1;
+	return m->may_have_dwarf > 0;
+}
