@@ -57,7 +57,6 @@ static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
 	struct listing *l = arg;
 	struct loaded_module *m;
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	char real[PATH_MAX];
 	bool main_program = !info->dlpi_name || !*info->dlpi_name;
 
 	(void)size;
@@ -90,11 +89,9 @@ static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
 	m->build_id_len = loaded_module_build_id(info, m->build_id, sizeof(m->build_id));
 	/* The main program by /proc/self/exe, unless the dynamic loader is
 	 * the command (no AT_BASE): then that names the loader. */
-	if (main_program ? getauxval(AT_BASE) != 0 &&
-			   realpath("/proc/self/exe", real) != NULL
-			 : info->dlpi_name[0] == '/' &&
-			   realpath(info->dlpi_name, real) != NULL)
-		m->path = core_internal_strdup(real);
+	if (main_program ? getauxval(AT_BASE) != 0 : info->dlpi_name[0] == '/')
+		m->name = core_internal_strdup(main_program ? "/proc/self/exe"
+							    : info->dlpi_name);
 	return 0;
 }
 
@@ -124,8 +121,10 @@ void loaded_modules_free(struct loaded_modules *list)
 {
 	if (!list)
 		return;
-	for (size_t i = 0; i < list->count; i++)
+	for (size_t i = 0; i < list->count; i++) {
+		core_internal_free(list->modules[i].name);
 		core_internal_free(list->modules[i].path);
+	}
 	core_internal_free(list->modules);
 	core_internal_free(list);
 }
@@ -145,6 +144,18 @@ struct loaded_module *loaded_modules_find(struct loaded_modules *list, uintptr_t
 	if (lo && pc < list->modules[lo - 1].hi)
 		return &list->modules[lo - 1];
 	return NULL;
+}
+
+const char *loaded_module_path(struct loaded_module *m)
+{
+	char real[PATH_MAX];
+
+	if (!m->path_tried) {
+		m->path_tried = true;
+		if (m->name && realpath(m->name, real))
+			m->path = core_internal_strdup(real);
+	}
+	return m->path;
 }
 
 static bool exists(const char *path)
@@ -232,14 +243,15 @@ out:
 	return ok;
 }
 
-static bool find_dwarf(const struct loaded_module *m)
+static bool find_dwarf(struct loaded_module *m)
 {
 	char path[PATH_MAX], link[NAME_MAX + 1], dir[PATH_MAX];
 	const char *slash;
 	bool has_debug;
 	size_t n = 0;
 
-	if (!m->path || !read_sections(m->path, &has_debug, link, sizeof(link)) || has_debug)
+	if (!loaded_module_path(m) ||
+	    !read_sections(m->path, &has_debug, link, sizeof(link)) || has_debug)
 		return true;
 	if (m->build_id_len >= 2) {
 		n = (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",

@@ -28,7 +28,9 @@
 struct loaded_module {
 	uintptr_t lo, hi;          /* extent of its PT_LOAD segments */
 	uintptr_t bias;            /* load bias: the address of ELF address 0 */
-	char *path;                /* real path; NULL: unusable (see above) */
+	char *name;                /* as the loader has it; NULL: unusable */
+	char *path;                /* its real path, made on first use */
+	bool path_tried;
 	unsigned char build_id[LOADED_MODULE_BUILD_ID_MAX];
 	size_t build_id_len;       /* 0: none */
 	int may_have_dwarf;        /* 0: not asked yet, 1 yes, -1 no */
@@ -46,6 +48,11 @@ void loaded_modules_free(struct loaded_modules *list);
 
 /* The module whose extent holds @pc, or NULL. */
 struct loaded_module *loaded_modules_find(struct loaded_modules *list, uintptr_t pc);
+
+/* @m's real path, resolved on first use (a readlink per component of a
+ * path, so only for modules that hold a site); NULL: unusable (see
+ * above). */
+const char *loaded_module_path(struct loaded_module *m);
 
 /*
  * Whether libdwfl could find DWARF for @m: debug sections in its own

@@ -887,10 +887,11 @@ static bool resolve_from_cache(struct symbolizer *sym, struct codetag *ct)
 	struct cached_site cached;
 
 	lm = loaded_modules_find(sym->loaded, ct->site - 1);
-	if (!lm || !lm->path || !lm->build_id_len)
+	if (!lm || !lm->build_id_len)
 		return false;
 	m = module_sites_by_id(sym, lm->build_id, lm->build_id_len);
 	if (!m || !site_cache_find(m->sites, ct->site - lm->bias, &cached) ||
+	    !loaded_module_path(lm) ||
 	    (!cached.line && loaded_module_may_have_dwarf(lm)))
 		return false;
 	if (strcmp(lm->path, sym->exe_path) != 0)
