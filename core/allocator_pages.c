@@ -412,8 +412,16 @@ size_t allocator_pages_resident_bytes(void)
 		struct slot_chunk *chunk = atomic_load_explicit(&chunks[i],
 								memory_order_acquire);
 
-		if (chunk)
-			bytes += core_resident_bytes(chunk, SLOT_CHUNK_BYTES);
+		/* Arrays are cut from the start of a chunk: past the
+		 * bytes handed out, nothing has been touched, and mincore
+		 * over all 4 MiB was most of a short process's count. */
+		if (chunk) {
+			size_t used = atomic_load_explicit(&chunk->used, memory_order_relaxed);
+
+			if (used > SLOT_CHUNK_BYTES - offsetof(struct slot_chunk, data))
+				used = SLOT_CHUNK_BYTES - offsetof(struct slot_chunk, data);
+			bytes += core_resident_bytes(chunk, offsetof(struct slot_chunk, data) + used);
+		}
 	}
 	return bytes;
 }
