@@ -405,9 +405,10 @@ static void mark_stack_frame(struct codetag *ct)
 
 /* The top of this thread's stack, found once per thread; 0 if unknown.
  * Offsets are only followed below it. */
+static __thread uintptr_t top;
+
 static uintptr_t thread_stack_top(void)
 {
-	static __thread uintptr_t top;
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
@@ -572,10 +573,36 @@ static inline const struct frame_memo *frame_memo_find(const struct frame_memo *
  */
 static __thread struct frame_memo *frame_memo;
 
+/*
+ * With stacks on: the last walk each allocation site made on this
+ * thread, by the site.  A walk by offsets looks every frame up in the
+ * frame memo and the chain up in the chain memo, a dozen lookups an
+ * allocation (bench/micro: 40 ns a pair at depth 4 against 10).  But an
+ * allocation site's stacks repeat: from the same site, the same
+ * offsets read the same return addresses, so the walk before is
+ * checked by reading them again and comparing, and its tag is the
+ * answer.  Any difference (another caller, a frame of another size)
+ * falls back to the walk, which records the new path.  Holds only while
+ * no library has been unloaded since (codetag_retirements).
+ */
+#define PATH_CACHE_SLOTS 512
+#define PATH_FRAMES_MAX 8
+
+struct path_entry {
+	uintptr_t frames[PATH_FRAMES_MAX];  /* frames[0]: the site; 0: empty */
+	int32_t offsets[PATH_FRAMES_MAX - 1]; /* frame i's caller offset */
+	uint32_t index;                     /* the chain's tag */
+	uint16_t n;                         /* frames walked */
+	uint32_t retirements;
+};
+
+static __thread struct path_entry *path_cache;
+
 /* Thread exit (a key destructor, on the exiting thread). */
 static void free_frame_memo(void *memo)
 {
 	frame_memo = NULL;	/* a later walk makes a new one */
+	path_cache = NULL;
 	core_internal_free(memo);
 }
 
@@ -586,11 +613,16 @@ static struct frame_memo *thread_frame_memo(void)
 		return frame_memo;
 	if (!memo_key_made)
 		return NULL;
-	frame_memo = core_internal_calloc(FRAME_MEMO_SLOTS, sizeof(*frame_memo));
+	/* With stacks on, the path cache lives after it, in one block. */
+	frame_memo = core_internal_calloc(1, FRAME_MEMO_SLOTS * sizeof(*frame_memo) +
+					  (callsite_options.depth > 1 ?
+					   PATH_CACHE_SLOTS * sizeof(*path_cache) : 0));
 	if (frame_memo && pthread_setspecific(memo_key, frame_memo) != 0) {
 		core_internal_free(frame_memo);
 		frame_memo = NULL;
 	}
+	if (frame_memo && callsite_options.depth > 1)
+		path_cache = (struct path_entry *)(frame_memo + FRAME_MEMO_SLOTS);
 	return frame_memo;
 }
 
@@ -723,11 +755,47 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
  * rule of first_charged_frame), then the chain of depth sites from the
  * first charged one.
  */
+static inline struct path_entry *path_entry_of(uintptr_t site)
+{
+	return &path_cache[((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55];
+}
+
+/*
+ * The chain's tag by @site's last path (see path_cache), or 0: no path,
+ * or this stack differs from it.  Reads the stack and compares only:
+ * no lookup, nothing that may allocate or set errno.
+ */
+static uint32_t stack_by_path(uintptr_t site, uintptr_t sp)
+{
+	const struct path_entry *e;
+
+	_Static_assert(PATH_CACHE_SLOTS == 1u << (64 - 55), "9 bits of hash");
+	if (!path_cache || !top)
+		return 0;
+	e = path_entry_of(site);
+	if (e->frames[0] != site || e->retirements !=
+	    atomic_load_explicit(&codetag_retirements, memory_order_acquire))
+		return 0;
+	for (unsigned int i = 0; i + 1 < e->n; i++) {
+		uintptr_t offset = (uintptr_t)e->offsets[i];
+
+		if (sp + offset + 8 > top ||
+		    *(const uintptr_t *)(sp + offset) != e->frames[i + 1])
+			return 0;
+		sp += offset + 8;
+	}
+	return e->index;
+}
+
 static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 {
 	uintptr_t frames[CALLSITE_FRAMES_MAX], run_module = 0, top;
+	int32_t offsets[CALLSITE_FRAMES_MAX];
 	unsigned int depth = callsite_options.depth, n = 0, keep = 0;
 	bool charged = false;    /* keep is the charged frame */
+	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
+						    memory_order_acquire);
+	uint32_t chain;
 
 	top = thread_stack_top();
 	if (!top)
@@ -762,13 +830,25 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 			break;	/* the stack ends here */
 		if (sp + (uintptr_t)m->caller_offset + 8 > top)
 			return 0;
+		offsets[n - 1] = m->caller_offset;
 		pc = *(const uintptr_t *)(sp + (uintptr_t)m->caller_offset);
 		sp += (uintptr_t)m->caller_offset + 8;
 	}
 	if (keep >= n)
 		keep = n - 1;
-	n -= keep;
-	return stack_tag(frames + keep, n < depth ? n : depth, index);
+	chain = stack_tag(frames + keep, n - keep < depth ? n - keep : depth, index);
+	/* The path for the next allocation here (not the overflow tag's:
+	 * it stands for no chain). */
+	if (path_cache && n <= PATH_FRAMES_MAX && chain >= CODETAG_FIRST_SITE) {
+		struct path_entry *e = path_entry_of(site);
+
+		memcpy(e->frames, frames, n * sizeof(frames[0]));
+		memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
+		e->n = (uint16_t)n;
+		e->index = chain;
+		e->retirements = retirements;
+	}
+	return chain;
 }
 
 uint32_t callsite_route(uint32_t index, uintptr_t site)
@@ -786,9 +866,10 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
 	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
 		return index;
-	if (route == CODETAG_ROUTE_UNWIND && depth == 1) {
+	if (route == CODETAG_ROUTE_UNWIND) {
 		wrapper_sp = wrapper_stack_pointer(site);
-		charged = wrapper_sp ? charge_by_offset(ct, wrapper_sp, true) : 0;
+		charged = !wrapper_sp ? 0 : depth == 1 ? charge_by_offset(ct, wrapper_sp, true)
+						       : stack_by_path(site, wrapper_sp);
 		if (charged)
 			return charged;
 		charged = index;

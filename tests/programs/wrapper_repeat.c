@@ -10,7 +10,8 @@
  * another, strdup in a loop, and a wrapper whose frame size changes from
  * call to call (a variable-length array), where the shortcut must give
  * up and every allocation must still land on its caller's line, also
- * when the size changes only after the offset was confirmed.
+ * when the size changes only after the offset was confirmed; and one
+ * wrapper called from two lines in turn.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,14 @@ int main(void)
 		keep(strdup("hello")); /* EXPECT: 600 100 func:main */
 	for (int i = 0; i < 100; i++)
 		keep(repeat_alloc_varying(2, 16 + (i % 7) * 256)); /* EXPECT: 200 100 func:main */
+	/* One wrapper site reached from two lines in turn: with stacks,
+	 * each allocation's chain differs from the one before. */
+	for (int i = 0; i < 100; i++) {
+		if (i % 2)
+			keep(repeat_alloc(12)); /* EXPECT: 600 50 func:main */
+		else
+			keep(repeat_alloc(24)); /* EXPECT: 1200 50 func:main */
+	}
 	for (int i = 0; i < 100; i++)
 		keep(repeat_alloc_late_varying(2, i < 10 ? 16 : 16 + 256 * (i % 7 + 1))); /* EXPECT: 200 100 func:main */
 	return CHECK_STATUS();
