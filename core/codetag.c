@@ -207,24 +207,35 @@ uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 
 /*
  * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in
- * slot arrays of their own keyed by the whole chain, a small one (64
+ * slot arrays of their own keyed by the whole chain, a small one (128
  * KiB, CODETAG_STACK_SMALL chains) and then the large one, for the
- * same reason (a short compile has 4,400 chains).  A stack tag's route
- * is SELF from birth; it is never found by a site lookup.
+ * same reason (a short compile has 4,400 chains).  A slot holds the
+ * tag's index in its low 32 bits and 32 more bits of the chain's hash
+ * above (never 0): a probe compares those before it reads the tag and
+ * its chain, two cache misses, and with thousands of chains a probe
+ * often passes other chains first.  A stack tag's route is SELF from
+ * birth; it is never found by a site lookup.
  */
 #define CODETAG_STACK_SMALL_SLOTS (1u << 14)
 #define CODETAG_STACK_SMALL (CODETAG_STACK_SMALL_SLOTS / 2)
-static _Atomic uint32_t stack_small_slots[CODETAG_STACK_SMALL_SLOTS];
-static _Atomic uint32_t stack_slots[CODETAG_SLOTS];
+static _Atomic uint64_t stack_small_slots[CODETAG_STACK_SMALL_SLOTS];
+static _Atomic uint64_t stack_slots[CODETAG_SLOTS];
 static _Atomic uint32_t small_stacks;
 
-static uint32_t stack_hash(const uintptr_t *frames, unsigned int depth)
+/* A chain's hash: the slot from its high 32 bits, the check kept in the
+ * slot from its low 32 (made odd, so that a slot in use is never 0). */
+static uint64_t stack_hash(const uintptr_t *frames, unsigned int depth)
 {
 	uint64_t h = depth;
 
 	for (unsigned int i = 0; i < depth; i++)
 		h = (h ^ frames[i]) * 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(h >> 32);
+	return h | 1;
+}
+
+static inline uint64_t stack_slot_word(uint64_t hash, uint32_t index)
+{
+	return (hash << 32) | index;
 }
 
 static bool stack_equal(uint32_t index, const uintptr_t *frames,
@@ -238,16 +249,19 @@ static bool stack_equal(uint32_t index, const uintptr_t *frames,
 
 /* The chain's tag in @array (of @mask + 1 slots), or 0 at an empty
  * slot. */
-static uint32_t find_stack_in(_Atomic uint32_t *array, uint32_t mask, uint32_t hash,
+static uint32_t find_stack_in(_Atomic uint64_t *array, uint32_t mask, uint64_t hash,
 			      const uintptr_t *frames, unsigned int depth)
 {
-	uint32_t slot = hash & mask;
+	uint32_t slot = (uint32_t)(hash >> 32) & mask;
 
 	for (uint32_t probes = 0; probes <= mask; probes++) {
-		uint32_t index = atomic_load_explicit(&array[slot], memory_order_acquire);
+		uint64_t word = atomic_load_explicit(&array[slot], memory_order_acquire);
 
-		if (index == 0 || stack_equal(index, frames, depth))
-			return index;
+		if (word == 0)
+			return 0;
+		if ((uint32_t)(word >> 32) == (uint32_t)hash &&
+		    stack_equal((uint32_t)word, frames, depth))
+			return (uint32_t)word;
 		slot = (slot + 1) & mask;
 	}
 	return 0;
@@ -255,7 +269,7 @@ static uint32_t find_stack_in(_Atomic uint32_t *array, uint32_t mask, uint32_t h
 
 uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
 {
-	uint32_t hash = stack_hash(frames, depth);
+	uint64_t hash = stack_hash(frames, depth);
 	uint32_t index = find_stack_in(stack_small_slots, CODETAG_STACK_SMALL_SLOTS - 1,
 				       hash, frames, depth);
 
@@ -268,20 +282,22 @@ uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
 /* Publishes tag @mine, whose chain is @frames, in @array; returns it, or
  * the tag another thread published first for the chain (or the
  * overflow tag: no room). */
-static uint32_t publish_stack(_Atomic uint32_t *array, uint32_t mask, uint32_t hash,
+static uint32_t publish_stack(_Atomic uint64_t *array, uint32_t mask, uint64_t hash,
 			      uint32_t mine, const uintptr_t *frames, unsigned int depth)
 {
-	uint32_t slot = hash & mask;
+	uint32_t slot = (uint32_t)(hash >> 32) & mask;
 
 	for (uint32_t probes = 0; probes <= mask; probes++) {
-		uint32_t expected = 0;
+		uint64_t expected = 0;
 
-		if (atomic_compare_exchange_strong_explicit(&array[slot], &expected, mine,
+		if (atomic_compare_exchange_strong_explicit(&array[slot], &expected,
+							    stack_slot_word(hash, mine),
 							    memory_order_release,
 							    memory_order_acquire))
 			return mine;
-		if (stack_equal(expected, frames, depth))
-			return expected;
+		if ((uint32_t)(expected >> 32) == (uint32_t)hash &&
+		    stack_equal((uint32_t)expected, frames, depth))
+			return (uint32_t)expected;
 		slot = (slot + 1) & mask;
 	}
 	return CODETAG_OVERFLOW;
@@ -298,7 +314,7 @@ bool codetag_may_have_twins(void)
 uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 				 int *kept)
 {
-	uint32_t hash = stack_hash(frames, depth);
+	uint64_t hash = stack_hash(frames, depth);
 	uint32_t mine = claim_index();
 	uint32_t found;
 	struct codetag *ct;
