@@ -231,6 +231,12 @@ struct module_sites {
 	int has_dwarf;             /* 0: not asked yet, 1 yes, -1 no */
 };
 
+/* A chain's frame as it is printed (FILE@LINE), by site. */
+struct frame_text {
+	uintptr_t site;            /* 0: empty */
+	const char *text;
+};
+
 struct symbolizer {
 	/* libdwfl's view of the process, made at the first site the cache
 	 * cannot answer (dwfl_tried): before that, the loader's list. */
@@ -244,6 +250,11 @@ struct symbolizer {
 	struct site_cache_dir *cache_dir;
 	struct module_sites *module_sites;
 	bool cache_tried;
+	/* Chains share frames (cc1 at depth 4: 4,400 chains of four frames
+	 * over about as many sites): each frame is resolved and printed
+	 * once. */
+	struct frame_text *frames;
+	size_t frames_used, frames_mask;
 };
 
 /* ALLOCINFO_CACHE (NULL: the default folder) and what the answers
@@ -1013,23 +1024,88 @@ static size_t escape_frame_file(const char *file, char *out, size_t size)
 	return n;
 }
 
+static size_t frame_slot(const struct symbolizer *sym, uintptr_t site)
+{
+	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 32) & sym->frames_mask;
+}
+
+/* Room for one more frame text, at most three quarters of the slots
+ * used; false if out of memory. */
+static bool reserve_frame(struct symbolizer *sym)
+{
+	struct frame_text *old = sym->frames;
+	size_t old_slots = old ? sym->frames_mask + 1 : 0;
+	size_t slots = old_slots ? 2 * old_slots : 1024;
+
+	if (old && 4 * (sym->frames_used + 1) <= 3 * old_slots)
+		return true;
+	sym->frames = core_internal_calloc(slots, sizeof(*sym->frames));
+	if (!sym->frames) {
+		sym->frames = old;
+		return false;
+	}
+	sym->frames_mask = slots - 1;
+	for (size_t i = 0; i < old_slots; i++) {
+		size_t k;
+
+		if (!old[i].site)
+			continue;
+		for (k = frame_slot(sym, old[i].site); sym->frames[k].site;)
+			k = (k + 1) & sym->frames_mask;
+		sym->frames[k] = old[i];
+	}
+	core_internal_free(old);
+	return true;
+}
+
+/* @site as a chain prints it, FILE@LINE with FILE escaped, made once. */
+static const char *frame_text(struct symbolizer *sym, uintptr_t site)
+{
+	struct codetag frame = { .site = site };
+	struct frame_text *slot = NULL;
+	char file[1024], text[1100];
+	const char *kept;
+
+	if (site && reserve_frame(sym)) {
+		size_t k = frame_slot(sym, site);
+
+		while (sym->frames[k].site && sym->frames[k].site != site)
+			k = (k + 1) & sym->frames_mask;
+		slot = &sym->frames[k];
+		if (slot->site)
+			return slot->text;
+	}
+	symbolizer_resolve(sym, &frame);
+	escape_frame_file(frame.file, file, sizeof(file));
+	snprintf(text, sizeof(text), "%s@%u", file, frame.line);
+	kept = keep_text(sym, text);
+	if (slot) {
+		slot->site = site;
+		slot->text = kept;
+		sym->frames_used++;
+	}
+	return kept;
+}
+
 const char *symbolizer_format_stack(struct symbolizer *sym,
 				    const uintptr_t *stack, unsigned int depth)
 {
-	char text[8192], file[1024];
-	size_t len = 0;
+	char text[8192];
+	size_t len = sizeof(" stack:") - 1;
 
-	len = (size_t)snprintf(text, sizeof(text), " stack:");
-	for (unsigned int i = 0; i < depth && len < sizeof(text); i++) {
-		struct codetag frame = { .site = stack[i] };
+	memcpy(text, " stack:", len);
+	for (unsigned int i = 0; i < depth; i++) {
+		const char *frame = frame_text(sym, stack[i]);
+		size_t n = strlen(frame);
 
-		symbolizer_resolve(sym, &frame);
-		escape_frame_file(frame.file, file, sizeof(file));
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s@%u",
-					i ? ">" : "", file, frame.line);
+		if (len + 1 + n >= sizeof(text))
+			return NULL;
+		if (i)
+			text[len++] = '>';
+		memcpy(text + len, frame, n);
+		len += n;
 	}
-	if (len >= sizeof(text))
-		return NULL;
+	text[len] = '\0';
 	return keep_text(sym, text);
 }
 
@@ -1053,6 +1129,7 @@ void symbolizer_close(struct symbolizer *sym)
 		sym->strings = next;
 	}
 	free_cu_scopes(sym);
+	core_internal_free(sym->frames);
 	while (sym->symbol_tables) {
 		struct symbol_table *next = sym->symbol_tables->next;
 
