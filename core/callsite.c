@@ -646,11 +646,13 @@ static void frame_memo_refresh(struct frame_memo *m)
 
 /*
  * The answers for @site (route decided, caller offset if confirmed), or
- * NULL for a site without a tag of its own (the table is full).
- * @need_offset: refresh an entry that has no confirmed offset yet.
+ * NULL for a site without a tag of its own (the table is full), or not
+ * a site at all.  @need_offset: refresh an entry that has no confirmed
+ * offset yet.  @read: @site was read from the stack at a measured
+ * offset, not the allocation's own return address.
  */
 static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
-					      struct frame_memo *scratch)
+					      bool read, struct frame_memo *scratch)
 {
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
@@ -677,8 +679,9 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 		 * module.  A value that does not is no site: the frame was
 		 * not the size measured (alloca), and made up a tag and a
 		 * frame of a chain (cc1: 9 of 4,400 chains at depth 4).  The
-		 * unwinder finds the stack instead. */
-		if (_dl_find_object((void *)(site - 1), &obj) != 0)
+		 * unwinder finds the stack instead.  The allocation's own
+		 * site is one, in a module or not (a JIT's code). */
+		if (read && _dl_find_object((void *)(site - 1), &obj) != 0)
 			return NULL;
 		index = codetag_index_for_site_unrouted(site);
 		if (index < CODETAG_FIRST_SITE)
@@ -735,7 +738,7 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
 			if (!m || m->retirements != retirements)
 				return 0;
 		} else {
-			m = frame_memo_of(caller, false, &scratch);
+			m = frame_memo_of(caller, false, true, &scratch);
 			if (!m)
 				return 0;
 		}
@@ -743,7 +746,7 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
 			return m->index;
 		sp += (uintptr_t)offset + 8;
 		if (!m->caller_offset && !memo_only)
-			m = frame_memo_of(m->site, true, &scratch);
+			m = frame_memo_of(m->site, true, true, &scratch);
 		offset = m->caller_offset;
 	}
 	return 0;
@@ -802,7 +805,7 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp)
 		return 0;
 	for (uintptr_t pc = site;;) {
 		struct frame_memo scratch;
-		const struct frame_memo *m = frame_memo_of(pc, true, &scratch);
+		const struct frame_memo *m = frame_memo_of(pc, true, n > 0, &scratch);
 
 		if (!m)
 			return 0;
