@@ -80,7 +80,7 @@ struct module_ranges {
 	char *path;                   /* NULL: no file to read */
 	_Atomic(const struct func_table *) table; /* NULL: not read yet */
 	_Atomic(const struct route_memory *) memory; /* NULL: not loaded yet */
-	unsigned char build_id[64];
+	unsigned char build_id[LOADED_MODULE_BUILD_ID_MAX];
 	size_t build_id_len;          /* 0: none, nothing remembered */
 };
 
