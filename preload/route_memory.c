@@ -75,8 +75,8 @@ static int name_index(const char *text, const char *const *names, int count)
 	return -1;
 }
 
-/* CALLER: a decimal offset from 1 to INT32_MAX - 1 (no leading zero),
- * with ? when measured once; outermost; varies; or -. */
+/* CALLER: a decimal offset from 1 to INT32_MAX - 1 (no leading zero)
+ * or outermost, either with ? when measured once; varies; or -. */
 static bool parse_caller(const char *text, struct remembered_site *site)
 {
 	int64_t v = 0;
@@ -90,22 +90,21 @@ static bool parse_caller(const char *text, struct remembered_site *site)
 		site->caller_offset = CALLSITE_CALLER_VARIES;
 		return true;
 	}
-	site->caller_offset_confirmed = true;
-	if (!strcmp(text, "outermost")) {
-		site->caller_offset = CALLSITE_CALLER_OUTERMOST;
-		return true;
-	}
-	if (!(*text >= '1' && *text <= '9'))
-		return false;
-	for (; *text >= '0' && *text <= '9'; text++) {
-		v = v * 10 + (*text - '0');
-		if (v >= CALLSITE_CALLER_OUTERMOST)
+	if (!strncmp(text, "outermost", 9)) {
+		v = CALLSITE_CALLER_OUTERMOST;
+		text += 9;
+	} else {
+		if (!(*text >= '1' && *text <= '9'))
 			return false;
+		for (; *text >= '0' && *text <= '9'; text++) {
+			v = v * 10 + (*text - '0');
+			if (v >= CALLSITE_CALLER_OUTERMOST)
+				return false;
+		}
 	}
-	if (*text == '?') {
-		site->caller_offset_confirmed = false;
+	site->caller_offset_confirmed = *text != '?';
+	if (*text == '?')
 		text++;
-	}
 	site->caller_offset = (int32_t)v;
 	return *text == '\0';
 }
@@ -291,7 +290,8 @@ static void print_site(struct cache_writer *w, const struct remembered_site *s)
 	else if (s->caller_offset == CALLSITE_CALLER_VARIES)
 		cache_writer_printf(w, "varies\n");
 	else if (s->caller_offset == CALLSITE_CALLER_OUTERMOST)
-		cache_writer_printf(w, "outermost\n");
+		cache_writer_printf(w, "outermost%s\n",
+				    s->caller_offset_confirmed ? "" : "?");
 	else
 		cache_writer_printf(w, "%d%s\n", s->caller_offset,
 				    s->caller_offset_confirmed ? "" : "?");

@@ -29,8 +29,9 @@
  *	OFFSET TAB CODE TAB ROUTE TAB CALLER
  * OFFSET: the site (a return address) less the module's load bias, in
  * hex; CODE: own, wrapper or anonymous; ROUTE: self, unwind or -; CALLER:
- * the offset in decimal, with a trailing ? when measured once, or
- * outermost, varies, or -.  A file that does not parse is not used.
+ * the offset in decimal or outermost (the frame has no caller), with a
+ * trailing ? when measured once, or varies, or -.  A file that does not
+ * parse is not used.
  */
 #ifndef ALLOCINFO_PRELOAD_ROUTE_MEMORY_H
 #define ALLOCINFO_PRELOAD_ROUTE_MEMORY_H

@@ -536,7 +536,8 @@ void wrappers_remember(void)
 	core_internal_enter();
 	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
 	callsite_visit_learned(collect_learned, &list);
-	qsort(list.entries, list.count, sizeof(list.entries[0]), compare_learned);
+	if (list.count)
+		qsort(list.entries, list.count, sizeof(list.entries[0]), compare_learned);
 	/* One module's sites at a time, in a list of their own. */
 	sites = core_internal_alloc((list.count ? list.count : 1) * sizeof(*sites));
 	for (size_t i = 0, n; sites && !list.failed && i < list.count; i += n) {

@@ -113,7 +113,9 @@ struct loaded_modules *loaded_modules_list(void)
 		loaded_modules_free(l.list);
 		return NULL;
 	}
-	qsort(l.list->modules, l.list->count, sizeof(l.list->modules[0]), compare_modules);
+	if (l.list->count)
+		qsort(l.list->modules, l.list->count, sizeof(l.list->modules[0]),
+		      compare_modules);
 	return l.list;
 }
 

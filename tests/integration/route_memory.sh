@@ -24,8 +24,8 @@ check_marked "$T/cold"
 [ "$(stat -c %a "$file")" = 600 ] || fail "mode $(stat -c %a "$file"), not 600"
 head -n 1 "$file" | grep -Eq '^allocinfo-routes 1 [^ ]+ [0-9a-f]{16}$' ||
 	fail "header: '$(head -n 1 "$file")'"
-sed 1d "$file" | grep -Evq '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|outermost|[1-9][0-9]*\??)$' &&
-	fail "a line out of format: $(sed 1d "$file" | grep -Ev '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|outermost|[1-9][0-9]*\??)$' | head -n 1)"
+sed 1d "$file" | grep -Evq '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' &&
+	fail "a line out of format: $(sed 1d "$file" | grep -Ev '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' | head -n 1)"
 [ "$(wrapper_line | wc -l)" -eq 1 ] || fail "not one wrapper site: $(cat "$file")"
 wrapper_line | grep -Eq '	[1-9][0-9]*\?$' ||
 	fail "the wrapper's caller offset, measured once, is not N?: $(wrapper_line)"
@@ -59,7 +59,8 @@ grep -q 'func:my_wrapper $' "$T/other_config" && fail "a file made with another 
 run_preloaded "$T/again" "$prog" "$lib"
 first=$(sed -n 2p "$file" | cut -f 1)
 for corrupt in "zz\town\t-\t-" "10\tmine\t-\t-" "10\town\tsideways\t-" "10\town\t-\t08" \
-	"10\town\t-\t-1" "10\town\t-\t2147483647" "10\town\t-" "$first\town\t-\t-"; do
+	"10\town\t-\t-1" "10\town\t-\t2147483647" "10\town\t-\toutermost!" \
+	"10\town\t-" "$first\town\t-\t-"; do
 	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
 	# The last one repeats the first offset: out of order.
 	cat "$T/corrupt" >"$file"
