@@ -403,24 +403,25 @@ static void mark_stack_frame(struct codetag *ct)
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+/* This thread's stack top, once thread_stack_top() has found it. */
+static __thread uintptr_t stack_top;
+
 /* The top of this thread's stack, found once per thread; 0 if unknown.
  * Offsets are only followed below it. */
-static __thread uintptr_t top;
-
 static uintptr_t thread_stack_top(void)
 {
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
 
-	if (top)
-		return top;
+	if (stack_top)
+		return stack_top;
 	if (pthread_getattr_np(pthread_self(), &attr) != 0)
 		return 0;
 	if (pthread_attr_getstack(&attr, &addr, &size) == 0)
-		top = (uintptr_t)addr + size;
+		stack_top = (uintptr_t)addr + size;
 	pthread_attr_destroy(&attr);
-	return top;
+	return stack_top;
 }
 
 /* Records a measurement: the first is kept, a second that agrees
@@ -773,7 +774,7 @@ static uint32_t stack_by_path(uintptr_t site, uintptr_t sp)
 	const struct path_entry *e;
 
 	_Static_assert(PATH_CACHE_SLOTS == 1u << (64 - 55), "9 bits of hash");
-	if (!path_cache || !top)
+	if (!path_cache || !stack_top)
 		return 0;
 	e = path_entry_of(site);
 	if (e->frames[0] != site || e->retirements !=
@@ -782,7 +783,7 @@ static uint32_t stack_by_path(uintptr_t site, uintptr_t sp)
 	for (unsigned int i = 0; i + 1 < e->n; i++) {
 		uintptr_t offset = (uintptr_t)e->offsets[i];
 
-		if (sp + offset + 8 > top ||
+		if (sp + offset + 8 > stack_top ||
 		    *(const uintptr_t *)(sp + offset) != e->frames[i + 1])
 			return 0;
 		sp += offset + 8;

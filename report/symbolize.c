@@ -306,7 +306,12 @@ static struct module_sites *module_sites_of(struct symbolizer *sym,
 	GElf_Addr vaddr;
 	int len = dw.dwfl_module_build_id(mod, &build_id, &vaddr);
 
-	m = module_sites_by_id(sym, build_id, len > 0 ? (size_t)len : 0);
+	/* No build-id: one entry for all such modules, with no sites. */
+	if (len <= 0 || !build_id) {
+		build_id = (const unsigned char *)"";
+		len = 0;
+	}
+	m = module_sites_by_id(sym, build_id, (size_t)len);
 	if (m && !m->module)
 		m->module = mod;
 	return m;
