@@ -167,17 +167,23 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
-/* A candidate for the debug file: @a @b "/" @name, if it is another file
- * than @self. */
-static bool candidate_exists(const char *a, const char *b, const char *name,
-			     const char *self)
+int debuglink_candidate(unsigned int which, const char *file, const char *link,
+			char *out, size_t size)
 {
-	char path[PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s%s/%s", a, b, name);
+	static const char *const under[] = { "", "", "/usr/lib/debug" };
+	static const char *const sub[] = { "", "/.debug", "" };
+	const char *slash = strrchr(file, '/');
+	int dir_len, n;
 
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return true;     /* cannot tell: as if it existed */
-	return strcmp(path, self) != 0 && exists(path);
+	if (which >= sizeof(under) / sizeof(under[0]))
+		return -1;
+	if (!slash || slash - file > INT_MAX)
+		return 0;
+	dir_len = (int)(slash - file);
+	n = snprintf(out, size, "%s%.*s%s/%s", under[which], dir_len, file, sub[which], link);
+	if (n < 0 || (size_t)n >= size || !strcmp(out, file))
+		return 0;
+	return 1;
 }
 
 static bool read_at(int fd, void *buf, size_t len, uint64_t offset)
@@ -247,10 +253,10 @@ out:
 
 static bool find_dwarf(struct loaded_module *m)
 {
-	char path[PATH_MAX], link[NAME_MAX + 1], dir[PATH_MAX];
-	const char *slash;
+	char path[PATH_MAX], link[NAME_MAX + 1];
 	bool has_debug;
 	size_t n = 0;
+	int got;
 
 	if (!loaded_module_path(m) ||
 	    !read_sections(m->path, &has_debug, link, sizeof(link)) || has_debug)
@@ -266,14 +272,11 @@ static bool find_dwarf(struct loaded_module *m)
 	}
 	if (!link[0])
 		return false;
-	slash = strrchr(m->path, '/');
-	if (!slash || (size_t)(slash - m->path) >= sizeof(dir))
-		return true;
-	memcpy(dir, m->path, (size_t)(slash - m->path));
-	dir[slash - m->path] = '\0';
-	return candidate_exists(dir, "", link, m->path) ||
-	       candidate_exists(dir, "/.debug", link, m->path) ||
-	       candidate_exists("/usr/lib/debug", dir, link, m->path);
+	for (unsigned int which = 0; (got = debuglink_candidate(which, m->path, link,
+								path, sizeof(path))) >= 0; which++)
+		if (got > 0 && exists(path))
+			return true;
+	return false;
 }
 
 bool loaded_module_may_have_dwarf(struct loaded_module *m)

@@ -64,6 +64,18 @@ const char *loaded_module_path(struct loaded_module *m);
  */
 bool loaded_module_may_have_dwarf(struct loaded_module *m);
 
+/*
+ * The places to look for @file's separate debug info by its
+ * .gnu_debuglink name @link, in order: beside the file, in its .debug
+ * folder, under /usr/lib/debug and the file's folder.  Candidate @which
+ * into @out: 1 written, 0 to pass over (it is @file itself, or does not
+ * fit), -1 past the last.  One list for report/symbolize.c, which opens
+ * them for libdwfl, and for loaded_module_may_have_dwarf, which asks
+ * whether any exists.
+ */
+int debuglink_candidate(unsigned int which, const char *file, const char *link,
+			char *out, size_t size);
+
 /* The GNU build-id in @info's notes, as the loader mapped them, into
  * @out; its length, 0 for none (or longer than @max). */
 size_t loaded_module_build_id(const struct dl_phdr_info *info,

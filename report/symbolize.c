@@ -420,59 +420,35 @@ static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
 
 /* Opens @dir/@name read-only; on success *@path is a malloc'd copy of
  * the path, which libdwfl frees. */
-static int open_candidate(const char *dir, const char *sub, const char *name,
-			  char **path)
-{
-	char buf[PATH_MAX];
-	int fd;
-
-	if (snprintf(buf, sizeof(buf), "%s%s/%s", dir, sub, name) >= (int)sizeof(buf))
-		return -1;
-	fd = open(buf, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && !(*path = strdup(buf))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /*
  * Separate debug info: by build-id under /usr/lib/debug/.build-id, then
- * by .gnu_debuglink beside the file, in its .debug folder, and under
- * /usr/lib/debug.  dwfl_standard_find_debuginfo would do the same and
- * then ask debuginfod, which we must not.
+ * by .gnu_debuglink where debuglink_candidate says (loaded_modules.h).
+ * dwfl_standard_find_debuginfo would do the same and then ask
+ * debuginfod, which we must not.
  */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *modname, Dwarf_Addr base,
 			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	char dir[PATH_MAX];
-	const char *slash;
-	int fd;
+	char path[PATH_MAX];
+	int fd, got;
 
 	fd = dw.dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
 					     file_name, debuglink_file,
 					     debuglink_crc, debuginfo_file_name);
 	if (fd >= 0 || !debuglink_file || !file_name)
 		return fd;
-	slash = strrchr(file_name, '/');
-	if (!slash || (size_t)(slash - file_name) >= sizeof(dir))
-		return -1;
-	memcpy(dir, file_name, (size_t)(slash - file_name));
-	dir[slash - file_name] = '\0';
-	if ((fd = open_candidate(dir, "", debuglink_file, debuginfo_file_name)) >= 0 &&
-	    strcmp(*debuginfo_file_name, file_name) != 0)
-		return fd;
-	if (fd >= 0) {
+	for (unsigned int which = 0; (got = debuglink_candidate(which, file_name,
+				debuglink_file, path, sizeof(path))) >= 0; which++) {
+		if (!got || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		if ((*debuginfo_file_name = strdup(path)))
+			return fd;
 		close(fd);
-		free(*debuginfo_file_name);
-		*debuginfo_file_name = NULL;
+		return -1;
 	}
-	if ((fd = open_candidate(dir, "/.debug", debuglink_file, debuginfo_file_name)) >= 0)
-		return fd;
-	return open_candidate("/usr/lib/debug", dir, debuglink_file,
-			      debuginfo_file_name);
+	return -1;
 }
 
 static Dwfl_Callbacks proc_callbacks = {
