@@ -33,9 +33,13 @@ void cache_dir_header(char *buf, size_t size, const char *magic, int format,
 /* The newlines in @text: a file's lines, to size its table once. */
 size_t cache_dir_count_lines(const char *text);
 
-/* Cuts @line (NUL-terminated, no newline) at its tabs into exactly @n
- * fields; false if it has fewer or more. */
-bool cache_dir_split_fields(char *line, char **field, int n);
+/*
+ * Takes the line at *@cursor (a NUL-terminated text), cutting it at its
+ * tabs into exactly @n fields, each NUL-terminated in place, and moves
+ * *@cursor past its newline.  False if the line has fewer or more
+ * fields, or no newline (the file was cut short).
+ */
+bool cache_dir_take_line(char **cursor, char **field, int n);
 
 /* A whole field of lower-case hex, 1 to 16 digits, into *@out. */
 bool cache_dir_parse_hex(const char *text, uint64_t *out);

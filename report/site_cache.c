@@ -186,14 +186,14 @@ static bool parse_line_number(const char *text, unsigned int *out)
 	return true;
 }
 
-/* One line of the file (NUL-terminated, no newline): its four fields. */
-static bool parse_site(struct site_cache *cache, char *line)
+/* The line of the file at *@cursor: its four fields. */
+static bool parse_site(struct site_cache *cache, char **cursor)
 {
 	char *field[4];
 	uint64_t offset;
 	unsigned int lineno;
 
-	if (!cache_dir_split_fields(line, field, 4))
+	if (!cache_dir_take_line(cursor, field, 4))
 		return false;
 	return cache_dir_parse_hex(field[0], &offset) &&
 	       parse_line_number(field[1], &lineno) &&
@@ -205,7 +205,7 @@ static bool parse_site(struct site_cache *cache, char *line)
 static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 {
 	char *text = cache_dir_read(dir->fd, cache->name, SITE_CACHE_MAX_BYTES);
-	char *line, *next;
+	char *cursor, *next;
 	bool ok = true;
 
 	if (!text)
@@ -219,15 +219,8 @@ static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
 	/* One table for all the file's sites instead of doubling (and
 	 * rehashing) its way there. */
 	ok = reserve(cache, cache_dir_count_lines(next + 1));
-	for (line = next + 1; ok && *line; line = next + 1) {
-		next = strchr(line, '\n');
-		if (!next) {
-			ok = false;         /* cut short */
-			break;
-		}
-		*next = '\0';
-		ok = parse_site(cache, line);
-	}
+	for (cursor = next + 1; ok && *cursor;)
+		ok = parse_site(cache, &cursor);
 	if (!ok) {
 		core_internal_free(cache->slots);
 		cache->slots = NULL;
