@@ -174,7 +174,10 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	return core_malloc_set_slot(ptr, usable, word);
 }
 
-static inline void *core_malloc(size_t size, uintptr_t site)
+/* Inline in every caller: GCC kept one out-of-line copy for C++'s
+ * operator new, a call more on each of its allocations (clang, whose
+ * LLVM allocates with new: 1% of its samples in that copy). */
+static inline __attribute__((always_inline)) void *core_malloc(size_t size, uintptr_t site)
 {
 	return core_malloc_small(size, site, false);
 }
