@@ -55,7 +55,9 @@ enum callsite_code {
  * learn it again.
  */
 struct callsite_facts {
-	/* An identifier of the module the site lies in; 0 for none. */
+	/* The module the site lies in, as the start of its extent
+	 * (_dl_find_object's dlfo_map_start); 0 for none.  callsite.c
+	 * finds it so itself once a site's code is known. */
 	uintptr_t module;
 	enum callsite_code code;
 	/* With stacks off, an anonymous site's route (seen through or not,
