@@ -646,6 +646,33 @@ static void frame_memo_refresh(struct frame_memo *m)
 }
 
 /*
+ * The code @m's site is in, and its module, for a stack walk.  The
+ * classifier (a search of the module's remembered routes or symbols) is
+ * asked once per tag: once classify_site has told the tag, the code is
+ * the tag's and the module the loader's extent @obj (NULL: in none),
+ * which is what the classifier reports (callsite.h).  Asked again on
+ * every miss of the frame memo, it was a sixth of a walk's cost, cc1's
+ * 4,400 frame sites passing through the memo's 1,024 entries at depth 4.
+ */
+static void frame_memo_classify(struct frame_memo *m,
+				const struct dl_find_object *obj)
+{
+	struct codetag *ct = &codetag_tag(m->index)->ct;
+	uint32_t known = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+			 CODETAG_FLAG_CODE_MASK;
+	struct callsite_facts facts;
+
+	if (known && callsite_options.classify) {
+		m->code = (uint16_t)((known >> CODETAG_FLAG_CODE_SHIFT) - 1);
+		m->module = obj ? (uintptr_t)obj->dlfo_map_start : 0;
+		return;
+	}
+	classify_site(m->site, ct, &facts);
+	m->code = (uint16_t)facts.code;
+	m->module = facts.module;
+}
+
+/*
  * The answers for @site (route decided, caller offset if confirmed), or
  * NULL for a site without a tag of its own (the table is full), or not
  * a site at all.  @need_offset: refresh an entry that has no confirmed
@@ -675,8 +702,7 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 	}
 	if (m->site != site || m->retirements != retirements) {
 		struct dl_find_object obj;
-		bool in_module;
-		uint32_t known;
+		bool in_module = false;
 
 		/* A return address read at a measured offset lies in a
 		 * module.  A value that does not is no site: the frame was
@@ -684,32 +710,19 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 		 * frame of a chain (cc1: 9 of 4,400 chains at depth 4).  The
 		 * unwinder finds the stack instead.  The allocation's own
 		 * site is one, in a module or not (a JIT's code). */
-		in_module = _dl_find_object((void *)(site - 1), &obj) == 0;
-		if (read && !in_module)
-			return NULL;
+		if (read || callsite_options.depth > 1) {
+			in_module = _dl_find_object((void *)(site - 1), &obj) == 0;
+			if (read && !in_module)
+				return NULL;
+		}
 		index = codetag_index_for_site_unrouted(site);
 		if (index < CODETAG_FIRST_SITE)
 			return NULL;
 		*m = (struct frame_memo){ .site = site, .index = index,
 					  .retirements = retirements };
-		/* Only stack walks ask what code a frame is in.  Once the
-		 * tag knows (classify_site told it), the module is the
-		 * loader's extent, as the classifier's is: no classifier,
-		 * whose search of the module's memory was a sixth of a
-		 * walk's cost when cc1's 4,400 frame sites pass through the
-		 * memo's 1,024 entries at depth 4. */
-		known = __atomic_load_n(&codetag_tag(index)->ct.flags, __ATOMIC_RELAXED) &
-			CODETAG_FLAG_CODE_MASK;
-		if (callsite_options.depth > 1 && known && callsite_options.classify) {
-			m->code = (uint16_t)((known >> CODETAG_FLAG_CODE_SHIFT) - 1);
-			m->module = in_module ? (uintptr_t)obj.dlfo_map_start : 0;
-		} else if (callsite_options.depth > 1) {
-			struct callsite_facts facts;
-
-			classify_site(site, &codetag_tag(index)->ct, &facts);
-			m->code = (uint16_t)facts.code;
-			m->module = facts.module;
-		}
+		/* Only stack walks ask what code a frame is in. */
+		if (callsite_options.depth > 1)
+			frame_memo_classify(m, in_module ? &obj : NULL);
 		frame_memo_refresh(m);
 	} else if (m->route == CODETAG_ROUTE_UNDECIDED ||
 		   (need_offset && !m->caller_offset)) {

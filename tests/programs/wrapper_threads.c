@@ -3,8 +3,11 @@
  * wrapper_threads.sh): each thread finds strdup's callers through its
  * own frame memo (core/callsite.c), made on its first walk and freed at
  * its exit, and counts into its own delta array (core/alloc_tag.c),
- * folded into the shared counters at its exit.  Rounds of 4 threads, 50
- * rounds: every count must survive, every line keep its exact total.
+ * folded into the shared counters at its exit.  With stacks on, every
+ * thread after the first takes the frames' code from their tags, not
+ * from the classifier (frame_memo_classify): read wrong, strdup's line
+ * is charged to strdup.  Rounds of 4 threads, 50 rounds: every count
+ * must survive, every line keep its exact total.
  */
 #include <pthread.h>
 #include <stdlib.h>
