@@ -420,7 +420,7 @@ static void classify(uintptr_t pc, struct callsite_facts *facts)
 {
 	struct module_ranges *m = module_of(pc);
 	const struct func_table *table;
-	size_t lo, hi;
+	size_t lo;
 
 	if (!m)
 		return;
@@ -430,16 +430,8 @@ static void classify(uintptr_t pc, struct callsite_facts *facts)
 	table = module_functions(m);
 	if (!table->count)
 		return;
-	lo = 0;
-	hi = table->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (table->funcs[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = address_count_at_or_below(table->funcs, table->count, sizeof(table->funcs[0]),
+				       offsetof(struct func_range, lo), pc);
 	if (lo == 0 || pc - table->funcs[lo - 1].lo >= table->funcs[lo - 1].size)
 		facts->code = CALLSITE_CODE_ANONYMOUS;
 	else if (table->funcs[lo - 1].wrapper)

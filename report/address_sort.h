@@ -20,6 +20,8 @@
 #define ALLOCINFO_REPORT_ADDRESS_SORT_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /*
  * Sorts the @n entries of @size bytes at @base by the uintptr_t address
@@ -29,5 +31,31 @@
  */
 void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 		  int (*compare)(const void *, const void *));
+
+/*
+ * How many of the @n entries at @base, sorted by address_sort's key,
+ * have an address at or below @address: entry count - 1 is the last one
+ * starting at or below it, the one that may hold it.  Inline, so that
+ * the classifier's and the symbolizer's lookups compile to a plain
+ * binary search over their own type.
+ */
+static inline size_t address_count_at_or_below(const void *base, size_t n,
+					       size_t size, size_t key_offset,
+					       uintptr_t address)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uintptr_t key;
+
+		memcpy(&key, (const char *)base + mid * size + key_offset, sizeof(key));
+		if (key <= address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "report/address_sort.h"
 
 size_t loaded_module_build_id(const struct dl_phdr_info *info,
 			      unsigned char *out, size_t max)
@@ -133,16 +134,12 @@ void loaded_modules_free(struct loaded_modules *list)
 
 struct loaded_module *loaded_modules_find(struct loaded_modules *list, uintptr_t pc)
 {
-	size_t lo = 0, hi = list ? list->count : 0;
+	size_t lo;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (list->modules[mid].lo <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	if (!list)
+		return NULL;
+	lo = address_count_at_or_below(list->modules, list->count, sizeof(list->modules[0]),
+				       offsetof(struct loaded_module, lo), pc);
 	if (lo && pc < list->modules[lo - 1].hi)
 		return &list->modules[lo - 1];
 	return NULL;

@@ -391,20 +391,13 @@ static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
 			       uintptr_t pc)
 {
 	struct symbol_table *t = symbol_table_of(sym, mod);
-	size_t lo = 0, hi;
+	size_t lo;
 
 	if (!t || !t->count)
 		return dw.dwfl_module_addrname(mod, pc);
 	/* The last symbol starting at or below pc. */
-	hi = t->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->entries[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = address_count_at_or_below(t->entries, t->count, sizeof(t->entries[0]),
+				       offsetof(struct symbol_entry, start), pc);
 	/* Of the symbols starting at or below pc, the nearest whose range
 	 * holds it; a sizeless one only if nothing follows before pc. */
 	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
