@@ -67,8 +67,8 @@ static const char *const route_names[] = {
 	[CODETAG_ROUTE_UNWIND] = "unwind",
 };
 
-/* Whether @text is @name; by hand, since a strcmp call per name was
- * a third of a load. */
+/* Whether @text is @name: the same as !strcmp, without a library call
+ * for each of a few bytes, up to five times a line. */
 static bool field_is(const char *text, const char *name)
 {
 	while (*name && *text == *name) {
@@ -158,7 +158,8 @@ static struct route_memory *parse_file(char *text)
 	for (cursor = next + 1; *cursor && memory->count < lines; memory->count++) {
 		struct remembered_site *site = &memory->sites[memory->count];
 
-		/* A line cut short fails here. */
+		/* Only whole lines are counted: text after the last
+		 * newline (a file cut short) is not read. */
 		if (!parse_site(&cursor, site) ||
 		    (memory->count && site->offset <= site[-1].offset))
 			break;

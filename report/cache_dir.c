@@ -74,9 +74,7 @@ static int open_default_dir(void)
 	return open_private_dir(path, true);
 }
 
-/* memchr, not strchr: the length is known once, and each call covers
- * a line of some 25 bytes, where strchr's search for the NUL as well
- * costs it more. */
+/* memchr over the known length, where strchr looks for the NUL too. */
 size_t cache_dir_count_lines(const char *text)
 {
 	const char *end = text + strlen(text);
@@ -87,9 +85,9 @@ size_t cache_dir_count_lines(const char *text)
 	return n;
 }
 
-/* One pass over the bytes, no call: a strchr per field and per line
- * was most of a load (a route file of 6,000 lines: 0.9 ms of a
- * process, clang's). */
+/* One pass over the bytes, no call: with a strchr per field and per
+ * line, clang's route file of 6,000 lines took 1.3 ms to load, 0.7 ms
+ * this way (26fa01a). */
 bool cache_dir_take_line(char **cursor, char **field, int n)
 {
 	char *p = *cursor;
