@@ -30,7 +30,8 @@
  * RTLD_LOCAL: linked normally, libunwind.so.8's exported _Unwind_* and
  * backtrace() would come before libgcc_s's and glibc's in the program's
  * symbol lookup and take over its C++ exceptions.  Without libunwind
- * every site is its own tag.
+ * every site is its own tag.  It is loaded on first need (see
+ * unwinder_for), not at start-up.
  *
  * Everything here runs in the profiler's internal scope: the classifier
  * and libunwind may allocate, and that memory is the profiler's.  No
@@ -45,6 +46,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/single_threaded.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -65,6 +68,8 @@
 	(CALLSITE_OWN_FRAMES + CALLSITE_WRAPPER_FRAMES + CALLSITE_DEPTH_MAX)
 /* Anonymous frames seen through before a wrapper of their module. */
 #define CALLSITE_ANONYMOUS_MAX 3
+
+#define UNWINDER_LIBRARY "libunwind.so.8"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -89,7 +94,7 @@ static void load_unwinder(void)
 	struct dl_find_object obj;
 	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
 	unw_addr_space_t *local_space;
-	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(UNWINDER_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 
 	if (!h)
 		return;
@@ -112,6 +117,124 @@ static void load_unwinder(void)
 	}
 }
 
+/*
+ * libunwind is loaded on first need.  A warm run of a short process
+ * (cc1, as, the gcc driver: route memory answers every wrapper site)
+ * never unwinds, and loading it, with the liblzma it needs, took a
+ * quarter of a millisecond and 40 page faults of every such process.
+ *
+ * A dlopen from inside an allocation takes the loader's lock there, so
+ * it is made only where that cannot deadlock or catch the loader half
+ * way:
+ *  - while the process has one thread (glibc's __libc_single_threaded):
+ *    no other thread can hold the loader's lock and wait for a lock the
+ *    allocating thread holds.  Before a second thread is made, the
+ *    unwinder is loaded (callsite_load_unwinder, from pthread_create);
+ *    a process that got threads another way loads it on first need all
+ *    the same;
+ *  - never for a site in the dynamic loader itself, which allocates in
+ *    the middle of its work: such a site waits (UNWINDER_LATER) and its
+ *    allocation is charged to it, its tag marked inaccurate.  A dlopen
+ *    of the program's loads the unwinder before it starts, so that the
+ *    loader's allocations there are seen through.
+ * With ALLOCINFO_DEPTH > 1 every site unwinds: loaded at start-up.
+ */
+#if defined(__x86_64__)
+#define CALLSITE_DLOPEN_LOADS_UNWINDER 1
+#else
+#define CALLSITE_DLOPEN_LOADS_UNWINDER 0
+#endif
+
+enum unwinder_state { UNWINDER_UNLOADED, UNWINDER_LOADING, UNWINDER_LOADED };
+static _Atomic int unwinder_state;
+/* The dynamic loader's mapping: [lo, hi). */
+static uintptr_t loader_lo, loader_hi;
+
+enum unwinder_answer { UNWINDER_NOW, UNWINDER_LATER, UNWINDER_NEVER };
+
+/* Loads the unwinder unless it is, or another thread is loading it
+ * (no thread waits: the loading one may need the other's lock). */
+static void unwinder_load(void)
+{
+	int unloaded = UNWINDER_UNLOADED;
+
+	if (!atomic_compare_exchange_strong(&unwinder_state, &unloaded,
+					    UNWINDER_LOADING))
+		return;
+	core_internal_enter();
+	load_unwinder();
+	core_internal_leave();
+	atomic_store_explicit(&unwinder_state, UNWINDER_LOADED, memory_order_release);
+}
+
+static int find_unwinder(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const char *slash = strrchr(info->dlpi_name, '/');
+
+	(void)size;
+	(void)arg;
+	return !strcmp(slash ? slash + 1 : info->dlpi_name, UNWINDER_LIBRARY);
+}
+
+/* Whether the program has libunwind already (a dlopen with RTLD_NOLOAD
+ * would ask the same, and read the loader's cache file to do it). */
+static bool unwinder_already_mapped(void)
+{
+	return dl_iterate_phdr(find_unwinder, NULL) != 0;
+}
+
+/* Not for the profiler's own dlopen calls (jemalloc's entry points,
+ * libdw at report time). */
+void callsite_load_unwinder(void)
+{
+	if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == UNWINDER_UNLOADED &&
+	    loader_hi && !core_in_internal_scope())
+		unwinder_load();
+}
+
+static bool unwinder_failed(void)
+{
+	return atomic_load_explicit(&unwinder_state, memory_order_acquire) ==
+	       UNWINDER_LOADED && !unwind_backtrace;
+}
+
+/* Whether the unwinder may walk from @site now, loading it if it may. */
+static enum unwinder_answer unwinder_for(uintptr_t site)
+{
+	int state = atomic_load_explicit(&unwinder_state, memory_order_acquire);
+
+	if (state != UNWINDER_LOADED) {
+		/* callsite_init not run yet (loader_hi 0), or not now. */
+		if (!loader_hi || state == UNWINDER_LOADING ||
+		    (site >= loader_lo && site < loader_hi))
+			return UNWINDER_LATER;
+		unwinder_load();
+		if (atomic_load_explicit(&unwinder_state, memory_order_acquire) !=
+		    UNWINDER_LOADED)
+			return UNWINDER_LATER;
+	}
+	/* libunwind's own sites (a program that uses it): see decide_route. */
+	if (!unwind_backtrace || (site >= unwinder_lo && site < unwinder_hi))
+		return UNWINDER_NEVER;
+	return UNWINDER_NOW;
+}
+
+/* Whether @site is libunwind's own, as far as is known (it may be so
+ * only once the unwinder is loaded). */
+static bool unwinder_holds(uintptr_t site)
+{
+	return atomic_load_explicit(&unwinder_state, memory_order_acquire) ==
+	       UNWINDER_LOADED && site >= unwinder_lo && site < unwinder_hi;
+}
+
+/* An allocation charged to its own site, which the unwinder could not
+ * look past yet (UNWINDER_LATER): the tag may hold its caller's bytes. */
+static void mark_undecided_charge(struct codetag *ct)
+{
+	if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) & CODETAG_FLAG_INACCURATE))
+		__atomic_or_fetch(&ct->flags, CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
+}
+
 /* The per-thread frame memo's key (see frame_memo below). */
 static pthread_key_t memo_key;
 static bool memo_key_made;
@@ -119,13 +242,31 @@ static void free_frame_memo(void *memo);
 
 void callsite_init(const struct callsite_options *options)
 {
+	struct dl_find_object loader;
+
 	core_internal_enter();
 	callsite_options = *options;
 	if (callsite_options.depth < 1)
 		callsite_options.depth = 1;
 	if (callsite_options.depth > CALLSITE_DEPTH_MAX)
 		callsite_options.depth = CALLSITE_DEPTH_MAX;
-	load_unwinder();
+	/* The loader's base from the kernel (0 when the loader was run as
+	 * the program: then it is not told apart, and the unwinder is
+	 * loaded now). */
+	if (getauxval(AT_BASE) &&
+	    _dl_find_object((void *)getauxval(AT_BASE), &loader) == 0) {
+		loader_lo = (uintptr_t)loader.dlfo_map_start;
+		loader_hi = (uintptr_t)loader.dlfo_map_end;
+	}
+	/* Loaded now: for stacks, which unwind from the start; where
+	 * threads made before us (by an earlier library's constructor) may
+	 * hold the loader's lock; where only the loader's own code would
+	 * load it first (dlopen is ours on x86-64 only); and in a program
+	 * that uses libunwind itself, whose sites must be known as
+	 * libunwind's before they are routed (decide_route). */
+	if (callsite_options.depth > 1 || !__libc_single_threaded || !loader_hi ||
+	    !CALLSITE_DLOPEN_LOADS_UNWINDER || unwinder_already_mapped())
+		unwinder_load();
 	memo_key_made = pthread_key_create(&memo_key, free_frame_memo) == 0;
 	core_internal_leave();
 }
@@ -200,14 +341,15 @@ static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n)
 /*
  * The stack from @site outward into @buf; returns a pointer to @site's
  * entry and sets *@n to the frames from there.  If the unwinder cannot
- * find @site (no libunwind, no unwind info on the way), the stack is
- * @site alone.
+ * find @site (no libunwind, not now, no unwind info on the way), the
+ * stack is @site alone.
  */
 static const uintptr_t *stack_from_site(uintptr_t site, uintptr_t *buf,
 					unsigned int size, unsigned int *n)
 {
 	static __thread uintptr_t only_site;
-	int got = unwind_backtrace ? unwind_backtrace((void **)buf, (int)size) : 0;
+	int got = unwinder_for(site) == UNWINDER_NOW ?
+		  unwind_backtrace((void **)buf, (int)size) : 0;
 
 	for (int k = 0; k < got; k++) {
 		if (buf[k] == site) {
@@ -243,6 +385,9 @@ static uint16_t route_by_code(struct codetag *ct, uintptr_t site)
 		if (facts.route == CODETAG_ROUTE_SELF ||
 		    facts.route == CODETAG_ROUTE_UNWIND)
 			return facts.route;
+		/* Decided when the unwinder can look. */
+		if (unwinder_for(site) == UNWINDER_LATER)
+			return CODETAG_ROUTE_UNDECIDED;
 		frames = stack_from_site(site, buf, sizeof(buf) / sizeof(buf[0]), &n);
 		return first_charged_frame(frames, n) > 0 ? CODETAG_ROUTE_UNWIND
 							  : CODETAG_ROUTE_SELF;
@@ -261,13 +406,16 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 	 * from inside it (its first unw_backtrace maps its caches within a
 	 * pthread_once), and unwinding from there entered that once again
 	 * and waited for itself, forever. */
-	if (!unwind_backtrace || (ct->flags & CODETAG_FLAG_PROFILER) ||
-	    (site >= unwinder_lo && site < unwinder_hi))
+	if (unwinder_failed() || (ct->flags & CODETAG_FLAG_PROFILER) ||
+	    unwinder_holds(site))
 		route = CODETAG_ROUTE_SELF;
 	else if (callsite_options.depth > 1)
 		route = CODETAG_ROUTE_UNWIND;
 	else
 		route = route_by_code(ct, site);
+	/* Not decidable before the unwinder can look (unwinder_for). */
+	if (route == CODETAG_ROUTE_UNDECIDED)
+		return route;
 	__atomic_store_n(&ct->route, route, __ATOMIC_RELAXED);
 	codetag_publish_route((uint32_t)((struct alloc_tag *)ct - codetag_tags));
 	return route;
@@ -347,6 +495,10 @@ static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site)
 	unsigned int depth = callsite_options.depth, n, keep;
 	const uintptr_t *frames;
 
+	if (unwinder_for(site) == UNWINDER_LATER) {
+		mark_undecided_charge(&codetag_tag(index)->ct);
+		return index;
+	}
 	frames = stack_from_site(site, buf, CALLSITE_OWN_FRAMES +
 				 CALLSITE_WRAPPER_FRAMES + depth, &n);
 	keep = first_charged_frame(frames, n);
@@ -459,7 +611,8 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 	struct codetag *ct = NULL;
 	int frames;
 
-	if (!unwind_getcontext || !unwind_init_local || !unwind_step ||
+	if (unwinder_for(site) != UNWINDER_NOW ||
+	    !unwind_getcontext || !unwind_init_local || !unwind_step ||
 	    !unwind_get_reg || unwind_getcontext(&context) != 0 ||
 	    unwind_init_local(&cursor, &context) != 0)
 		return;
@@ -636,6 +789,7 @@ static void frame_memo_refresh(struct frame_memo *m)
 	mark_stack_frame(ct);
 	if (m->route == CODETAG_ROUTE_UNDECIDED) {
 		m->route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+		/* Stays undecided while the unwinder cannot look. */
 		if (m->route == CODETAG_ROUTE_UNDECIDED)
 			m->route = decide_route(ct, m->site);
 	}
@@ -771,6 +925,8 @@ static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
 		}
 		if (m->route == CODETAG_ROUTE_SELF)
 			return m->index;
+		if (m->route == CODETAG_ROUTE_UNDECIDED)
+			return 0;	/* not seen through before it is decided */
 		sp += (uintptr_t)offset + 8;
 		if (!m->caller_offset && !memo_only)
 			m = frame_memo_of(m->site, true, true, &scratch);
@@ -909,6 +1065,10 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	core_internal_enter();
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		route = decide_route(ct, site);
+	/* Not decided yet: this allocation is the site's own, and its tag
+	 * says it may not be. */
+	if (route == CODETAG_ROUTE_UNDECIDED)
+		mark_undecided_charge(ct);
 	if (route == CODETAG_ROUTE_UNWIND) {
 		if (!wrapper_sp)
 			wrapper_sp = wrapper_stack_pointer(site);
@@ -940,7 +1100,9 @@ int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
 
 	/* x86-64's unw_context_t is the ucontext_t a handler is given. */
 #if defined(__x86_64__)
-	if (!unwind_init_local2 || !unwind_step || !unwind_get_reg ||
+	/* Never loaded from a signal handler: without it, no frames. */
+	if (atomic_load_explicit(&unwinder_state, memory_order_acquire) != UNWINDER_LOADED ||
+	    !unwind_init_local2 || !unwind_step || !unwind_get_reg ||
 	    unwind_init_local2(&cursor, (unw_context_t *)ucontext,
 			       UNW_INIT_SIGNAL_FRAME) != 0)
 		return 0;

@@ -102,10 +102,17 @@ void callsite_init(const struct callsite_options *options);
 uint32_t callsite_route(uint32_t index, uintptr_t site);
 
 /*
+ * Loads the unwinder now if it is not yet (callsite.c loads it on first
+ * need, where that is safe): before the process makes a second thread,
+ * and before a dlopen of the program's.  Not from an allocation.
+ */
+void callsite_load_unwinder(void);
+
+/*
  * The frames a signal interrupted, from the @ucontext its SA_SIGINFO
  * handler was given: the interrupted instruction first, then each
  * caller's return address, up to @max.  The count, 0 without the
- * unwinder.  For a fatal signal's handler: with the per-thread cache
+ * unwinder (or before it is loaded: never from a handler).  For a fatal signal's handler: with the per-thread cache
  * that callsite_init sets, libunwind's local unwinding takes no lock of
  * its own (finding unwind tables takes glibc's loader lock, which is
  * recursive); it may map memory, so the caller is in the profiler's

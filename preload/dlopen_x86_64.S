@@ -1,6 +1,8 @@
 /*
- * dlopen(file, flags): drop RTLD_DEEPBIND, then jump to glibc's dlopen,
- * so that glibc sees the program's own return address (see dl.c).
+ * dlopen(file, flags): load the profiler's unwinder if it is not yet
+ * (core/callsite.c: the loader's allocations in this dlopen are then
+ * seen through), drop RTLD_DEEPBIND, then jump to glibc's dlopen, so
+ * that glibc sees the program's own return address (see dl.c).
  */
 #define RTLD_DEEPBIND 0x8
 
@@ -26,6 +28,7 @@
 	.type	dlopen, @function
 dlopen:
 	.cfi_startproc
+	CALL_KEEPING_ARGS callsite_load_unwinder
 	testl	$RTLD_DEEPBIND, %esi
 	jz	1f
 	CALL_KEEPING_ARGS dl_deepbind_dropped	/* says so once */
