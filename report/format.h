@@ -50,4 +50,11 @@ int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 int allocinfo_format_tag(char *buf, size_t size,
 			 const struct allocinfo_tag_text *tag, bool with_line);
 
+/*
+ * The report's times (# start, # end): @seconds since the epoch as
+ * "YYYY-MM-DDThh:mm:ssZ", as strftime prints gmtime's; never allocates,
+ * reads no file.
+ */
+void allocinfo_format_utc(long long seconds, char *buf, size_t size);
+
 #endif

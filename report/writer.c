@@ -88,9 +88,8 @@ static void text_record(struct text *t, const struct snapshot_entry *e,
 
 	if (n < 0 || !text_reserve(t, (size_t)n))
 		return;
-	allocinfo_format_record(t->buf + t->len, (size_t)n + 1, e->bytes,
-				e->calls, &tag);
-	t->len += (size_t)n;
+	t->len += (size_t)allocinfo_format_record(t->buf + t->len, (size_t)n + 1,
+						  e->bytes, e->calls, &tag);
 }
 
 static const char *exe_base_name(char *buf, size_t size)
@@ -171,13 +170,6 @@ static void command_line(char *buf, size_t size)
 		buf[--n] = '\0';
 }
 
-static void format_time(const struct timespec *ts, char *buf, size_t size)
-{
-	struct tm tm;
-
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static int compare_tag_text(const struct snapshot_entry *a,
 			    const struct snapshot_entry *b)
@@ -256,8 +248,8 @@ static void build_text(struct text *t, const struct report_meta *meta,
 	char cmd[4096], start[32], end[32];
 
 	command_line(cmd, sizeof(cmd));
-	format_time(&meta->start, start, sizeof(start));
-	format_time(&meta->end, end, sizeof(end));
+	allocinfo_format_utc(meta->start.tv_sec, start, sizeof(start));
+	allocinfo_format_utc(meta->end.tv_sec, end, sizeof(end));
 
 	text_printf(t, "%s%s", ALLOCINFO_VERSION_LINE, ALLOCINFO_COLUMNS_LINE);
 	text_printf(t, "# command: %s\n", cmd);
@@ -317,12 +309,10 @@ static bool owned_by_other_user(const char *path)
 	       st.st_uid != geteuid();
 }
 
-/* Opens @path with @flags (mode 0600 if created), writes all of @t and
+/* Writes all of @t to @fd, opened on @path (-1: the open failed), and
  * closes it; one line on stderr on failure. */
-static int write_whole(const char *path, int flags, const struct text *t)
+static int write_opened(int fd, const char *path, const struct text *t)
 {
-	int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0600);
-
 	if (fd < 0) {
 		report_error(path, "open");
 		return -1;
@@ -337,6 +327,12 @@ static int write_whole(const char *path, int flags, const struct text *t)
 		return -1;
 	}
 	return 0;
+}
+
+/* Opens @path with @flags (mode 0600 if created) and writes @t. */
+static int write_whole(const char *path, int flags, const struct text *t)
+{
+	return write_opened(open(path, flags | O_WRONLY | O_CLOEXEC, 0600), path, t);
 }
 
 /* Appends the snapshot to PATH.series, the time series of interval
@@ -359,19 +355,25 @@ static int append_series(const char *path, const struct text *t)
 	return write_whole(series, O_APPEND | O_CREAT | O_NOFOLLOW, t);
 }
 
-static int write_file(const char *path, const struct text *t)
+static int write_file(const char *path, pid_t pid, const struct text *t)
 {
 	char tmp[PATH_MAX + 32];
+	struct stat st;
+	int fd;
 
-	if (owned_by_other_user(path)) {
-		errno = EPERM;
-		report_error(path, "owned by another user");
-		return -1;
+	/* One lstat answers both questions for a path that is not there
+	 * or is a regular file, as it is in a short process. */
+	if (lstat(path, &st) == 0) {
+		if (S_ISREG(st.st_mode) && st.st_uid != geteuid()) {
+			errno = EPERM;
+			report_error(path, "owned by another user");
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode) && write_in_place(path))
+			return write_whole(path, O_NOCTTY, t);
 	}
-	if (write_in_place(path))
-		return write_whole(path, O_NOCTTY, t);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >=
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)pid) >=
 	    (int)sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		report_error(path, "temporary name");
@@ -379,8 +381,10 @@ static int write_file(const char *path, const struct text *t)
 	}
 	/* A stale temporary of a dead process with our pid may be left;
 	 * it is ours to replace, but never through a symlink. */
-	unlink(tmp);
-	if (write_whole(tmp, O_CREAT | O_EXCL | O_NOFOLLOW, t) < 0) {
+	fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (write_opened(fd, tmp, t) < 0) {
 		unlink(tmp);
 		return -1;
 	}
@@ -439,7 +443,7 @@ int report_write(const char *template, const struct report_meta *meta,
 		report_error(path, "format");
 		ret = -1;
 	} else {
-		ret = write_file(path, &t);
+		ret = write_file(path, meta->pid, &t);
 		if (meta->series && append_series(path, &t) < 0)
 			ret = -1;
 	}

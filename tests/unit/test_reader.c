@@ -11,6 +11,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/unit/harness.h"
 
@@ -351,6 +352,78 @@ static void test_calls(void)
 }
 
 /* ------------------------------------------------------------ tags */
+
+/*
+ * The record printer (report/format.c formats without printf) prints
+ * what printf's "%12lli %8llu %s:%lu..." does, for every edge of its
+ * numbers and tags, and truncates like snprintf into a short buffer.
+ */
+static void test_format_like_printf(void)
+{
+	static const int64_t numbers[] = {
+		0, 1, 9, 10, 99999999, 100000000, 999999999999, 1000000000000,
+		-1, -9, -10, -99999999999, -100000000000, INT64_MAX, INT64_MIN,
+	};
+	static const char *const modules[] = { NULL, "", "libc.so.6" };
+	static const char *const extras[] = { NULL, "", " stack:a.c:1,b.c:2" };
+	char want[256], got[256];
+
+	for (size_t b = 0; b < sizeof(numbers) / sizeof(numbers[0]); b++)
+	for (size_t c = 0; c < sizeof(numbers) / sizeof(numbers[0]); c++)
+	for (size_t m = 0; m < 3; m++)
+	for (size_t x = 0; x < 3; x++) {
+		struct allocinfo_tag_text tag = {
+			.file = "dir/file.c", .line = (unsigned long)(b * 977 + c),
+			.module = modules[m], .function = "fn", .extras = extras[x],
+			.inaccurate = (b + c) % 2,
+		};
+		bool has_module = tag.module && tag.module[0];
+		int want_len = snprintf(want, sizeof(want),
+					"%12lli %8llu %s:%lu%s%s%s func:%s%s%s \n",
+					(long long)numbers[b], (unsigned long long)numbers[c],
+					tag.file, tag.line, has_module ? " [" : "",
+					has_module ? tag.module : "", has_module ? "]" : "",
+					tag.function, tag.extras ? tag.extras : "",
+					tag.inaccurate ? " accurate:no" : "");
+		int got_len = allocinfo_format_record(got, sizeof(got), numbers[b],
+						      numbers[c], &tag);
+
+		if (!CHECK_EQ_INT(got_len, want_len) || !CHECK_EQ_STR(got, want))
+			return;
+		CHECK_EQ_INT(allocinfo_format_record(NULL, 0, numbers[b], numbers[c], &tag),
+			     want_len);
+		/* Cut short: snprintf's prefix and length. */
+		for (size_t size = 1; size < (size_t)want_len + 2; size += 7) {
+			memset(got, 'x', sizeof(got));
+			got_len = allocinfo_format_record(got, size, numbers[b],
+							  numbers[c], &tag);
+			if (!CHECK_EQ_INT(got_len, want_len) ||
+			    !CHECK(!strncmp(got, want, size - 1) && got[size - 1] == '\0'))
+				return;
+		}
+	}
+}
+
+/* The report's times read as strftime prints gmtime's, over 1900-2200
+ * (every leap rule) and at the edges of days and months. */
+static void test_format_utc(void)
+{
+	char want[32], got[32];
+
+	for (long long t = -2208988800LL; t < 7258118400LL; t += 86400 * 7 + 3599) {
+		for (int edge = 0; edge < 3; edge++) {
+			long long s = edge == 0 ? t : edge == 1 ? t - t % 86400 : t - t % 86400 - 1;
+			time_t tt = (time_t)s;
+			struct tm tm;
+
+			gmtime_r(&tt, &tm);
+			strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			allocinfo_format_utc(s, got, sizeof(got));
+			if (!CHECK_EQ_STR(got, want))
+				return;
+		}
+	}
+}
 
 static void test_tags(void)
 {
@@ -956,6 +1029,8 @@ int main(void)
 	RUN_TEST(test_metadata);
 	RUN_TEST(test_sizes);
 	RUN_TEST(test_calls);
+	RUN_TEST(test_format_like_printf);
+	RUN_TEST(test_format_utc);
 	RUN_TEST(test_tags);
 	RUN_TEST(test_function_names);
 	RUN_TEST(test_round_trip);
