@@ -43,7 +43,8 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct);
  * the site's FILE "@" LINE as symbolizer_resolve() gives them, FILE with
  * '%', ':', '@', '>', blanks and control characters written %XX.  A
  * single ':' after the key keeps it an extra to every reader.  NULL if it
- * does not fit in 8 KiB.
+ * does not fit in 8 KiB.  The text is the symbolizer's until its next
+ * call.
  */
 const char *symbolizer_format_stack(struct symbolizer *sym,
 				    const uintptr_t *stack, unsigned int depth);

@@ -215,6 +215,55 @@ static int compare_entries(const void *pa, const void *pb)
 	return compare_for_merge(pa, pb);
 }
 
+/* An entry's place in the report: its size, its calls, and its place
+ * in compare_for_merge's order, which merge_same_tags left the entries
+ * in. */
+struct report_order {
+	int64_t bytes, calls;
+	size_t text_rank;
+};
+
+static int compare_order(const void *pa, const void *pb)
+{
+	const struct report_order *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->calls != b->calls)
+		return a->calls > b->calls ? -1 : 1;
+	return (a->text_rank > b->text_rank) - (a->text_rank < b->text_rank);
+}
+
+/*
+ * compare_entries' order, after merge_same_tags: the text was compared
+ * once there, and its rank stands for it here.  Sorting the entries by
+ * compare_entries again compared the same strings a second time (cc1
+ * at depth 4: 4,400 records, 0.75 ms for the two sorts).
+ */
+static void sort_for_report(struct snapshot *snap)
+{
+	struct report_order *order = core_internal_alloc(snap->count * sizeof(*order));
+	struct snapshot_entry *sorted = core_internal_alloc(snap->count * sizeof(*sorted));
+
+	if (!order || !sorted) {
+		qsort(snap->entries, snap->count, sizeof(*snap->entries),
+		      compare_entries);
+	} else {
+		for (size_t i = 0; i < snap->count; i++)
+			order[i] = (struct report_order){
+				.bytes = snap->entries[i].bytes,
+				.calls = snap->entries[i].calls,
+				.text_rank = i,
+			};
+		qsort(order, snap->count, sizeof(*order), compare_order);
+		for (size_t i = 0; i < snap->count; i++)
+			sorted[i] = snap->entries[order[i].text_rank];
+		memcpy(snap->entries, sorted, snap->count * sizeof(*sorted));
+	}
+	core_internal_free(order);
+	core_internal_free(sorted);
+}
+
 /*
  * Sites that symbolize to the same tag are one record, as one codetag
  * is in the kernel: two calls on one line, or the callers of an inlined
@@ -433,8 +482,7 @@ int report_write(const char *template, const struct report_meta *meta,
 	for (size_t i = 0; i < snap->count; i++)
 		symbolizer_resolve(sym, &snap->entries[i].ct);
 	merge_same_tags(snap);
-	qsort(snap->entries, snap->count, sizeof(*snap->entries),
-	      compare_entries);
+	sort_for_report(snap);
 	build_text(&t, meta, snap, sym);
 	symbolizer_close(sym);
 
