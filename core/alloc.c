@@ -143,7 +143,12 @@ static void free_with_dallocx(void *ptr)
 
 static void resolve_jemalloc_entry_points(void)
 {
-	void *lib = dlopen("libjemalloc.so.2", RTLD_LAZY | RTLD_NOLOAD);
+	Dl_info jemalloc;
+	/* By the path of the object that holds mallocx: a bare name would
+	 * have the loader read its cache file to find it. */
+	void *lib = dladdr((void *)mallocx, &jemalloc) && jemalloc.dli_fname &&
+		    strchr(jemalloc.dli_fname, '/') ?
+		    dlopen(jemalloc.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
 	void *m = NULL, *c = NULL, *f = NULL;
 
 	if (lib) {

@@ -104,6 +104,10 @@ EXPORT int dlclose(void *handle)
 		if (!real_dlclose)
 			return -1;
 	}
+	/* The profiler's own (a handle it looked jemalloc up with): no
+	 * program site is in what it closes. */
+	if (core_in_internal_scope())
+		return real_dlclose(handle);
 	if (dlinfo(handle, RTLD_DI_LINKMAP, &map) == 0 && map &&
 	    map->l_name && map->l_name[0]) {
 		module.base = map->l_addr;

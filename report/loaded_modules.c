@@ -120,6 +120,20 @@ struct loaded_modules *loaded_modules_list(void)
 	return l.list;
 }
 
+const char *loaded_modules_exe_path(void)
+{
+	static char path[PATH_MAX];
+	static bool read;
+
+	if (!read) {
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+		path[n > 0 ? n : 0] = '\0';
+		read = true;
+	}
+	return path;
+}
+
 void loaded_modules_free(struct loaded_modules *list)
 {
 	if (!list)

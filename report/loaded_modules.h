@@ -41,6 +41,12 @@ struct loaded_modules {
 	struct loaded_module *modules;   /* by lo */
 };
 
+/* The program's file, /proc/self/exe's target ("" if unknown): read
+ * once a process (each readlink there makes the kernel build /proc's
+ * entries of the process anew; the report's name and the symbolizer
+ * both ask).  Report time, under the report's lock. */
+const char *loaded_modules_exe_path(void);
+
 /* The modules mapped now; NULL if out of memory.  Report time, in the
  * profiler's internal scope. */
 struct loaded_modules *loaded_modules_list(void);

@@ -243,7 +243,7 @@ struct symbolizer {
 	Dwfl *dwfl;
 	bool dwfl_tried;
 	struct loaded_modules *loaded;
-	char exe_path[PATH_MAX];
+	const char *exe_path;
 	struct string_block *strings;
 	struct symbol_table *symbol_tables;
 	struct cu_scopes *cu_scopes;
@@ -455,12 +455,10 @@ static Dwfl_Callbacks proc_callbacks = {
 struct symbolizer *symbolizer_open(void)
 {
 	struct symbolizer *sym = core_internal_calloc(1, sizeof(*sym));
-	ssize_t n;
 
 	if (!sym)
 		return NULL;
-	n = readlink("/proc/self/exe", sym->exe_path, sizeof(sym->exe_path) - 1);
-	sym->exe_path[n > 0 ? n : 0] = '\0';
+	sym->exe_path = loaded_modules_exe_path();
 	sym->loaded = loaded_modules_list();
 	return sym;
 }

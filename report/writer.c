@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "report/format.h"
+#include "report/loaded_modules.h"
 #include "report/symbolize.h"
 
 /* A growing text buffer; on allocation failure it stops growing and
@@ -92,21 +93,18 @@ static void text_record(struct text *t, const struct snapshot_entry *e,
 						  e->bytes, e->calls, &tag);
 }
 
-static const char *exe_base_name(char *buf, size_t size)
+static const char *exe_base_name(void)
 {
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-	const char *slash;
+	const char *path = loaded_modules_exe_path();
+	const char *slash = strrchr(path, '/');
 
-	if (n <= 0)
+	if (!*path)
 		return "unknown";
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	return slash ? slash + 1 : buf;
+	return slash ? slash + 1 : path;
 }
 
 int report_expand_path(const char *template, pid_t pid, char *out, size_t size)
 {
-	char exe_buf[PATH_MAX];
 	const char *exe = NULL;
 	size_t len = 0;
 
@@ -120,7 +118,7 @@ int report_expand_path(const char *template, pid_t pid, char *out, size_t size)
 			p++;
 		} else if (p[0] == '%' && p[1] == 'e') {
 			if (!exe)
-				exe = exe_base_name(exe_buf, sizeof(exe_buf));
+				exe = exe_base_name();
 			piece = exe;
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {
