@@ -183,12 +183,10 @@ static bool unwinder_already_mapped(void)
 	return dl_iterate_phdr(find_unwinder, NULL) != 0;
 }
 
-/* Not for the profiler's own dlopen calls (jemalloc's entry points,
- * libdw at report time). */
 void callsite_load_unwinder(void)
 {
 	if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == UNWINDER_UNLOADED &&
-	    loader_hi && !core_in_internal_scope())
+	    loader_hi)
 		unwinder_load();
 }
 

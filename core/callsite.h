@@ -103,8 +103,9 @@ uint32_t callsite_route(uint32_t index, uintptr_t site);
 
 /*
  * Loads the unwinder now if it is not yet (callsite.c loads it on first
- * need, where that is safe): before the process makes a second thread,
- * and before a dlopen of the program's.  Not from an allocation.
+ * need, where that is safe): before the process makes a second thread
+ * (the profiler's own too), and before a dlopen of the program's.  Not
+ * from an allocation; a no-op before callsite_init.
  */
 void callsite_load_unwinder(void);
 

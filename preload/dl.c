@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/callsite.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
 #include "preload/export.h"
@@ -44,6 +45,16 @@ void *dl_resolve_real_dlopen(void)
 	core_internal_leave();
 	__atomic_store_n((void **)&dl_real_dlopen, real, __ATOMIC_RELEASE);
 	return real;
+}
+
+/* Called by the trampoline before every dlopen: the loader's
+ * allocations in a dlopen of the program's are seen through
+ * (core/callsite.c), but not for the profiler's own (jemalloc's entry
+ * points, libdw at report time), which need no unwinder. */
+void dl_before_dlopen(void)
+{
+	if (!core_in_internal_scope())
+		callsite_load_unwinder();
 }
 
 /* Called by the trampoline, with RTLD_DEEPBIND in the flags. */

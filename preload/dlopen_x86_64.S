@@ -28,7 +28,7 @@
 	.type	dlopen, @function
 dlopen:
 	.cfi_startproc
-	CALL_KEEPING_ARGS callsite_load_unwinder
+	CALL_KEEPING_ARGS dl_before_dlopen	/* the unwinder, see dl.c */
 	testl	$RTLD_DEEPBIND, %esi
 	jz	1f
 	CALL_KEEPING_ARGS dl_deepbind_dropped	/* says so once */

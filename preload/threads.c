@@ -8,8 +8,10 @@
  * waiting for a lock the allocating thread holds, would never return).
  * So the last moment it is still single-threaded, here, the unwinder
  * is loaded if it is not yet: a multi-threaded process always has it.
+ * The profiler's own thread (ALLOCINFO_INTERVAL's) is made here too.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 
 #include "core/callsite.h"
@@ -33,6 +35,8 @@ EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 		core_internal_leave();
 		__atomic_store_n(&real_pthread_create, real, __ATOMIC_RELEASE);
 	}
+	if (!real)
+		return EAGAIN;
 	callsite_load_unwinder();
 	return real(thread, attr, start, arg);
 }

@@ -7,7 +7,8 @@
 #     offset from the first, never loads it, and charges the same lines;
 #  2. before the process makes a second thread, it is loaded;
 #  3. before a dlopen of the program's, it is loaded;
-#  4. with ALLOCINFO_DEPTH=4 it is loaded at start-up.
+#  4. with ALLOCINFO_DEPTH=4 it is loaded at start-up, and with
+#     ALLOCINFO_INTERVAL, whose thread the profiler makes at start-up.
 # Every report matches the program's markers.
 set -eu
 . "$TEST_SRC/lib.sh"
@@ -50,9 +51,13 @@ check_states "$T/dlopen" "start: unwinder: no;after strdup: unwinder: no;after d
 check_expect_markers "$src" "$T/dlopen"
 check_no_stderr "$T/dlopen"
 
-# 4. Stacks.
+# 4. Stacks; the interval snapshots' thread.
 ALLOCINFO_DEPTH=4 run_preloaded "$T/depth4" "$prog" strdup
 check_states "$T/depth4" "start: unwinder: yes;after strdup: unwinder: yes;"
 check_no_stderr "$T/depth4"
+ALLOCINFO_INTERVAL=60 run_preloaded "$T/interval" "$prog" strdup
+check_states "$T/interval" "start: unwinder: yes;after strdup: unwinder: yes;"
+check_expect_markers "$src" "$T/interval"
+check_no_stderr "$T/interval"
 
 test_done
