@@ -123,13 +123,13 @@ struct loaded_modules *loaded_modules_list(void)
 const char *loaded_modules_exe_path(void)
 {
 	static char path[PATH_MAX];
-	static bool read;
+	static bool done;
 
-	if (!read) {
+	if (!done) {
 		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 
 		path[n > 0 ? n : 0] = '\0';
-		read = true;
+		done = true;
 	}
 	return path;
 }

@@ -168,7 +168,6 @@ static void command_line(char *buf, size_t size)
 		buf[--n] = '\0';
 }
 
-
 static int compare_tag_text(const struct snapshot_entry *a,
 			    const struct snapshot_entry *b)
 {
