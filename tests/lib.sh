@@ -142,7 +142,9 @@ $(head -n 5 "$1.stderr")"
 }
 
 # check_report_wellformed REPORT: the kernel's header, every record in
-# the allocinfo 2.0 format, records sorted largest size first, and the
+# the allocinfo 2.0 format, records in the report's order (largest size
+# first, then more calls, then by FILE and LINE: report/writer.c's
+# compare_entries, whose later keys are not checked here), and the
 # # total_bytes and # total_calls lines equal to the sums of the records.
 check_report_wellformed()
 {
@@ -155,16 +157,28 @@ check_report_wellformed()
 		grep -Ev '^ *-?[0-9]+ +[0-9]+ [^ ]+:[0-9]+( \[[^]]+\])? func:.+ $' | head -3) || :
 	[ -z "$cw_bad" ] || fail "$cw_report: records not in the allocinfo format:
 $cw_bad"
-	awk '
+	LC_ALL=C awk '
 		NR <= 2 || /^#/ { if ($1 == "#" && $2 == "total_bytes:") tb = $3
 				  if ($1 == "#" && $2 == "total_calls:") tc = $3
 				  next }
 		{ n++; bytes += $1; calls += $2
+		  file = $3; line = 0
+		  if (match(file, /:[0-9]+$/)) {
+			line = substr(file, RSTART + 1) + 0
+			file = substr(file, 1, RSTART - 1)
+		  }
 		  if (n > 1 && $1 + 0 > prev) {
 			printf "record %d (%s) is larger than the one before (%s): not sorted\n", n, $0, prev
 			bad = 1
+		  } else if (n > 1 && $1 + 0 == prev && $2 + 0 > prevc) {
+			printf "record %d (%s) has more calls than the one before, of its size: not sorted\n", n, $0
+			bad = 1
+		  } else if (n > 1 && $1 + 0 == prev && $2 + 0 == prevc &&
+			     (file < pfile || (file == pfile && line < pline))) {
+			printf "record %d (%s) comes before %s:%d by its file and line: not sorted\n", n, $0, pfile, pline
+			bad = 1
 		  }
-		  prev = $1 + 0 }
+		  prev = $1 + 0; prevc = $2 + 0; pfile = file; pline = line }
 		END {
 			if (tb == "" || tc == "") { print "no # total_bytes or # total_calls line"; exit 1 }
 			if (tb + 0 != bytes) { printf "# total_bytes: %s, but the records sum to %.0f\n", tb, bytes; bad = 1 }
