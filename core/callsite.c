@@ -190,10 +190,14 @@ void callsite_load_unwinder(void)
 		unwinder_load();
 }
 
-static bool unwinder_failed(void)
+/* Whether the unwinder, once loaded, will never walk from @site: it
+ * could not be loaded, or @site is libunwind's own (a program that uses
+ * it: see decide_route).  False before it is loaded. */
+static bool unwinder_refuses(uintptr_t site)
 {
 	return atomic_load_explicit(&unwinder_state, memory_order_acquire) ==
-	       UNWINDER_LOADED && !unwind_backtrace;
+	       UNWINDER_LOADED &&
+	       (!unwind_backtrace || (site >= unwinder_lo && site < unwinder_hi));
 }
 
 /* Whether the unwinder may walk from @site now, loading it if it may. */
@@ -211,18 +215,7 @@ static enum unwinder_answer unwinder_for(uintptr_t site)
 		    UNWINDER_LOADED)
 			return UNWINDER_LATER;
 	}
-	/* libunwind's own sites (a program that uses it): see decide_route. */
-	if (!unwind_backtrace || (site >= unwinder_lo && site < unwinder_hi))
-		return UNWINDER_NEVER;
-	return UNWINDER_NOW;
-}
-
-/* Whether @site is libunwind's own, as far as is known (it may be so
- * only once the unwinder is loaded). */
-static bool unwinder_holds(uintptr_t site)
-{
-	return atomic_load_explicit(&unwinder_state, memory_order_acquire) ==
-	       UNWINDER_LOADED && site >= unwinder_lo && site < unwinder_hi;
+	return unwinder_refuses(site) ? UNWINDER_NEVER : UNWINDER_NOW;
 }
 
 /* An allocation charged to its own site, which the unwinder could not
@@ -404,8 +397,7 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 	 * from inside it (its first unw_backtrace maps its caches within a
 	 * pthread_once), and unwinding from there entered that once again
 	 * and waited for itself, forever. */
-	if (unwinder_failed() || (ct->flags & CODETAG_FLAG_PROFILER) ||
-	    unwinder_holds(site))
+	if ((ct->flags & CODETAG_FLAG_PROFILER) || unwinder_refuses(site))
 		route = CODETAG_ROUTE_SELF;
 	else if (callsite_options.depth > 1)
 		route = CODETAG_ROUTE_UNWIND;
