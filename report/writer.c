@@ -199,17 +199,25 @@ static int compare_for_merge(const void *pa, const void *pb)
 	return a->ct.site < b->ct.site ? -1 : a->ct.site > b->ct.site;
 }
 
-/* Largest size first; then more calls; then by text, so the order of a
- * report does not depend on the order call sites were first seen. */
+/* Largest size first, then more calls: the report's first keys. */
+static int compare_size_calls(int64_t a_bytes, int64_t a_calls,
+			      int64_t b_bytes, int64_t b_calls)
+{
+	if (a_bytes != b_bytes)
+		return a_bytes > b_bytes ? -1 : 1;
+	if (a_calls != b_calls)
+		return a_calls > b_calls ? -1 : 1;
+	return 0;
+}
+
+/* Then by text, so the order of a report does not depend on the order
+ * call sites were first seen. */
 static int compare_entries(const void *pa, const void *pb)
 {
 	const struct snapshot_entry *a = pa, *b = pb;
+	int c = compare_size_calls(a->bytes, a->calls, b->bytes, b->calls);
 
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
-	if (a->calls != b->calls)
-		return a->calls > b->calls ? -1 : 1;
-	return compare_for_merge(pa, pb);
+	return c ? c : compare_for_merge(pa, pb);
 }
 
 /* An entry's place in the report: its size, its calls, and its place
@@ -223,12 +231,9 @@ struct report_order {
 static int compare_order(const void *pa, const void *pb)
 {
 	const struct report_order *a = pa, *b = pb;
+	int c = compare_size_calls(a->bytes, a->calls, b->bytes, b->calls);
 
-	if (a->bytes != b->bytes)
-		return a->bytes > b->bytes ? -1 : 1;
-	if (a->calls != b->calls)
-		return a->calls > b->calls ? -1 : 1;
-	return (a->text_rank > b->text_rank) - (a->text_rank < b->text_rank);
+	return c ? c : (a->text_rank > b->text_rank) - (a->text_rank < b->text_rank);
 }
 
 /*
