@@ -8,12 +8,14 @@
 #include "preload/route_memory.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/codetag.h"
+#include "report/address_sort.h"
 #include "report/cache_dir.h"
 
 #define ROUTE_MEMORY_MAGIC "allocinfo-routes"
@@ -206,18 +208,13 @@ void route_memory_free(const struct route_memory *memory)
 static const struct remembered_site *find(const struct route_memory *memory,
 					  uint64_t offset)
 {
-	size_t lo = 0, hi = memory->count;
+	_Static_assert(sizeof(uintptr_t) == sizeof(offset), "offsets are address_sort keys");
+	size_t n = address_count_at_or_below(memory->sites, memory->count,
+					     sizeof(memory->sites[0]),
+					     offsetof(struct remembered_site, offset),
+					     (uintptr_t)offset);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (memory->sites[mid].offset < offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < memory->count && memory->sites[lo].offset == offset ?
-	       &memory->sites[lo] : NULL;
+	return n && memory->sites[n - 1].offset == offset ? &memory->sites[n - 1] : NULL;
 }
 
 bool route_memory_find(const struct route_memory *memory, uint64_t offset,

@@ -264,25 +264,32 @@ static const struct route_memory *module_memory(struct module_ranges *m)
 	return expected;
 }
 
-/* The module of @pc, by identity and extent; NULL if @set lacks it. */
-static struct module_ranges *find_module(const struct module_set *set,
-					 const struct dl_find_object *obj)
+/* The module of @set whose extent holds @address, or NULL. */
+static struct module_ranges *module_holding(const struct module_set *set,
+					    uintptr_t address)
 {
 	size_t lo = 0, hi = set ? set->count : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		struct module_ranges *m = set->modules[mid];
 
-		if (m->lo == (uintptr_t)obj->dlfo_map_start)
-			return m->link_map == obj->dlfo_link_map &&
-			       m->hi == (uintptr_t)obj->dlfo_map_end ? m : NULL;
-		if (m->lo < (uintptr_t)obj->dlfo_map_start)
+		if (set->modules[mid]->lo <= address)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return NULL;
+	return lo && address < set->modules[lo - 1]->hi ? set->modules[lo - 1] : NULL;
+}
+
+/* The module of @pc, by identity and extent; NULL if @set lacks it. */
+static struct module_ranges *find_module(const struct module_set *set,
+					 const struct dl_find_object *obj)
+{
+	struct module_ranges *m = module_holding(set, (uintptr_t)obj->dlfo_map_start);
+
+	return m && m->lo == (uintptr_t)obj->dlfo_map_start &&
+	       m->link_map == obj->dlfo_link_map &&
+	       m->hi == (uintptr_t)obj->dlfo_map_end ? m : NULL;
 }
 
 /* Whether @m is one of @set's modules. */
@@ -466,23 +473,6 @@ struct learned_list {
 	size_t count, capacity;
 	bool failed;
 };
-
-/* The module of @set whose extent holds @address, or NULL. */
-static struct module_ranges *module_holding(const struct module_set *set,
-					    uintptr_t address)
-{
-	size_t lo = 0, hi = set ? set->count : 0;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (set->modules[mid]->lo <= address)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo && address < set->modules[lo - 1]->hi ? set->modules[lo - 1] : NULL;
-}
 
 static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
 			    void *arg)
