@@ -135,6 +135,12 @@ static bool claim_place(_Atomic uint32_t *used, uint32_t limit)
 	return false;
 }
 
+/* Whether the array whose places @used counts has taken its @limit. */
+static bool array_closed(_Atomic uint32_t *used, uint32_t limit)
+{
+	return atomic_load_explicit(used, memory_order_relaxed) >= limit;
+}
+
 /* @site's slot word in @array (of @mask + 1 slots), or 0 and the empty
  * slot its probe reached in *@empty. */
 static uint32_t probe_site(struct codetag_slot *array, uint32_t mask, uintptr_t site,
@@ -187,8 +193,7 @@ uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t small_slot)
 	 * are in the large one, which is probed first: they cost the two
 	 * probes they cost before the medium array existed (bench/scaling
 	 * at 100,000 sites: 49 ns a pair with two, 67 with three). */
-	if (atomic_load_explicit(&medium_sites, memory_order_relaxed) >=
-	    CODETAG_MEDIUM_SITES) {
+	if (array_closed(&medium_sites, CODETAG_MEDIUM_SITES)) {
 		if ((word = probe_site(codetag_slots, CODETAG_SLOTS - 1, site, &large_slot)))
 			return word;
 		large_probed = true;
@@ -279,8 +284,7 @@ uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
 	uint32_t index = find_stack_in(stack_small_slots, CODETAG_STACK_SMALL_SLOTS - 1,
 				       hash, frames, depth);
 
-	if (index || atomic_load_explicit(&small_stacks, memory_order_relaxed) <
-		     CODETAG_STACK_SMALL)
+	if (index || !array_closed(&small_stacks, CODETAG_STACK_SMALL))
 		return index;
 	return find_stack_in(stack_slots, CODETAG_SLOTS - 1, hash, frames, depth);
 }
@@ -311,10 +315,8 @@ static uint32_t publish_stack(_Atomic uint64_t *array, uint32_t mask, uint64_t h
 
 bool codetag_may_have_twins(void)
 {
-	return atomic_load_explicit(&small_sites, memory_order_relaxed) >=
-	       CODETAG_SMALL_SITES ||
-	       atomic_load_explicit(&small_stacks, memory_order_relaxed) >=
-	       CODETAG_STACK_SMALL;
+	return array_closed(&small_sites, CODETAG_SMALL_SITES) ||
+	       array_closed(&small_stacks, CODETAG_STACK_SMALL);
 }
 
 uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
@@ -454,11 +456,6 @@ void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 size_t codetag_resident_bytes(void)
 {
 	size_t tag_bytes = (size_t)codetag_count() * sizeof(tags[0]);
-	bool small_closed = atomic_load_explicit(&small_sites, memory_order_relaxed) >=
-			    CODETAG_SMALL_SITES;
-	bool medium_closed = atomic_load_explicit(&medium_sites, memory_order_relaxed) >=
-			     CODETAG_MEDIUM_SITES;
-	uint32_t stacks = atomic_load_explicit(&small_stacks, memory_order_relaxed);
 	size_t bytes;
 
 	/* The tags in use lie at the start of their array; the slot
@@ -470,13 +467,13 @@ size_t codetag_resident_bytes(void)
 	tag_bytes = (tag_bytes + 4095) & ~(size_t)4095;
 	bytes = core_resident_bytes(tags, tag_bytes) +
 		core_resident_bytes(codetag_small_slots, sizeof(codetag_small_slots));
-	if (small_closed)
+	if (array_closed(&small_sites, CODETAG_SMALL_SITES))
 		bytes += core_resident_bytes(medium_slots, sizeof(medium_slots));
-	if (medium_closed)
+	if (array_closed(&medium_sites, CODETAG_MEDIUM_SITES))
 		bytes += core_resident_bytes(codetag_slots, sizeof(codetag_slots));
-	if (stacks)
+	if (atomic_load_explicit(&small_stacks, memory_order_relaxed))	/* any chain */
 		bytes += core_resident_bytes(stack_small_slots, sizeof(stack_small_slots));
-	if (stacks >= CODETAG_STACK_SMALL)
+	if (array_closed(&small_stacks, CODETAG_STACK_SMALL))
 		bytes += core_resident_bytes(stack_slots, sizeof(stack_slots));
 	return bytes;
 }
