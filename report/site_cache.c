@@ -20,7 +20,7 @@
 
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
 /* Bump when the symbolizer's answers change for the same input. */
-#define SITE_CACHE_FORMAT 2
+#define SITE_CACHE_FORMAT 3
 
 struct site_cache_dir {
 	int fd;

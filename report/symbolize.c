@@ -540,13 +540,13 @@ static const char *source_path(Dwfl_Line *line, const char *file)
 	return relative_to(file, dw.dwfl_line_comp_dir(line));
 }
 
-/* Without libdw: the module and offset, and the symbol if exported. */
 /* A site in no module the report can name: its bare address. */
 static void name_by_address(struct symbolizer *sym, struct codetag *ct)
 {
 	ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
 }
 
+/* Without libdw: the module and offset, and the symbol if exported. */
 static void resolve_with_dladdr(struct symbolizer *sym, struct codetag *ct)
 {
 	Dl_info info;
@@ -920,6 +920,15 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	}
 	if (!sym || resolve_from_cache(sym, ct))
 		return;
+	/* In no module of the loader's (a JIT's code): its address.  Not
+	 * libdwfl's answer, whose modules, read from /proc/self/maps, take
+	 * in the anonymous mapping after a library's last segment as the
+	 * library's .bss: code placed there was named ld.so+0x36006 or
+	 * libjemalloc.so.2+0x2ee006, and kept in that library's cache. */
+	if (sym->loaded && !loaded_modules_find(sym->loaded, pc)) {
+		name_by_address(sym, ct);
+		return;
+	}
 	open_dwfl(sym);
 	if (loaded_for_report(pc)) {
 		name_by_address(sym, ct);

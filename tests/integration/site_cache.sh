@@ -19,7 +19,7 @@ check_marked "$T/cold"
 [ -f "$file" ] || fail "no cache file $file after the first run: $(ls -la "$cache" 2>&1)"
 [ "$(stat -c %a "$cache")" = 700 ] || fail "cache folder mode $(stat -c %a "$cache"), not 700"
 [ "$(stat -c %a "$file")" = 600 ] || fail "cache file mode $(stat -c %a "$file"), not 600"
-head -n 1 "$file" | grep -Eq '^allocinfo-site-cache 2 [^ ]+ [0-9a-f]{16}$' ||
+head -n 1 "$file" | grep -Eq '^allocinfo-site-cache [0-9]+ [^ ]+ [0-9a-f]{16}$' ||
 	fail "cache file header: '$(head -n 1 "$file")'"
 marked=$(grep -c 'EXPECT' "$src")
 sites=$(($(wc -l <"$file") - 1))
