@@ -183,12 +183,10 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 {
 	const struct alloc_tag *tag = codetag_tag(index);
-	int64_t b = 0, n = 0;
+	int64_t b, n;
 
-	for (unsigned int i = 0; i < ALLOC_TAG_SHARDS; i++) {
-		b += atomic_load_explicit(&tag->shard[i].bytes, memory_order_relaxed);
-		n += atomic_load_explicit(&tag->shard[i].calls, memory_order_relaxed);
-	}
+	b = atomic_load_explicit(&tag->shared.bytes, memory_order_relaxed);
+	n = atomic_load_explicit(&tag->shared.calls, memory_order_relaxed);
 	pthread_mutex_lock(&registry_lock);
 	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
 		const struct thread_counter *d;

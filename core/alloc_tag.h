@@ -13,16 +13,17 @@
  *   The array is mapped when the thread registers, as large as the tags
  *   so far, and doubled when a tag past it is counted.  It is folded
  *   into the shared counters when the thread exits.
- * - The shared counters are sharded atomics: each thread adds to one of
- *   ALLOC_TAG_SHARDS, chosen once per thread, so threads flushing the
- *   same tag rarely share a line.  Counts that cannot go to a thread's
- *   array (early, exiting, or a signal handler interrupting an update)
- *   go there directly.
- * A tag's value is its shards plus every live thread's delta for it
+ * - The shared counters are one pair of atomics in the tag, written
+ *   only off the fast path: counts that cannot go to a thread's array
+ *   (early, exiting, or a signal handler interrupting an update), a
+ *   thread's deltas as it exits, and mappings (page_map.c, under its
+ *   lock).  Shards there bought nothing: they were 128 of a tag's 192
+ *   bytes, two thirds of the table's pages.
+ * A tag's value is its shared pair plus every live thread's delta for it
  * (alloc_tag_read).  A free subtracts on the freeing thread, so one
  * thread's delta may be negative while the sum stays right.  The sum is
  * exact whenever the threads are quiet; while they run, a reader may see
- * a delta in flight between a thread and a shard.
+ * a delta in flight between a thread and the shared pair.
  */
 #ifndef ALLOCINFO_CORE_ALLOC_TAG_H
 #define ALLOCINFO_CORE_ALLOC_TAG_H
@@ -36,17 +37,18 @@
 #include "core/codetag.h"
 #include "core/thread.h"
 
-#define ALLOC_TAG_SHARDS 8
-
 struct alloc_tag_counters {
 	_Atomic int64_t bytes;
 	_Atomic int64_t calls;
 };
 
+/* One cache line a tag. */
 struct alloc_tag {
 	struct codetag ct;
-	struct alloc_tag_counters shard[ALLOC_TAG_SHARDS];
+	struct alloc_tag_counters shared;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct alloc_tag) == 64, "a tag is one cache line");
 
 /*
  * The codetag table (codetag.c): tags by index, and the open-addressing
@@ -193,24 +195,11 @@ static inline uint32_t codetag_index_for_site(uintptr_t site)
 	return codetag_index_for_word(codetag_site_word(site), site);
 }
 
-/* This thread's shard; assigned on first use (see codetag.c). */
-extern __thread unsigned int alloc_tag_thread_shard;
-unsigned int alloc_tag_assign_shard(void);
-
-static inline unsigned int alloc_tag_shard(void)
-{
-	unsigned int s = alloc_tag_thread_shard;
-
-	if (__builtin_expect(s == 0, 0))
-		s = alloc_tag_assign_shard();
-	return (s - 1) & (ALLOC_TAG_SHARDS - 1);
-}
-
 /* Adds to @tag's shared counters: the slow path, and the mmap path. */
 static inline void alloc_tag_adjust(struct alloc_tag *tag, int64_t bytes,
 				    int64_t calls)
 {
-	struct alloc_tag_counters *c = &tag->shard[alloc_tag_shard()];
+	struct alloc_tag_counters *c = &tag->shared;
 
 	if (bytes)
 		atomic_fetch_add_explicit(&c->bytes, bytes, memory_order_relaxed);
@@ -270,7 +259,7 @@ static inline void alloc_tag_sub(uint32_t index, int64_t bytes)
 	alloc_tag_count(index, -bytes, -1);
 }
 
-/* Sums tag @index's shards and every live thread's delta for it (small
+/* Sums tag @index's shared pair and every live thread's delta for it (small
  * blocks not included: core_read_tag). */
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls);
 

@@ -42,19 +42,6 @@ static _Atomic uint32_t small_sites, medium_sites;
 
 #define tags codetag_tags
 static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
-static _Atomic unsigned int next_shard;
-
-__thread unsigned int alloc_tag_thread_shard;
-
-unsigned int alloc_tag_assign_shard(void)
-{
-	unsigned int s = atomic_fetch_add_explicit(&next_shard, 1,
-						   memory_order_relaxed);
-
-	/* 0 means "not assigned yet"; skip it on wrap-around. */
-	alloc_tag_thread_shard = (s % ALLOC_TAG_SHARDS) + 1;
-	return alloc_tag_thread_shard;
-}
 
 uint32_t codetag_count(void)
 {

@@ -50,23 +50,26 @@ enum codetag_route {
 				      * each allocation unwinds to its tag */
 };
 
+/*
+ * A site's tag as the core keeps it: 32 bytes, so that with its
+ * counters (alloc_tag.h) a tag is one cache line.  It holds no text: a
+ * report names the sites of its snapshot (struct site_name, in
+ * core/snapshot.h), and every tag would pay for a file, line, function
+ * and module in the table's pages.
+ */
 struct codetag {
 	uintptr_t site;            /* return address; 0 = unused slot */
-	const char *file;
-	unsigned int line;
+	/* A stack tag's chain of call sites, innermost first (stack[0] ==
+	 * site); never freed, like the tag.  NULL for a site tag. */
+	const uintptr_t *stack;
 	/* For a wrapper site (callsite.c): where its caller's return
 	 * address lies, in bytes above the wrapper's stack pointer at the
 	 * call; 0 until measured, -1 when it varies (struct
 	 * callsite_facts). */
 	int32_t caller_offset;
-	const char *function;
-	const char *module;        /* NULL for the main executable */
 	uint32_t flags;            /* enum codetag_flags */
 	uint16_t route;            /* enum codetag_route */
 	uint16_t stack_depth;      /* frames in stack; 0 for a site tag */
-	/* A stack tag's chain of call sites, innermost first (stack[0] ==
-	 * site); never freed, like the tag.  NULL for a site tag. */
-	const uintptr_t *stack;
 };
 
 /* Tag indices with a fixed meaning. */

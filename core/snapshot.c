@@ -108,6 +108,7 @@ int snapshot_take(struct snapshot *snap)
 		e->ct.route = __atomic_load_n(&tag->ct.route, __ATOMIC_RELAXED);
 		e->ct.stack = tag->ct.stack;
 		e->ct.stack_depth = tag->ct.stack_depth;
+		e->name = (struct site_name){ .site = e->ct.site };
 		alloc_tag_read(i, &e->bytes, &e->calls);
 		e->bytes += small[i].bytes;
 		e->calls += small[i].calls;

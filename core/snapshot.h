@@ -3,8 +3,8 @@
  *
  * This is the only view of the core that report/ gets.  The copy is the
  * reader's own (allocated with ALLOC_NO_CODETAG), so the report writer
- * may fill in the codetags' text fields and sort the entries without
- * touching the live table.
+ * may name its sites and sort the entries without touching the live
+ * table.
  */
 #ifndef ALLOCINFO_CORE_SNAPSHOT_H
 #define ALLOCINFO_CORE_SNAPSHOT_H
@@ -14,8 +14,21 @@
 
 #include "core/codetag.h"
 
+/*
+ * What a report names a site by.  The core leaves all but the site
+ * empty; report/symbolize.c fills them in on the snapshot's copy.
+ */
+struct site_name {
+	uintptr_t site;            /* the return address named */
+	const char *file;
+	const char *function;
+	const char *module;        /* NULL for the main executable */
+	unsigned int line;
+};
+
 struct snapshot_entry {
 	struct codetag ct;
+	struct site_name name;     /* of ct.site */
 	int64_t bytes;
 	int64_t calls;
 };

@@ -541,27 +541,27 @@ static const char *source_path(Dwfl_Line *line, const char *file)
 }
 
 /* A site in no module the report can name: its bare address. */
-static void name_by_address(struct symbolizer *sym, struct codetag *ct)
+static void name_by_address(struct symbolizer *sym, struct site_name *where)
 {
-	ct->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)ct->site);
+	where->file = keep_string(sym, "%s0x%llx", "", (unsigned long long)where->site);
 }
 
 /* Without libdw: the module and offset, and the symbol if exported. */
-static void resolve_with_dladdr(struct symbolizer *sym, struct codetag *ct)
+static void resolve_with_dladdr(struct symbolizer *sym, struct site_name *where)
 {
 	Dl_info info;
 
-	if (!dladdr((void *)(ct->site - 1), &info) || !info.dli_fname) {
-		name_by_address(sym, ct);
+	if (!dladdr((void *)(where->site - 1), &info) || !info.dli_fname) {
+		name_by_address(sym, where);
 		return;
 	}
 	if (info.dli_sname)
-		ct->function = info.dli_sname;
+		where->function = info.dli_sname;
 	if (strcmp(info.dli_fname, sym->exe_path) != 0 && *info.dli_fname)
-		ct->module = base_name(info.dli_fname);
-	ct->file = keep_string(sym, "%s+0x%llx", base_name(*info.dli_fname ?
+		where->module = base_name(info.dli_fname);
+	where->file = keep_string(sym, "%s+0x%llx", base_name(*info.dli_fname ?
 					info.dli_fname : sym->exe_path),
-			       (unsigned long long)(ct->site - (uintptr_t)info.dli_fbase));
+			       (unsigned long long)(where->site - (uintptr_t)info.dli_fbase));
 }
 
 /* A function's name for a tag: demangled without parameters if it is a
@@ -618,7 +618,7 @@ static bool inline_call_site(Dwarf_Die *cudie, Dwarf_Die *inlined,
 
 /*
  * The function at @pc from DWARF's scopes, innermost first, stepping out
- * of inlined wrappers (see the top of this file): moves @ct's file and
+ * of inlined wrappers (see the top of this file): moves @where's file and
  * line to each wrapper's call site.  Returns false without DWARF scopes.
  */
 static bool grow(void **array, size_t *cap, size_t count, size_t size)
@@ -756,7 +756,7 @@ static void free_cu_scopes(struct symbolizer *sym)
 }
 
 static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
-			   Dwarf_Addr pc, struct codetag *ct)
+			   Dwarf_Addr pc, struct site_name *where)
 {
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cudie = dw.dwfl_module_addrdie(mod, pc, &bias);
@@ -794,13 +794,13 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 		    !inline_call_site(cudie, scope, &file, &line))
 			break;
 		/* An inlined wrapper: its caller's line, its caller's name. */
-		ct->file = file;
-		ct->line = line;
+		where->file = file;
+		where->line = line;
 		name = NULL;
 	}
 	if (!name)
 		return false;
-	ct->function = name;
+	where->function = name;
 	return true;
 }
 
@@ -819,15 +819,15 @@ struct remembered_site {
 
 static struct remembered_site *remembered_sites;
 
-static bool resolve_remembered(struct codetag *ct)
+static bool resolve_remembered(struct site_name *where)
 {
 	for (struct remembered_site *r = remembered_sites; r; r = r->next) {
-		if (r->key != ct->site)
+		if (r->key != where->site)
 			continue;
-		ct->file = r->file ? r->file : "?";
-		ct->line = r->line;
-		ct->function = r->function ? r->function : "?";
-		ct->module = r->module;
+		where->file = r->file ? r->file : "?";
+		where->line = r->line;
+		where->function = r->function ? r->function : "?";
+		where->module = r->module;
 		return true;
 	}
 	return false;
@@ -839,22 +839,22 @@ void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
 	struct symbolizer *sym = NULL;
 
 	for (size_t i = 0; i < snap->count; i++) {
-		struct codetag ct = snap->entries[i].ct;
+		struct site_name where = { .site = snap->entries[i].ct.site };
 		struct remembered_site *r;
 
-		if (ct.site < lo || ct.site >= hi)
+		if (where.site < lo || where.site >= hi)
 			continue;
 		if (!sym && !(sym = symbolizer_open()))
 			return;
-		symbolizer_resolve(sym, &ct);
+		symbolizer_resolve(sym, &where);
 		r = core_internal_calloc(1, sizeof(*r));
 		if (!r)
 			break;
-		r->key = codetag_retired_site(ct.site, generation);
-		r->line = ct.line;
-		r->file = core_internal_strdup(ct.file);
-		r->function = core_internal_strdup(ct.function);
-		r->module = core_internal_strdup(ct.module);
+		r->key = codetag_retired_site(where.site, generation);
+		r->line = where.line;
+		r->file = core_internal_strdup(where.file);
+		r->function = core_internal_strdup(where.function);
+		r->module = core_internal_strdup(where.module);
 		r->next = remembered_sites;
 		remembered_sites = r;
 	}
@@ -862,36 +862,36 @@ void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
 }
 
 /*
- * @ct's answer from the cache on disk, by the loader's list of modules,
+ * @where's answer from the cache on disk, by the loader's list of modules,
  * without libdw: true if the cache had one that holds (one without line
  * info only while the module surely has no DWARF; else libdwfl decides,
  * as cached_answer_holds).
  */
-static bool resolve_from_cache(struct symbolizer *sym, struct codetag *ct)
+static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 {
 	struct loaded_module *lm;
 	struct module_sites *m;
 	struct cached_site cached;
 
-	lm = loaded_modules_find(sym->loaded, ct->site - 1);
+	lm = loaded_modules_find(sym->loaded, where->site - 1);
 	if (!lm || !lm->build_id_len)
 		return false;
 	m = module_sites_by_id(sym, lm->build_id, lm->build_id_len);
-	if (!m || !site_cache_find(m->sites, ct->site - lm->bias, &cached) ||
+	if (!m || !site_cache_find(m->sites, where->site - lm->bias, &cached) ||
 	    !loaded_module_path(lm) ||
 	    (!cached.line && loaded_module_may_have_dwarf(lm)))
 		return false;
 	if (strcmp(lm->path, sym->exe_path) != 0)
-		ct->module = base_name(lm->path);
-	ct->file = cached.file;
-	ct->line = cached.line;
-	ct->function = cached.function;
+		where->module = base_name(lm->path);
+	where->file = cached.file;
+	where->line = cached.line;
+	where->function = cached.function;
 	return true;
 }
 
-void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
+void symbolizer_resolve(struct symbolizer *sym, struct site_name *where)
 {
-	Dwarf_Addr pc = ct->site - 1, bias = 0;
+	Dwarf_Addr pc = where->site - 1, bias = 0;
 	const char *modpath = NULL, *name;
 	Dwfl_Module *mod = NULL;
 	struct module_sites *cached_module;
@@ -900,25 +900,25 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	Dwfl_Line *line;
 	int lineno = 0;
 
-	ct->file = "?";
-	ct->line = 0;
-	ct->function = "?";
-	ct->module = NULL;
-	if (ct->site == 0) {
+	where->file = "?";
+	where->line = 0;
+	where->function = "?";
+	where->module = NULL;
+	if (where->site == 0) {
 		/* The overflow tag: sites past the table's capacity. */
-		ct->file = "allocinfo";
-		ct->function = "table_full";
+		where->file = "allocinfo";
+		where->function = "table_full";
 		return;
 	}
-	if (ct->site & CODETAG_RETIRED_BIT) {
+	if (where->site & CODETAG_RETIRED_BIT) {
 		/* In a library unloaded since: the text kept at dlclose,
 		 * or the bare address if there was none. */
-		if (!resolve_remembered(ct) && sym)
-			ct->file = keep_string(sym, "%s0x%llx", "",
-					       (unsigned long long)codetag_site_address(ct->site));
+		if (!resolve_remembered(where) && sym)
+			where->file = keep_string(sym, "%s0x%llx", "",
+					       (unsigned long long)codetag_site_address(where->site));
 		return;
 	}
-	if (!sym || resolve_from_cache(sym, ct))
+	if (!sym || resolve_from_cache(sym, where))
 		return;
 	/* In no module of the loader's (a JIT's code): its address.  Not
 	 * libdwfl's answer, whose modules, read from /proc/self/maps, take
@@ -926,18 +926,18 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	 * library's .bss: code placed there was named ld.so+0x36006 or
 	 * libjemalloc.so.2+0x2ee006, and kept in that library's cache. */
 	if (sym->loaded && !loaded_modules_find(sym->loaded, pc)) {
-		name_by_address(sym, ct);
+		name_by_address(sym, where);
 		return;
 	}
 	open_dwfl(sym);
 	if (loaded_for_report(pc)) {
-		name_by_address(sym, ct);
+		name_by_address(sym, where);
 		return;
 	}
 	if (sym->dwfl)
 		mod = dw.dwfl_addrmodule(sym->dwfl, pc);
 	if (!mod) {
-		resolve_with_dladdr(sym, ct);
+		resolve_with_dladdr(sym, where);
 		return;
 	}
 
@@ -945,16 +945,16 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	if (!modpath)
 		modpath = dw.dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (modpath && strcmp(modpath, sym->exe_path) != 0)
-		ct->module = base_name(modpath);
+		where->module = base_name(modpath);
 	/* The ELF file (not its DWARF) gives the bias and the build-id. */
 	dw.dwfl_module_getelf(mod, &bias);
 	cached_module = module_sites_of(sym, mod);
 	cache = cached_module ? cached_module->sites : NULL;
-	if (site_cache_find(cache, ct->site - bias, &cached) &&
+	if (site_cache_find(cache, where->site - bias, &cached) &&
 	    cached_answer_holds(cached_module, &cached)) {
-		ct->file = cached.file;
-		ct->line = cached.line;
-		ct->function = cached.function;
+		where->file = cached.file;
+		where->line = cached.line;
+		where->function = cached.function;
 		return;
 	}
 
@@ -963,16 +963,16 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 		const char *file = dw.dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 
 		if (file && lineno > 0) {
-			ct->file = source_path(line, file);
-			ct->line = (unsigned int)lineno;
-			if (!resolve_scopes(sym, mod, pc, ct)) {
+			where->file = source_path(line, file);
+			where->line = (unsigned int)lineno;
+			if (!resolve_scopes(sym, mod, pc, where)) {
 				/* No DWARF function: the ELF symbol. */
 				name = symbol_name(sym, mod, pc);
 				if (name)
-					ct->function = display_name(sym, name, NULL);
+					where->function = display_name(sym, name, NULL);
 			}
-			site_cache_add(cache, ct->site - bias, ct->line,
-				       ct->file, ct->function);
+			site_cache_add(cache, where->site - bias, where->line,
+				       where->file, where->function);
 			return;
 		}
 	}
@@ -980,11 +980,11 @@ void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct)
 	 * module and the offset in its ELF file. */
 	name = symbol_name(sym, mod, pc);
 	if (name)
-		ct->function = display_name(sym, name, NULL);
-	ct->file = keep_string(sym, "%s+0x%llx",
+		where->function = display_name(sym, name, NULL);
+	where->file = keep_string(sym, "%s+0x%llx",
 			       modpath ? base_name(modpath) : "?",
-			       (unsigned long long)(ct->site - bias));
-	site_cache_add(cache, ct->site - bias, 0, ct->file, ct->function);
+			       (unsigned long long)(where->site - bias));
+	site_cache_add(cache, where->site - bias, 0, where->file, where->function);
 }
 
 /* FILE for a stack frame: a single ':' is all an extra may hold, so
@@ -1046,7 +1046,7 @@ static bool reserve_frame(struct symbolizer *sym)
 /* @site as a chain prints it, FILE@LINE with FILE escaped, made once. */
 static const char *frame_text(struct symbolizer *sym, uintptr_t site)
 {
-	struct codetag frame = { .site = site };
+	struct site_name frame = { .site = site };
 	struct frame_text *slot = NULL;
 	char file[1024], text[1100];
 	const char *kept;

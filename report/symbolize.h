@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "core/codetag.h"
+#include "core/snapshot.h"
 
 struct symbolizer;
 
@@ -26,7 +26,7 @@ struct symbolizer *symbolizer_open(void);
 void symbolizer_configure_cache(const char *setting, const char *config);
 
 /*
- * Fills @ct's file, line, function and module for @ct->site.  With DWARF
+ * Fills @where's file, line, function and module for @where->site.  With DWARF
  * line info: the source file and line of the call, in the function it is
  * written in, inlined or not, unless that function is an inlined wrapper
  * (then its caller's line).  Without: file is "MODULE+0xOFFSET" (the
@@ -35,7 +35,7 @@ void symbolizer_configure_cache(const char *setting, const char *config);
  * .dynsym), C++ names demangled without parameters, "?" when unknown.
  * Module is NULL for the main program.
  */
-void symbolizer_resolve(struct symbolizer *sym, struct codetag *ct);
+void symbolizer_resolve(struct symbolizer *sym, struct site_name *where);
 
 /*
  * A stack tag's chain (ALLOCINFO_DEPTH) as the record's extra, with its
@@ -50,8 +50,6 @@ const char *symbolizer_format_stack(struct symbolizer *sym,
 				    const uintptr_t *stack, unsigned int depth);
 
 void symbolizer_close(struct symbolizer *sym);
-
-struct snapshot;
 
 /*
  * Before a library at [@lo, @hi) is unloaded: resolves the sites of

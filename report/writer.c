@@ -74,10 +74,10 @@ static void text_record(struct text *t, const struct snapshot_entry *e,
 			struct symbolizer *sym)
 {
 	struct allocinfo_tag_text tag = {
-		.file = e->ct.file,
-		.line = e->ct.line,
-		.module = e->ct.module,
-		.function = e->ct.function,
+		.file = e->name.file,
+		.line = e->name.line,
+		.module = e->name.module,
+		.function = e->name.function,
 		.inaccurate = e->ct.flags & CODETAG_FLAG_INACCURATE,
 	};
 
@@ -173,15 +173,15 @@ static int compare_tag_text(const struct snapshot_entry *a,
 {
 	int c;
 
-	if ((c = strcmp(a->ct.file, b->ct.file)))
+	if ((c = strcmp(a->name.file, b->name.file)))
 		return c;
-	if (a->ct.line != b->ct.line)
-		return a->ct.line < b->ct.line ? -1 : 1;
-	if ((c = strcmp(a->ct.function, b->ct.function)))
+	if (a->name.line != b->name.line)
+		return a->name.line < b->name.line ? -1 : 1;
+	if ((c = strcmp(a->name.function, b->name.function)))
 		return c;
-	if (!a->ct.module != !b->ct.module)
-		return a->ct.module ? 1 : -1;
-	if (a->ct.module && (c = strcmp(a->ct.module, b->ct.module)))
+	if (!a->name.module != !b->name.module)
+		return a->name.module ? 1 : -1;
+	if (a->name.module && (c = strcmp(a->name.module, b->name.module)))
 		return c;
 	/* Stack tags stay apart: their chains are told apart later. */
 	if (a->ct.stack || b->ct.stack)
@@ -482,7 +482,7 @@ int report_write(const char *template, const struct report_meta *meta,
 	}
 	sym = symbolizer_open();
 	for (size_t i = 0; i < snap->count; i++)
-		symbolizer_resolve(sym, &snap->entries[i].ct);
+		symbolizer_resolve(sym, &snap->entries[i].name);
 	merge_same_tags(snap);
 	sort_for_report(snap);
 	build_text(&t, meta, snap, sym);
