@@ -2,9 +2,9 @@
  * The report writer (see writer.h).
  *
  * Runs at exit in the profiler's internal scope: every allocation here
- * and in the libraries it calls is ALLOC_NO_CODETAG.  The text is built
- * in one buffer and written with write(2), so no stdio stream of the
- * program is touched.
+ * and in the libraries it calls is ALLOC_NO_CODETAG.  The text is made
+ * in a buffer of the writer's own and written with write(2), so no
+ * stdio stream of the program is touched.
  */
 #include "report/writer.h"
 
@@ -23,14 +23,64 @@
 #include "report/loaded_modules.h"
 #include "report/symbolize.h"
 
-/* A growing text buffer; on allocation failure it stops growing and
- * remembers that it failed. */
+/*
+ * The report's text, made record by record.  With a file to go to (@fd
+ * >= 0) the buffer is written out whenever it is full, so a report of
+ * any size takes one buffer's pages: made whole in memory, the megabyte
+ * of chains of a compile at ALLOCINFO_DEPTH=4 took a page fault for
+ * every 4 KiB and a copy at every doubling.  Without (-1: an interval's
+ * snapshot, which goes to two files) the buffer grows to hold it all.
+ * On failure it stops, and keeps what failed and errno.
+ */
 struct text {
 	char *buf;
 	size_t len, cap;
+	int fd;
 	bool failed;
+	const char *failed_at;     /* "format" (no memory) or "write" */
+	int error;
 };
 
+#define TEXT_CHUNK 65536
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static bool text_fail(struct text *t, const char *at, int error)
+{
+	t->failed = true;
+	t->failed_at = at;
+	t->error = error;
+	return false;
+}
+
+/* Writes out what the buffer holds, if it has a file. */
+static bool text_flush(struct text *t)
+{
+	if (t->failed)
+		return false;
+	if (t->fd < 0 || !t->len)
+		return true;
+	if (write_all(t->fd, t->buf, t->len) < 0)
+		return text_fail(t, "write", errno);
+	t->len = 0;
+	return true;
+}
+
+/* Room for @more bytes and a NUL: written out first, grown if it must. */
 static bool text_reserve(struct text *t, size_t more)
 {
 	size_t cap;
@@ -40,14 +90,16 @@ static bool text_reserve(struct text *t, size_t more)
 		return false;
 	if (t->len + more + 1 <= t->cap)
 		return true;
-	cap = t->cap ? t->cap : 65536;
+	if (!text_flush(t))
+		return false;
+	if (t->len + more + 1 <= t->cap)
+		return true;
+	cap = t->cap ? t->cap : TEXT_CHUNK;
 	while (cap < t->len + more + 1)
 		cap *= 2;
 	grown = core_internal_realloc(t->buf, cap);
-	if (!grown) {
-		t->failed = true;
-		return false;
-	}
+	if (!grown)
+		return text_fail(t, "format", ENOMEM);
 	t->buf = grown;
 	t->cap = cap;
 	return true;
@@ -317,22 +369,6 @@ static void build_text(struct text *t, const struct report_meta *meta,
 		text_record(t, &snap->entries[i], sym);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void report_error(const char *path, const char *what)
 {
 	fprintf(stderr, "allocinfo: cannot write report %s: %s: %s\n",
@@ -360,10 +396,12 @@ static bool owned_by_other_user(const char *path)
 	       st.st_uid != geteuid();
 }
 
-/* Writes all of @t to @fd, opened on @path (-1: the open failed), and
- * closes it; one line on stderr on failure. */
-static int write_opened(int fd, const char *path, const struct text *t)
+/* Writes all of @t, made in memory, to @path opened with @flags (mode
+ * 0600 if created); one line on stderr on failure. */
+static int write_whole(const char *path, int flags, const struct text *t)
 {
+	int fd = open(path, flags | O_WRONLY | O_CLOEXEC, 0600);
+
 	if (fd < 0) {
 		report_error(path, "open");
 		return -1;
@@ -378,12 +416,6 @@ static int write_opened(int fd, const char *path, const struct text *t)
 		return -1;
 	}
 	return 0;
-}
-
-/* Opens @path with @flags (mode 0600 if created) and writes @t. */
-static int write_whole(const char *path, int flags, const struct text *t)
-{
-	return write_opened(open(path, flags | O_WRONLY | O_CLOEXEC, 0600), path, t);
 }
 
 /* Appends the snapshot to PATH.series, the time series of interval
@@ -406,12 +438,18 @@ static int append_series(const char *path, const struct text *t)
 	return write_whole(series, O_APPEND | O_CREAT | O_NOFOLLOW, t);
 }
 
-static int write_file(const char *path, pid_t pid, const struct text *t)
+/*
+ * Opens where the report for @path is written: @path itself if it is a
+ * device or a FIFO (then @tmp is ""), else a temporary beside it, named
+ * in @tmp, that report_close renames over it.  -1 (said on stderr) if
+ * it cannot be.
+ */
+static int report_open(const char *path, pid_t pid, char *tmp, size_t size)
 {
-	char tmp[PATH_MAX + 32];
 	struct stat st;
 	int fd;
 
+	tmp[0] = '\0';
 	/* One lstat answers both questions for a path that is not there
 	 * or is a regular file, as it is in a short process. */
 	if (lstat(path, &st) == 0) {
@@ -420,12 +458,15 @@ static int write_file(const char *path, pid_t pid, const struct text *t)
 			report_error(path, "owned by another user");
 			return -1;
 		}
-		if (!S_ISREG(st.st_mode) && write_in_place(path))
-			return write_whole(path, O_NOCTTY, t);
+		if (!S_ISREG(st.st_mode) && write_in_place(path)) {
+			fd = open(path, O_NOCTTY | O_WRONLY | O_CLOEXEC);
+			if (fd < 0)
+				report_error(path, "open");
+			return fd;
+		}
 	}
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)pid) >=
-	    (int)sizeof(tmp)) {
+	if (snprintf(tmp, size, "%s.tmp.%d", path, (int)pid) >= (int)size) {
 		errno = ENAMETOOLONG;
 		report_error(path, "temporary name");
 		return -1;
@@ -435,11 +476,33 @@ static int write_file(const char *path, pid_t pid, const struct text *t)
 	fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
 		fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
-	if (write_opened(fd, tmp, t) < 0) {
-		unlink(tmp);
+	if (fd < 0)
+		report_error(tmp, "open");
+	return fd;
+}
+
+/* Closes @fd of report_open once @t is written to it (or failed), and
+ * puts the temporary @tmp in @path's place, or removes it. */
+static int report_close(int fd, const char *path, const char *tmp,
+			const struct text *t)
+{
+	const char *written = *tmp ? tmp : path;
+
+	if (t->failed) {
+		errno = t->error;
+		report_error(written, t->failed_at);
+		close(fd);
+		if (*tmp)
+			unlink(tmp);
 		return -1;
 	}
-	if (rename(tmp, path) < 0) {
+	if (close(fd) < 0) {
+		report_error(written, "close");
+		if (*tmp)
+			unlink(tmp);
+		return -1;
+	}
+	if (*tmp && rename(tmp, path) < 0) {
 		report_error(path, "rename");
 		unlink(tmp);
 		return -1;
@@ -471,9 +534,9 @@ int report_write(const char *template, const struct report_meta *meta,
 		 struct snapshot *snap)
 {
 	struct symbolizer *sym;
-	struct text t = { 0 };
-	char path[PATH_MAX];
-	int ret;
+	struct text t = { .fd = -1 };
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	int fd, ret;
 
 	if (report_path(template, meta, path, sizeof(path)) < 0) {
 		errno = ENAMETOOLONG;
@@ -485,18 +548,22 @@ int report_write(const char *template, const struct report_meta *meta,
 		symbolizer_resolve(sym, &snap->entries[i].name);
 	merge_same_tags(snap);
 	sort_for_report(snap);
-	build_text(&t, meta, snap, sym);
-	symbolizer_close(sym);
-
-	if (t.failed) {
-		errno = ENOMEM;
-		report_error(path, "format");
-		ret = -1;
-	} else {
-		ret = write_file(path, meta->pid, &t);
-		if (meta->series && append_series(path, &t) < 0)
+	fd = report_open(path, meta->pid, tmp, sizeof(tmp));
+	if (fd >= 0) {
+		/* An interval's snapshot is made whole: it goes to the
+		 * series too. */
+		t.fd = meta->series ? -1 : fd;
+		build_text(&t, meta, snap, sym);
+		if (meta->series && !t.failed && write_all(fd, t.buf, t.len) < 0)
+			text_fail(&t, "write", errno);
+		text_flush(&t);
+		ret = report_close(fd, path, tmp, &t);
+		if (ret == 0 && meta->series && append_series(path, &t) < 0)
 			ret = -1;
+	} else {
+		ret = -1;
 	}
+	symbolizer_close(sym);
 	core_internal_free(t.buf);
 	return ret;
 }
