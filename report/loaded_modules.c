@@ -89,10 +89,16 @@ static int list_one(struct dl_phdr_info *info, size_t size, void *arg)
 	*m = (struct loaded_module){ .lo = lo, .hi = hi, .bias = info->dlpi_addr };
 	m->build_id_len = loaded_module_build_id(info, m->build_id, sizeof(m->build_id));
 	/* The main program by /proc/self/exe, unless the dynamic loader is
-	 * the command (no AT_BASE): then that names the loader. */
+	 * the command (no AT_BASE): then that names the loader.  Its link
+	 * is the real path already: realpath would read each of its parts
+	 * again, eleven system calls for cc1 at every report. */
 	if (main_program ? getauxval(AT_BASE) != 0 : info->dlpi_name[0] == '/')
 		m->name = core_internal_strdup(main_program ? "/proc/self/exe"
 							    : info->dlpi_name);
+	if (main_program && m->name && *loaded_modules_exe_path()) {
+		m->path = core_internal_strdup(loaded_modules_exe_path());
+		m->path_tried = true;
+	}
 	return 0;
 }
 
