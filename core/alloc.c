@@ -695,6 +695,21 @@ void *core_internal_calloc(size_t n, size_t size)
 	return core_alloc(total, 0, ALLOC_NO_CODETAG | ALLOC_ZERO, 0);
 }
 
+void *core_internal_calloc_touched(size_t n, size_t size)
+{
+	size_t total;
+	void *ptr;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ptr = core_alloc(total, 0, ALLOC_NO_CODETAG, 0);
+	if (ptr)
+		memset(ptr, 0, total);
+	return ptr;
+}
+
 char *core_internal_strdup(const char *text)
 {
 	size_t n;

@@ -80,6 +80,14 @@ void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls);
 /* The profiler's own memory: shorthands for ALLOC_NO_CODETAG. */
 void *core_internal_alloc(size_t size);
 void *core_internal_calloc(size_t n, size_t size);
+/*
+ * core_internal_calloc for a table that is probed before it is filled:
+ * zeroed by writing, so its pages are in memory at once.  Fresh pages
+ * from jemalloc are left untouched by calloc, and a page first read
+ * maps the zero page and faults again at its first write: a site
+ * cache's table took two faults a page.
+ */
+void *core_internal_calloc_touched(size_t n, size_t size);
 void *core_internal_realloc(void *ptr, size_t size);
 void core_internal_free(void *ptr);
 /* A copy of @text (NULL: NULL), the profiler's memory. */

@@ -69,7 +69,7 @@ int snapshot_take(struct snapshot *snap)
 
 	memset(snap, 0, sizeof(*snap));
 	snap->entries = core_internal_calloc(n, sizeof(*snap->entries));
-	small = core_internal_calloc(n, sizeof(*small));
+	small = core_internal_calloc_touched(n, sizeof(*small));
 	if (!snap->entries || !small) {
 		core_internal_free(snap->entries);
 		core_internal_free(small);

@@ -109,7 +109,7 @@ static bool reserve(struct site_cache *cache, size_t more)
 		return false;
 	while (!fits(sites, slots))
 		slots *= 2;
-	cache->slots = core_internal_calloc(slots, sizeof(*cache->slots));
+	cache->slots = core_internal_calloc_touched(slots, sizeof(*cache->slots));
 	if (!cache->slots) {
 		cache->slots = old;
 		return false;

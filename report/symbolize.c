@@ -1024,7 +1024,7 @@ static bool reserve_frame(struct symbolizer *sym)
 
 	if (old && 4 * (sym->frames_used + 1) <= 3 * old_slots)
 		return true;
-	sym->frames = core_internal_calloc(slots, sizeof(*sym->frames));
+	sym->frames = core_internal_calloc_touched(slots, sizeof(*sym->frames));
 	if (!sym->frames) {
 		sym->frames = old;
 		return false;
