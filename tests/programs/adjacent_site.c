@@ -4,15 +4,14 @@
  * which reads its modules from /proc/self/maps, takes such a mapping
  * for the library's .bss and would name the site as an offset in the
  * library.  The stub (unmapped_site.c's) is written into a 64 KiB
- * mapping placed at the first page after a loaded library's end where
- * the address space is free, the dynamic loader's first.
+ * mapping at the first page after a loaded library's end where the
+ * address space is free, the dynamic loader's tried first.
  *
- * Prints "site 0xADDR after PATH at 0xOFFSET", OFFSET the site's offset
- * from the library's load bias (where its cache would key it); exits 77 (skipped) if no library
- * has a free page after it.
+ * Prints "site 0xADDR after PATH at 0xOFFSET", OFFSET the site's
+ * offset from the library's load bias (where its cache would key it);
+ * exits 77 (skipped) if no library has a free page after it.
  */
 #include <link.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,24 +27,30 @@ static const unsigned char stub[] = {
 };
 #define STUB_RETURN_OFFSET 6
 
-struct placement {
-	bool loader_only;
-	unsigned char *code;
-	uintptr_t bias;          /* the library's load bias */
-	char after[512];
+#define CANDIDATES 64
+
+/* A library's end, page-aligned, where the code may go. */
+struct candidate {
+	uintptr_t end;
+	uintptr_t bias;            /* the library's load bias */
+	char name[256];
 };
 
-/* Maps the code right after @info's module, if it is a library (the
- * loader alone, on the first pass) and the page after it is free. */
-static int place_after(struct dl_phdr_info *info, size_t size, void *arg)
+struct candidates {
+	struct candidate c[CANDIDATES];
+	int count;
+};
+
+/* Notes the end of each library, the dynamic loader's first.  Nothing
+ * is mapped here: the loader's lock is held. */
+static int note_end(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct placement *p = arg;
+	struct candidates *list = arg;
+	struct candidate *c;
 	uintptr_t end = 0;
-	void *at;
 
 	(void)size;
-	if (p->code || !info->dlpi_name || info->dlpi_name[0] != '/' ||
-	    (p->loader_only && !strstr(info->dlpi_name, "/ld-linux")))
+	if (!info->dlpi_name || info->dlpi_name[0] != '/' || list->count == CANDIDATES)
 		return 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -53,41 +58,52 @@ static int place_after(struct dl_phdr_info *info, size_t size, void *arg)
 		if (ph->p_type == PT_LOAD && info->dlpi_addr + ph->p_vaddr + ph->p_memsz > end)
 			end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
 	}
-	end = (end + 4095) & ~(uintptr_t)4095;
-	at = mmap((void *)end, CODE_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
-		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (at == MAP_FAILED)
-		return 0;
-	if (at != (void *)end) {	/* a kernel without MAP_FIXED_NOREPLACE */
-		munmap(at, CODE_BYTES);
-		return 0;
+	c = &list->c[list->count++];
+	c->end = (end + 4095) & ~(uintptr_t)4095;
+	c->bias = info->dlpi_addr;
+	snprintf(c->name, sizeof(c->name), "%s", info->dlpi_name);
+	if (strstr(info->dlpi_name, "/ld-linux") && list->count > 1) {
+		struct candidate loader = *c;
+
+		memmove(&list->c[1], &list->c[0], (size_t)(list->count - 1) * sizeof(*c));
+		list->c[0] = loader;
 	}
-	p->code = at;
-	p->bias = info->dlpi_addr;
-	snprintf(p->after, sizeof(p->after), "%s", info->dlpi_name);
 	return 0;
 }
 
 int main(void)
 {
-	struct placement p = { .loader_only = true };
+	static struct candidates list;
 	void *(*call_through)(size_t, void *(*)(size_t));
-	unsigned char *at;
+	const struct candidate *placed = NULL;
+	unsigned char *code = NULL, *at;
 	void *kept;
 
-	dl_iterate_phdr(place_after, &p);
-	p.loader_only = false;
-	dl_iterate_phdr(place_after, &p);
-	if (!p.code) {
+	dl_iterate_phdr(note_end, &list);
+	for (int i = 0; i < list.count && !placed; i++) {
+		void *p = mmap((void *)list.c[i].end, CODE_BYTES,
+			       PROT_READ | PROT_WRITE | PROT_EXEC,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (p == MAP_FAILED)
+			continue;
+		if (p != (void *)list.c[i].end) {	/* no MAP_FIXED_NOREPLACE */
+			munmap(p, CODE_BYTES);
+			continue;
+		}
+		code = p;
+		placed = &list.c[i];
+	}
+	if (!placed) {
 		puts("no library has a free page after it");
 		return 77;
 	}
-	at = p.code + 4096;
+	at = code + 4096;
 	memcpy(at, stub, sizeof(stub));
 	call_through = (void *(*)(size_t, void *(*)(size_t)))(void *)at;
 	kept = call_through(12288, malloc);
 	CHECK(kept != NULL, "malloc through the stub failed");
 	printf("site 0x%lx after %s at 0x%lx\n", (unsigned long)(at + STUB_RETURN_OFFSET),
-	       p.after, (unsigned long)(at + STUB_RETURN_OFFSET - p.bias));
+	       placed->name, (unsigned long)(at + STUB_RETURN_OFFSET - placed->bias));
 	return CHECK_STATUS();
 }
