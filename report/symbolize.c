@@ -250,6 +250,14 @@ struct symbolizer {
 	struct site_cache_dir *cache_dir;
 	struct module_sites *module_sites;
 	bool cache_tried;
+	/* The module of the last site the cache answered, its sites and
+	 * its name in a record (NULL: the program): a snapshot comes in
+	 * address order, so a site is most often in the module before
+	 * it, and a binary search, a walk of the cache list and two
+	 * string compares a site are saved. */
+	struct loaded_module *last_loaded;
+	struct module_sites *last_sites;
+	const char *last_module;
 	/* Chains share frames (cc1 at depth 4: 4,400 chains of four frames
 	 * over about as many sites): each frame is resolved and printed
 	 * once. */
@@ -869,20 +877,28 @@ void symbolizer_remember_sites(const struct snapshot *snap, uintptr_t lo,
  */
 static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 {
-	struct loaded_module *lm;
-	struct module_sites *m;
+	uintptr_t pc = where->site - 1;
+	struct loaded_module *lm = sym->last_loaded;
 	struct cached_site cached;
 
-	lm = loaded_modules_find(sym->loaded, where->site - 1);
-	if (!lm || !lm->build_id_len)
-		return false;
-	m = module_sites_by_id(sym, lm->build_id, lm->build_id_len);
-	if (!m || !site_cache_find(m->sites, where->site - lm->bias, &cached) ||
-	    !loaded_module_path(lm) ||
+	if (!lm || pc < lm->lo || pc >= lm->hi) {
+		struct module_sites *m;
+
+		lm = loaded_modules_find(sym->loaded, pc);
+		if (!lm || !lm->build_id_len)
+			return false;
+		m = module_sites_by_id(sym, lm->build_id, lm->build_id_len);
+		if (!m || !loaded_module_path(lm))
+			return false;
+		sym->last_loaded = lm;
+		sym->last_sites = m;
+		sym->last_module = strcmp(lm->path, sym->exe_path) != 0 ?
+				   base_name(lm->path) : NULL;
+	}
+	if (!site_cache_find(sym->last_sites->sites, where->site - lm->bias, &cached) ||
 	    (!cached.line && loaded_module_may_have_dwarf(lm)))
 		return false;
-	if (strcmp(lm->path, sym->exe_path) != 0)
-		where->module = base_name(lm->path);
+	where->module = sym->last_module;
 	where->file = cached.file;
 	where->line = cached.line;
 	where->function = cached.function;
