@@ -895,8 +895,8 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
  * for a wrapper called from sites it has seen (the common case); 0 as
  * soon as the memo lacks a frame.
  */
-static uint32_t charge_by_offset(const struct codetag *ct, uintptr_t sp,
-				 bool memo_only)
+static inline __attribute__((always_inline)) uint32_t
+charge_by_offset(const struct codetag *ct, uintptr_t sp, bool memo_only)
 {
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
@@ -1074,31 +1074,21 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
 	return chain;
 }
 
-uint32_t callsite_route(uint32_t index, uintptr_t site)
+/*
+ * The rest of callsite_route (below): a site not decided yet, or one
+ * whose caller or stack the memo and the last paths do not know.
+ */
+static __attribute__((noinline)) uint32_t
+route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wrapper_sp)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;
 	unsigned int depth = callsite_options.depth;
-	uintptr_t wrapper_sp = 0;
-	uint16_t route;
 	uint32_t charged = index;
 	bool measure = true;
 	int saved_errno;
 
-	/* The fixed tags (the overflow tag) are nobody's site. */
-	if (index < CODETAG_FIRST_SITE)
-		return index;
-	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
 	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
 		return index;
-	if (route == CODETAG_ROUTE_UNWIND) {
-		wrapper_sp = wrapper_stack_pointer(site);
-		charged = !wrapper_sp ? 0 : depth == 1 ? charge_by_offset(ct, wrapper_sp, true)
-						       : stack_by_path(ct, site, wrapper_sp);
-		if (charged)
-			return charged;
-		charged = index;
-	}
-
 	saved_errno = errno;
 	core_internal_enter();
 	if (route == CODETAG_ROUTE_UNDECIDED)
@@ -1128,6 +1118,45 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	core_internal_leave();
 	errno = saved_errno;
 	return charged;
+}
+
+/* ALLOCINFO_DEPTH > 1: the chain by the last paths, else the walk. */
+static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t site)
+{
+	uintptr_t wrapper_sp = wrapper_stack_pointer(site);
+	uint32_t charged = wrapper_sp ? stack_by_path(&codetag_tag(index)->ct, site,
+						      wrapper_sp) : 0;
+
+	if (charged)
+		return charged;
+	return route_with_lookups(index, site, CODETAG_ROUTE_UNWIND, wrapper_sp);
+}
+
+/*
+ * Only the common case is here, and every other way out is a tail
+ * call: a wrapper site at depth 1 whose caller the memo knows.  So it
+ * keeps no register across a call (callgrind, a wrapper called from 16
+ * sites: 86 instructions a routed allocation, 120 in one function).
+ */
+uint32_t callsite_route(uint32_t index, uintptr_t site)
+{
+	const struct codetag *ct = &codetag_tag(index)->ct;
+	uint16_t route;
+	uintptr_t wrapper_sp;
+	uint32_t charged;
+
+	/* The fixed tags (the overflow tag) are nobody's site. */
+	if (index < CODETAG_FIRST_SITE)
+		return index;
+	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+	if (route != CODETAG_ROUTE_UNWIND)
+		return route_with_lookups(index, site, route, 0);
+	if (callsite_options.depth > 1)
+		return route_stack(index, site);
+	wrapper_sp = wrapper_stack_pointer(site);
+	if (wrapper_sp && (charged = charge_by_offset(ct, wrapper_sp, true)))
+		return charged;
+	return route_with_lookups(index, site, route, wrapper_sp);
 }
 
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
