@@ -50,8 +50,7 @@ void route_memory_configure(const char *setting, const char *config)
 static void file_name(char name[2 * 64 + sizeof(".routes")],
 		      const unsigned char *build_id, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		snprintf(name + 2 * i, 3, "%02x", build_id[i]);
+	cache_dir_hex(name, build_id, len);
 	memcpy(name + 2 * len, ".routes", sizeof(".routes"));
 }
 

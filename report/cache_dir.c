@@ -133,6 +133,17 @@ bool cache_dir_parse_hex(const char *text, uint64_t *out)
 	return digits > 0;
 }
 
+void cache_dir_hex(char *out, const unsigned char *bytes, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
 int cache_dir_open(const char *setting)
 {
 	if (setting && !strcmp(setting, "off")) {

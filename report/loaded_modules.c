@@ -15,6 +15,7 @@
 
 #include "core/alloc.h"
 #include "report/address_sort.h"
+#include "report/cache_dir.h"
 
 size_t loaded_module_build_id(const struct dl_phdr_info *info,
 			      unsigned char *out, size_t max)
@@ -279,12 +280,18 @@ static bool find_dwarf(struct loaded_module *m)
 	    !read_sections(m->path, &has_debug, link, sizeof(link)) || has_debug)
 		return true;
 	if (m->build_id_len >= 2) {
-		n = (size_t)snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
-				     m->build_id[0]);
-		for (size_t i = 1; i < m->build_id_len && n + 3 < sizeof(path); i++)
-			n += (size_t)snprintf(path + n, sizeof(path) - n, "%02x", m->build_id[i]);
-		if (n + sizeof(".debug") > sizeof(path) ||
-		    (memcpy(path + n, ".debug", sizeof(".debug")), exists(path)))
+		/* /usr/lib/debug/.build-id/XX/YYYY....debug */
+		_Static_assert(sizeof("/usr/lib/debug/.build-id/") + 3 +
+			       2 * LOADED_MODULE_BUILD_ID_MAX + sizeof(".debug") <= PATH_MAX,
+			       "a build-id's debug path fits");
+		n = sizeof("/usr/lib/debug/.build-id/") - 1;
+		memcpy(path, "/usr/lib/debug/.build-id/", n);
+		cache_dir_hex(path + n, m->build_id, 1);
+		path[n + 2] = '/';
+		cache_dir_hex(path + n + 3, m->build_id + 1, m->build_id_len - 1);
+		n += 3 + 2 * (m->build_id_len - 1);
+		memcpy(path + n, ".debug", sizeof(".debug"));
+		if (exists(path))
 			return true;
 	}
 	if (!link[0])

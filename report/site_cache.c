@@ -242,8 +242,7 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 	cache = core_internal_calloc(1, sizeof(*cache));
 	if (!cache)
 		return NULL;
-	for (size_t i = 0; i < build_id_len; i++)
-		snprintf(cache->name + 2 * i, 3, "%02x", build_id[i]);
+	cache_dir_hex(cache->name, build_id, build_id_len);
 	load_file(dir, cache);
 	return cache;
 }
