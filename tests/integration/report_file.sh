@@ -5,7 +5,10 @@
 # - a symlink planted at the report path is replaced, never followed;
 # - the report is created mode 0600 and leaves no temporary file;
 # - a target that is not a regular file (/dev/null) is written in place,
-#   by descendants too (never a new /dev/null.PID).
+#   by descendants too (never a new /dev/null.PID);
+# - a report longer than the writer's 64 KiB buffer, written a buffer at
+#   a time, is whole; a write that fails on the way (/dev/full) is one
+#   line on stderr, and leaves the program as it was.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -52,5 +55,29 @@ ALLOCINFO_OUTPUT=/dev/null LD_PRELOAD=$ALLOCINFO_LIB bash -c '"$1"; exit $?' sh 
 cmp -s "$T/out" "$T/native.stdout" || fail "stdout changed under bash -c"
 after=$(ls -d /dev/null.* 2>/dev/null | wc -l)
 [ "$after" -eq "$before" ] || fail "a descendant made a file beside /dev/null: $(ls -d /dev/null.*)"
+
+# Longer than a buffer: 3,000 sites in no module, each one live 24-byte
+# block, named by address (tests/programs/many_sites.c).
+many=$TEST_BIN/programs/many_sites
+run_preloaded "$T/many" "$many" 3000
+check_report_wellformed "$T/many"
+check_no_stderr "$T/many"
+[ "$(stat -c %s "$T/many")" -gt 65536 ] ||
+	fail "the report of 3,000 sites is $(stat -c %s "$T/many") bytes: not past one buffer"
+stubs=$(awk '$1 == 24 && $2 == 1 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/many" | sort -u | wc -l)
+[ "$stubs" -eq 3000 ] || fail "$stubs distinct records of the 3,000 stub sites, not 3,000"
+[ "$(tail -c 1 "$T/many" | od -An -c | tr -d ' ')" = '\n' ] ||
+	fail "the report does not end with its last record's newline"
+
+# A write that fails: /dev/full takes nothing.
+if [ -c /dev/full ]; then
+	status=0
+	ALLOCINFO_OUTPUT=/dev/full LD_PRELOAD=$ALLOCINFO_LIB "$many" 3000 \
+		>"$T/out" 2>"$T/err" || status=$?
+	[ "$status" -eq 0 ] || fail "exit status $status when the report's write fails"
+	[ "$(cat "$T/out")" = "sites 3000" ] || fail "stdout changed when the report's write fails: $(cat "$T/out")"
+	[ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^allocinfo: cannot write report /dev/full: write: ' "$T/err" ||
+		fail "a failed write should be one line naming /dev/full and the write: $(cat "$T/err")"
+fi
 
 test_done
