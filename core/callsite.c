@@ -766,10 +766,11 @@ static struct frame_memo *thread_frame_memo(void)
 		return frame_memo;
 	if (!memo_key_made)
 		return NULL;
-	/* With stacks on, the path cache lives after it, in one block. */
-	frame_memo = core_internal_calloc(1, FRAME_MEMO_SLOTS * sizeof(*frame_memo) +
-					  (callsite_options.depth > 1 ?
-					   PATH_CACHE_SLOTS * sizeof(*path_cache) : 0));
+	/* With stacks on, the path cache lives after it, in one block.
+	 * Both are probed before they are filled: zeroed by writing. */
+	frame_memo = core_internal_calloc_touched(1, FRAME_MEMO_SLOTS * sizeof(*frame_memo) +
+						  (callsite_options.depth > 1 ?
+						   PATH_CACHE_SLOTS * sizeof(*path_cache) : 0));
 	if (frame_memo && pthread_setspecific(memo_key, frame_memo) != 0) {
 		core_internal_free(frame_memo);
 		frame_memo = NULL;
