@@ -50,6 +50,7 @@
 
 #include "core/alloc.h"
 #include "core/callsite.h"
+#include "core/codetag.h"
 #include "core/internal_scope.h"
 #include "preload/route_memory.h"
 #include "report/address_sort.h"
@@ -517,6 +518,13 @@ void wrappers_remember(void)
 
 	core_internal_enter();
 	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
+	/* Room for every tag at once (collect_learned doubles the list
+	 * only without it): grown from 256 entries, cc1's 1,135 were
+	 * copied three times into fresh pages. */
+	list.capacity = codetag_count();
+	list.entries = core_internal_alloc(list.capacity * sizeof(*list.entries));
+	if (!list.entries)
+		list.capacity = 0;
 	callsite_visit_learned(collect_learned, &list);
 	if (list.count)
 		qsort(list.entries, list.count, sizeof(list.entries[0]), compare_learned);
