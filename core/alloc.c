@@ -34,6 +34,7 @@
 #include "core/allocator_pages.h"
 #include "core/callsite.h"
 #include "core/codetag.h"
+#include "core/frame_memo.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 
@@ -466,22 +467,77 @@ void *core_malloc_failed(void *ptr, size_t usable)
 	return NULL;
 }
 
-void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
-			   bool zero)
+/* The small allocation of @size charged to @tag, as core_malloc_small
+ * ends. */
+static inline __attribute__((always_inline)) void *
+malloc_charged(size_t size, uint32_t tag, bool zero)
+{
+	size_t usable = small_usable_for(size);
+	/* Made before jemalloc's call, so that only it and @usable are
+	 * kept across. */
+	uint32_t word = slot_word(tag, usable, size);
+	void *ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+
+	return core_malloc_set_slot(ptr, usable, word);
+}
+
+/* core_malloc_by_route's lookups: a site new to the small array, or a
+ * route its memo does not answer. */
+static __attribute__((noinline)) void *
+malloc_by_lookup(size_t size, uintptr_t site, uint32_t site_word, bool zero,
+		 uintptr_t caller_sp)
 {
 	struct core_thread *t = &core_thread;
-	size_t usable = small_usable_for(size);
 	uint32_t tag;
-	void *ptr;
 
 	/* A new site's route may unwind and allocate: the profiler's
 	 * own code, inside the allocator. */
 	core_thread_enter_fast(t);
-	tag = site_word ? codetag_index_for_word(site_word, site)
-			: codetag_index_for_site(site);
+	if (!site_word)
+		site_word = codetag_site_word(site);
+	tag = codetag_index_for_word(site_word, site, caller_sp);
 	core_thread_leave_fast(t);
-	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-	return core_malloc_set_slot(ptr, usable, slot_word(tag, usable, size));
+	return malloc_charged(size, tag, zero);
+}
+
+/* A fatal signal came while frame_memo_charge_caller ran: its handler
+ * first, then the allocation, charged to @tag if that found one. */
+static __attribute__((noinline)) void *
+malloc_after_signal(size_t size, uintptr_t site, uint32_t site_word, bool zero,
+		    uintptr_t caller_sp, uint32_t tag)
+{
+	core_leave_slow();
+	if (!tag)
+		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
+	return malloc_charged(size, tag, zero);
+}
+
+/*
+ * A wrapper's allocation whose caller this thread's frame memo knows is
+ * charged here without a call (frame_memo_charge_caller); every other
+ * way out is a tail call, so that nothing is kept across a call but
+ * jemalloc's.  @caller_sp is trusted only where the word below it is
+ * @site.
+ */
+void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
+			   bool zero, uintptr_t caller_sp)
+{
+	struct core_thread *t = &core_thread;
+	uint32_t tag;
+	int flagged;
+
+	if (__builtin_expect(!site_word || !caller_sp ||
+			     ((const uintptr_t *)caller_sp)[-1] != site, 0))
+		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
+	core_thread_enter_fast(t);
+	tag = frame_memo_charge_caller(&codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct,
+				       caller_sp);
+	flagged = core_thread_leave_flagged(t);
+	if (__builtin_expect(flagged, 0))
+		return malloc_after_signal(size, site, site_word, zero, caller_sp, tag);
+	if (__builtin_expect(!tag, 0))
+		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
+	return malloc_charged(size, tag, zero);
 }
 
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,

@@ -122,9 +122,10 @@ void *core_malloc_failed(void *ptr, size_t usable);
 /* The fast path's ways out of line, each the rest of core_malloc
  * (alloc.c): the tag is not one the small site array gives at once (a
  * wrapper's, whose @site_word it passes on, or a new site or one past
- * the array, 0); the block's page has no slot array of its class yet. */
+ * the array, 0; @caller_sp as for callsite_route); the block's page has
+ * no slot array of its class yet. */
 void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
-			   bool zero);
+			   bool zero, uintptr_t caller_sp);
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
 /* The end of every small malloc: @ptr, a fresh block of class @usable
@@ -165,8 +166,12 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 			     size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, zero ? ALLOC_ZERO : ALLOC_DEFAULT, site);
 	site_word = codetag_site_word_small(site);
+	/* Inlined into the exported function, whose frame (it keeps a
+	 * frame pointer) ends where its caller's stack resumes. */
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0))
-		return core_malloc_by_route(size, site, site_word, zero);
+		return core_malloc_by_route(size, site, site_word, zero,
+					    (uintptr_t)__builtin_frame_address(0) +
+						    2 * sizeof(uintptr_t));
 	usable = small_usable_for(size);
 	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */

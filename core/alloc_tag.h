@@ -175,10 +175,12 @@ static inline uint32_t codetag_site_lookup(uintptr_t site)
 
 /*
  * The tag an allocation at @site is charged to: its own, unless the
- * site is a wrapper's (then its caller's, found by callsite_route).
- * By @site's slot word, when the caller has it.
+ * site is a wrapper's (then its caller's, found by callsite_route, with
+ * @caller_sp if known, else 0).  By @site's slot word, when the caller
+ * has it.
  */
-static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site)
+static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site,
+					      uintptr_t caller_sp)
 {
 	uint32_t index = word & CODETAG_SLOT_INDEX;
 
@@ -187,12 +189,12 @@ static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site)
 	if (__atomic_load_n(&codetag_tags[index].ct.route,
 			    __ATOMIC_RELAXED) == CODETAG_ROUTE_SELF)
 		return index;
-	return callsite_route(index, site);
+	return callsite_route(index, site, caller_sp);
 }
 
 static inline uint32_t codetag_index_for_site(uintptr_t site)
 {
-	return codetag_index_for_word(codetag_site_word(site), site);
+	return codetag_index_for_word(codetag_site_word(site), site, 0);
 }
 
 /* Adds to @tag's shared counters: the slow path, and the mmap path. */

@@ -55,6 +55,7 @@
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
 #include "core/codetag.h"
+#include "core/frame_memo.h"
 #include "core/internal_scope.h"
 
 /* Frames of ours between the unwinder and the site: callsite_route,
@@ -75,6 +76,7 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 
 static struct callsite_options callsite_options = { .depth = 1 };
+bool callsite_one_frame = true;
 static int (*unwind_backtrace)(void **frames, int size);
 static int (*unwind_getcontext)(unw_context_t *context);
 static int (*unwind_init_local)(unw_cursor_t *cursor, unw_context_t *context);
@@ -241,6 +243,7 @@ void callsite_init(const struct callsite_options *options)
 		callsite_options.depth = 1;
 	if (callsite_options.depth > CALLSITE_DEPTH_MAX)
 		callsite_options.depth = CALLSITE_DEPTH_MAX;
+	callsite_one_frame = callsite_options.depth == 1;
 	/* The loader's base from the kernel (0 when the loader was run as
 	 * the program: then it is not told apart, and the unwinder is
 	 * loaded now). */
@@ -514,9 +517,15 @@ static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site)
  * below it.  A caller that is itself a wrapper (xcalloc calling xmalloc)
  * still takes the unwinder.
  */
-static uintptr_t wrapper_stack_pointer(uintptr_t site)
+static inline uintptr_t wrapper_stack_pointer(uintptr_t site, uintptr_t caller_sp)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
+
+	/* Given by the exported function (its frame's top), and checked:
+	 * the walk below cost a fifth of a routed allocation's
+	 * instructions (perl, callgrind). */
+	if (caller_sp && ((const uintptr_t *)caller_sp)[-1] == site)
+		return caller_sp;
 
 	for (int hops = 0; hops < 12 && fp; hops++) {
 		const uintptr_t *next = (const uintptr_t *)fp[0];
@@ -655,67 +664,9 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 	}
 }
 
-/*
- * What a walk by offsets needs to know about a site, remembered per
- * thread.
- *
- * Each level of a walk looks the frame's tag up (for its route and its
- * caller offset) and, for stacks, asks the classifier about it: in the
- * global table every lookup lands on a cache line of its own, and the
- * classifier searches a module's symbols.  With ALLOCINFO_DEPTH=4 that
- * was most of what an allocation cost (perl: a third of its samples),
- * and at sqlite3's wrapper sites a third of allocinfo's share.  A
- * thread's stacks repeat, so a small direct-mapped table in the thread
- * keeps, per site, the answers that do not change once known: the tag,
- * its route once decided, its caller offset once confirmed, and the
- * classifier's answer.  An entry holds only while no library has been
- * unloaded since it was made (codetag_retirements): another may be
- * mapped at the same addresses.
- */
-#define FRAME_MEMO_SLOTS 1024
-
-/*
- * @site's set in a thread's table: two entries side by side (one cache
- * line), at the top 9 bits of a multiplicative hash.  Two ways, not one:
- * cc1 calls its wrappers from over a thousand sites, and a direct-mapped
- * table lost a fifth of them to conflicts.  The first entry of a set is
- * the one used last.
- */
-static inline size_t frame_memo_set(uintptr_t site)
-{
-	_Static_assert(FRAME_MEMO_SLOTS == 2u << (64 - 55), "9 bits of hash, 2 ways");
-	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55) * 2;
-}
-
-
-struct frame_memo {
-	uintptr_t site;
-	uintptr_t module;
-	uint32_t index;            /* the site's own tag */
-	int32_t caller_offset;     /* confirmed, else 0 */
-	uint16_t route;            /* enum codetag_route */
-	uint16_t code;             /* enum callsite_code */
-	uint32_t retirements;      /* codetag_retirements when made */
-};
-
-/* @site's entry in @table, or NULL: no change to the table. */
-static inline const struct frame_memo *frame_memo_find(const struct frame_memo *table,
-						       uintptr_t site)
-{
-	const struct frame_memo *set = &table[frame_memo_set(site)];
-
-	if (set[0].site == site)
-		return &set[0];
-	return set[1].site == site ? &set[1] : NULL;
-}
-
-/*
- * The table is 32 KiB, too much for every thread's static TLS: it is
- * the profiler's memory, made on a thread's first walk and freed when
- * the thread exits (memo_key).  A thread that cannot have one walks
- * without: each frame then costs a lookup in the global table.
- */
-static __thread struct frame_memo *frame_memo;
+/* The frame memo (core/frame_memo.h): this thread's table, made on its
+ * first walk. */
+__thread struct frame_memo *frame_memo;
 
 /*
  * With stacks on: this thread's last walks, two for each allocation
@@ -1100,7 +1051,7 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 		mark_undecided_charge(ct);
 	if (route == CODETAG_ROUTE_UNWIND) {
 		if (!wrapper_sp)
-			wrapper_sp = wrapper_stack_pointer(site);
+			wrapper_sp = wrapper_stack_pointer(site, 0);
 		if (!wrapper_sp)
 			charged = 0;
 		else if (depth == 1)
@@ -1122,9 +1073,10 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 }
 
 /* ALLOCINFO_DEPTH > 1: the chain by the last paths, else the walk. */
-static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t site)
+static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t site,
+							 uintptr_t caller_sp)
 {
-	uintptr_t wrapper_sp = wrapper_stack_pointer(site);
+	uintptr_t wrapper_sp = wrapper_stack_pointer(site, caller_sp);
 	uint32_t charged = wrapper_sp ? stack_by_path(&codetag_tag(index)->ct, site,
 						      wrapper_sp) : 0;
 
@@ -1139,7 +1091,7 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
  * keeps no register across a call (callgrind, a wrapper called from 16
  * sites: 70 instructions a routed allocation, 120 in one function).
  */
-uint32_t callsite_route(uint32_t index, uintptr_t site)
+uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {
 	const struct codetag *ct = &codetag_tag(index)->ct;
 	uint16_t route;
@@ -1153,8 +1105,8 @@ uint32_t callsite_route(uint32_t index, uintptr_t site)
 	if (route != CODETAG_ROUTE_UNWIND)
 		return route_with_lookups(index, site, route, 0);
 	if (callsite_options.depth > 1)
-		return route_stack(index, site);
-	wrapper_sp = wrapper_stack_pointer(site);
+		return route_stack(index, site, caller_sp);
+	wrapper_sp = wrapper_stack_pointer(site, caller_sp);
 	if (wrapper_sp && (charged = charge_by_offset(ct, wrapper_sp, true)))
 		return charged;
 	return route_with_lookups(index, site, route, wrapper_sp);

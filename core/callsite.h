@@ -92,14 +92,23 @@ struct callsite_options {
  */
 void callsite_init(const struct callsite_options *options);
 
+/* Whether a wrapper's allocation is charged to its caller's own tag
+ * (ALLOCINFO_DEPTH=1), not to a chain of sites; set by callsite_init. */
+extern bool callsite_one_frame;
+
 /*
  * The tag index that an allocation at @site, whose own tag is @index,
  * is charged to.  Called by codetag_index_for_site() for a tag whose
  * route is not CODETAG_ROUTE_SELF: it decides the route on first use,
  * and unwinds at wrapper sites.  Lock-free; never allocates through the
  * tagged path.
+ *
+ * @caller_sp: the stack pointer the allocation's caller has once the
+ * call returns (the word below it holds @site), as the exported
+ * function's frame gives it; 0 if not known, and then it is found by
+ * walking our own frames.
  */
-uint32_t callsite_route(uint32_t index, uintptr_t site);
+uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp);
 
 /*
  * Loads the unwinder now if it is not yet (callsite.c loads it on first

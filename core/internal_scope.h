@@ -106,9 +106,11 @@ void core_leave_slow(void);
 
 /*
  * Its way out: back to 0, unless a handler deferred a signal meanwhile,
- * which the flags of the one subtract show.
+ * which the flags of the one subtract show.  The caller of the
+ * _flagged form must call core_leave_slow() when it returns nonzero;
+ * it may first leave by a tail call, and keep no register across it.
  */
-static inline void core_thread_leave_fast(struct core_thread *t)
+static inline int core_thread_leave_flagged(struct core_thread *t)
 {
 	int flagged;
 
@@ -118,7 +120,12 @@ static inline void core_thread_leave_fast(struct core_thread *t)
 #else
 	flagged = __atomic_sub_fetch(&t->allocator_state, 1, __ATOMIC_RELAXED) != 0;
 #endif
-	if (__builtin_expect(flagged, 0))
+	return flagged;
+}
+
+static inline void core_thread_leave_fast(struct core_thread *t)
+{
+	if (__builtin_expect(core_thread_leave_flagged(t), 0))
 		core_leave_slow();
 }
 

@@ -1,0 +1,115 @@
+/*
+ * The frame memo: what a walk by offsets needs to know about a site,
+ * per thread (see below).  Here rather than in callsite.c so that the
+ * allocation's common routed case can read it inline
+ * (frame_memo_charge_caller).
+ */
+#ifndef ALLOCINFO_CORE_FRAME_MEMO_H
+#define ALLOCINFO_CORE_FRAME_MEMO_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/callsite.h"
+#include "core/codetag.h"
+
+/*
+ * What a walk by offsets needs to know about a site, remembered per
+ * thread.
+ *
+ * Each level of a walk looks the frame's tag up (for its route and its
+ * caller offset) and, for stacks, asks the classifier about it: in the
+ * global table every lookup lands on a cache line of its own, and the
+ * classifier searches a module's symbols.  With ALLOCINFO_DEPTH=4 that
+ * was most of what an allocation cost (perl: a third of its samples),
+ * and at sqlite3's wrapper sites a third of allocinfo's share.  A
+ * thread's stacks repeat, so a small direct-mapped table in the thread
+ * keeps, per site, the answers that do not change once known: the tag,
+ * its route once decided, its caller offset once confirmed, and the
+ * classifier's answer.  An entry holds only while no library has been
+ * unloaded since it was made (codetag_retirements): another may be
+ * mapped at the same addresses.
+ */
+#define FRAME_MEMO_SLOTS 1024
+
+/*
+ * @site's set in a thread's table: two entries side by side (one cache
+ * line), at the top 9 bits of a multiplicative hash.  Two ways, not one:
+ * cc1 calls its wrappers from over a thousand sites, and a direct-mapped
+ * table lost a fifth of them to conflicts.  The first entry of a set is
+ * the one used last.
+ */
+static inline size_t frame_memo_set(uintptr_t site)
+{
+	_Static_assert(FRAME_MEMO_SLOTS == 2u << (64 - 55), "9 bits of hash, 2 ways");
+	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55) * 2;
+}
+
+
+struct frame_memo {
+	uintptr_t site;
+	uintptr_t module;
+	uint32_t index;            /* the site's own tag */
+	int32_t caller_offset;     /* confirmed, else 0 */
+	uint16_t route;            /* enum codetag_route */
+	uint16_t code;             /* enum callsite_code */
+	uint32_t retirements;      /* codetag_retirements when made */
+};
+
+/* @site's entry in @table, or NULL: no change to the table. */
+static inline const struct frame_memo *frame_memo_find(const struct frame_memo *table,
+						       uintptr_t site)
+{
+	const struct frame_memo *set = &table[frame_memo_set(site)];
+
+	if (set[0].site == site)
+		return &set[0];
+	return set[1].site == site ? &set[1] : NULL;
+}
+
+/*
+ * The table is 32 KiB, too much for every thread's static TLS: it is
+ * the profiler's memory, made on a thread's first walk and freed when
+ * the thread exits (callsite.c's memo_key).  A thread that cannot have
+ * one walks without: each frame then costs a lookup in the global
+ * table.  NULL until then.
+ */
+extern __thread struct frame_memo *frame_memo;
+
+/*
+ * The tag an allocation at a wrapper site, whose tag is @ct, is charged
+ * to when this thread's memo already knows the answer: ALLOCINFO_DEPTH
+ * is 1 (callsite_one_frame), the site's route is UNWIND with a
+ * confirmed caller offset, and the return address read there from
+ * @caller_sp (callsite_route's) is a charged site (route SELF) in the
+ * memo.  0 otherwise, and callsite_route takes over.
+ *
+ * This is callsite_route's common case, inline in core_malloc_by_route:
+ * perl's Perl_safesysmalloc and cc1's xmalloc route most allocations,
+ * and through two calls a routed allocation cost twice the instructions
+ * of a direct one.  It writes nothing and calls nothing.  Run it inside
+ * the allocator (core_thread_enter_fast): a signal handler's allocation
+ * may reorder a set of the memo under it.
+ */
+static inline uint32_t frame_memo_charge_caller(const struct codetag *ct,
+						uintptr_t caller_sp)
+{
+	const struct frame_memo *m, *table = frame_memo;
+	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+
+	if (!callsite_one_frame || !table || offset <= 0 ||
+	    offset == CALLSITE_CALLER_OUTERMOST ||
+	    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
+	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) ||
+	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
+		return 0;
+	m = frame_memo_find(table, *(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	if (!m || m->route != CODETAG_ROUTE_SELF ||
+	    m->retirements != atomic_load_explicit(&codetag_retirements,
+						   memory_order_acquire))
+		return 0;
+	return m->index;
+}
+
+#endif
