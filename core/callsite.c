@@ -26,6 +26,14 @@
  * not seen through is charged: with depth 1 its site tag, with depth N
  * the tag of the chain of N sites that starts there.
  *
+ * The unwinder is the last resort.  Each frame's caller lies at a fixed
+ * offset above its stack pointer, measured by the unwinder twice and
+ * kept in the route memory for later runs; with those, the same rule is
+ * applied by reading the stack (charge_by_offset through wrappers,
+ * charge_by_rule where an anonymous frame is on the way,
+ * stack_by_offset for stacks), and a warm run of a program need not
+ * load libunwind at all.
+ *
  * The unwinder is libunwind's unw_backtrace, loaded with dlopen and
  * RTLD_LOCAL: linked normally, libunwind.so.8's exported _Unwind_* and
  * backtrace() would come before libgcc_s's and glibc's in the program's
@@ -306,29 +314,46 @@ static void classify_site(uintptr_t site, struct codetag *ct,
 }
 
 /*
+ * One frame's step of the rule above, for the frame @i from the site
+ * (innermost 0), whose code and module are @code and @module: false
+ * once the rule has decided, and the charged frame is *@keep.
+ * *@run_module is the module of the run that starts at *@keep.
+ */
+static bool rule_sees_past(unsigned int i, enum callsite_code code, uintptr_t module,
+			   unsigned int *keep, uintptr_t *run_module)
+{
+	if (code == CALLSITE_CODE_OWN)
+		return false;
+	if (i == *keep)
+		*run_module = module;
+	else if (module != *run_module)
+		return false;
+	if (code == CALLSITE_CODE_WRAPPER)
+		*keep = i + 1;
+	else if (i - *keep + 1 >= CALLSITE_ANONYMOUS_MAX)
+		return false;
+	return true;
+}
+
+/*
  * Of @n return addresses, innermost first, the index of the first one
  * that is not seen through (see the rule above).  n - 1 if all are.
+ * *@decided: the frame at which the rule decided (n if it did not).
  */
-static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n)
+static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n,
+					unsigned int *decided)
 {
 	uintptr_t run_module = 0;
-	unsigned int keep = 0;
+	unsigned int keep = 0, i;
 
-	for (unsigned int i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		struct callsite_facts facts;
 
 		classify(frames[i], &facts);
-		if (facts.code == CALLSITE_CODE_OWN)
-			break;
-		if (i == keep)
-			run_module = facts.module;
-		else if (facts.module != run_module)
-			break;
-		if (facts.code == CALLSITE_CODE_WRAPPER)
-			keep = i + 1;
-		else if (i - keep + 1 >= CALLSITE_ANONYMOUS_MAX)
+		if (!rule_sees_past(i, facts.code, facts.module, &keep, &run_module))
 			break;
 	}
+	*decided = i;
 	return keep < n ? keep : n - 1;
 }
 
@@ -368,7 +393,7 @@ static uint16_t route_by_code(struct codetag *ct, uintptr_t site)
 	uintptr_t buf[CALLSITE_OWN_FRAMES + CALLSITE_ANONYMOUS_MAX];
 	struct callsite_facts facts;
 	const uintptr_t *frames;
-	unsigned int n;
+	unsigned int n, decided;
 
 	classify_site(site, ct, &facts);
 	switch (facts.code) {
@@ -383,8 +408,8 @@ static uint16_t route_by_code(struct codetag *ct, uintptr_t site)
 		if (unwinder_for(site) == UNWINDER_LATER)
 			return CODETAG_ROUTE_UNDECIDED;
 		frames = stack_from_site(site, buf, sizeof(buf) / sizeof(buf[0]), &n);
-		return first_charged_frame(frames, n) > 0 ? CODETAG_ROUTE_UNWIND
-							  : CODETAG_ROUTE_SELF;
+		return first_charged_frame(frames, n, &decided) > 0 ? CODETAG_ROUTE_UNWIND
+								    : CODETAG_ROUTE_SELF;
 	case CALLSITE_CODE_OWN:
 	default:
 		return CODETAG_ROUTE_SELF;
@@ -482,19 +507,23 @@ static uint32_t stack_tag(const uintptr_t *frames, unsigned int depth,
 	return index;
 }
 
-static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site)
+/* The charged tag by the unwinder.  *@decided: the frame from @site at
+ * which the rule decided (0 if it was not asked). */
+static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site,
+				    unsigned int *decided)
 {
 	uintptr_t buf[CALLSITE_FRAMES_MAX];
 	unsigned int depth = callsite_options.depth, n, keep;
 	const uintptr_t *frames;
 
+	*decided = 0;
 	if (unwinder_for(site) == UNWINDER_LATER) {
 		mark_undecided_charge(&codetag_tag(index)->ct);
 		return index;
 	}
 	frames = stack_from_site(site, buf, CALLSITE_OWN_FRAMES +
 				 CALLSITE_WRAPPER_FRAMES + depth, &n);
-	keep = first_charged_frame(frames, n);
+	keep = first_charged_frame(frames, n, decided);
 	if (depth == 1)
 		return frames[keep] == site ? index :
 		       codetag_index_for_site_unrouted(frames[keep]);
@@ -540,18 +569,26 @@ static inline uintptr_t wrapper_stack_pointer(uintptr_t site, uintptr_t caller_s
 }
 
 /*
- * With stacks on (ALLOCINFO_DEPTH > 1) every site's route is UNWIND
- * (decide_route); a tag that only holds the offset of a frame on the way
- * gets the same route, so that it is never listed as a 0 0 site.
+ * A tag that only holds the offset of a frame on the way gets the route
+ * UNWIND, so that it is never listed as a 0 0 site: with stacks on
+ * (ALLOCINFO_DEPTH > 1) every site's route is UNWIND (decide_route),
+ * and with them off such a frame is a wrapper's or an anonymous
+ * function's, whose own allocations the rule sees through where it
+ * may (a return address is an allocation's site only if its call is
+ * to the allocator, a frame's only if it is to another function).
  */
-static void mark_stack_frame(struct codetag *ct)
+static void mark_frame_on_the_way(struct codetag *ct)
 {
 	uint16_t undecided = CODETAG_ROUTE_UNDECIDED;
 
+	__atomic_compare_exchange_n(&ct->route, &undecided, CODETAG_ROUTE_UNWIND, false,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+static void mark_stack_frame(struct codetag *ct)
+{
 	if (callsite_options.depth > 1)
-		__atomic_compare_exchange_n(&ct->route, &undecided,
-					    CODETAG_ROUTE_UNWIND, false,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		mark_frame_on_the_way(ct);
 }
 
 /* This thread's stack top, once thread_stack_top() has found it. */
@@ -599,7 +636,9 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
  * seen-through frame from @site outward: the frame whose IP is @site
  * must have the stack pointer @wrapper_sp, and each next frame's return
  * address lies just below its stack pointer.  Stops at the first frame
- * whose site is charged (route SELF).
+ * whose site is charged (route SELF); with @at_least, after that many
+ * frames whatever their route (a stack's frames, or those the rule
+ * looked at before it kept an anonymous site's own tag).
  */
 static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 				   unsigned int at_least)
@@ -635,7 +674,7 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 			return;
 		ct = &codetag_tag(index)->ct;
 		if (at_least) {
-			mark_stack_frame(ct);
+			mark_frame_on_the_way(ct);
 		} else {
 			uint16_t route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
 
@@ -732,6 +771,9 @@ static struct frame_memo *thread_frame_memo(void)
 }
 
 /* Fills in what @m does not know yet from @site's tag. */
+static void frame_memo_classify(struct frame_memo *m,
+				const struct dl_find_object *obj);
+
 static void frame_memo_refresh(struct frame_memo *m)
 {
 	struct codetag *ct = &codetag_tag(m->index)->ct;
@@ -748,6 +790,15 @@ static void frame_memo_refresh(struct frame_memo *m)
 	if (offset > 0 && (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
 			   CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
 		m->caller_offset = offset;
+	/* With stacks off, what the tag was told of its code, once it was
+	 * (frame_memo_classify asks at once with stacks on). */
+	if (m->code == FRAME_MEMO_CODE_UNKNOWN &&
+	    (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) & CODETAG_FLAG_CODE_MASK)) {
+		struct dl_find_object obj;
+
+		frame_memo_classify(m, _dl_find_object((void *)(m->site - 1), &obj) == 0 ?
+					       &obj : NULL);
+	}
 }
 
 /*
@@ -824,13 +875,15 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 		if (index < CODETAG_FIRST_SITE)
 			return NULL;
 		*m = (struct frame_memo){ .site = site, .index = index,
+					  .code = FRAME_MEMO_CODE_UNKNOWN,
 					  .retirements = retirements };
-		/* Only stack walks ask what code a frame is in. */
+		/* Stack walks ask what code every frame is in. */
 		if (callsite_options.depth > 1)
 			frame_memo_classify(m, in_module ? &obj : NULL);
 		frame_memo_refresh(m);
 	} else if (m->route == CODETAG_ROUTE_UNDECIDED ||
-		   (need_offset && !m->caller_offset)) {
+		   (need_offset && !m->caller_offset) ||
+		   m->code == FRAME_MEMO_CODE_UNKNOWN) {
 		frame_memo_refresh(m);
 	}
 	return m;
@@ -878,6 +931,11 @@ charge_by_offset(const struct codetag *ct, uintptr_t sp, bool memo_only)
 			return m->index;
 		if (m->route == CODETAG_ROUTE_UNDECIDED)
 			return 0;	/* not seen through before it is decided */
+		/* An anonymous frame is seen through only on the way to a
+		 * wrapper of its module (the rule above): charge_by_rule
+		 * decides that, by what the frames further out are. */
+		if (m->code != CALLSITE_CODE_WRAPPER)
+			return 0;
 		sp += (uintptr_t)offset + 8;
 		if (!m->caller_offset && !memo_only)
 			m = frame_memo_of(m->site, true, true, &scratch);
@@ -978,21 +1036,9 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
 			return 0;
 		}
 		frames[n++] = pc;
-		if (!charged) {
-			unsigned int i = n - 1;
-
-			if (m->code == CALLSITE_CODE_OWN ||
-			    (i != keep && m->module != run_module)) {
-				charged = true;
-			} else {
-				if (i == keep)
-					run_module = m->module;
-				if (m->code == CALLSITE_CODE_WRAPPER)
-					keep = i + 1;
-				else if (i - keep + 1 >= CALLSITE_ANONYMOUS_MAX)
-					charged = true;
-			}
-		}
+		if (!charged)
+			charged = !rule_sees_past(n - 1, (enum callsite_code)m->code,
+						  m->module, &keep, &run_module);
 		if ((charged && n - keep >= depth) || n == CALLSITE_FRAMES_MAX)
 			break;
 		if (m->caller_offset <= 0) {
@@ -1027,6 +1073,99 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
 }
 
 /*
+ * ALLOCINFO_DEPTH=1: the tag the unwinder would charge (the rule of
+ * first_charged_frame), found by measured offsets, or 0 to unwind
+ * instead.  For what charge_by_offset does not answer: a chain with an
+ * anonymous frame, whose fate depends on the frames after it.
+ *
+ * libc's _nl_make_l10nflist is one: setlocale's path sees none of it
+ * through, newlocale's does, so its sites' route is UNWIND, and every
+ * GNU program that calls setlocale unwound two dozen times at start
+ * (and loaded libunwind for it): 130 of as's 680 page faults.
+ *
+ * A frame with a tag is read through the thread's frame memo; the
+ * frame that decides needs no offset, and is classified without a tag
+ * unless it is the one charged, so that no tag is made for a frame
+ * that holds nothing.
+ */
+/*
+ * A frame charge_by_rule sees past that has no tag yet: one now, marked
+ * as a frame on the way, and told what the classifier (and the route
+ * memory, its caller offset) knows.  NULL if the table is full.
+ */
+static const struct frame_memo *frame_on_the_way(uintptr_t pc, struct frame_memo *scratch)
+{
+	uint32_t index = codetag_index_for_site_unrouted(pc);
+	struct callsite_facts facts;
+	struct codetag *ct;
+
+	if (index < CODETAG_FIRST_SITE)
+		return NULL;
+	ct = &codetag_tag(index)->ct;
+	mark_frame_on_the_way(ct);
+	classify_site(pc, ct, &facts);
+	return frame_memo_of(pc, true, true, scratch);
+}
+
+static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
+			       bool *measure)
+{
+	uintptr_t run_module = 0, pc = site, top = thread_stack_top();
+	uint32_t kept_index = index;	/* the tag of frame keep */
+	unsigned int keep = 0;
+
+	*measure = true;
+	if (!top)
+		return 0;
+	for (unsigned int i = 0; i < CALLSITE_FRAMES_MAX; i++) {
+		struct frame_memo scratch;
+		const struct frame_memo *m = NULL;
+		struct callsite_facts facts;
+		bool at_keep = i == keep;
+
+		if (i == 0 || codetag_site_find(pc) >= CODETAG_FIRST_SITE)
+			m = frame_memo_of(pc, true, i > 0, &scratch);
+		if (m && m->code == FRAME_MEMO_CODE_UNKNOWN) {
+			struct dl_find_object obj;
+
+			frame_memo_classify((struct frame_memo *)m,
+					    _dl_find_object((void *)(pc - 1), &obj) == 0 ? &obj : NULL);
+		}
+		if (m) {
+			facts.code = (enum callsite_code)m->code;
+			facts.module = m->module;
+		} else {
+			struct dl_find_object obj;
+
+			/* Read at a measured offset: no code, no frame. */
+			if (_dl_find_object((void *)(pc - 1), &obj) != 0) {
+				*measure = false;
+				return 0;
+			}
+			classify(pc, &facts);
+		}
+		if (!rule_sees_past(i, facts.code, facts.module, &keep, &run_module)) {
+			if (keep == 0)
+				return index;
+			if (keep < i)
+				return kept_index;
+			return m ? m->index : codetag_index_for_site_unrouted(pc);
+		}
+		/* Past this frame: its caller at its confirmed offset. */
+		if (!m && !(m = frame_on_the_way(pc, &scratch)))
+			return 0;
+		if (at_keep)
+			kept_index = m->index;
+		if (m->caller_offset <= 0 || m->caller_offset == CALLSITE_CALLER_OUTERMOST ||
+		    sp + (uintptr_t)m->caller_offset + 8 > top)
+			return 0;
+		pc = *(const uintptr_t *)(sp + (uintptr_t)m->caller_offset);
+		sp += (uintptr_t)m->caller_offset + 8;
+	}
+	return 0;
+}
+
+/*
  * The rest of callsite_route (below): a site not decided yet, or one
  * whose caller or stack the memo and the last paths do not know.
  */
@@ -1054,17 +1193,26 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 			wrapper_sp = wrapper_stack_pointer(site, 0);
 		if (!wrapper_sp)
 			charged = 0;
-		else if (depth == 1)
-			charged = charge_by_offset(ct, wrapper_sp, false);
-		else
+		else if (depth > 1)
 			charged = stack_by_offset(index, site, wrapper_sp, &measure);
+		else if (!(charged = charge_by_offset(ct, wrapper_sp, false)))
+			charged = charge_by_rule(index, site, wrapper_sp, &measure);
 		if (!charged) {
-			charged = charge_by_unwinding(index, site);
-			/* Measure until confirmed; never where it varies. */
-			if (wrapper_sp && measure && (charged != index || depth > 1) &&
-			    __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED) >= 0)
-				measure_caller_offsets(site, wrapper_sp,
-						       depth > 1 ? depth + 1 : 0);
+			unsigned int decided;
+
+			charged = charge_by_unwinding(index, site, &decided);
+			/* Measure until confirmed; never where it varies.
+			 * Where the rule kept the site's own tag, the frames
+			 * it looked at: charge_by_rule needs their offsets. */
+			if (wrapper_sp && measure &&
+			    __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED) >= 0) {
+				if (depth > 1)
+					measure_caller_offsets(site, wrapper_sp, depth + 1);
+				else if (charged != index)
+					measure_caller_offsets(site, wrapper_sp, 0);
+				else if (decided > 0)
+					measure_caller_offsets(site, wrapper_sp, decided);
+			}
 		}
 	}
 	core_internal_leave();
@@ -1087,9 +1235,10 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
 
 /*
  * Only the common case is here, and every other way out is a tail
- * call: a wrapper site at depth 1 whose caller the memo knows.  So it
- * keeps no register across a call (callgrind, a wrapper called from 16
- * sites: 70 instructions a routed allocation, 120 in one function).
+ * call: a wrapper site at depth 1 whose caller, or callers through more
+ * wrappers, the memo knows.  So it keeps no register across a call.
+ * (The commonest case of all, one wrapper, is answered before this in
+ * core_malloc_by_route, by frame_memo_charge_caller.)
  */
 uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {

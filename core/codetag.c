@@ -203,6 +203,17 @@ uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 	return codetag_site_lookup(site);
 }
 
+uint32_t codetag_site_find(uintptr_t site)
+{
+	uint32_t empty, word;
+
+	if ((word = probe_site(codetag_small_slots, CODETAG_SMALL_SLOTS - 1, site, &empty)) ||
+	    (word = probe_site(medium_slots, CODETAG_MEDIUM_SLOTS - 1, site, &empty)) ||
+	    (word = probe_site(codetag_slots, CODETAG_SLOTS - 1, site, &empty)))
+		return word & CODETAG_SLOT_INDEX;
+	return 0;
+}
+
 /*
  * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in
  * slot arrays of their own keyed by the whole chain, a small one (128

@@ -95,6 +95,9 @@ enum {
  */
 uint32_t codetag_index_for_site_unrouted(uintptr_t site);
 
+/* The tag of @site if it has one, else 0: a lookup that makes none. */
+uint32_t codetag_site_find(uintptr_t site);
+
 /*
  * Stack tags: one per distinct chain of call sites (ALLOCINFO_DEPTH),
  * in a table of their own.  codetag_find_stack returns the chain's tag

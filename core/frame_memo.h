@@ -53,9 +53,13 @@ struct frame_memo {
 	uint32_t index;            /* the site's own tag */
 	int32_t caller_offset;     /* confirmed, else 0 */
 	uint16_t route;            /* enum codetag_route */
-	uint16_t code;             /* enum callsite_code */
+	uint16_t code;             /* enum callsite_code, or unknown: */
 	uint32_t retirements;      /* codetag_retirements when made */
 };
+
+/* A frame_memo's code before it is known: with stacks off, until the
+ * site's tag has been classified. */
+#define FRAME_MEMO_CODE_UNKNOWN 0xffffu
 
 /* @site's entry in @table, or NULL: no change to the table. */
 static inline const struct frame_memo *frame_memo_find(const struct frame_memo *table,

@@ -10,36 +10,17 @@
  *   unwinder_lazy thread   the same, then a thread that calls strdup
  *   unwinder_lazy dlopen   the same, then a dlopen
  *
- * The state is read from /proc/self/maps with read(2) into a static
- * buffer: the check allocates nothing.
+ * The state is read from /proc/self/maps (unwinder_state.h): the check
+ * allocates nothing.
  */
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
-
-static char maps[1 << 20];
-
-static const char *unwinder_mapped(void)
-{
-	size_t len = 0;
-	ssize_t got;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return "unknown";
-	while (len < sizeof(maps) - 1 &&
-	       (got = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
-		len += (size_t)got;
-	close(fd);
-	maps[len] = '\0';
-	return strstr(maps, "/libunwind.so") ? "yes" : "no";
-}
+#include "unwinder_state.h"
 
 static void say(const char *when)
 {
