@@ -892,7 +892,8 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 /*
  * The charged tag by measured offsets alone, or 0 to unwind instead:
  * from the wrapper's frame outward, while each frame's site is a
- * seen-through one with a confirmed offset.
+ * wrapper's with a confirmed offset.  An anonymous frame, the site's
+ * own or one on the way, is charge_by_rule's.
  *
  * @memo_only: what this thread's memo already knows, with no lookup,
  * no refresh and nothing that may allocate or set errno, so that
@@ -906,9 +907,11 @@ charge_by_offset(const struct codetag *ct, uintptr_t sp, bool memo_only)
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
+	uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
 
-	if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || (memo_only && !frame_memo))
+	/* A site in an anonymous function: charge_by_rule's. */
+	if (!(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || !codetag_flags_wrapper(flags) ||
+	    (memo_only && !frame_memo))
 		return 0;
 	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
 		struct frame_memo scratch;

@@ -8,6 +8,7 @@
 #define ALLOCINFO_CORE_FRAME_MEMO_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,11 +82,20 @@ static inline const struct frame_memo *frame_memo_find(const struct frame_memo *
  */
 extern __thread struct frame_memo *frame_memo;
 
+/* Whether a tag's @flags say its site lies in a wrapper (the code
+ * classify_site told it; 0 before). */
+static inline bool codetag_flags_wrapper(uint32_t flags)
+{
+	return (flags & CODETAG_FLAG_CODE_MASK) ==
+	       ((uint32_t)(CALLSITE_CODE_WRAPPER + 1) << CODETAG_FLAG_CODE_SHIFT);
+}
+
 /*
  * The tag an allocation at a wrapper site, whose tag is @ct, is charged
  * to when this thread's memo already knows the answer: ALLOCINFO_DEPTH
- * is 1 (callsite_one_frame), the site's route is UNWIND with a
- * confirmed caller offset, and the return address read there from
+ * is 1 (callsite_one_frame), the site is a wrapper's (an anonymous one
+ * is charge_by_rule's), its route is UNWIND with a confirmed caller
+ * offset, and the return address read there from
  * @caller_sp (callsite_route's) is a charged site (route SELF) in the
  * memo.  0 otherwise, and callsite_route takes over.
  *
@@ -101,11 +111,11 @@ static inline uint32_t frame_memo_charge_caller(const struct codetag *ct,
 {
 	const struct frame_memo *m, *table = frame_memo;
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
 
 	if (!callsite_one_frame || !table || offset <= 0 ||
 	    offset == CALLSITE_CALLER_OUTERMOST ||
-	    !(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
-	      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) ||
+	    !(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || !codetag_flags_wrapper(flags) ||
 	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
 		return 0;
 	m = frame_memo_find(table, *(const uintptr_t *)(caller_sp + (uintptr_t)offset));

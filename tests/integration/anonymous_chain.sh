@@ -1,11 +1,12 @@
 #!/bin/sh
 # A site in an anonymous function (a static one whose symbol the
 # library's build removed: tests/programs/anonymous_lib.c), reached on
-# the way to a wrapper and, from a function of its own, not: the first
-# is charged to the wrapper's caller, the second to the site itself, as
-# the unwinder's rule says (core/callsite.c).  A second run, whose route
-# memory has the frames' offsets, charges both the same way by offsets
-# alone: it never maps the unwinder.
+# the way to a wrapper and, from functions of its own, not (through
+# another anonymous helper, or directly): the first is charged to the
+# wrapper's caller, the others to the site itself, as the unwinder's
+# rule says (core/callsite.c).  A second run, whose route memory has
+# the frames' offsets, charges every way the same by offsets alone: it
+# never maps the unwinder.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init

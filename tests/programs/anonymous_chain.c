@@ -16,8 +16,9 @@
 
 void *anonymous_xmalloc(size_t n);
 void *anonymous_plain(size_t n);
+void *anonymous_direct(size_t n);
 
-static void *blocks[7];
+static void *blocks[9];
 
 int main(void)
 {
@@ -25,7 +26,9 @@ int main(void)
 		blocks[i] = anonymous_xmalloc(50); /* EXPECT: 200 4 */
 	for (int i = 4; i < 7; i++)
 		blocks[i] = anonymous_plain(100);
-	for (int i = 0; i < 7; i++)
+	for (int i = 7; i < 9; i++)
+		blocks[i] = anonymous_direct(40);
+	for (int i = 0; i < 9; i++)
 		CHECK(blocks[i] != NULL, "allocation %d failed", i);
 	printf("end: unwinder: %s\n", unwinder_mapped());
 	return CHECK_STATUS();
