@@ -56,6 +56,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/single_threaded.h>
+#include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -594,6 +595,10 @@ static void mark_stack_frame(struct codetag *ct)
 /* This thread's stack top, once thread_stack_top() has found it. */
 static __thread uintptr_t stack_top;
 
+/* The stack pointer the process started with (glibc's, set by the
+ * dynamic loader): every frame of the main thread lies below it. */
+extern void *__libc_stack_end;
+
 /* The top of this thread's stack, found once per thread; 0 if unknown.
  * Offsets are only followed below it. */
 static uintptr_t thread_stack_top(void)
@@ -604,6 +609,12 @@ static uintptr_t thread_stack_top(void)
 
 	if (stack_top)
 		return stack_top;
+	/* The main thread's from the loader: pthread_getattr_np reads
+	 * /proc/self/maps for it, 230,000 instructions of cc1's first
+	 * walk.  Its stack ends a little above, past argv and the
+	 * environment, where no frame is. */
+	if (getpid() == gettid() && __libc_stack_end)
+		return stack_top = (uintptr_t)__libc_stack_end;
 	if (pthread_getattr_np(pthread_self(), &attr) != 0)
 		return 0;
 	if (pthread_attr_getstack(&attr, &addr, &size) == 0)
