@@ -756,6 +756,9 @@ static __thread struct path_entry *path_cache;
 static void free_frame_memo(void *memo)
 {
 	frame_memo = NULL;	/* a later walk makes a new one */
+	/* With stacks off, charge_by_rule's block of its own. */
+	if (callsite_options.depth == 1)
+		core_internal_free(path_cache);
 	path_cache = NULL;
 	core_internal_free(memo);
 }
@@ -902,9 +905,11 @@ static const struct frame_memo *frame_memo_of(uintptr_t site, bool need_offset,
 
 /*
  * The charged tag by measured offsets alone, or 0 to unwind instead:
- * from the wrapper's frame outward, while each frame's site is a
- * wrapper's with a confirmed offset.  An anonymous frame, the site's
- * own or one on the way, is charge_by_rule's.
+ * the rule above, from the site's frame outward, by the codes and
+ * modules the memo keeps, except that a charged frame (route SELF)
+ * right after a wrapper is taken as it is, as its own allocations are.
+ * A frame the memo (or, with @memo_only false, the tag table) does not
+ * have is charge_by_rule's.
  *
  * @memo_only: what this thread's memo already knows, with no lookup,
  * no refresh and nothing that may allocate or set errno, so that
@@ -919,11 +924,30 @@ charge_by_offset(const struct codetag *ct, uintptr_t sp, bool memo_only)
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
 	uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
+	/* The rule's state (rule_sees_past) past the frames seen so far:
+	 * the run of anonymous frames since the last wrapper (0: the last
+	 * frame was a wrapper), its module, and the tag of its first
+	 * frame, which the rule charges if the run is not seen through. */
+	uintptr_t run_module = 0;
+	unsigned int run = 0;
+	uint32_t run_index = 0;
 
-	/* A site in an anonymous function: charge_by_rule's. */
-	if (!(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || !codetag_flags_wrapper(flags) ||
-	    (memo_only && !frame_memo))
+	if (!(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || (memo_only && !frame_memo))
 		return 0;
+	if (!codetag_flags_wrapper(flags)) {
+		struct frame_memo scratch;
+		const struct frame_memo *own;
+		uintptr_t site = __atomic_load_n(&ct->site, __ATOMIC_RELAXED);
+
+		own = memo_only ? frame_memo_find(frame_memo, site)
+				: frame_memo_of(site, false, false, &scratch);
+		if (!own || own->retirements != retirements ||
+		    own->code != CALLSITE_CODE_ANONYMOUS || !own->module)
+			return 0;
+		run_module = own->module;
+		run = 1;
+		run_index = own->index;
+	}
 	for (int level = 0; level < CALLSITE_WRAPPER_FRAMES; level++) {
 		struct frame_memo scratch;
 		const struct frame_memo *m;
@@ -937,19 +961,42 @@ charge_by_offset(const struct codetag *ct, uintptr_t sp, bool memo_only)
 			if (!m || m->retirements != retirements)
 				return 0;
 		} else {
+			/* No tag is made for a caller after anonymous frames:
+			 * the rule may look at it and not charge it, and it
+			 * would be listed, at 0 0 (charge_by_rule's). */
+			if (run && codetag_site_find(caller) < CODETAG_FIRST_SITE)
+				return 0;
 			m = frame_memo_of(caller, false, true, &scratch);
 			if (!m)
 				return 0;
 		}
-		if (m->route == CODETAG_ROUTE_SELF)
+		/* Right after a wrapper, a charged frame is the answer. */
+		if (!run && m->route == CODETAG_ROUTE_SELF)
 			return m->index;
 		if (m->route == CODETAG_ROUTE_UNDECIDED)
 			return 0;	/* not seen through before it is decided */
-		/* An anonymous frame is seen through only on the way to a
-		 * wrapper of its module (the rule above): charge_by_rule
-		 * decides that, by what the frames further out are. */
-		if (m->code != CALLSITE_CODE_WRAPPER)
+		/* Else the rule by the frame's code: a wrapper ends a run of
+		 * anonymous frames of its module; a run that meets code of
+		 * its own, another module or CALLSITE_ANONYMOUS_MAX frames
+		 * is not seen through, and its first frame is charged. */
+		if (m->code == CALLSITE_CODE_WRAPPER) {
+			if (run && m->module != run_module)
+				return run_index;
+			run = 0;
+		} else if (m->code == CALLSITE_CODE_ANONYMOUS && m->module) {
+			if (!run) {
+				run_module = m->module;
+				run_index = m->index;
+			} else if (m->module != run_module) {
+				return run_index;
+			}
+			if (++run >= CALLSITE_ANONYMOUS_MAX)
+				return run_index;
+		} else if (m->code == CALLSITE_CODE_OWN) {
+			return run ? run_index : m->index;
+		} else {
 			return 0;
+		}
 		sp += (uintptr_t)offset + 8;
 		if (!m->caller_offset && !memo_only)
 			m = frame_memo_of(m->site, true, true, &scratch);
@@ -1103,9 +1150,10 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
  * that holds nothing.
  */
 /*
- * A frame charge_by_rule sees past that has no tag yet: one now, marked
- * as a frame on the way, and told what the classifier (and the route
- * memory, its caller offset) knows.  NULL if the table is full.
+ * A frame charge_by_rule sees past, or that decides, that has no tag
+ * yet: one now, marked as a frame on the way, and told what the
+ * classifier (and the route memory, its caller offset) knows.  NULL if
+ * the table is full.
  */
 static const struct frame_memo *frame_on_the_way(uintptr_t pc, struct frame_memo *scratch)
 {
@@ -1121,10 +1169,38 @@ static const struct frame_memo *frame_on_the_way(uintptr_t pc, struct frame_memo
 	return frame_memo_of(pc, true, true, scratch);
 }
 
+/*
+ * The path charge_by_rule walked, @n frames from the site, for the next
+ * allocation there (stack_by_path): its answer holds wherever the same
+ * return addresses lie at the same offsets, since the rule looks at
+ * nothing else.  With stacks off the path cache is made on its first
+ * path, with calloc: a short process touches a page or two of it.
+ */
+static void remember_rule_path(const uintptr_t *frames, const int32_t *offsets,
+			       unsigned int n, uint32_t charged)
+{
+	struct path_entry *e;
+
+	if (n > PATH_FRAMES_MAX || charged < CODETAG_FIRST_SITE || !frame_memo)
+		return;
+	if (!path_cache &&
+	    !(path_cache = core_internal_calloc(PATH_CACHE_SLOTS, sizeof(*path_cache))))
+		return;
+	e = path_set_of(frames[0], n > 1 ? frames[1] : 0);
+	e[1] = e[0];	/* the path before stays, second */
+	memcpy(e->frames, frames, n * sizeof(frames[0]));
+	memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
+	e->n = (uint16_t)n;
+	e->index = charged;
+	e->retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
+}
+
 static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 			       bool *measure)
 {
 	uintptr_t run_module = 0, pc = site, top = thread_stack_top();
+	uintptr_t frames[CALLSITE_FRAMES_MAX];
+	int32_t offsets[CALLSITE_FRAMES_MAX];
 	uint32_t kept_index = index;	/* the tag of frame keep */
 	unsigned int keep = 0;
 
@@ -1158,12 +1234,21 @@ static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 			}
 			classify(pc, &facts);
 		}
+		frames[i] = pc;
 		if (!rule_sees_past(i, facts.code, facts.module, &keep, &run_module)) {
-			if (keep == 0)
-				return index;
-			if (keep < i)
-				return kept_index;
-			return m ? m->index : codetag_index_for_site_unrouted(pc);
+			uint32_t charged;
+
+			/* The frame that decided, memoized for
+			 * charge_by_offset, which then answers alone: the
+			 * charged one as any charged frame, one that is not
+			 * as a frame on the way, never listed at 0 0. */
+			if (!m)
+				m = keep == i ? frame_memo_of(pc, true, true, &scratch)
+					      : frame_on_the_way(pc, &scratch);
+			charged = keep == 0 ? index : keep < i ? kept_index :
+				  m ? m->index : codetag_index_for_site_unrouted(pc);
+			remember_rule_path(frames, offsets, i + 1, charged);
+			return charged;
 		}
 		/* Past this frame: its caller at its confirmed offset. */
 		if (!m && !(m = frame_on_the_way(pc, &scratch)))
@@ -1173,6 +1258,7 @@ static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 		if (m->caller_offset <= 0 || m->caller_offset == CALLSITE_CALLER_OUTERMOST ||
 		    sp + (uintptr_t)m->caller_offset + 8 > top)
 			return 0;
+		offsets[i] = m->caller_offset;
 		pc = *(const uintptr_t *)(sp + (uintptr_t)m->caller_offset);
 		sp += (uintptr_t)m->caller_offset + 8;
 	}
@@ -1270,7 +1356,8 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 	if (callsite_options.depth > 1)
 		return route_stack(index, site, caller_sp);
 	wrapper_sp = wrapper_stack_pointer(site, caller_sp);
-	if (wrapper_sp && (charged = charge_by_offset(ct, wrapper_sp, true)))
+	if (wrapper_sp && ((charged = charge_by_offset(ct, wrapper_sp, true)) ||
+			   (charged = stack_by_path(ct, site, wrapper_sp))))
 		return charged;
 	return route_with_lookups(index, site, route, wrapper_sp);
 }
