@@ -17,7 +17,7 @@
  * offsets measured there count as measured here (classify_site).
  *
  * An UNWIND allocation takes a backtrace, finds its own site in it, and
- * walks outward past wrapper frames.  A run of at most
+ * walks outward past wrapper frames.  A run of fewer than
  * CALLSITE_ANONYMOUS_MAX anonymous frames is seen through only when a
  * wrapper of the same module follows it: static helpers behind an
  * exported wrapper in a stripped module (PyMem_RawMalloc calls the
@@ -76,7 +76,8 @@
 #define CALLSITE_WRAPPER_FRAMES 16
 #define CALLSITE_FRAMES_MAX \
 	(CALLSITE_OWN_FRAMES + CALLSITE_WRAPPER_FRAMES + CALLSITE_DEPTH_MAX)
-/* Anonymous frames seen through before a wrapper of their module. */
+/* A run of anonymous frames this long is not seen through: at most
+ * two are, before a wrapper of their module. */
 #define CALLSITE_ANONYMOUS_MAX 3
 
 #define UNWINDER_LIBRARY "libunwind.so.8"
