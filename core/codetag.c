@@ -34,8 +34,7 @@
 #include "core/callsite.h"
 
 struct alloc_tag codetag_tags[CODETAG_MAX];
-/* Page-aligned for codetag_prefault. */
-struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS] __attribute__((aligned(4096)));
+struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
 static struct codetag_slot medium_slots[CODETAG_MEDIUM_SLOTS];
 struct codetag_slot codetag_slots[CODETAG_SLOTS];
 /* Sites given slots of the small and the medium array; each is closed
@@ -48,7 +47,7 @@ static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
 /*
  * The small slot array is probed before each new site is written into
  * it: a read maps the zero page and the write faults again, two faults
- * for each of its 16 pages, and a hash spreads even a hundred sites over
+ * for each of its 16 or 17 pages, and a hash spreads even a hundred sites over
  * all of them (as, the assembler: 30 of its 560 page faults).  One
  * madvise makes them writable at once; a kernel without
  * MADV_POPULATE_WRITE (before 5.14) leaves them to fault as before.
@@ -56,7 +55,16 @@ static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
 void codetag_prefault(void)
 {
 #ifdef MADV_POPULATE_WRITE
-	(void)madvise(codetag_small_slots, sizeof(codetag_small_slots), MADV_POPULATE_WRITE);
+	/* The pages that hold it, whatever .bss shares them: populating
+	 * a page changes none of its bytes.  Not page-aligned itself: the
+	 * fast path's probe would then share its address's low 12 bits
+	 * with other tables' (4K aliasing, see allocator_pages.h). */
+	uintptr_t page = 4096;
+	uintptr_t lo = (uintptr_t)codetag_small_slots & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)codetag_small_slots + sizeof(codetag_small_slots) +
+			page - 1) & ~(page - 1);
+
+	(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #endif
 }
 
