@@ -47,14 +47,13 @@ static inline size_t frame_memo_set(uintptr_t site)
 	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55) * 2;
 }
 
-
 struct frame_memo {
 	uintptr_t site;
 	uintptr_t module;
 	uint32_t index;            /* the site's own tag */
 	int32_t caller_offset;     /* confirmed, else 0 */
 	uint16_t route;            /* enum codetag_route */
-	uint16_t code;             /* enum callsite_code, or unknown: */
+	uint16_t code;             /* enum callsite_code, or as below */
 	uint32_t retirements;      /* codetag_retirements when made */
 };
 
@@ -93,11 +92,12 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
 /*
  * The tag an allocation at a wrapper site, whose tag is @ct, is charged
  * to when this thread's memo already knows the answer: ALLOCINFO_DEPTH
- * is 1 (callsite_one_frame), the site is a wrapper's (an anonymous one
- * is charge_by_rule's), its route is UNWIND with a confirmed caller
- * offset, and the return address read there from
- * @caller_sp (callsite_route's) is a charged site (route SELF) in the
- * memo.  0 otherwise, and callsite_route takes over.
+ * is 1 (callsite_one_frame), the site is a wrapper's (an anonymous
+ * one's caller is charged only on the rule's terms: callsite_route's),
+ * its route is UNWIND with a confirmed caller offset, and the return
+ * address read there from @caller_sp (callsite_route's) is a charged
+ * site (route SELF) in the memo.  0 otherwise, and callsite_route takes
+ * over.
  *
  * This is callsite_route's common case, inline in core_malloc_by_route:
  * perl's Perl_safesysmalloc and cc1's xmalloc route most allocations,
