@@ -50,6 +50,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -510,15 +511,16 @@ static uint32_t stack_tag(const uintptr_t *frames, unsigned int depth,
 }
 
 /* The charged tag by the unwinder.  *@decided: the frame from @site at
- * which the rule decided (0 if it was not asked). */
+ * which the rule decided, *@kept the one it charged (0, 0 if it was not
+ * asked). */
 static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site,
-				    unsigned int *decided)
+				    unsigned int *decided, unsigned int *kept)
 {
 	uintptr_t buf[CALLSITE_FRAMES_MAX];
 	unsigned int depth = callsite_options.depth, n, keep;
 	const uintptr_t *frames;
 
-	*decided = 0;
+	*decided = *kept = 0;
 	if (unwinder_for(site) == UNWINDER_LATER) {
 		mark_undecided_charge(&codetag_tag(index)->ct);
 		return index;
@@ -526,6 +528,7 @@ static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site,
 	frames = stack_from_site(site, buf, CALLSITE_OWN_FRAMES +
 				 CALLSITE_WRAPPER_FRAMES + depth, &n);
 	keep = first_charged_frame(frames, n, decided);
+	*kept = keep;
 	if (depth == 1)
 		return frames[keep] == site ? index :
 		       codetag_index_for_site_unrouted(frames[keep]);
@@ -644,16 +647,20 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
 }
 
 /*
- * Measures, with the unwinder's registers, the caller offset of every
- * seen-through frame from @site outward: the frame whose IP is @site
- * must have the stack pointer @wrapper_sp, and each next frame's return
- * address lies just below its stack pointer.  Stops at the first frame
- * whose site is charged (route SELF); with @at_least, after that many
- * frames whatever their route (a stack's frames, or those the rule
- * looked at before it kept an anonymous site's own tag).
+ * Measures, with the unwinder's registers, the caller offsets of the
+ * first @levels frames from @site outward (those the rule looked at
+ * before it decided, or a stack's): the frame whose IP is @site must
+ * have the stack pointer @wrapper_sp, and each next frame's return
+ * address lies just below its stack pointer.  Each frame gets a tag,
+ * as a frame on the way, but the one at @charged_level (UINT_MAX:
+ * none), whose route is decided as a site's.  Bounded by what the
+ * unwinder charged, not by routes: a route that says UNWIND because
+ * the rule once saw a frame through on another path took the walk on
+ * to frames beyond, and gave them tags that were listed at 0 0 in one
+ * run and not in another.
  */
 static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
-				   unsigned int at_least)
+				   unsigned int levels, unsigned int charged_level)
 {
 	unw_context_t context;
 	unw_cursor_t cursor;
@@ -678,33 +685,33 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 	for (unsigned int level = 0; frames < 24; frames++, level++) {
 		uint32_t index;
 
-		/* Stacks: the frames asked for, no tag beyond them. */
-		if (at_least && level >= at_least)
+		/* The frames asked for, and the charged one: no tag
+		 * beyond them. */
+		if (level >= levels && level != charged_level)
 			return;
 		index = codetag_index_for_site_unrouted(ip);
 		if (index < CODETAG_FIRST_SITE)
 			return;
 		ct = &codetag_tag(index)->ct;
-		if (at_least) {
-			mark_frame_on_the_way(ct);
+		if (level == charged_level) {
+			/* The charged frame is decided as a site of its own:
+			 * it is listed, even at 0 0, as its allocations' line. */
+			if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) ==
+			    CODETAG_ROUTE_UNDECIDED)
+				decide_route(ct, ip);
+		} else if (callsite_options.depth > 1) {
+			mark_stack_frame(ct);
 		} else {
-			uint16_t route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
-
-			/* A frame on the way is decided now: left undecided,
-			 * its tag was listed as a site with nothing, and its
-			 * own caller's offset went unmeasured. */
-			if (route == CODETAG_ROUTE_UNDECIDED)
-				route = decide_route(ct, ip);
-			if (route != CODETAG_ROUTE_UNWIND)
-				return;
+			mark_frame_on_the_way(ct);
 		}
-		if (at_least && unwind_step(&cursor) <= 0) {
-			/* The outermost frame: a stack walk ends here. */
+		if (level >= levels)
+			return;
+		if (unwind_step(&cursor) <= 0) {
+			/* The outermost frame: a walk ends here. */
 			record_caller_offset(ct, CALLSITE_CALLER_OUTERMOST);
 			return;
 		}
-		if ((!at_least && unwind_step(&cursor) <= 0) ||
-		    unwind_get_reg(&cursor, UNW_REG_SP, &next_sp) != 0 ||
+		if (unwind_get_reg(&cursor, UNW_REG_SP, &next_sp) != 0 ||
 		    unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0 ||
 		    next_sp <= sp + 8)
 			return;
@@ -1299,20 +1306,19 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 		else if (!(charged = charge_by_offset(ct, wrapper_sp, false)))
 			charged = charge_by_rule(index, site, wrapper_sp, &measure);
 		if (!charged) {
-			unsigned int decided;
+			unsigned int decided, kept;
 
-			charged = charge_by_unwinding(index, site, &decided);
-			/* Measure until confirmed; never where it varies.
-			 * Where the rule kept the site's own tag, the frames
-			 * it looked at: charge_by_rule needs their offsets. */
+			charged = charge_by_unwinding(index, site, &decided, &kept);
+			/* Measure until confirmed; never where it varies:
+			 * the frames the rule looked at, which the walks by
+			 * offsets read again. */
 			if (wrapper_sp && measure &&
 			    __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED) >= 0) {
 				if (depth > 1)
-					measure_caller_offsets(site, wrapper_sp, depth + 1);
-				else if (charged != index)
-					measure_caller_offsets(site, wrapper_sp, 0);
+					measure_caller_offsets(site, wrapper_sp, depth + 1,
+							       UINT_MAX);
 				else if (decided > 0)
-					measure_caller_offsets(site, wrapper_sp, decided);
+					measure_caller_offsets(site, wrapper_sp, decided, kept);
 			}
 		}
 	}
