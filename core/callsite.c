@@ -796,6 +796,14 @@ static struct frame_memo *thread_frame_memo(void)
 static void frame_memo_classify(struct frame_memo *m,
 				const struct dl_find_object *obj);
 
+/* frame_memo_classify, with the module found here. */
+static void frame_memo_classify_here(struct frame_memo *m)
+{
+	struct dl_find_object obj;
+
+	frame_memo_classify(m, _dl_find_object((void *)(m->site - 1), &obj) == 0 ? &obj : NULL);
+}
+
 static void frame_memo_refresh(struct frame_memo *m)
 {
 	struct codetag *ct = &codetag_tag(m->index)->ct;
@@ -815,12 +823,8 @@ static void frame_memo_refresh(struct frame_memo *m)
 	/* With stacks off, what the tag was told of its code, once it was
 	 * (frame_memo_classify asks at once with stacks on). */
 	if (m->code == FRAME_MEMO_CODE_UNKNOWN &&
-	    (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) & CODETAG_FLAG_CODE_MASK)) {
-		struct dl_find_object obj;
-
-		frame_memo_classify(m, _dl_find_object((void *)(m->site - 1), &obj) == 0 ?
-					       &obj : NULL);
-	}
+	    (__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) & CODETAG_FLAG_CODE_MASK))
+		frame_memo_classify_here(m);
 }
 
 /*
@@ -1036,6 +1040,28 @@ static bool path_holds(const struct path_entry *e, uintptr_t sp)
 }
 
 /*
+ * Keeps the @n frames walked from a site (@frames[0]), with their
+ * caller @offsets, as the path to @index, first in its set; the one
+ * there before stays, second.  Not without a path cache, nor for the
+ * overflow tag (it stands for no chain).
+ */
+static void remember_path(const uintptr_t *frames, const int32_t *offsets,
+			  unsigned int n, uint32_t index, uint32_t retirements)
+{
+	struct path_entry *e;
+
+	if (!path_cache || n > PATH_FRAMES_MAX || index < CODETAG_FIRST_SITE)
+		return;
+	e = path_set_of(frames[0], n > 1 ? frames[1] : 0);
+	e[1] = e[0];
+	memcpy(e->frames, frames, n * sizeof(frames[0]));
+	memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
+	e->n = (uint16_t)n;
+	e->index = index;
+	e->retirements = retirements;
+}
+
+/*
  * The chain's tag by the last paths from @site (whose tag is @ct) and
  * its caller (see path_cache), or 0: no path, or this stack differs
  * from them.  Reads the stack and compares only: no lookup, nothing
@@ -1126,37 +1152,11 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
 	if (keep >= n)
 		keep = n - 1;
 	chain = stack_tag(frames + keep, n - keep < depth ? n - keep : depth, index);
-	/* The path for the next allocation here (not the overflow tag's:
-	 * it stands for no chain). */
-	if (path_cache && n <= PATH_FRAMES_MAX && chain >= CODETAG_FIRST_SITE) {
-		struct path_entry *e = path_set_of(site, n > 1 ? frames[1] : 0);
-
-		e[1] = e[0];	/* the path before stays, second */
-		memcpy(e->frames, frames, n * sizeof(frames[0]));
-		memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
-		e->n = (uint16_t)n;
-		e->index = chain;
-		e->retirements = retirements;
-	}
+	/* The path for the next allocation here. */
+	remember_path(frames, offsets, n, chain, retirements);
 	return chain;
 }
 
-/*
- * ALLOCINFO_DEPTH=1: the tag the unwinder would charge (the rule of
- * first_charged_frame), found by measured offsets, or 0 to unwind
- * instead.  For what charge_by_offset does not answer: a chain with an
- * anonymous frame, whose fate depends on the frames after it.
- *
- * libc's _nl_make_l10nflist is one: setlocale's path sees none of it
- * through, newlocale's does, so its sites' route is UNWIND, and every
- * GNU program that calls setlocale unwound two dozen times at start
- * (and loaded libunwind for it): 130 of as's 680 page faults.
- *
- * A frame with a tag is read through the thread's frame memo; the
- * frame that decides needs no offset, and is classified without a tag
- * unless it is the one charged, so that no tag is made for a frame
- * that holds nothing.
- */
 /*
  * A frame charge_by_rule sees past, or that decides, that has no tag
  * yet: one now, marked as a frame on the way, and told what the
@@ -1187,22 +1187,28 @@ static const struct frame_memo *frame_on_the_way(uintptr_t pc, struct frame_memo
 static void remember_rule_path(const uintptr_t *frames, const int32_t *offsets,
 			       unsigned int n, uint32_t charged)
 {
-	struct path_entry *e;
-
-	if (n > PATH_FRAMES_MAX || charged < CODETAG_FIRST_SITE || !frame_memo)
-		return;
-	if (!path_cache &&
-	    !(path_cache = core_internal_calloc(PATH_CACHE_SLOTS, sizeof(*path_cache))))
-		return;
-	e = path_set_of(frames[0], n > 1 ? frames[1] : 0);
-	e[1] = e[0];	/* the path before stays, second */
-	memcpy(e->frames, frames, n * sizeof(frames[0]));
-	memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
-	e->n = (uint16_t)n;
-	e->index = charged;
-	e->retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
+	if (!path_cache && frame_memo)
+		path_cache = core_internal_calloc(PATH_CACHE_SLOTS, sizeof(*path_cache));
+	remember_path(frames, offsets, n, charged,
+		      atomic_load_explicit(&codetag_retirements, memory_order_acquire));
 }
 
+/*
+ * ALLOCINFO_DEPTH=1: the tag the unwinder would charge (the rule of
+ * first_charged_frame), found by measured offsets, or 0 to unwind
+ * instead.  For what charge_by_offset does not answer: a chain with an
+ * anonymous frame, whose fate depends on the frames after it.
+ *
+ * libc's _nl_make_l10nflist is one: setlocale's path sees none of it
+ * through, newlocale's does, so its sites' route is UNWIND, and every
+ * GNU program that calls setlocale unwound two dozen times at start
+ * (and loaded libunwind for it): 130 of as's 680 page faults.
+ *
+ * A frame with a tag is read through the thread's frame memo; the
+ * frame that decides needs no offset, and is classified without a tag
+ * unless it is the one charged, so that no tag is made for a frame
+ * that holds nothing.
+ */
 static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 			       bool *measure)
 {
@@ -1223,12 +1229,8 @@ static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 
 		if (i == 0 || codetag_site_find(pc) >= CODETAG_FIRST_SITE)
 			m = frame_memo_of(pc, true, i > 0, &scratch);
-		if (m && m->code == FRAME_MEMO_CODE_UNKNOWN) {
-			struct dl_find_object obj;
-
-			frame_memo_classify((struct frame_memo *)m,
-					    _dl_find_object((void *)(pc - 1), &obj) == 0 ? &obj : NULL);
-		}
+		if (m && m->code == FRAME_MEMO_CODE_UNKNOWN)
+			frame_memo_classify_here((struct frame_memo *)m);
 		if (m) {
 			facts.code = (enum callsite_code)m->code;
 			facts.module = m->module;
