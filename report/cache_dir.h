@@ -34,10 +34,11 @@ void cache_dir_header(char *buf, size_t size, const char *magic, int format,
 size_t cache_dir_count_lines(const char *text);
 
 /*
- * Takes the line at *@cursor (a NUL-terminated text), cutting it at its
- * tabs into exactly @n fields, each NUL-terminated in place, and moves
- * *@cursor past its newline.  False if the line has fewer or more
- * fields, or no newline (the file was cut short).
+ * Takes the line at *@cursor (in a text from cache_dir_read), cutting it
+ * at its tabs into exactly @n fields, each NUL-terminated in place, and
+ * moves *@cursor past its newline.  False if the line has fewer or more
+ * fields, a control character (other than the tabs and the newline) or
+ * DEL, or no newline (the file was cut short).
  */
 bool cache_dir_take_line(char **cursor, char **field, int n);
 
@@ -59,9 +60,13 @@ void cache_dir_hex(char *out, const unsigned char *bytes, size_t len);
  */
 int cache_dir_open(const char *setting);
 
+#define CACHE_DIR_READ_PAD 15
+
 /* The whole of the file @name in @dir_fd as a NUL-terminated string
  * (core_internal_free it), or NULL: no such file, not a regular file of
- * the user's, empty, longer than @max_bytes, or holding a NUL. */
+ * the user's, empty, longer than @max_bytes, or holding a NUL.  The NUL
+ * is followed by CACHE_DIR_READ_PAD more, for cache_dir_take_line's
+ * reads of 16 bytes at a time. */
 char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes);
 
 /* Writes a file by the rules above: start, print, finish. */

@@ -197,7 +197,8 @@ static bool parse_site(struct site_cache *cache, char **cursor)
 		return false;
 	return cache_dir_parse_hex(field[0], &offset) &&
 	       parse_line_number(field[1], &lineno) &&
-	       writable_field(field[2]) && writable_field(field[3]) &&
+	       /* cache_dir_take_line let no control character through */
+	       field[2][0] && field[3][0] &&
 	       insert(cache, offset, lineno, field[2], field[3], false);
 }
 

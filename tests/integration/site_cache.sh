@@ -44,9 +44,13 @@ ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper,nothing_else \
 	fail "a file made with another ALLOCINFO_WRAPPERS was read"
 grep -q planted_from_cache "$file" && fail "the other config's file was not replaced"
 
-# 4. A corrupt file (bad fields, a cut last line) is ignored and rewritten.
+# 4. A corrupt file (bad fields, a control character or DEL in a name,
+#    near a field's start or 16 bytes and more into it, a cut last line)
+#    is ignored and rewritten.
 run_preloaded "$T/again" "$prog" "$lib"
-for corrupt in 'zz\t12\tf.c\tf' '10\t00\tf.c\tf' '10\t-1\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' '10\t12\tf.c\tf\t'; do
+for corrupt in 'zz\t12\tf.c\tf' '10\t00\tf.c\tf' '10\t-1\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' \
+	'10\t12\tf.c\tf\t' '10\t12\tf\001.c\tf' '10\t12\tf.c\tf\177' \
+	'10\t12\tsrc/a/long/folder/file.c\tfunction_with_a_long_name\033_tail'; do
 	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
 	cat "$T/corrupt" >"$file"
 	run_preloaded "$T/corrupt.report" "$prog" "$lib"
