@@ -110,6 +110,15 @@ int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 	return (int)len;
 }
 
+size_t allocinfo_put_record(char *buf, int64_t bytes, int64_t calls,
+			    const struct allocinfo_tag_text *tag)
+{
+	size_t len = put_record(buf, bytes, calls, tag, tag->module && tag->module[0]);
+
+	buf[len] = '\0';
+	return len;
+}
+
 int allocinfo_format_tag(char *buf, size_t size,
 			 const struct allocinfo_tag_text *tag, bool with_line)
 {

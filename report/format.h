@@ -41,6 +41,14 @@ int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 			    int64_t calls, const struct allocinfo_tag_text *tag);
 
 /*
+ * Writes the record at @buf, which has room for the length
+ * allocinfo_format_record measured (with @buf NULL) and a NUL, and
+ * returns that length: a record formatted in two passes, not three.
+ */
+size_t allocinfo_put_record(char *buf, int64_t bytes, int64_t calls,
+			    const struct allocinfo_tag_text *tag);
+
+/*
  * Formats the tag alone, as in a record: FILE ":" LINE [" [" MODULE
  * "]"] " func:" FUNCTION [" accurate:no"], without the numbers, the
  * trailing space or the newline.  Without @with_line, ":LINE" is

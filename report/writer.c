@@ -141,8 +141,8 @@ static void text_record(struct text *t, const struct snapshot_entry *e,
 
 	if (n < 0 || !text_reserve(t, (size_t)n))
 		return;
-	t->len += (size_t)allocinfo_format_record(t->buf + t->len, (size_t)n + 1,
-						  e->bytes, e->calls, &tag);
+	/* Measured once: allocinfo_format_record would measure again. */
+	t->len += allocinfo_put_record(t->buf + t->len, e->bytes, e->calls, &tag);
 }
 
 static const char *exe_base_name(void)
