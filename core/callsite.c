@@ -1371,6 +1371,19 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 	return route_with_lookups(index, site, route, wrapper_sp);
 }
 
+uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp)
+{
+	const struct codetag *ct = &codetag_tag(index)->ct;
+	uint32_t charged;
+
+	if (!callsite_one_frame || index < CODETAG_FIRST_SITE ||
+	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
+		return 0;
+	if ((charged = charge_by_offset(ct, caller_sp, true)))
+		return charged;
+	return stack_by_path(ct, site, caller_sp);
+}
+
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
 {
 	unw_cursor_t cursor;

@@ -111,6 +111,16 @@ extern bool callsite_one_frame;
 uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp);
 
 /*
+ * callsite_route's answer for @site, whose tag is @index, when this
+ * thread already knows it: its frame memo holds every frame the walk
+ * by offsets reads from @caller_sp (given, and checked to be @site's,
+ * as core_malloc_by_route has it), or its path cache holds this path.
+ * Else 0.  With ALLOCINFO_DEPTH=1 only.  It reads the stack, the memo
+ * and the path cache: no lookup, no allocation, errno untouched.
+ */
+uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp);
+
+/*
  * Loads the unwinder now if it is not yet (callsite.c loads it on first
  * need, where that is safe): before the process makes a second thread
  * (the profiler's own too), and before a dlopen of the program's.  Not

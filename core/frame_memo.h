@@ -99,6 +99,8 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
  * site (route SELF) in the memo.  0 otherwise, and callsite_route takes
  * over.
  *
+ * @flags: @ct's, as the caller read them.
+ *
  * This is callsite_route's common case, inline in core_malloc_by_route:
  * perl's Perl_safesysmalloc and cc1's xmalloc route most allocations,
  * and through two calls a routed allocation cost twice the instructions
@@ -106,12 +108,11 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
  * the allocator (core_thread_enter_fast): a signal handler's allocation
  * may reorder a set of the memo under it.
  */
-static inline uint32_t frame_memo_charge_caller(const struct codetag *ct,
+static inline uint32_t frame_memo_charge_caller(const struct codetag *ct, uint32_t flags,
 						uintptr_t caller_sp)
 {
 	const struct frame_memo *m, *table = frame_memo;
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-	uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
 
 	if (!callsite_one_frame || !table || offset <= 0 ||
 	    offset == CALLSITE_CALLER_OUTERMOST ||
