@@ -572,6 +572,11 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 	return malloc_charged(size, tag, zero);
 }
 
+__attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t site)
+{
+	return core_malloc(size, site);
+}
+
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
 			      uintptr_t site)
 {
