@@ -552,7 +552,9 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 	uint32_t tag, flags;
 	int flagged;
 
-	if (__builtin_expect(!site_word || !caller_sp ||
+	/* With stacks on (ALLOCINFO_DEPTH > 1), every site is routed, and
+	 * the memo's answers below are for one frame: the lookup. */
+	if (__builtin_expect(!site_word || !caller_sp || !callsite_one_frame ||
 			     ((const uintptr_t *)caller_sp)[-1] != site, 0))
 		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
 	ct = &codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct;

@@ -99,7 +99,8 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
  * site (route SELF) in the memo.  0 otherwise, and callsite_route takes
  * over.
  *
- * @flags: @ct's, as the caller read them.
+ * @flags: @ct's, as the caller read them.  The caller has checked
+ * callsite_one_frame.
  *
  * This is callsite_route's common case, inline in core_malloc_by_route:
  * perl's Perl_safesysmalloc and cc1's xmalloc route most allocations,
@@ -114,7 +115,7 @@ static inline uint32_t frame_memo_charge_caller(const struct codetag *ct, uint32
 	const struct frame_memo *m, *table = frame_memo;
 	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
 
-	if (!callsite_one_frame || !table || offset <= 0 ||
+	if (!table || offset <= 0 ||
 	    offset == CALLSITE_CALLER_OUTERMOST ||
 	    !(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || !codetag_flags_wrapper(flags) ||
 	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
