@@ -49,6 +49,11 @@ static size_t put_number(char *p, bool negative, unsigned long long magnitude,
 	return pad + len;
 }
 
+size_t allocinfo_put_unsigned(char *p, unsigned long long value)
+{
+	return put_number(p, false, value, 0);
+}
+
 static size_t put_text(char *p, const char *text, size_t len)
 {
 	if (p)

@@ -40,6 +40,10 @@ struct allocinfo_tag_text {
 int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 			    int64_t calls, const struct allocinfo_tag_text *tag);
 
+/* @value in decimal at @p (no NUL), as printf's "%llu": its length,
+ * at most 20. */
+size_t allocinfo_put_unsigned(char *p, unsigned long long value);
+
 /*
  * Writes the record at @buf, which has room for the length
  * allocinfo_format_record measured (with @buf NULL) and a NUL, and

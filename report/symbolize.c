@@ -51,6 +51,7 @@
 #include "core/snapshot.h"
 #include "report/address_sort.h"
 #include "report/demangle.h"
+#include "report/format.h"
 #include "report/loaded_modules.h"
 #include "report/site_cache.h"
 #include "report/wrapper_names.h"
@@ -1064,8 +1065,10 @@ static const char *frame_text(struct symbolizer *sym, uintptr_t site)
 {
 	struct site_name frame = { .site = site };
 	struct frame_text *slot = NULL;
-	char file[1024], text[1100];
+	/* The escaped file in its first 1,024 bytes, then "@LINE". */
+	char text[1024 + 16];
 	const char *kept;
+	size_t n;
 
 	if (site && reserve_frame(sym)) {
 		size_t k = frame_slot(sym, site);
@@ -1077,8 +1080,12 @@ static const char *frame_text(struct symbolizer *sym, uintptr_t site)
 			return slot->text;
 	}
 	symbolizer_resolve(sym, &frame);
-	escape_frame_file(frame.file, file, sizeof(file));
-	snprintf(text, sizeof(text), "%s@%u", file, frame.line);
+	/* Not by snprintf("%s@%u"): half of this function's instructions
+	 * (callgrind, cc1's 4,500 frames at ALLOCINFO_DEPTH=4). */
+	n = escape_frame_file(frame.file, text, 1024);
+	text[n++] = '@';
+	n += allocinfo_put_unsigned(text + n, frame.line);
+	text[n] = '\0';
 	kept = keep_text(sym, text);
 	if (slot) {
 		slot->site = site;
