@@ -727,8 +727,8 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 __thread struct frame_memo *frame_memo;
 
 /*
- * With stacks on: this thread's last walks, two for each allocation
- * site and caller (the return address in the site's frame).  A walk by
+ * With stacks on: this thread's last walks, four to a set of the
+ * allocation site and caller (the return address in the site's frame).  A walk by
  * offsets looks every frame up in the frame memo and the chain up in
  * the chain memo, a dozen lookups an allocation (bench/micro: 40 ns a
  * pair at depth 4 against 10).  But stacks repeat: from the same site
@@ -744,10 +744,17 @@ __thread struct frame_memo *frame_memo;
  * thousand callers): keyed by the site alone, 19% of cc1's allocations
  * at depth 4 found their path; so keyed, 49%, and 57% with two ways,
  * the callers further out alternating (59% with twice the entries).
+ * Four ways, filled in turn (no entry moves): python3 with malloc at
+ * depth 4 runs 10% fewer instructions than with two, where its paths
+ * from one site and caller alternate among three or four, and a
+ * compile 0.7% fewer; perl, whose paths vary more, 2.0% more and
+ * sqlite3 1.3% more, a miss looking at four entries
+ * (bench/instructions, 0e92286 against the commit after it).
  * The caller is read at the site's confirmed offset, where the walk
  * reads it; a site without one has its paths under caller 0.
  */
 #define PATH_CACHE_SLOTS 512
+#define PATH_WAYS 4
 #define PATH_FRAMES_MAX 8
 
 struct path_entry {
@@ -755,6 +762,7 @@ struct path_entry {
 	int32_t offsets[PATH_FRAMES_MAX - 1]; /* frame i's caller offset */
 	uint32_t index;                     /* the chain's tag */
 	uint16_t n;                         /* frames walked */
+	uint16_t next;                      /* a set's first: the way to fill next */
 	uint32_t retirements;
 };
 
@@ -1022,7 +1030,7 @@ static inline struct path_entry *path_set_of(uintptr_t site, uintptr_t caller)
 {
 	uint64_t key = ((uint64_t)caller * 0xc2b2ae3d27d4eb4full) ^ site;
 
-	return &path_cache[((key * 0x9e3779b97f4a7c15ull) >> 56) * 2];
+	return &path_cache[((key * 0x9e3779b97f4a7c15ull) >> 57) * PATH_WAYS];
 }
 
 /* Whether the stack at @sp goes the way of @e, from its site on. */
@@ -1041,19 +1049,20 @@ static bool path_holds(const struct path_entry *e, uintptr_t sp)
 
 /*
  * Keeps the @n frames walked from a site (@frames[0]), with their
- * caller @offsets, as the path to @index, first in its set; the one
- * there before stays, second.  Not without a path cache, nor for the
+ * caller @offsets, as the path to @index, in the way of its set that
+ * was filled longest ago.  Not without a path cache, nor for the
  * overflow tag (it stands for no chain).
  */
 static void remember_path(const uintptr_t *frames, const int32_t *offsets,
 			  unsigned int n, uint32_t index, uint32_t retirements)
 {
-	struct path_entry *e;
+	struct path_entry *set, *e;
 
 	if (!path_cache || n > PATH_FRAMES_MAX || index < CODETAG_FIRST_SITE)
 		return;
-	e = path_set_of(frames[0], n > 1 ? frames[1] : 0);
-	e[1] = e[0];
+	set = path_set_of(frames[0], n > 1 ? frames[1] : 0);
+	e = &set[set->next % PATH_WAYS];
+	set->next = (uint16_t)((set->next + 1) % PATH_WAYS);
 	memcpy(e->frames, frames, n * sizeof(frames[0]));
 	memcpy(e->offsets, offsets, (n - 1) * sizeof(offsets[0]));
 	e->n = (uint16_t)n;
@@ -1074,7 +1083,7 @@ static uint32_t stack_by_path(const struct codetag *ct, uintptr_t site, uintptr_
 	uint32_t retirements;
 	uintptr_t caller = 0;
 
-	_Static_assert(PATH_CACHE_SLOTS == 2u << (64 - 56), "8 bits of hash, 2 ways");
+	_Static_assert(PATH_CACHE_SLOTS == PATH_WAYS << (64 - 57), "7 bits of hash, 4 ways");
 	if (!path_cache || !stack_top)
 		return 0;
 	if (first > 0 && first != CALLSITE_CALLER_OUTERMOST &&
@@ -1084,7 +1093,7 @@ static uint32_t stack_by_path(const struct codetag *ct, uintptr_t site, uintptr_
 		caller = *(const uintptr_t *)(sp + (uintptr_t)first);
 	set = path_set_of(site, caller);
 	retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
-	for (unsigned int way = 0; way < 2; way++) {
+	for (unsigned int way = 0; way < PATH_WAYS; way++) {
 		const struct path_entry *e = &set[way];
 
 		if (e->frames[0] == site && e->retirements == retirements &&
