@@ -699,8 +699,6 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 			if (__atomic_load_n(&ct->route, __ATOMIC_RELAXED) ==
 			    CODETAG_ROUTE_UNDECIDED)
 				decide_route(ct, ip);
-		} else if (callsite_options.depth > 1) {
-			mark_stack_frame(ct);
 		} else {
 			mark_frame_on_the_way(ct);
 		}
@@ -1352,6 +1350,20 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
 }
 
 /*
+ * ALLOCINFO_DEPTH=1: the charged tag by what this thread already knows
+ * (the frame memo, then the last paths), with @sp @site's frame's, or
+ * 0.  Reads the stack and compares: no lookup, no allocation, errno
+ * untouched.
+ */
+static inline __attribute__((always_inline)) uint32_t
+charge_known(const struct codetag *ct, uintptr_t site, uintptr_t sp)
+{
+	uint32_t charged = charge_by_offset(ct, sp, true);
+
+	return charged ? charged : stack_by_path(ct, site, sp);
+}
+
+/*
  * Only the common case is here, and every other way out is a tail
  * call: a wrapper site at depth 1 whose caller, or callers through more
  * wrappers, the memo knows.  So it keeps no register across a call.
@@ -1374,8 +1386,7 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 	if (callsite_options.depth > 1)
 		return route_stack(index, site, caller_sp);
 	wrapper_sp = wrapper_stack_pointer(site, caller_sp);
-	if (wrapper_sp && ((charged = charge_by_offset(ct, wrapper_sp, true)) ||
-			   (charged = stack_by_path(ct, site, wrapper_sp))))
+	if (wrapper_sp && (charged = charge_known(ct, site, wrapper_sp)))
 		return charged;
 	return route_with_lookups(index, site, route, wrapper_sp);
 }
@@ -1383,14 +1394,11 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {
 	const struct codetag *ct = &codetag_tag(index)->ct;
-	uint32_t charged;
 
 	if (!callsite_one_frame || index < CODETAG_FIRST_SITE ||
 	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
 		return 0;
-	if ((charged = charge_by_offset(ct, caller_sp, true)))
-		return charged;
-	return stack_by_path(ct, site, caller_sp);
+	return charge_known(ct, site, caller_sp);
 }
 
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
