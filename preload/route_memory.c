@@ -259,10 +259,10 @@ static void merge_twin(struct remembered_site *into, const struct remembered_sit
  * what the run did not ask (with stacks on, no anonymous site's route),
  * and a caller offset the run measured once where the file has it
  * confirmed: the same offset, so confirmed.  A frame that a walk only
- * passes (with stacks on) is not told the file's offset, and without
- * that its line went from confirmed to not and back in every other
- * run, each run writing the whole file again: 10 M of cc1's 355 M
- * instructions at ALLOCINFO_DEPTH=4 (callgrind). */
+ * passes (with stacks on) is not told the file's offset: without
+ * this, in one cache folder, a line of cc1's went from confirmed to not
+ * and back from each run to the next at ALLOCINFO_DEPTH=4, each run
+ * writing the whole file again (not seen again from a fresh folder). */
 static void keep_from_file(struct remembered_site *site, const struct remembered_site *old)
 {
 	if (!site->route)
