@@ -542,8 +542,9 @@ malloc_by_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 }
 
 /*
- * A wrapper's allocation whose caller this thread's frame memo knows is
- * charged here without a call (frame_memo_charge_caller); every other
+ * A wrapper's allocation whose caller is a charged site, by the small
+ * slot array or this thread's frame memo, is charged here without a
+ * call (frame_memo_charge_caller); every other
  * way out is a tail call, so that nothing is kept across a call but
  * jemalloc's.  @caller_sp is trusted only where the word below it is
  * @site.
