@@ -278,7 +278,7 @@ static inline void *account_block(void *ptr, size_t usable, size_t size,
 
 		if (unlikely(!slot))
 			return core_malloc_failed(ptr, usable);
-		slot_set(slot, slot_word(tag, usable, counted));
+		slot_set(slot, slot_word(tag, counted));
 		return ptr;
 	}
 	if (likely(allocator_pages_set_large(ptr, tag, counted)))
@@ -476,7 +476,7 @@ malloc_charged(size_t size, uint32_t tag, bool zero)
 	size_t usable = small_usable_for(size);
 	/* Made before jemalloc's call, so that only it and @usable are
 	 * kept across. */
-	uint32_t word = slot_word(tag, usable, size);
+	uint32_t word = slot_word(tag, size);
 	void *ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
 
 	return core_malloc_set_slot(ptr, usable, word);
@@ -629,6 +629,7 @@ static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
 {
 	struct small_live_sum *sum = arg;
 
+	(void)usable;	/* the slot word has the count itself */
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t word = slots[i], tag = slot_tag(word);
 		struct core_live *live;
@@ -644,7 +645,7 @@ static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
 		} else {
 			continue;	/* a tag made after the caller looked */
 		}
-		live->bytes += (int64_t)slot_counted(word, usable);
+		live->bytes += (int64_t)slot_counted(word);
 		live->calls++;
 	}
 }

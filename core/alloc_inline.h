@@ -56,7 +56,7 @@
 _Static_assert(CODETAG_MAX <= (1u << ALLOC_TAG_BITS),
 	       "a tag index must fit a small block's slot");
 _Static_assert(ALLOC_SMALL_USABLE_MAX + 1 < (1u << (32 - ALLOC_TAG_BITS)),
-	       "usable - counted + 1 must fit a small block's slot");
+	       "counted + 1 must fit a small block's slot");
 
 /* jemalloc's own entry points, set by core_init (alloc.c); free has a
  * stand-in from the start. */
@@ -87,11 +87,12 @@ static inline size_t small_usable_for(size_t size)
 	return core_size_class[(size + 7) >> 3];
 }
 
-/* A small block's slot word: its tag, and what its class of @usable
- * bytes has beyond the @counted ones its tag shows, plus one. */
-static inline uint32_t slot_word(uint32_t tag, size_t usable, size_t counted)
+/* A small block's slot word: its tag, and the @counted bytes its tag
+ * shows, plus one.  Not the class's slack (usable - counted), which
+ * took the class into the sum: two instructions more on every malloc. */
+static inline uint32_t slot_word(uint32_t tag, size_t counted)
 {
-	return tag + ((uint32_t)(usable - counted + 1) << ALLOC_TAG_BITS);
+	return tag + ((uint32_t)(counted + 1) << ALLOC_TAG_BITS);
 }
 
 static inline uint32_t slot_tag(uint32_t word)
@@ -99,9 +100,9 @@ static inline uint32_t slot_tag(uint32_t word)
 	return word & ((1u << ALLOC_TAG_BITS) - 1);
 }
 
-static inline size_t slot_counted(uint32_t word, size_t usable)
+static inline size_t slot_counted(uint32_t word)
 {
-	return usable + 1 - (word >> ALLOC_TAG_BITS);
+	return (word >> ALLOC_TAG_BITS) - 1;
 }
 
 /* Slots are read by the report while the program runs: whole words. */
@@ -173,7 +174,8 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 					    (uintptr_t)__builtin_frame_address(0) +
 						    2 * sizeof(uintptr_t));
 	usable = small_usable_for(size);
-	word = slot_word(site_word & CODETAG_SLOT_INDEX, usable, size);
+	/* SELF is set: the subtraction clears it, in the same lea. */
+	word = slot_word(site_word - CODETAG_SLOT_SELF, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
 	return core_malloc_set_slot(ptr, usable, word);
@@ -242,7 +244,7 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 		return core_realloc_small_move(ptr, usable, size, site);
 	core_thread_enter_fast(t);
 	tag = codetag_index_for_site(site);
-	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, usable, size));
+	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, size));
 	core_thread_leave_fast(t);
 	return ptr;
 }

@@ -102,9 +102,15 @@ static inline struct alloc_tag *codetag_tag(uint32_t index)
 	return &codetag_tags[index];
 }
 
+/* A multiplicative hash of @site; codetag_site_hash is its bits 32-63. */
+static inline uint64_t codetag_site_product(uintptr_t site)
+{
+	return (uint64_t)site * 0x9e3779b97f4a7c15ull;
+}
+
 static inline uint32_t codetag_site_hash(uintptr_t site)
 {
-	return (uint32_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 32);
+	return (uint32_t)(codetag_site_product(site) >> 32);
 }
 
 /*
@@ -150,10 +156,16 @@ static inline uint32_t codetag_site_word(uintptr_t site)
  */
 static inline uint32_t codetag_site_word_small(uintptr_t site)
 {
-	uint32_t slot = codetag_site_hash(site) & (CODETAG_SMALL_SLOTS - 1);
+	/* The slot's byte offset, codetag_site_hash's slot times the
+	 * slot's 16 bytes, taken from the product by one shift and one
+	 * mask: two instructions fewer on every malloc. */
+	const size_t mask = (CODETAG_SMALL_SLOTS - 1) * sizeof(struct codetag_slot);
+	size_t offset = (size_t)(codetag_site_product(site) >> (32 - 4)) & mask;
 
+	_Static_assert(sizeof(struct codetag_slot) == 1u << 4, "a slot is 16 bytes");
 	for (;;) {
-		struct codetag_slot *s = &codetag_small_slots[slot];
+		struct codetag_slot *s =
+			(struct codetag_slot *)((char *)codetag_small_slots + offset);
 		uint32_t word = atomic_load_explicit(&s->word, memory_order_acquire);
 
 		/* The site first: it is the common answer, and an empty
@@ -163,7 +175,7 @@ static inline uint32_t codetag_site_word_small(uintptr_t site)
 				     site, 1) ||
 		    __builtin_expect(word == 0, 0))
 			return word;
-		slot = (slot + 1) & (CODETAG_SMALL_SLOTS - 1);
+		offset = (offset + sizeof(*s)) & mask;
 	}
 }
 
