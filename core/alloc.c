@@ -41,7 +41,7 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-__thread struct core_thread core_thread;
+__thread struct core_thread core_thread = { .allocator_state = CORE_NOT_READY };
 
 static void free_with_dallocx(void *ptr);
 
@@ -669,11 +669,20 @@ void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls)
 }
 
 /* The entry points: the bodies above, marked as inside the allocator. */
+/* Clears this thread's CORE_NOT_READY once the fast path may open. */
+static inline void look_whether_ready(void)
+{
+	if (unlikely(core_thread.allocator_state & CORE_NOT_READY) &&
+	    __atomic_load_n(&core_je.malloc, __ATOMIC_ACQUIRE))
+		core_state_and(&core_thread, ~CORE_NOT_READY);
+}
+
 void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 		 uintptr_t site)
 {
 	void *p;
 
+	look_whether_ready();
 	core_allocator_enter();
 	p = alloc_block(size, align, alloc_flags, site);
 	core_allocator_leave();
@@ -692,6 +701,7 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 {
 	void *p;
 
+	look_whether_ready();
 	core_allocator_enter();
 	p = realloc_block(ptr, size, alloc_flags, site);
 	core_allocator_leave();

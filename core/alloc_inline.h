@@ -160,11 +160,10 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	char *ptr;
 
 	/* A state of 0 or the general path (thread.h): inside the
-	 * allocator or the profiler's scope, a signal waiting; then the
-	 * early window (no core_je.malloc, which usable-size counting also
-	 * leaves unset) and large sizes. */
-	if (__builtin_expect(t->allocator_state || !core_je.malloc ||
-			     size > ALLOC_SMALL_USABLE_MAX, 0))
+	 * allocator or the profiler's scope, a signal waiting, the core
+	 * not ready (the early window, usable-size counting) as this
+	 * thread last saw it; then large sizes. */
+	if (__builtin_expect(t->allocator_state || size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_alloc(size, 0, zero ? ALLOC_ZERO : ALLOC_DEFAULT, site);
 	site_word = codetag_site_word_small(site);
 	/* Inlined into the exported function, whose frame (it keeps a
@@ -233,8 +232,7 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	 * buffers so, and the general path took 180 instructions each. */
 	if (__builtin_expect(!ptr, 0))
 		return core_malloc_for_realloc(size, site);
-	if (__builtin_expect(state || !size ||
-			     size > ALLOC_SMALL_USABLE_MAX || !core_je.malloc, 0))
+	if (__builtin_expect(state || !size || size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
@@ -262,7 +260,7 @@ static inline void core_free_inline(void *ptr)
 	/* 0: a large block, a foreign one, or not known. */
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
-	if (__builtin_expect(state || !usable, 0)) {
+	if (__builtin_expect((state & ~CORE_NOT_READY) || !usable, 0)) {
 		core_free(ptr);
 		return;
 	}

@@ -255,7 +255,7 @@ static inline void alloc_tag_count(uint32_t index, int64_t bytes,
 {
 	struct core_thread *t = &core_thread;
 
-	if (__builtin_expect((t->allocator_state & ~CORE_INTERNAL_SCOPE) != 1 ||
+	if (__builtin_expect((t->allocator_state & ~(CORE_INTERNAL_SCOPE | CORE_NOT_READY)) != 1 ||
 			     t->counters.state != THREAD_COUNTERS_ACTIVE, 0)) {
 		alloc_tag_count_slow(index, bytes, calls);
 		return;

@@ -35,12 +35,20 @@ struct thread_counters {
 };
 
 /* allocator_state: the depth inside the allocator in the low bits, and
- * two flags above.  0 is the one state in which malloc and free take
- * their inline fast path: outside the allocator, outside the profiler's
- * scope, no signal waiting.  The fast path only tests it against 0: it
- * keeps no depth of its own while in jemalloc (internal_scope.h). */
+ * three flags above.  0 is the one state in which malloc takes its
+ * inline fast path: outside the allocator, outside the profiler's
+ * scope, no signal waiting, the core ready.  The fast path only tests
+ * it against 0: it keeps no depth of its own while in jemalloc
+ * (internal_scope.h). */
 #define CORE_DEPTH_MASK       0xffffu
 #define CORE_DEFERRED_SIGNAL  (1u << 16)  /* a fatal signal waits */
+/* Every thread starts with it (core_thread's initial value), and its
+ * first call to the general functions clears it once core_init has
+ * given the fast path jemalloc's malloc (core_je.malloc, alloc.c): so
+ * malloc's fast path tests one word, not that pointer too.  It stays
+ * with ALLOCINFO_SIZE=usable, which leaves core_je.malloc unset.  free's
+ * fast path ignores it: free is open in the early window. */
+#define CORE_NOT_READY        (1u << 17)
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
 
 struct core_thread {
