@@ -501,8 +501,8 @@ malloc_by_lookup(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 	return malloc_charged(size, tag, zero);
 }
 
-/* A fatal signal came while frame_memo_charge_caller ran: its handler
- * first, then the allocation, charged to @tag if that found one. */
+/* A fatal signal came while a walk by the memo ran: its handler first,
+ * then the allocation, charged to @tag if the walk found one. */
 static __attribute__((noinline)) void *
 malloc_after_signal(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 		    uintptr_t caller_sp, uint32_t tag)
@@ -514,16 +514,16 @@ malloc_after_signal(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 }
 
 /*
- * What frame_memo_charge_caller does not answer, where this thread has
- * walked the way before (callsite_route_by_memo): a chain through
- * anonymous frames, as sqlite3's are, then took 165 instructions in
- * callsite_route and about 100 on the way there (callgrind); then
- * malloc_by_lookup.  Apart from core_malloc_by_route, whose registers
- * the wrapper's case keeps.  Its last lines are core_malloc_by_route's
- * again: shared as one always_inline helper, they moved
- * core_malloc_by_route's prologue before its test of the flags, and
- * sqlite3 ran 1.9 M instructions more (bench/instructions, 714.2 M
- * against 712.3 M on the bench's SQL at 26,000 rows).
+ * What the small slot array does not answer for a wrapper's caller or
+ * a site that is not a wrapper's, where this thread has walked the way
+ * before (callsite_route_by_memo): a chain through anonymous frames, as
+ * sqlite3's are, then took 165 instructions in callsite_route and about
+ * 100 on the way there (callgrind); then malloc_by_lookup.  Its last
+ * lines are core_malloc_by_route's again: shared as one always_inline
+ * helper, they moved core_malloc_by_route's prologue before its test
+ * of the flags, and sqlite3 ran 1.9 M instructions more
+ * (bench/instructions, 714.2 M against 712.3 M on the bench's SQL at
+ * 26,000 rows).
  */
 static __attribute__((noinline)) void *
 malloc_by_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
@@ -541,42 +541,60 @@ malloc_by_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 	return malloc_charged(size, tag, zero);
 }
 
+/* A wrapper's caller past the small slot array: this thread's memo,
+ * inside the allocator, else malloc_by_memo. */
+static __attribute__((noinline)) void *
+malloc_by_caller_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
+		      uintptr_t caller_sp, uintptr_t caller)
+{
+	struct core_thread *t = &core_thread;
+	uint32_t tag;
+
+	core_thread_enter_fast(t);
+	tag = caller_charged_by_memo(caller);
+	if (__builtin_expect(core_thread_leave_flagged(t), 0))
+		return malloc_after_signal(size, site, site_word, zero, caller_sp, tag);
+	if (!tag)
+		return malloc_by_memo(size, site, site_word, zero, caller_sp);
+	return malloc_charged(size, tag, zero);
+}
+
 /*
- * A wrapper's allocation whose caller is a charged site, by the small
- * slot array or this thread's frame memo, is charged here without a
- * call (frame_memo_charge_caller); every other
- * way out is a tail call, so that nothing is kept across a call but
- * jemalloc's.  @caller_sp is trusted only where the word below it is
- * @site.
+ * A wrapper's allocation whose caller the small slot array knows as a
+ * charged site (frame_memo.h: wrapper_caller_offset) is charged here without a call and
+ * without entering the allocator; every other way out is a tail call,
+ * so that nothing is kept across a call but jemalloc's.  @caller_sp is
+ * trusted only where the word below it is @site.
  */
 void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			   bool zero, uintptr_t caller_sp)
 {
-	struct core_thread *t = &core_thread;
 	const struct codetag *ct;
-	uint32_t tag, flags;
-	int flagged;
+	uintptr_t caller;
+	uint32_t word, flags;
+	int32_t offset;
 
 	/* With stacks on (ALLOCINFO_DEPTH > 1), every site is routed, and
-	 * the memo's answers below are for one frame: the lookup. */
+	 * the answers below are for one frame: the lookup. */
 	if (__builtin_expect(!site_word || !caller_sp || !callsite_one_frame ||
 			     ((const uintptr_t *)caller_sp)[-1] != site, 0))
 		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
+	/* The tag is global and never moves. */
 	ct = &codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct;
-	/* Not a wrapper's site (frame_memo_charge_caller's case): the tag
-	 * is global and never moves, so it is read before the memo's
-	 * stretch is entered. */
 	flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
+	/* Not a wrapper's site (sqlite3's anonymous chains) leaves first,
+	 * before a register is saved. */
 	if (!codetag_flags_wrapper(flags))
 		return malloc_by_memo(size, site, site_word, zero, caller_sp);
-	core_thread_enter_fast(t);
-	tag = frame_memo_charge_caller(ct, flags, caller_sp);
-	flagged = core_thread_leave_flagged(t);
-	if (__builtin_expect(flagged, 0))
-		return malloc_after_signal(size, site, site_word, zero, caller_sp, tag);
-	if (__builtin_expect(!tag, 0))
+	offset = wrapper_caller_offset(ct, flags);
+	if (!offset)
 		return malloc_by_memo(size, site, site_word, zero, caller_sp);
-	return malloc_charged(size, tag, zero);
+	caller = *(const uintptr_t *)(caller_sp + (uintptr_t)offset);
+	word = codetag_site_word_small(caller);
+	if (__builtin_expect(!(word & CODETAG_SLOT_SELF), 0))
+		return malloc_by_caller_memo(size, site, site_word, zero, caller_sp, caller);
+	/* SELF is set: the subtraction leaves the caller's tag. */
+	return malloc_charged(size, word - CODETAG_SLOT_SELF, zero);
 }
 
 __attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t site)

@@ -1368,7 +1368,7 @@ charge_known(const struct codetag *ct, uintptr_t site, uintptr_t sp)
  * call: a wrapper site at depth 1 whose caller, or callers through more
  * wrappers, the memo knows.  So it keeps no register across a call.
  * (The commonest case of all, one wrapper, is answered before this in
- * core_malloc_by_route, by frame_memo_charge_caller.)
+ * core_malloc_by_route, by wrapper_caller_offset and the small slot array.)
  */
 uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {
