@@ -285,6 +285,7 @@ static void classify(uintptr_t return_address, struct callsite_facts *facts)
 }
 
 static void record_caller_offset(struct codetag *ct, uintptr_t offset);
+static void refresh_charge_offset(struct codetag *ct);
 
 /*
  * The classifier's facts about @site, whose tag is @ct; the first
@@ -314,6 +315,7 @@ static void classify_site(uintptr_t site, struct codetag *ct,
 		if (facts->caller_offset_confirmed)
 			record_caller_offset(ct, (uintptr_t)facts->caller_offset);
 	}
+	refresh_charge_offset(ct);
 }
 
 /*
@@ -438,6 +440,7 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		return route;
 	__atomic_store_n(&ct->route, route, __ATOMIC_RELAXED);
+	refresh_charge_offset(ct);
 	codetag_publish_route((uint32_t)((struct alloc_tag *)ct - codetag_tags));
 	return route;
 }
@@ -586,8 +589,9 @@ static void mark_frame_on_the_way(struct codetag *ct)
 {
 	uint16_t undecided = CODETAG_ROUTE_UNDECIDED;
 
-	__atomic_compare_exchange_n(&ct->route, &undecided, CODETAG_ROUTE_UNWIND, false,
-				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&ct->route, &undecided, CODETAG_ROUTE_UNWIND, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		refresh_charge_offset(ct);
 }
 
 static void mark_stack_frame(struct codetag *ct)
@@ -644,6 +648,57 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
 				  __ATOMIC_RELAXED);
 	else if (expected > 0)
 		__atomic_store_n(&ct->caller_offset, -1, __ATOMIC_RELAXED);
+	else
+		return;
+	refresh_charge_offset(ct);
+}
+
+/*
+ * The common case of callsite_route, answered in core_malloc_by_route
+ * by one field of the tag: perl's Perl_safesysmalloc and cc1's xmalloc
+ * route most allocations, and through two calls a routed allocation
+ * cost twice the instructions of a direct one.  An allocation at a
+ * wrapper site is charged to the site that called the wrapper when
+ * ALLOCINFO_DEPTH is 1, the site is a wrapper's (an anonymous one's
+ * caller is charged only on the rule's terms: callsite_route's), its
+ * route is UNWIND with a confirmed caller offset, and the return
+ * address read there from the wrapper's stack pointer is a charged
+ * site (route SELF).  The last condition is the allocation's to test;
+ * the others are @ct's charge_offset, which this keeps.
+ *
+ * Called by whoever changed one of those fields, after the change.
+ * Two threads may refresh at once, one from values the other has just
+ * changed, and store last.  So each checks, after its store and a
+ * fence, that the field still follows from the values: either it sees
+ * the other's change then (and stores again), or the fences put its
+ * store before the other's in the field's order.  It runs on a site's
+ * first allocations, never on the allocation's path.
+ */
+static int32_t charge_offset_now(const struct codetag *ct)
+{
+	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	uint32_t flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
+
+	if (callsite_options.depth == 1 && offset > 0 &&
+	    offset != CALLSITE_CALLER_OUTERMOST &&
+	    (flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) && codetag_flags_wrapper(flags) &&
+	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) == CODETAG_ROUTE_UNWIND)
+		return offset;
+	return 0;
+}
+
+static void refresh_charge_offset(struct codetag *ct)
+{
+	int32_t charge, now;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	now = charge_offset_now(ct);
+	do {
+		charge = now;
+		__atomic_store_n(&ct->charge_offset, charge, __ATOMIC_RELAXED);
+		atomic_thread_fence(memory_order_seq_cst);
+		now = charge_offset_now(ct);
+	} while (now != charge);
 }
 
 /*
@@ -1368,7 +1423,8 @@ charge_known(const struct codetag *ct, uintptr_t site, uintptr_t sp)
  * call: a wrapper site at depth 1 whose caller, or callers through more
  * wrappers, the memo knows.  So it keeps no register across a call.
  * (The commonest case of all, one wrapper, is answered before this in
- * core_malloc_by_route, by wrapper_caller_offset and the small slot array.)
+ * core_malloc_by_route, by the tag's charge_offset and the small slot
+ * array: refresh_charge_offset.)
  */
 uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {

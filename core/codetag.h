@@ -70,6 +70,11 @@ struct codetag {
 	uint32_t flags;            /* enum codetag_flags */
 	uint16_t route;            /* enum codetag_route */
 	uint16_t stack_depth;      /* frames in stack; 0 for a site tag */
+	/* caller_offset where an allocation at this wrapper site may be
+	 * charged to the site it reads there, else 0: what callsite.c's
+	 * refresh_charge_offset derives from the fields above, each time
+	 * one of them changes, so that the allocation tests one field. */
+	int32_t charge_offset;
 };
 
 /* Tag indices with a fixed meaning. */

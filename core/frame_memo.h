@@ -91,43 +91,6 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
 }
 
 /*
- * The common case of callsite_route, answered inline in
- * core_malloc_by_route: perl's Perl_safesysmalloc and cc1's xmalloc
- * route most allocations, and through two calls a routed allocation
- * cost twice the instructions of a direct one.  An allocation at a
- * wrapper site, whose tag is @ct, is charged to the site that called
- * the wrapper when ALLOCINFO_DEPTH is 1 (callsite_one_frame, which the
- * caller checks), the site is a wrapper's (an anonymous one's caller
- * is charged only on the rule's terms: callsite_route's), its route is
- * UNWIND with a confirmed caller offset, and the return address read
- * there from the wrapper's stack pointer is a charged site (route
- * SELF).  None of it writes, calls or allocates.
- *
- * Whether the caller is charged is asked first of the small slot array
- * (alloc_tag.h), whose SELF bit says just that.  Every direct
- * allocation reads that array, and its readers need no protection from
- * a signal handler's insertion, as from another thread's: no internal
- * scope is entered for it.  Asked of this thread's memo alone, cc1's
- * callers of xmalloc missed in 1,935 of 41,940 allocations (1,100
- * sites through its 1,024 entries), each miss a thousand instructions
- * in callsite_route.  The memo is asked for a caller past that array
- * (caller_charged_by_memo).
- */
-
-/* @ct's caller offset if the rule above may use it, else 0.  @flags:
- * @ct's, as the caller read them. */
-static inline int32_t wrapper_caller_offset(const struct codetag *ct, uint32_t flags)
-{
-	int32_t offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
-
-	if (offset <= 0 || offset == CALLSITE_CALLER_OUTERMOST ||
-	    !(flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) || !codetag_flags_wrapper(flags) ||
-	    __atomic_load_n(&ct->route, __ATOMIC_RELAXED) != CODETAG_ROUTE_UNWIND)
-		return 0;
-	return offset;
-}
-
-/*
  * The tag of @caller if this thread's memo knows it as a charged site
  * (a caller past the small slot array), else 0.  Run it inside the
  * allocator (core_thread_enter_fast): a signal handler's allocation may
