@@ -608,6 +608,22 @@ __attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t s
 	return core_malloc(size, site);
 }
 
+void *core_realloc_routed(void *ptr, uint64_t entry, size_t size, uint32_t site_word,
+			  uintptr_t site, uintptr_t caller_sp)
+{
+	struct core_thread *t = &core_thread;
+	uint32_t tag = codetag_caller_charged(site_word, site, caller_sp);
+
+	if (!tag) {
+		core_thread_enter_fast(t);
+		tag = codetag_index_for_word(site_word ? site_word : codetag_site_word(site),
+					     site, caller_sp);
+		core_thread_leave_fast(t);
+	}
+	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, size));
+	return ptr;
+}
+
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
 			      uintptr_t site)
 {

@@ -212,6 +212,16 @@ void *core_malloc_for_realloc(size_t size, uintptr_t site);
 void *core_realloc_small_move(void *ptr, size_t usable, size_t size,
 			      uintptr_t site);
 
+/* The rest of core_realloc_inline where @site's slot word @site_word
+ * (0: not in the small array) has no SELF bit: a wrapper's site, whose
+ * caller the tag and the small array may give (perl's
+ * Perl_safesysrealloc: through callsite_route and a walk of our frames
+ * it took 98 instructions), else the lookup, which may route, unwind
+ * and allocate.  @caller_sp as for core_malloc_by_route.  Reached by a
+ * tail call, so that realloc's own path keeps no register across one. */
+void *core_realloc_routed(void *ptr, uint64_t entry, size_t size, uint32_t site_word,
+			  uintptr_t site, uintptr_t caller_sp);
+
 /*
  * realloc(@ptr, @size) from @site, where the block keeps its class: the
  * block stays where it is (jemalloc's rallocx would not move it either),
@@ -226,7 +236,7 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	unsigned int state = t->allocator_state;
 	uint64_t entry;
 	size_t usable;
-	uint32_t tag;
+	uint32_t word;
 
 	/* realloc(NULL, n) is malloc(n): python3 makes most of its new
 	 * buffers so, and the general path took 180 instructions each. */
@@ -240,10 +250,13 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
 	if (small_usable_for(size) != usable)
 		return core_realloc_small_move(ptr, usable, size, site);
-	core_thread_enter_fast(t);
-	tag = codetag_index_for_site(site);
-	slot_set(allocator_pages_slot(ptr, entry), slot_word(tag, size));
-	core_thread_leave_fast(t);
+	word = codetag_site_word_small(site);
+	if (__builtin_expect(!(word & CODETAG_SLOT_SELF), 0))
+		return core_realloc_routed(ptr, entry, size, word, site,
+					   (uintptr_t)__builtin_frame_address(0) +
+						   2 * sizeof(uintptr_t));
+	/* SELF is set: the subtraction leaves the tag. */
+	slot_set(allocator_pages_slot(ptr, entry), slot_word(word - CODETAG_SLOT_SELF, size));
 	return ptr;
 }
 
