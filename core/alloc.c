@@ -541,8 +541,13 @@ malloc_by_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 	return malloc_charged(size, tag, zero);
 }
 
-/* A wrapper's caller past the small slot array: this thread's memo,
- * inside the allocator, else malloc_by_memo. */
+/*
+ * A wrapper's caller past the small slot array: this thread's memo,
+ * inside the allocator, else malloc_by_memo.  Asked of the memo alone,
+ * cc1's callers of xmalloc missed in 1,935 of 41,940 allocations (1,100
+ * sites through its 1,024 entries), each miss a thousand instructions
+ * in callsite_route: the small array answers first (core_malloc_small).
+ */
 static __attribute__((noinline)) void *
 malloc_by_caller_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero,
 		      uintptr_t caller_sp, uintptr_t caller)
@@ -560,47 +565,29 @@ malloc_by_caller_memo(size_t size, uintptr_t site, uint32_t site_word, bool zero
 }
 
 /*
- * A wrapper's allocation whose caller the small slot array knows as a
- * charged site is charged here without a call and without entering the
- * allocator: the tag's charge_offset says where the caller's return
- * address lies (callsite.c: refresh_charge_offset), and the array's
- * SELF bit whether that site is charged.  The array's readers need no
- * protection from a signal handler's insertion, as from another
- * thread's.  Asked of this thread's memo alone, cc1's callers of
- * xmalloc missed in 1,935 of 41,940 allocations (1,100 sites through
- * its 1,024 entries), each miss a thousand instructions in
- * callsite_route; the memo is asked for a caller past the array
- * (malloc_by_caller_memo).  Every other way out is a tail call, so
- * that nothing is kept across a call but jemalloc's.  @caller_sp is
- * trusted only where the word below it is @site.
+ * What core_malloc_small does not answer inline: a site new to the
+ * small array (@site_word 0), a routed site that is not a wrapper's
+ * (sqlite3's anonymous chains), stacks (ALLOCINFO_DEPTH > 1), or a
+ * wrapper's caller that the small array does not know as charged.
+ * Every way out is a tail call.  @caller_sp is trusted only where the
+ * word below it is @site.
  */
 void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			   bool zero, uintptr_t caller_sp)
 {
-	uintptr_t caller;
-	uint32_t word;
 	int32_t offset;
 
-	if (__builtin_expect(!caller_sp || ((const uintptr_t *)caller_sp)[-1] != site, 0))
+	/* With stacks on, every site is routed, and the memo's answers
+	 * are for one frame: the lookup. */
+	if (__builtin_expect(!site_word || !callsite_one_frame || !caller_sp ||
+			     ((const uintptr_t *)caller_sp)[-1] != site, 0))
 		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
-	/* The tag is global and never moves; a @site_word of 0 (a site
-	 * new to the small array) names tag 0, whose offset is 0. */
 	offset = __atomic_load_n(&codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct.charge_offset,
 				 __ATOMIC_RELAXED);
-	if (offset <= 0) {
-		/* With stacks on (ALLOCINFO_DEPTH > 1), every site is
-		 * routed, and the memo's answers are for one frame: the
-		 * lookup. */
-		if (!site_word || !callsite_one_frame)
-			return malloc_by_lookup(size, site, site_word, zero, caller_sp);
-		return malloc_by_memo(size, site, site_word, zero, caller_sp);
-	}
-	caller = *(const uintptr_t *)(caller_sp + (uintptr_t)offset);
-	word = codetag_site_word_small(caller);
-	if (__builtin_expect(!(word & CODETAG_SLOT_SELF), 0))
-		return malloc_by_caller_memo(size, site, site_word, zero, caller_sp, caller);
-	/* SELF is set: the subtraction leaves the caller's tag. */
-	return malloc_charged(size, word - CODETAG_SLOT_SELF, zero);
+	if (offset > 0)
+		return malloc_by_caller_memo(size, site, site_word, zero, caller_sp,
+					     *(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	return malloc_by_memo(size, site, site_word, zero, caller_sp);
 }
 
 __attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t site)

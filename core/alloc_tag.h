@@ -205,24 +205,32 @@ static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site,
 }
 
 /*
- * The tag an allocation at the wrapper site @site (slot word
- * @site_word, without SELF) is charged to when the tag's charge_offset
- * (callsite.c: refresh_charge_offset) and the small slot array answer
- * it, from @caller_sp, the wrapper's stack pointer (trusted where the
- * word below it is @site); else 0.  Nothing is written, called or
- * allocated: no internal scope is needed.
+ * The small slot word of the caller an allocation at the wrapper site
+ * @site (slot word @site_word, without SELF) is charged to, when the
+ * tag's charge_offset (callsite.c: refresh_charge_offset) gives the
+ * caller, from @caller_sp, the wrapper's stack pointer (trusted where
+ * the word below it is @site); then, if the caller is a charged site,
+ * its word has SELF.  0 without an offset.  Nothing is written, called
+ * or allocated: no internal scope is needed.
  */
-static inline uint32_t codetag_caller_charged(uint32_t site_word, uintptr_t site,
-					       uintptr_t caller_sp)
+static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
+					   uintptr_t caller_sp)
 {
 	int32_t offset = __atomic_load_n(
 		&codetag_tags[site_word & CODETAG_SLOT_INDEX].ct.charge_offset,
 		__ATOMIC_RELAXED);
-	uint32_t word;
 
 	if (offset <= 0 || ((const uintptr_t *)caller_sp)[-1] != site)
 		return 0;
-	word = codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	return codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+}
+
+/* The tag codetag_caller_word gives, or 0. */
+static inline uint32_t codetag_caller_charged(uint32_t site_word, uintptr_t site,
+					       uintptr_t caller_sp)
+{
+	uint32_t word = codetag_caller_word(site_word, site, caller_sp);
+
 	return word & CODETAG_SLOT_SELF ? word - CODETAG_SLOT_SELF : 0;
 }
 
