@@ -464,6 +464,7 @@ void wrappers_start(const struct allocinfo_options *options)
 /* ------------------------------------------------------- remembering */
 
 struct learned_entry {
+	uintptr_t address;         /* the site's, the sort's key */
 	struct module_ranges *module;
 	struct learned_site site;
 };
@@ -496,11 +497,13 @@ static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
 		list->capacity = cap;
 	}
 	list->entries[list->count++] = (struct learned_entry){
+		.address = site,
 		.module = m,
 		.site = { .offset = site - m->base, .facts = *facts },
 	};
 }
 
+/* By module, then offset: by address, as modules do not overlap. */
 static int compare_learned(const void *pa, const void *pb)
 {
 	const struct learned_entry *a = pa, *b = pb;
@@ -526,8 +529,10 @@ void wrappers_remember(void)
 	if (!list.entries)
 		list.capacity = 0;
 	callsite_visit_learned(collect_learned, &list);
+	/* By address: qsort took clang's 2,600 sites 1 M instructions. */
 	if (list.count)
-		qsort(list.entries, list.count, sizeof(list.entries[0]), compare_learned);
+		address_sort(list.entries, list.count, sizeof(list.entries[0]),
+			     offsetof(struct learned_entry, address), compare_learned);
 	/* One module's sites at a time, in a list of their own. */
 	sites = core_internal_alloc((list.count ? list.count : 1) * sizeof(*sites));
 	for (size_t i = 0, n; sites && !list.failed && i < list.count; i += n) {

@@ -13,11 +13,10 @@
 /* Below this, qsort is as fast and needs no scratch memory. */
 #define RADIX_MIN_ENTRIES 64
 #define RADIX_BITS 8
-#define RADIX_PASSES (32 / RADIX_BITS)
 
 struct keyed {
-	uint32_t key;   /* address - lowest address */
-	uint32_t index; /* where the entry was */
+	uint64_t key;   /* address - lowest address */
+	uint64_t index; /* where the entry was */
 };
 
 static uintptr_t address_of(const unsigned char *entry, size_t key_offset)
@@ -28,11 +27,12 @@ static uintptr_t address_of(const unsigned char *entry, size_t key_offset)
 	return address;
 }
 
-/* LSD passes over @a, with @b as scratch; returns the sorted one. */
-static struct keyed *radix_passes(struct keyed *a, struct keyed *b, size_t n)
+/* LSD passes over @a, with @b as scratch, one per byte of keys up to
+ * @span; returns the sorted one. */
+static struct keyed *radix_passes(struct keyed *a, struct keyed *b, size_t n,
+				  uint64_t span)
 {
-	for (unsigned int pass = 0; pass < RADIX_PASSES; pass++) {
-		unsigned int shift = pass * RADIX_BITS;
+	for (unsigned int shift = 0; shift < 64 && (span >> shift); shift += RADIX_BITS) {
 		size_t start[(1u << RADIX_BITS) + 1] = { 0 };
 		struct keyed *swap;
 		bool one_bucket = false;
@@ -64,7 +64,7 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 	struct keyed *a, *b, *order;
 	size_t run;
 
-	if (n < RADIX_MIN_ENTRIES || n > UINT32_MAX)
+	if (n < RADIX_MIN_ENTRIES)
 		goto fallback;
 	for (size_t i = 0; i < n; i++) {
 		uintptr_t address = address_of(entries + i * size, key_offset);
@@ -72,8 +72,6 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 		lowest = address < lowest ? address : lowest;
 		highest = address > highest ? address : highest;
 	}
-	if (highest - lowest > UINT32_MAX)
-		goto fallback;
 	a = core_internal_alloc(n * sizeof(*a));
 	b = core_internal_alloc(n * sizeof(*b));
 	sorted = core_internal_alloc(n * size);
@@ -85,10 +83,10 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 	}
 	for (size_t i = 0; i < n; i++)
 		a[i] = (struct keyed){
-			.key = (uint32_t)(address_of(entries + i * size, key_offset) - lowest),
-			.index = (uint32_t)i,
+			.key = address_of(entries + i * size, key_offset) - lowest,
+			.index = i,
 		};
-	order = radix_passes(a, b, n);
+	order = radix_passes(a, b, n, highest - lowest);
 	for (size_t i = 0; i < n; i++)
 		memcpy(sorted + i * size, entries + (size_t)order[i].index * size, size);
 	memcpy(entries, sorted, n * size);

@@ -9,12 +9,14 @@
  * for every step) took 3.5 ms for each: with the other per-module work,
  * most of what a short compile spent on the profiler.
  *
- * A module's addresses span far less than 4 GiB, so each entry's offset
- * from the lowest is a 32-bit key, sorted in four byte-wide counting
- * passes; entries with equal addresses (a function's aliases) are then
- * put in the caller's order by @compare.  Small arrays, wider spans and
- * a failed allocation of the scratch arrays fall back to qsort, with the
- * same result.
+ * Each entry's offset from the lowest address is its key, sorted in
+ * byte-wide counting passes, as many as the span of the addresses
+ * needs (a module's, four at most) less those where all keys share
+ * the byte; entries with equal addresses (a function's aliases) are
+ * then put in the caller's order by @compare.  Small arrays and a
+ * failed allocation of the scratch arrays fall back to qsort, with the
+ * same result.  The report's tags and the route memory's sites, which
+ * span modules, are sorted so too.
  */
 #ifndef ALLOCINFO_REPORT_ADDRESS_SORT_H
 #define ALLOCINFO_REPORT_ADDRESS_SORT_H
