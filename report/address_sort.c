@@ -56,22 +56,22 @@ static struct keyed *radix_passes(struct keyed *a, struct keyed *b, size_t n,
 	return a;
 }
 
-void address_sort(void *base, size_t n, size_t size, size_t key_offset,
-		  int (*compare)(const void *, const void *))
+bool key_sort_stable(void *base, size_t n, size_t size, size_t key_offset)
 {
 	unsigned char *entries = base, *sorted;
 	uintptr_t lowest = UINTPTR_MAX, highest = 0;
 	struct keyed *a, *b, *order;
-	size_t run;
 
-	if (n < RADIX_MIN_ENTRIES)
-		goto fallback;
+	if (n < 2)
+		return true;
 	for (size_t i = 0; i < n; i++) {
 		uintptr_t address = address_of(entries + i * size, key_offset);
 
 		lowest = address < lowest ? address : lowest;
 		highest = address > highest ? address : highest;
 	}
+	if (lowest == highest)
+		return true;
 	a = core_internal_alloc(n * sizeof(*a));
 	b = core_internal_alloc(n * sizeof(*b));
 	sorted = core_internal_alloc(n * size);
@@ -79,7 +79,7 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 		core_internal_free(a);
 		core_internal_free(b);
 		core_internal_free(sorted);
-		goto fallback;
+		return false;
 	}
 	for (size_t i = 0; i < n; i++)
 		a[i] = (struct keyed){
@@ -93,6 +93,19 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 	core_internal_free(a);
 	core_internal_free(b);
 	core_internal_free(sorted);
+	return true;
+}
+
+void address_sort(void *base, size_t n, size_t size, size_t key_offset,
+		  int (*compare)(const void *, const void *))
+{
+	unsigned char *entries = base;
+	size_t run;
+
+	if (n < RADIX_MIN_ENTRIES || !key_sort_stable(base, n, size, key_offset)) {
+		qsort(base, n, size, compare);
+		return;
+	}
 	/* Runs of one address (aliases, mostly of two or three): the
 	 * caller's order among them. */
 	for (size_t i = 0; i < n; i += run) {
@@ -104,7 +117,4 @@ void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 		if (run > 1)
 			qsort(entries + i * size, run, size, compare);
 	}
-	return;
-fallback:
-	qsort(base, n, size, compare);
 }

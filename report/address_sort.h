@@ -21,6 +21,7 @@
 #ifndef ALLOCINFO_REPORT_ADDRESS_SORT_H
 #define ALLOCINFO_REPORT_ADDRESS_SORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -33,6 +34,15 @@
  */
 void address_sort(void *base, size_t n, size_t size, size_t key_offset,
 		  int (*compare)(const void *, const void *));
+
+/*
+ * Sorts the @n entries of @size bytes at @base by the uintptr_t key at
+ * @key_offset in each, ascending, keeping the order of entries with
+ * equal keys (a stable sort: keys sorted in turn from the least
+ * significant make one order of several).  false, with nothing moved,
+ * if its scratch memory could not be had.
+ */
+bool key_sort_stable(void *base, size_t n, size_t size, size_t key_offset);
 
 /*
  * How many of the @n entries at @base, sorted by address_sort's key,
