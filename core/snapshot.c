@@ -11,9 +11,11 @@
 #include "core/snapshot.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/address_sort.h"
 #include "core/alloc.h"
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
@@ -46,7 +48,10 @@ static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 {
 	size_t kept = 0;
 
-	qsort(entries, n, sizeof(*entries), compare_sites);
+	/* By site: glibc's qsort took clang's 2,600 tags 0.9 M
+	 * instructions. */
+	address_sort(entries, n, sizeof(*entries), offsetof(struct snapshot_entry, ct.site),
+		     compare_sites);
 	for (size_t i = 0; i < n; i++) {
 		struct snapshot_entry *last = kept ? &entries[kept - 1] : NULL;
 

@@ -15,7 +15,7 @@
 
 #include "core/alloc.h"
 #include "core/codetag.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/cache_dir.h"
 
 #define ROUTE_MEMORY_MAGIC "allocinfo-routes"

@@ -53,7 +53,7 @@
 #include "core/codetag.h"
 #include "core/internal_scope.h"
 #include "preload/route_memory.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/loaded_modules.h"
 #include "report/wrapper_names.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/cache_dir.h"
 
 size_t loaded_module_build_id(const struct dl_phdr_info *info,

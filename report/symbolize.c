@@ -49,7 +49,7 @@
 
 #include "core/alloc.h"
 #include "core/snapshot.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/demangle.h"
 #include "report/format.h"
 #include "report/loaded_modules.h"

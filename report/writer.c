@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/format.h"
 #include "report/loaded_modules.h"
 #include "report/symbolize.h"

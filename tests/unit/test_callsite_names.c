@@ -10,7 +10,7 @@
 
 #include "core/alloc_tag.h"
 #include "core/codetag.h"
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 #include "report/demangle.h"
 #include "report/wrapper_names.h"
 #include "tests/unit/harness.h"
@@ -111,7 +111,7 @@ static void test_builtin_list(void)
 }
 
 struct sort_entry {
-	uint32_t size;
+	uint32_t size;             /* the entry's first place */
 	uintptr_t address;
 	uint32_t tie;
 };
@@ -125,49 +125,130 @@ static int compare_sort_entries(const void *pa, const void *pb)
 	return a->tie < b->tie ? -1 : a->tie > b->tie;
 }
 
-/* address_sort gives qsort's order: radix passes over a module's span,
- * runs of one address by the compare function, and the fallbacks (few
- * entries, a span over 4 GiB). */
+/* What a stable sort by address alone gives: by address, then by the
+ * entry's first place. */
+static int compare_address_then_place(const void *pa, const void *pb)
+{
+	const struct sort_entry *a = pa, *b = pb;
+
+	if (a->address != b->address)
+		return a->address < b->address ? -1 : 1;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return *state;
+}
+
+/* @n entries made by @make (given the entry before and a random word)
+ * sort as qsort with @compare sorts them when @sort_under_test sorts
+ * them. */
+static void check_sort(size_t n, uint64_t *state,
+		       uintptr_t (*make)(size_t i, size_t n, uintptr_t before, uint64_t r),
+		       int (*compare)(const void *, const void *),
+		       void (*sort_under_test)(struct sort_entry *, size_t))
+{
+	struct sort_entry *got = malloc((n + 1) * sizeof(*got));
+	struct sort_entry *want = malloc((n + 1) * sizeof(*want));
+
+	if (CHECK(got && want)) {
+		for (size_t i = 0; i < n; i++) {
+			uint64_t r = next_random(state);
+
+			got[i] = (struct sort_entry){
+				.size = (uint32_t)i,
+				.address = make(i, n, i ? got[i - 1].address : 0, r),
+				.tie = (uint32_t)(r >> 20) & 3,
+			};
+		}
+		memcpy(want, got, n * sizeof(*got));
+		qsort(want, n, sizeof(*want), compare);
+		sort_under_test(got, n);
+		for (size_t i = 0; i < n; i++)
+			/* The first place only where @compare orders by it:
+			 * qsort need not be stable. */
+			if (!CHECK(got[i].address == want[i].address &&
+				   got[i].tie == want[i].tie &&
+				   (compare != compare_address_then_place ||
+				    got[i].size == want[i].size)))
+				break;
+	}
+	free(got);
+	free(want);
+}
+
+static void by_address_sort(struct sort_entry *entries, size_t n)
+{
+	address_sort(entries, n, sizeof(*entries), offsetof(struct sort_entry, address),
+		     compare_sort_entries);
+}
+
+static void by_key_sort_stable(struct sort_entry *entries, size_t n)
+{
+	CHECK(key_sort_stable(entries, n, sizeof(*entries),
+			      offsetof(struct sort_entry, address)));
+}
+
+/* A module's addresses; one in eight shares its address with the one
+ * before (aliases). */
+static uintptr_t module_address(size_t i, size_t n, uintptr_t before, uint64_t r)
+{
+	(void)n;
+	return i && (r & 7) == 0 ? before : 0x7f0000000000ull + (r >> 40);
+}
+
+/* The same, with one entry 8 GiB away: a span over 4 GiB. */
+static uintptr_t wide_address(size_t i, size_t n, uintptr_t before, uint64_t r)
+{
+	return module_address(i, n, before, r) + (i == n / 2 ? 1ull << 33 : 0);
+}
+
+/* Keys over spans from none to all 64 bits, many of them equal. */
+static uint64_t key_span;
+
+static uintptr_t spread_key(size_t i, size_t n, uintptr_t before, uint64_t r)
+{
+	(void)i;
+	(void)n;
+	(void)before;
+	if (key_span == UINT64_MAX)
+		return r & ~3ull;
+	return key_span ? (r % (key_span + 1)) & ~3ull : 0;
+}
+
+/* address_sort gives qsort's order: radix passes over a module's span
+ * or a wider one (over 4 GiB: more passes), runs of one address by the
+ * compare function, and the fallback for few entries. */
 static void test_address_sort(void)
 {
 	static const size_t counts[] = { 0, 1, 63, 64, 1000, 31000 };
 	uint64_t state = 0x9e3779b97f4a7c15ull;
 
 	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
-		for (int wide = 0; wide < 2; wide++) {
-			size_t n = counts[c];
-			struct sort_entry *got = malloc((n + 1) * sizeof(*got));
-			struct sort_entry *want = malloc((n + 1) * sizeof(*want));
+		check_sort(counts[c], &state, module_address, compare_sort_entries,
+			   by_address_sort);
+		check_sort(counts[c], &state, wide_address, compare_sort_entries,
+			   by_address_sort);
+	}
+}
 
-			if (!CHECK(got && want)) {
-				free(got);
-				free(want);
-				return;
-			}
-			for (size_t i = 0; i < n; i++) {
-				state ^= state << 13;
-				state ^= state >> 7;
-				state ^= state << 17;
-				/* One in eight shares its address with the one
-				 * before: aliases. */
-				got[i] = (struct sort_entry){
-					.size = (uint32_t)i,
-					.address = i && (state & 7) == 0 ? got[i - 1].address :
-						   0x7f0000000000ull + (state >> 40) +
-						   (wide && i == n / 2 ? 1ull << 33 : 0),
-					.tie = (uint32_t)(state >> 20) & 3,
-				};
-			}
-			memcpy(want, got, n * sizeof(*got));
-			qsort(want, n, sizeof(*want), compare_sort_entries);
-			address_sort(got, n, sizeof(*got), offsetof(struct sort_entry, address),
-				     compare_sort_entries);
-			for (size_t i = 0; i < n; i++)
-				if (!CHECK(got[i].address == want[i].address &&
-					   got[i].tie == want[i].tie))
-					break;
-			free(got);
-			free(want);
+/* key_sort_stable sorts by its key alone and keeps the order of equal
+ * keys, over a span of any width. */
+static void test_key_sort_stable(void)
+{
+	static const size_t counts[] = { 0, 1, 2, 100, 5000 };
+	static const uint64_t spans[] = { 0, 7, 1ull << 20, 1ull << 40, UINT64_MAX };
+	uint64_t state = 0x2545f4914f6cdd1dull;
+
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		for (size_t w = 0; w < sizeof(spans) / sizeof(spans[0]); w++) {
+			key_span = spans[w];
+			check_sort(counts[c], &state, spread_key, compare_address_then_place,
+				   by_key_sort_stable);
 		}
 	}
 }
@@ -207,6 +288,7 @@ int main(void)
 	RUN_TEST(test_glob);
 	RUN_TEST(test_builtin_list);
 	RUN_TEST(test_address_sort);
+	RUN_TEST(test_key_sort_stable);
 	RUN_TEST(test_stack_tags);
 	return harness_summary();
 }

@@ -1,7 +1,8 @@
 /*
- * A radix sort by address (see address_sort.h).
+ * A radix sort by address, or by any word-sized key (see
+ * address_sort.h).
  */
-#include "report/address_sort.h"
+#include "core/address_sort.h"
 
 #include <stdbool.h>
 #include <stdint.h>

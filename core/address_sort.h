@@ -1,5 +1,5 @@
 /*
- * Sorting a module's symbols by address, fast.
+ * Sorting by address (or any word-sized key), fast.
  *
  * A process that allocates from a large module sorts its function
  * symbols twice: preload/wrappers.c, to tell wrapper code from the rest
@@ -7,19 +7,21 @@
  * to name functions without line info at exit.  cc1plus has 31,000 of
  * them, and glibc's qsort (a merge sort that calls the compare function
  * for every step) took 3.5 ms for each: with the other per-module work,
- * most of what a short compile spent on the profiler.
+ * most of what a short compile spent on the profiler.  At exit the
+ * snapshot's tags (by site), the route memory's sites and the report's
+ * records (by size and calls) are sorted so too: in the core, as the
+ * snapshot is.
  *
- * Each entry's offset from the lowest address is its key, sorted in
- * byte-wide counting passes, as many as the span of the addresses
- * needs (a module's, four at most) less those where all keys share
+ * Each entry's offset from the lowest key is its key, sorted in
+ * byte-wide counting passes, as many as the span of the keys needs (a
+ * module's addresses, four at most) less those where all keys share
  * the byte; entries with equal addresses (a function's aliases) are
  * then put in the caller's order by @compare.  Small arrays and a
  * failed allocation of the scratch arrays fall back to qsort, with the
- * same result.  The report's tags and the route memory's sites, which
- * span modules, are sorted so too.
+ * same result.
  */
-#ifndef ALLOCINFO_REPORT_ADDRESS_SORT_H
-#define ALLOCINFO_REPORT_ADDRESS_SORT_H
+#ifndef ALLOCINFO_CORE_ADDRESS_SORT_H
+#define ALLOCINFO_CORE_ADDRESS_SORT_H
 
 #include <stdbool.h>
 #include <stddef.h>
