@@ -340,6 +340,33 @@ static bool rule_sees_past(unsigned int i, enum callsite_code code, uintptr_t mo
 	return true;
 }
 
+static void mark_frame_on_the_way(struct codetag *ct);
+
+/*
+ * The classifier's facts about a frame the unwinder found.  With stacks
+ * on they are told a tag of the frame's, as a frame on the way (every
+ * route is UNWIND then), so that the route memory keeps its code: asked
+ * of the classifier alone, a frame in setlocale that each process of a
+ * compile walks was never remembered, and each run read libc's and
+ * cc1's symbol tables for it, a thirtieth of cc1's instructions at
+ * ALLOCINFO_DEPTH=4.  With stacks off, a tag for a frame the rule does
+ * not charge would change its route if it allocated itself.
+ */
+static void classify_frame(uintptr_t pc, struct callsite_facts *facts)
+{
+	uint32_t index;
+
+	if (callsite_options.depth > 1 &&
+	    (index = codetag_index_for_site_unrouted(pc)) >= CODETAG_FIRST_SITE) {
+		struct codetag *ct = &codetag_tag(index)->ct;
+
+		mark_frame_on_the_way(ct);
+		classify_site(pc, ct, facts);
+		return;
+	}
+	classify(pc, facts);
+}
+
 /*
  * Of @n return addresses, innermost first, the index of the first one
  * that is not seen through (see the rule above).  n - 1 if all are.
@@ -354,7 +381,7 @@ static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n,
 	for (i = 0; i < n; i++) {
 		struct callsite_facts facts;
 
-		classify(frames[i], &facts);
+		classify_frame(frames[i], &facts);
 		if (!rule_sees_past(i, facts.code, facts.module, &keep, &run_module))
 			break;
 	}
