@@ -92,7 +92,7 @@ static inline bool codetag_flags_wrapper(uint32_t flags)
 
 /*
  * The tag of @caller if this thread's memo knows it as a charged site
- * (a caller past the small slot array), else 0.  Run it inside the
+ * (a caller the small slot array does not give), else 0.  Run it inside the
  * allocator (core_thread_enter_fast): a signal handler's allocation may
  * reorder a set of the memo under it.
  */
