@@ -681,10 +681,11 @@ static void record_caller_offset(struct codetag *ct, uintptr_t offset)
 }
 
 /*
- * The common case of callsite_route, answered in core_malloc_by_route
- * by one field of the tag: perl's Perl_safesysmalloc and cc1's xmalloc
- * route most allocations, and through two calls a routed allocation
- * cost twice the instructions of a direct one.  An allocation at a
+ * The common case of callsite_route, answered in malloc's fast path
+ * (core_malloc_small, codetag_caller_word) by one field of the tag:
+ * perl's Perl_safesysmalloc and cc1's xmalloc route most allocations,
+ * and through two calls a routed allocation cost twice the
+ * instructions of a direct one.  An allocation at a
  * wrapper site is charged to the site that called the wrapper when
  * ALLOCINFO_DEPTH is 1, the site is a wrapper's (an anonymous one's
  * caller is charged only on the rule's terms: callsite_route's), its
@@ -1450,7 +1451,7 @@ charge_known(const struct codetag *ct, uintptr_t site, uintptr_t sp)
  * call: a wrapper site at depth 1 whose caller, or callers through more
  * wrappers, the memo knows.  So it keeps no register across a call.
  * (The commonest case of all, one wrapper, is answered before this in
- * core_malloc_by_route, by the tag's charge_offset and the small slot
+ * malloc's fast path, by the tag's charge_offset and the small slot
  * array: refresh_charge_offset.)
  */
 uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp)
