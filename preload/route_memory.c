@@ -337,22 +337,18 @@ static void print_site(struct cache_writer *w, const struct remembered_site *s)
 				    s->caller_offset_confirmed ? "" : "?");
 }
 
-void route_memory_store(const unsigned char *build_id, size_t build_id_len,
-			const struct route_memory *memory,
-			const struct learned_site *learned, size_t n)
+/*
+ * @memory's sites and the @n @learned ones (both by offset) merged into
+ * @out, which has room for both; returns how many, and whether any
+ * differs from @memory's in *@changed.
+ */
+static size_t merge_learned(const struct route_memory *memory,
+			    const struct learned_site *learned, size_t n,
+			    struct remembered_site *out, bool *changed)
 {
-	char name[2 * 64 + sizeof(".routes")];
-	struct remembered_site *out;
 	size_t i = 0, j = 0, count = 0;
-	bool changed = false;
-	int dir;
 
-	if (!header[0] || !build_id_len || build_id_len > 64 || !n)
-		return;
-	out = core_internal_alloc((memory->count + n) * sizeof(*out));
-	if (!out)
-		return;
-	/* Both lists by offset: one pass, as a merge. */
+	*changed = false;
 	while (i < memory->count || j < n) {
 		struct remembered_site site;
 		const struct remembered_site *old = NULL;
@@ -372,15 +368,64 @@ void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 			old = &memory->sites[i++];
 		if (old)
 			keep_from_file(&site, old);
-		changed |= !old || !same(&site, old);
+		*changed |= !old || !same(&site, old);
 		out[count++] = site;
 	}
-	if (changed && count <= ROUTE_MEMORY_MAX_SITES &&
-	    (dir = cache_dir_open(cache_setting)) >= 0) {
-		struct cache_writer *w;
+	return count;
+}
 
-		file_name(name, build_id, build_id_len);
-		w = cache_writer_start(dir, name);
+void route_memory_store(const unsigned char *build_id, size_t build_id_len,
+			const struct route_memory *memory,
+			const struct learned_site *learned, size_t n)
+{
+	char name[2 * 64 + sizeof(".routes")];
+	struct route_memory *now = NULL;
+	struct remembered_site *out;
+	size_t count;
+	bool changed;
+	char *text;
+	int dir;
+
+	if (!header[0] || !build_id_len || build_id_len > 64 || !n)
+		return;
+	out = core_internal_alloc((memory->count + n) * sizeof(*out));
+	if (!out)
+		return;
+	count = merge_learned(memory, learned, n, out, &changed);
+	if (!changed || count > ROUTE_MEMORY_MAX_SITES ||
+	    (dir = cache_dir_open(cache_setting)) < 0) {
+		core_internal_free(out);
+		return;
+	}
+	/*
+	 * The file as it is now: another process of the same program may
+	 * have written it since this one read it (a compile's driver
+	 * outlives its cc1 and as, which use the same libc), and what it
+	 * learned is kept.  Written from the copy read at start, the last
+	 * writer dropped the others' sites, and at ALLOCINFO_DEPTH=4 a
+	 * compile missed some in the memory for nine runs, each miss a
+	 * read of a module's symbols.
+	 */
+	file_name(name, build_id, build_id_len);
+	text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
+	if (text) {
+		now = parse_file(text);
+		core_internal_free(text);
+	}
+	if (now) {
+		struct remembered_site *merged =
+			core_internal_alloc((now->count + n) * sizeof(*merged));
+
+		if (merged) {
+			core_internal_free(out);
+			out = merged;
+			count = merge_learned(now, learned, n, out, &changed);
+		}
+		core_internal_free(now);
+	}
+	if (changed && count <= ROUTE_MEMORY_MAX_SITES) {
+		struct cache_writer *w = cache_writer_start(dir, name);
+
 		if (w) {
 			cache_writer_printf(w, "%s\n", header);
 			for (size_t k = 0; k < count; k++)
@@ -389,7 +434,7 @@ void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 			 * it lacks is learned, and kept, again. */
 			cache_writer_finish(w);
 		}
-		close(dir);
 	}
+	close(dir);
 	core_internal_free(out);
 }
