@@ -321,20 +321,34 @@ static bool same(const struct remembered_site *a, const struct remembered_site *
 	       a->caller_offset_confirmed == b->caller_offset_confirmed;
 }
 
+/* A site's line, without printf (cache_dir.h): OFFSET CODE ROUTE CALLER. */
 static void print_site(struct cache_writer *w, const struct remembered_site *s)
 {
-	cache_writer_printf(w, "%llx\t%s\t%s\t", (unsigned long long)s->offset,
-			    code_names[s->code], route_names[s->route]);
-	if (s->caller_offset == 0)
-		cache_writer_printf(w, "-\n");
-	else if (s->caller_offset == CALLSITE_CALLER_VARIES)
-		cache_writer_printf(w, "varies\n");
-	else if (s->caller_offset == CALLSITE_CALLER_OUTERMOST)
-		cache_writer_printf(w, "outermost%s\n",
-				    s->caller_offset_confirmed ? "" : "?");
+	const char *code = code_names[s->code], *route = route_names[s->route];
+
+	cache_writer_put_hex(w, s->offset);
+	cache_writer_put(w, "\t", 1);
+	cache_writer_put(w, code, strlen(code));
+	cache_writer_put(w, "\t", 1);
+	cache_writer_put(w, route, strlen(route));
+	cache_writer_put(w, "\t", 1);
+	if (s->caller_offset == 0) {
+		cache_writer_put(w, "-\n", 2);
+		return;
+	}
+	if (s->caller_offset == CALLSITE_CALLER_VARIES) {
+		cache_writer_put(w, "varies\n", 7);
+		return;
+	}
+	if (s->caller_offset == CALLSITE_CALLER_OUTERMOST)
+		cache_writer_put(w, "outermost", 9);
+	else if (s->caller_offset > 0)
+		cache_writer_put_unsigned(w, (uint64_t)s->caller_offset);
 	else
-		cache_writer_printf(w, "%d%s\n", s->caller_offset,
-				    s->caller_offset_confirmed ? "" : "?");
+		cache_writer_printf(w, "%d", s->caller_offset);   /* none is */
+	if (!s->caller_offset_confirmed)
+		cache_writer_put(w, "?", 1);
+	cache_writer_put(w, "\n", 1);
 }
 
 /*

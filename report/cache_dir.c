@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "core/alloc.h"
+#include "report/format.h"
 
 static uint64_t fnv1a(const char *text)
 {
@@ -289,6 +290,45 @@ void cache_writer_printf(struct cache_writer *w, const char *fmt, ...)
 		flush(w);
 	}
 	w->failed = true;
+}
+
+/* Room for @len more bytes, the buffer written out first if need be;
+ * false (and the file dropped) for a write that failed or a piece
+ * longer than the buffer. */
+static bool writer_room(struct cache_writer *w, size_t len)
+{
+	if (!w->failed && sizeof(w->data) - w->used < len)
+		flush(w);
+	if (!w->failed && sizeof(w->data) - w->used < len)
+		w->failed = true;
+	return !w->failed;
+}
+
+void cache_writer_put(struct cache_writer *w, const char *text, size_t len)
+{
+	if (!writer_room(w, len))
+		return;
+	memcpy(w->data + w->used, text, len);
+	w->used += len;
+}
+
+void cache_writer_put_hex(struct cache_writer *w, uint64_t value)
+{
+	char digits[16];
+	size_t n = 0;
+
+	do {
+		digits[sizeof(digits) - ++n] = "0123456789abcdef"[value & 15];
+		value >>= 4;
+	} while (value);
+	cache_writer_put(w, digits + sizeof(digits) - n, n);
+}
+
+void cache_writer_put_unsigned(struct cache_writer *w, uint64_t value)
+{
+	if (!writer_room(w, 20))
+		return;
+	w->used += allocinfo_put_unsigned(w->data + w->used, value);
 }
 
 bool cache_writer_finish(struct cache_writer *w)

@@ -287,10 +287,17 @@ void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 	for (size_t i = 0; cache->slots && i <= cache->mask; i++) {
 		const struct site_slot *s = &cache->slots[i];
 
-		if (s->key)
-			cache_writer_printf(w, "%llx\t%u\t%s\t%s\n",
-					    (unsigned long long)(s->key - 1),
-					    s->line, s->file, s->function);
+		if (!s->key)
+			continue;
+		/* OFFSET LINE FILE FUNCTION, without printf (cache_dir.h). */
+		cache_writer_put_hex(w, s->key - 1);
+		cache_writer_put(w, "\t", 1);
+		cache_writer_put_unsigned(w, s->line);
+		cache_writer_put(w, "\t", 1);
+		cache_writer_put(w, s->file, strlen(s->file));
+		cache_writer_put(w, "\t", 1);
+		cache_writer_put(w, s->function, strlen(s->function));
+		cache_writer_put(w, "\n", 1);
 	}
 	/* Concurrent writers: the last rename wins, and a site it lacks is
 	 * resolved, and kept, again. */
