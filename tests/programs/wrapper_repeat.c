@@ -10,8 +10,10 @@
  * another, strdup in a loop, and a wrapper whose frame size changes from
  * call to call (a variable-length array), where the shortcut must give
  * up and every allocation must still land on its caller's line, also
- * when the size changes only after the offset was confirmed; and one
- * wrapper called from two lines in turn.
+ * when the size changes only after the offset was confirmed; one
+ * wrapper called from two lines in turn; and a realloc wrapper that
+ * keeps each block in its size class, whose slot then names the line
+ * that called the wrapper (realloc's fast path asks the same shortcut).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,15 @@ __attribute__((noinline)) void *repeat_alloc_late_varying(size_t n, int pad)
 	return p;
 }
 
+__attribute__((noinline)) void *repeat_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n); /* EXPECT: none */
+
+	if (!q)
+		abort();
+	return q;
+}
+
 int main(void)
 {
 	for (int i = 0; i < 100; i++)
@@ -94,5 +105,19 @@ int main(void)
 	}
 	for (int i = 0; i < 100; i++)
 		keep(repeat_alloc_late_varying(2, i < 10 ? 16 : 16 + 256 * (i % 7 + 1))); /* EXPECT: 200 100 func:main */
+	/* 20, 22 and 23 bytes share jemalloc's class: each block stays
+	 * where it is, and only its slot moves to the realloc's caller. */
+	for (int i = 0; i < 100; i++) {
+		void *r = malloc(20); /* EXPECT: 0 0 func:main */
+
+		CHECK(r != NULL, "allocation failed");
+		memset(r, i, 20);
+		if (i % 2)
+			r = repeat_realloc(r, 22); /* EXPECT: 1100 50 func:main */
+		else
+			r = repeat_realloc(r, 23); /* EXPECT: 1150 50 func:main */
+		CHECK(((unsigned char *)r)[19] == (unsigned char)i, "realloc lost the contents");
+		keep(r);
+	}
 	return CHECK_STATUS();
 }
