@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/alloc_tag.h"
 #include "core/callsite.h"
 #include "core/codetag.h"
 

@@ -146,13 +146,13 @@ static bool parse_site(char **cursor, struct remembered_site *site)
 	return true;
 }
 
-/* The memory in @text (a whole file), or NULL if it has any flaw. */
 /* Where the probe for @offset starts in @memory's index. */
 static uint32_t index_slot(const struct route_memory *memory, uint64_t offset)
 {
 	return (uint32_t)((offset * 0x9e3779b97f4a7c15ull) >> 32) & memory->index_mask;
 }
 
+/* The memory in @text (a whole file), or NULL if it has any flaw. */
 static struct route_memory *parse_file(char *text)
 {
 	char *next = strchr(text, '\n'), *cursor;
@@ -416,9 +416,10 @@ void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 	 * have written it since this one read it (a compile's driver
 	 * outlives its cc1 and as, which use the same libc), and what it
 	 * learned is kept.  Written from the copy read at start, the last
-	 * writer dropped the others' sites, and at ALLOCINFO_DEPTH=4 a
-	 * compile missed some in the memory for nine runs, each miss a
-	 * read of a module's symbols.
+	 * writer dropped the others' sites, and at ALLOCINFO_DEPTH=4 the
+	 * driver and as missed libc's in the next compile, each miss a read
+	 * of a module's symbols (1.2 M instructions each after four warm
+	 * runs, bench/instructions).
 	 */
 	file_name(name, build_id, build_id_len);
 	text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
