@@ -8,6 +8,7 @@
 #include "preload/route_memory.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,16 +31,16 @@ struct remembered_site {
 };
 
 /*
- * A module's remembered sites, and a hash index of them by offset: the
- * classifier looks each new site up, and a binary search over clang's
- * 2,600 took 330 instructions a site.  Open addressing, at most half
- * full; a slot holds a site's place + 1, 0 when empty.
+ * A module's remembered sites: the file's lines, each parsed when the
+ * classifier first looks its site up (cache_dir.h, struct cache_lines),
+ * and what it said kept beside it: the store at exit looks every
+ * learned site up again.  Threads classify their sites at once: the
+ * text is never written, and a line's answer is one word, which two
+ * threads that parse it at once store alike.
  */
 struct route_memory {
-	size_t count;
-	uint32_t *index;                 /* index_mask + 1 slots */
-	uint32_t index_mask;
-	struct remembered_site sites[];   /* by increasing offset */
+	struct cache_lines lines;
+	_Atomic uint64_t *parsed;    /* per line: packed_site(), 0 unread */
 };
 
 static const struct route_memory no_memory;
@@ -75,15 +76,15 @@ static const char *const route_names[] = {
 	[CODETAG_ROUTE_UNWIND] = "unwind",
 };
 
-/* Whether @text is @name: the same as !strcmp, without a library call
- * for each of a few bytes, up to five times a line. */
+/* Whether the field at @text, which ends at a tab or the line's
+ * newline, is @name; by hand, where the line is not cut into strings. */
 static bool field_is(const char *text, const char *name)
 {
 	while (*name && *text == *name) {
 		text++;
 		name++;
 	}
-	return *text == *name;
+	return !*name && (*text == '\t' || *text == '\n');
 }
 
 static int name_index(const char *text, const char *const *names, int count)
@@ -101,11 +102,12 @@ static bool parse_caller(const char *text, struct remembered_site *site)
 	int64_t v = 0;
 
 	site->caller_offset_confirmed = false;
-	if (field_is(text, "-")) {
+	/* The last field: it ends at the newline. */
+	if (field_is(text, "-") && text[1] == '\n') {
 		site->caller_offset = 0;
 		return true;
 	}
-	if (field_is(text, "varies")) {
+	if (field_is(text, "varies") && text[6] == '\n') {
 		site->caller_offset = CALLSITE_CALLER_VARIES;
 		return true;
 	}
@@ -125,77 +127,48 @@ static bool parse_caller(const char *text, struct remembered_site *site)
 	if (*text == '?')
 		text++;
 	site->caller_offset = (int32_t)v;
-	return *text == '\0';
+	return *text == '\n';
 }
 
-/* The line of the file at *@cursor: its four fields. */
-static bool parse_site(char **cursor, struct remembered_site *site)
+/*
+ * Line @i of @lines, parsed into *@site: false if it has a flaw.  Its
+ * key is the index's; each field of the rest (CODE ROUTE CALLER) is
+ * read in place up to the tab or the newline its parser wants.
+ */
+static bool parse_line(const struct cache_lines *lines, size_t i,
+		       struct remembered_site *site)
 {
-	char *field[4];
+	size_t len;
+	const char *line = cache_lines_line(lines, i, &len);
+	/* The index found a tab after the key, and a newline ends the
+	 * line: no read goes past it. */
+	const char *p = (const char *)memchr(line, '\t', len) + 1;
 	int code, route;
 
-	if (!cache_dir_take_line(cursor, field, 4))
+	code = name_index(p, code_names, 3);
+	if (code < 0 || p[strlen(code_names[code])] != '\t')
 		return false;
-	code = name_index(field[1], code_names, 3);
-	route = name_index(field[2], route_names, 3);
-	if (!cache_dir_parse_hex(field[0], &site->offset) || code < 0 || route < 0 ||
-	    !parse_caller(field[3], site))
+	p += strlen(code_names[code]) + 1;
+	route = name_index(p, route_names, 3);
+	if (route < 0 || p[strlen(route_names[route])] != '\t')
 		return false;
+	p += strlen(route_names[route]) + 1;
+	if (!parse_caller(p, site))
+		return false;
+	site->offset = lines->keys[i];
 	site->code = (uint8_t)code;
 	site->route = (uint8_t)route;
 	return true;
 }
 
-/* Where the probe for @offset starts in @memory's index. */
-static uint32_t index_slot(const struct route_memory *memory, uint64_t offset)
+/* Every site of @lines, in order, into @out (room for all); false if
+ * any line has a flaw. */
+static bool parse_all(const struct cache_lines *lines, struct remembered_site *out)
 {
-	return (uint32_t)((offset * 0x9e3779b97f4a7c15ull) >> 32) & memory->index_mask;
-}
-
-/* The memory in @text (a whole file), or NULL if it has any flaw. */
-static struct route_memory *parse_file(char *text)
-{
-	char *next = strchr(text, '\n'), *cursor;
-	struct route_memory *memory;
-	size_t lines, slots;
-
-	if (!next || (size_t)(next - text) != strlen(header) ||
-	    memcmp(text, header, strlen(header)))
-		return NULL;         /* another version's or config's */
-	lines = cache_dir_count_lines(next + 1);
-	if (!lines || lines > ROUTE_MEMORY_MAX_SITES)
-		return NULL;
-	for (slots = 2; slots < 2 * lines; slots *= 2)
-		;
-	memory = core_internal_alloc(sizeof(*memory) + lines * sizeof(memory->sites[0]) +
-				     slots * sizeof(memory->index[0]));
-	if (!memory)
-		return NULL;
-	memory->count = 0;
-	memory->index = (uint32_t *)&memory->sites[lines];
-	memory->index_mask = (uint32_t)slots - 1;
-	memset(memory->index, 0, slots * sizeof(memory->index[0]));
-	for (cursor = next + 1; *cursor && memory->count < lines; memory->count++) {
-		struct remembered_site *site = &memory->sites[memory->count];
-
-		/* Only whole lines are counted: text after the last
-		 * newline (a file cut short) is not read. */
-		if (!parse_site(&cursor, site) ||
-		    (memory->count && site->offset <= site[-1].offset))
-			break;
-	}
-	if (memory->count != lines) {
-		core_internal_free(memory);
-		return NULL;
-	}
-	for (size_t i = 0; i < lines; i++) {
-		uint32_t slot = index_slot(memory, memory->sites[i].offset);
-
-		while (memory->index[slot])
-			slot = (slot + 1) & memory->index_mask;
-		memory->index[slot] = (uint32_t)i + 1;
-	}
-	return memory;
+	for (size_t i = 0; i < lines->count; i++)
+		if (!parse_line(lines, i, &out[i]))
+			return false;
+	return true;
 }
 
 const struct route_memory *route_memory_load(const unsigned char *build_id,
@@ -215,9 +188,16 @@ const struct route_memory *route_memory_load(const unsigned char *build_id,
 		file_name(name, build_id, build_id_len);
 		text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
 		close(dir);
-		if (text) {
-			memory = parse_file(text);
+		memory = text ? core_internal_alloc(sizeof(*memory)) : NULL;
+		if (!memory) {
 			core_internal_free(text);
+		} else if (!cache_lines_index(&memory->lines, text, header,
+					      ROUTE_MEMORY_MAX_SITES) ||
+			   !(memory->parsed = core_internal_calloc(memory->lines.count,
+								   sizeof(*memory->parsed)))) {
+			cache_lines_free(&memory->lines);
+			core_internal_free(memory);
+			memory = NULL;
 		}
 	}
 	errno = saved_errno;
@@ -226,35 +206,66 @@ const struct route_memory *route_memory_load(const unsigned char *build_id,
 
 void route_memory_free(const struct route_memory *memory)
 {
-	if (memory != &no_memory)
+	if (memory != &no_memory) {
+		cache_lines_free((struct cache_lines *)&memory->lines);
+		core_internal_free((void *)memory->parsed);
 		core_internal_free((void *)memory);
+	}
 }
 
-static const struct remembered_site *find(const struct route_memory *memory,
-					  uint64_t offset)
-{
-	uint32_t slot, place;
+/* A parsed line in one word: the caller offset in the low half, then
+ * code, route, confirmed, and a bit that says the word is set. */
+#define PACKED_SET    (UINT64_C(1) << 40)
+#define PACKED_FLAWED UINT64_MAX
 
-	if (!memory->count)
-		return NULL;
-	for (slot = index_slot(memory, offset); (place = memory->index[slot]);
-	     slot = (slot + 1) & memory->index_mask)
-		if (memory->sites[place - 1].offset == offset)
-			return &memory->sites[place - 1];
-	return NULL;
+static uint64_t packed_site(const struct remembered_site *site)
+{
+	return (uint32_t)site->caller_offset | (uint64_t)site->code << 32 |
+	       (uint64_t)site->route << 34 | (uint64_t)site->caller_offset_confirmed << 36 |
+	       PACKED_SET;
+}
+
+static void unpack_site(uint64_t packed, struct remembered_site *site)
+{
+	site->caller_offset = (int32_t)(uint32_t)packed;
+	site->code = (uint8_t)(packed >> 32 & 3);
+	site->route = (uint8_t)(packed >> 34 & 3);
+	site->caller_offset_confirmed = packed >> 36 & 1;
+}
+
+/* The remembered site at @offset, into *@site; a line with a flaw is
+ * as good as none: the site is learned again. */
+static bool find(const struct route_memory *memory, uint64_t offset,
+		 struct remembered_site *site)
+{
+	size_t i = cache_lines_find(&memory->lines, offset);
+	uint64_t packed;
+
+	if (i == SIZE_MAX)
+		return false;
+	packed = atomic_load_explicit(&memory->parsed[i], memory_order_relaxed);
+	if (!packed) {
+		packed = parse_line(&memory->lines, i, site) ? packed_site(site) : PACKED_FLAWED;
+		atomic_store_explicit(&memory->parsed[i], packed, memory_order_relaxed);
+	}
+	if (packed == PACKED_FLAWED)
+		return false;
+	unpack_site(packed, site);
+	site->offset = offset;
+	return true;
 }
 
 bool route_memory_find(const struct route_memory *memory, uint64_t offset,
 		       struct callsite_facts *facts)
 {
-	const struct remembered_site *site = find(memory, offset);
+	struct remembered_site site;
 
-	if (!site)
+	if (!find(memory, offset, &site))
 		return false;
-	facts->code = (enum callsite_code)site->code;
-	facts->route = site->route;
-	facts->caller_offset = site->caller_offset;
-	facts->caller_offset_confirmed = site->caller_offset_confirmed;
+	facts->code = (enum callsite_code)site.code;
+	facts->route = site.route;
+	facts->caller_offset = site.caller_offset;
+	facts->caller_offset_confirmed = site.caller_offset_confirmed;
 	return true;
 }
 
@@ -351,41 +362,101 @@ static void print_site(struct cache_writer *w, const struct remembered_site *s)
 	cache_writer_put(w, "\n", 1);
 }
 
+/* The learned site at *@j, merged with the twins after it; *@j moves
+ * past them. */
+static struct remembered_site next_learned(const struct learned_site *learned, size_t n,
+					   size_t *j)
+{
+	struct remembered_site site = from_learned(&learned[(*j)++]);
+
+	while (*j < n && learned[*j].offset == site.offset) {
+		struct remembered_site twin = from_learned(&learned[(*j)++]);
+
+		merge_twin(&site, &twin);
+	}
+	return site;
+}
+
+/* Whether the @n @learned sites (by offset) add to @memory or know more
+ * of a site than it does: looked up, not read whole, since a warm run
+ * most often learns nothing new. */
+static bool adds_to(const struct route_memory *memory, const struct learned_site *learned,
+		    size_t n)
+{
+	for (size_t j = 0; j < n;) {
+		struct remembered_site site = next_learned(learned, n, &j), old;
+
+		if (!find(memory, site.offset, &old))
+			return true;
+		keep_from_file(&site, &old);
+		if (!same(&site, &old))
+			return true;
+	}
+	return false;
+}
+
 /*
- * @memory's sites and the @n @learned ones (both by offset) merged into
- * @out, which has room for both; returns how many, and whether any
- * differs from @memory's in *@changed.
+ * The @old_count sites of @old and the @n @learned ones (both by
+ * offset) merged into @out, which has room for both; returns how many,
+ * and whether any differs from @old's in *@changed.
  */
-static size_t merge_learned(const struct route_memory *memory,
+static size_t merge_learned(const struct remembered_site *old, size_t old_count,
 			    const struct learned_site *learned, size_t n,
 			    struct remembered_site *out, bool *changed)
 {
 	size_t i = 0, j = 0, count = 0;
 
 	*changed = false;
-	while (i < memory->count || j < n) {
+	while (i < old_count || j < n) {
 		struct remembered_site site;
-		const struct remembered_site *old = NULL;
+		const struct remembered_site *known = NULL;
 
-		if (j == n || (i < memory->count &&
-			       memory->sites[i].offset < learned[j].offset)) {
-			out[count++] = memory->sites[i++];
+		if (j == n || (i < old_count && old[i].offset < learned[j].offset)) {
+			out[count++] = old[i++];
 			continue;
 		}
-		site = from_learned(&learned[j++]);
-		while (j < n && learned[j].offset == site.offset) {
-			struct remembered_site twin = from_learned(&learned[j++]);
-
-			merge_twin(&site, &twin);
-		}
-		if (i < memory->count && memory->sites[i].offset == site.offset)
-			old = &memory->sites[i++];
-		if (old)
-			keep_from_file(&site, old);
-		*changed |= !old || !same(&site, old);
+		site = next_learned(learned, n, &j);
+		if (i < old_count && old[i].offset == site.offset)
+			known = &old[i++];
+		if (known)
+			keep_from_file(&site, known);
+		*changed |= !known || !same(&site, known);
 		out[count++] = site;
 	}
 	return count;
+}
+
+/*
+ * The sites of the file as it is now, read again, into a new array
+ * (core_internal_free it) and *@count: another process of the same
+ * program may have written it since this one read it (a compile's
+ * driver outlives its cc1 and as, which use the same libc), and what it
+ * learned is kept.  Written from the copy read at start, the last
+ * writer dropped the others' sites, and at ALLOCINFO_DEPTH=4 the driver
+ * and as missed libc's in the next compile, each miss a read of a
+ * module's symbols (1.2 M instructions each after four warm runs,
+ * bench/instructions).  Failing that, @memory's, as read at start, or
+ * none: a file with any flaw is written anew from what was learned.
+ */
+static struct remembered_site *sites_now(int dir, const char *name,
+					 const struct route_memory *memory, size_t *count)
+{
+	struct cache_lines now = { 0 };
+	char *text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
+	const struct cache_lines *lines = &memory->lines;
+	struct remembered_site *sites;
+
+	if (text && cache_lines_index(&now, text, header, ROUTE_MEMORY_MAX_SITES))
+		lines = &now;
+	*count = lines->count;
+	sites = core_internal_alloc((lines->count + 1) * sizeof(*sites));
+	if (sites && !parse_all(lines, sites)) {
+		*count = 0;
+		if (lines == &now && parse_all(&memory->lines, sites))
+			*count = memory->lines.count;
+	}
+	cache_lines_free(&now);
+	return sites;
 }
 
 void route_memory_store(const unsigned char *build_id, size_t build_id_len,
@@ -393,63 +464,33 @@ void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 			const struct learned_site *learned, size_t n)
 {
 	char name[2 * 64 + sizeof(".routes")];
-	struct route_memory *now = NULL;
-	struct remembered_site *out;
-	size_t count;
+	struct remembered_site *old, *out;
+	size_t old_count, count;
 	bool changed;
-	char *text;
 	int dir;
 
-	if (!header[0] || !build_id_len || build_id_len > 64 || !n)
+	if (!header[0] || !build_id_len || build_id_len > 64 || !n ||
+	    !adds_to(memory, learned, n) || (dir = cache_dir_open(cache_setting)) < 0)
 		return;
-	out = core_internal_alloc((memory->count + n) * sizeof(*out));
-	if (!out)
-		return;
-	count = merge_learned(memory, learned, n, out, &changed);
-	if (!changed || count > ROUTE_MEMORY_MAX_SITES ||
-	    (dir = cache_dir_open(cache_setting)) < 0) {
-		core_internal_free(out);
-		return;
-	}
-	/*
-	 * The file as it is now: another process of the same program may
-	 * have written it since this one read it (a compile's driver
-	 * outlives its cc1 and as, which use the same libc), and what it
-	 * learned is kept.  Written from the copy read at start, the last
-	 * writer dropped the others' sites, and at ALLOCINFO_DEPTH=4 the
-	 * driver and as missed libc's in the next compile, each miss a read
-	 * of a module's symbols (1.2 M instructions each after four warm
-	 * runs, bench/instructions).
-	 */
 	file_name(name, build_id, build_id_len);
-	text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
-	if (text) {
-		now = parse_file(text);
-		core_internal_free(text);
-	}
-	if (now) {
-		struct remembered_site *merged =
-			core_internal_alloc((now->count + n) * sizeof(*merged));
+	old = sites_now(dir, name, memory, &old_count);
+	out = old ? core_internal_alloc((old_count + n) * sizeof(*out)) : NULL;
+	if (out) {
+		count = merge_learned(old, old_count, learned, n, out, &changed);
+		if (changed && count <= ROUTE_MEMORY_MAX_SITES) {
+			struct cache_writer *w = cache_writer_start(dir, name);
 
-		if (merged) {
-			core_internal_free(out);
-			out = merged;
-			count = merge_learned(now, learned, n, out, &changed);
-		}
-		core_internal_free(now);
-	}
-	if (changed && count <= ROUTE_MEMORY_MAX_SITES) {
-		struct cache_writer *w = cache_writer_start(dir, name);
-
-		if (w) {
-			cache_writer_printf(w, "%s\n", header);
-			for (size_t k = 0; k < count; k++)
-				print_site(w, &out[k]);
-			/* Concurrent writers: the last rename wins, and what
-			 * it lacks is learned, and kept, again. */
-			cache_writer_finish(w);
+			if (w) {
+				cache_writer_printf(w, "%s\n", header);
+				for (size_t k = 0; k < count; k++)
+					print_site(w, &out[k]);
+				/* Concurrent writers: the last rename wins, and
+				 * what it lacks is learned, and kept, again. */
+				cache_writer_finish(w);
+			}
 		}
 	}
 	close(dir);
+	core_internal_free(old);
 	core_internal_free(out);
 }

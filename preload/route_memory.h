@@ -30,8 +30,11 @@
  * OFFSET: the site (a return address) less the module's load bias, in
  * hex; CODE: own, wrapper or anonymous; ROUTE: self, unwind or -; CALLER:
  * the offset in decimal or outermost (the frame has no caller), with a
- * trailing ? when measured once, or varies, or -.  A file that does not
- * parse is not used.
+ * trailing ? when measured once, or varies, or -.  A process reads only
+ * the lines of the sites it looks up (report/cache_dir.h, struct
+ * cache_lines): a file out of order, or cut short, is not used at all,
+ * and a line with a flaw is not used; either is written anew once the
+ * process has learned its sites.
  */
 #ifndef ALLOCINFO_PRELOAD_ROUTE_MEMORY_H
 #define ALLOCINFO_PRELOAD_ROUTE_MEMORY_H

@@ -78,15 +78,50 @@ static int open_default_dir(void)
 	return open_private_dir(path, true);
 }
 
-/* memchr over the known length, where strchr looks for the NUL too. */
-size_t cache_dir_count_lines(const char *text)
+/* The newlines of @p up to @end, sixteen bytes at a time: each byte's
+ * count in a lane of its own (the compare gives -1 for a newline),
+ * summed every 255 blocks, before a lane can wrap.  (Without -mpopcnt
+ * a popcount of each block's mask is a library call.) */
+static size_t count_newlines(const char *p, const char *end)
 {
-	const char *end = text + strlen(text);
 	size_t n = 0;
 
-	for (const char *nl = text; (nl = memchr(nl, '\n', (size_t)(end - nl))); nl++)
-		n++;
+#ifdef __SSE2__
+	const __m128i newline = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+
+	while (end - p >= 16) {
+		__m128i lanes = zero, sums;
+
+		for (int k = 0; k < 255 && end - p >= 16; k++, p += 16)
+			lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(
+				_mm_loadu_si128((const __m128i *)p), newline));
+		sums = _mm_sad_epu8(lanes, zero);
+		n += (size_t)_mm_cvtsi128_si32(sums) +
+		     (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
+	}
+#endif
+	for (; p < end; p++)
+		n += *p == '\n';
 	return n;
+}
+
+/* The first newline at or after @p, which must come before the text's
+ * NUL; the reads may go up to 15 bytes past it (cache_dir_read's pad). */
+static const char *next_newline(const char *p)
+{
+#ifdef __SSE2__
+	const __m128i newline = _mm_set1_epi8('\n');
+
+	for (;; p += 16) {
+		unsigned int mask = (unsigned int)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), newline));
+
+		if (mask)
+			return p + __builtin_ctz(mask);
+	}
+#else
+	return strchr(p, '\n');
+#endif
 }
 
 /*
@@ -144,29 +179,6 @@ bool cache_dir_take_line(char **cursor, char **field, int n)
 	}
 }
 
-/* By hand: strtoull was most of a site cache's load. */
-bool cache_dir_parse_hex(const char *text, uint64_t *out)
-{
-	uint64_t v = 0;
-	int digits = 0;
-
-	for (; *text; text++, digits++) {
-		unsigned int d;
-
-		if (*text >= '0' && *text <= '9')
-			d = (unsigned int)(*text - '0');
-		else if (*text >= 'a' && *text <= 'f')
-			d = (unsigned int)(*text - 'a' + 10);
-		else
-			return false;
-		if (digits == 16)
-			return false;
-		v = v << 4 | d;
-	}
-	*out = v;
-	return digits > 0;
-}
-
 void cache_dir_hex(char *out, const unsigned char *bytes, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -221,6 +233,98 @@ char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
 out:
 	close(fd);
 	return text;
+}
+
+/* Each byte's value as a lower-case hex digit, plus one; 0: not one.
+ * A table: two range tests a digit were most of an index's build. */
+static const uint8_t hex_digit[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
+/* The key at @p, up to its tab, into *@key: where the tab is, or NULL. */
+static const char *parse_key(const char *p, uint64_t *key)
+{
+	const char *start = p;
+	uint64_t v = 0;
+	unsigned int d;
+
+	while ((d = hex_digit[(unsigned char)*p])) {
+		v = v << 4 | (d - 1);
+		p++;
+	}
+	if (p == start || p - start > 16 || *p != '\t')
+		return NULL;
+	*key = v;
+	return p;
+}
+
+bool cache_lines_index(struct cache_lines *lines, char *text,
+		       const char *header, size_t max_lines)
+{
+	size_t header_len = strlen(header), count = 0;
+	const char *p, *end;
+
+	*lines = (struct cache_lines){ 0 };
+	if (strncmp(text, header, header_len) || text[header_len] != '\n')
+		goto reject;
+	p = text + header_len + 1;
+	end = p + strlen(p);
+	/* A file cut short loses its last line; one with no line at all
+	 * is of no use either. */
+	if (p == end || end[-1] != '\n')
+		goto reject;
+	count = count_newlines(p, end);
+	if (count > max_lines || (size_t)(end - text) > UINT32_MAX)
+		goto reject;
+	lines->keys = core_internal_alloc(count * (sizeof(*lines->keys) + sizeof(*lines->starts)));
+	if (!lines->keys)
+		goto reject;
+	lines->starts = (uint32_t *)(lines->keys + count);
+	for (size_t i = 0; i < count; i++) {
+		const char *tab = parse_key(p, &lines->keys[i]);
+
+		if (!tab || (i && lines->keys[i] <= lines->keys[i - 1]))
+			goto reject;
+		lines->starts[i] = (uint32_t)(p - text);
+		p = next_newline(tab) + 1;
+	}
+	lines->text = text;
+	lines->count = count;
+	return true;
+reject:
+	core_internal_free(lines->keys);
+	core_internal_free(text);
+	*lines = (struct cache_lines){ 0 };
+	return false;
+}
+
+size_t cache_lines_find(const struct cache_lines *lines, uint64_t key)
+{
+	const uint64_t *base = lines->keys;
+	size_t n = lines->count;
+
+	if (!n)
+		return SIZE_MAX;
+	/* Halves without a branch to mispredict: the last key below @key,
+	 * or the first. */
+	while (n > 1) {
+		size_t half = n / 2;
+
+		base = base[half] < key ? base + half : base;
+		n -= half;
+	}
+	base += *base < key;
+	return base < lines->keys + lines->count && *base == key ?
+	       (size_t)(base - lines->keys) : SIZE_MAX;
+}
+
+void cache_lines_free(struct cache_lines *lines)
+{
+	core_internal_free(lines->keys);
+	core_internal_free(lines->text);
+	*lines = (struct cache_lines){ 0 };
 }
 
 struct cache_writer {

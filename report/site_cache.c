@@ -10,36 +10,42 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/address_sort.h"
 #include "core/alloc.h"
 #include "report/cache_dir.h"
 
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
 /* Bump when the symbolizer's answers change for the same input. */
-#define SITE_CACHE_FORMAT 3
+#define SITE_CACHE_FORMAT 4
 
 struct site_cache_dir {
 	int fd;
 	char header[128];
 };
 
+/* An answer this process found (the file's are read from its text). */
 struct site_slot {
 	uint64_t key;              /* offset + 1; 0 = empty slot */
 	unsigned int line;
-	bool fresh;                /* added in this process */
 	const char *file, *function;
 };
 
+/* What is known of each line of the file: its fields are cut (NUL for
+ * each tab and the newline) when it is first found. */
+enum line_state { LINE_UNREAD, LINE_READ, LINE_FLAWED };
+
 struct site_cache {
 	char name[2 * 64 + 1];     /* the build-id in hex */
-	char *text;                /* the file as read, cut into strings */
-	struct site_slot *slots;
+	struct cache_lines lines;  /* the file's, as read, by offset */
+	uint8_t *line_state;       /* enum line_state, per line */
+	struct site_slot *slots;   /* the fresh answers */
 	size_t count, mask;        /* mask + 1 slots, a power of two */
-	size_t fresh;
 };
 
 struct site_cache_dir *site_cache_dir_open(const char *setting,
@@ -76,7 +82,7 @@ void site_cache_dir_close(struct site_cache_dir *dir)
 	core_internal_free(dir);
 }
 
-/* ------------------------------------------------------------ table */
+/* ------------------------------------------------------------ fresh */
 
 static struct site_slot *slot_of(const struct site_cache *cache,
 				 uint64_t key)
@@ -88,27 +94,18 @@ static struct site_slot *slot_of(const struct site_cache *cache,
 	return &cache->slots[i];
 }
 
-/* At most three quarters of the slots used: a bigger table costs every
- * process that loads it its pages, a fuller one longer probes. */
-static bool fits(size_t sites, size_t slots)
-{
-	return 4 * sites <= 3 * slots;
-}
-
-/* Room for @more sites beyond those held: one table, doubled as often
- * as it takes, its sites moved over. */
-static bool reserve(struct site_cache *cache, size_t more)
+/* Room for one more fresh answer: the table doubled, at most three
+ * quarters full. */
+static bool reserve(struct site_cache *cache)
 {
 	struct site_slot *old = cache->slots;
-	size_t old_slots = old ? cache->mask + 1 : 0, sites = cache->count + more;
-	size_t slots = old_slots ? old_slots : 64;
+	size_t old_slots = old ? cache->mask + 1 : 0;
+	size_t slots = old_slots ? 2 * old_slots : 64;
 
-	if (old && fits(sites, old_slots))
+	if (old && 4 * (cache->count + 1) <= 3 * old_slots)
 		return true;
-	if (sites > SITE_CACHE_MAX_SITES)
+	if (cache->count + 1 > SITE_CACHE_MAX_SITES)
 		return false;
-	while (!fits(sites, slots))
-		slots *= 2;
 	cache->slots = core_internal_calloc_touched(slots, sizeof(*cache->slots));
 	if (!cache->slots) {
 		cache->slots = old;
@@ -122,34 +119,23 @@ static bool reserve(struct site_cache *cache, size_t more)
 	return true;
 }
 
-static bool insert(struct site_cache *cache, uint64_t offset,
-		   unsigned int line, const char *file, const char *function,
-		   bool fresh)
+static void insert_fresh(struct site_cache *cache, uint64_t key,
+			 unsigned int line, const char *file, const char *function)
 {
 	struct site_slot *slot;
 
-	if (offset == UINT64_MAX || !reserve(cache, 1))
-		return false;
-	slot = slot_of(cache, offset + 1);
+	if (!reserve(cache))
+		return;
+	slot = slot_of(cache, key);
 	if (slot->key) {
-		/* A line found since the file was made (the module's debug
-		 * info was installed) replaces the answer without. */
-		if (fresh && !slot->line && line) {
-			cache->fresh += !slot->fresh;
-			slot->fresh = true;
-			slot->line = line;
-			slot->file = file;
-			slot->function = function;
-			return true;
-		}
-		return !fresh;   /* a file with a repeated offset is corrupt */
+		/* Found again (two tags of one site): a line found since
+		 * replaces the answer without. */
+		if (!slot->line && line)
+			*slot = (struct site_slot){ key, line, file, function };
+		return;
 	}
-	*slot = (struct site_slot){ .key = offset + 1, .line = line,
-				    .fresh = fresh, .file = file,
-				    .function = function };
+	*slot = (struct site_slot){ key, line, file, function };
 	cache->count++;
-	cache->fresh += fresh;
-	return true;
 }
 
 /* ------------------------------------------------------------- read */
@@ -186,50 +172,35 @@ static bool parse_line_number(const char *text, unsigned int *out)
 	return true;
 }
 
-/* The line of the file at *@cursor: its four fields. */
-static bool parse_site(struct site_cache *cache, char **cursor)
+/*
+ * The answer of the file's line @i: OFFSET LINE FILE FUNCTION, cut into
+ * strings in place the first time.  A line with a flaw is never used
+ * (false, as if the file did not have it): its site is resolved again,
+ * and the file written anew without it.
+ */
+static bool file_answer(struct site_cache *cache, size_t i, struct cached_site *out)
 {
-	char *field[4];
-	uint64_t offset;
-	unsigned int lineno;
+	char *field[4], *cursor = cache->lines.text + cache->lines.starts[i];
 
-	if (!cache_dir_take_line(cursor, field, 4))
+	if (cache->line_state[i] == LINE_FLAWED)
 		return false;
-	return cache_dir_parse_hex(field[0], &offset) &&
-	       parse_line_number(field[1], &lineno) &&
-	       /* cache_dir_take_line let no control character through */
-	       field[2][0] && field[3][0] &&
-	       insert(cache, offset, lineno, field[2], field[3], false);
-}
-
-/* Fills @cache from its file; on any flaw, leaves it empty. */
-static void load_file(struct site_cache_dir *dir, struct site_cache *cache)
-{
-	char *text = cache_dir_read(dir->fd, cache->name, SITE_CACHE_MAX_BYTES);
-	char *cursor, *next;
-	bool ok = true;
-
-	if (!text)
-		return;
-	next = strchr(text, '\n');
-	if (!next || (size_t)(next - text) != strlen(dir->header) ||
-	    memcmp(text, dir->header, strlen(dir->header))) {
-		core_internal_free(text);   /* another version's: replaced */
-		return;
+	if (cache->line_state[i] == LINE_UNREAD) {
+		cache->line_state[i] = LINE_FLAWED;
+		/* cache_dir_take_line let no control character through. */
+		if (!cache_dir_take_line(&cursor, field, 4) ||
+		    !parse_line_number(field[1], &out->line) ||
+		    !field[2][0] || !field[3][0])
+			return false;
+		cache->line_state[i] = LINE_READ;
+	} else {
+		field[1] = cursor + strlen(cursor) + 1;
+		field[2] = field[1] + strlen(field[1]) + 1;
+		field[3] = field[2] + strlen(field[2]) + 1;
+		parse_line_number(field[1], &out->line);
 	}
-	/* One table for all the file's sites instead of doubling (and
-	 * rehashing) its way there. */
-	ok = reserve(cache, cache_dir_count_lines(next + 1));
-	for (cursor = next + 1; ok && *cursor;)
-		ok = parse_site(cache, &cursor);
-	if (!ok) {
-		core_internal_free(cache->slots);
-		cache->slots = NULL;
-		cache->count = cache->mask = 0;
-		core_internal_free(text);
-		return;
-	}
-	cache->text = text;
+	out->file = field[2];
+	out->function = field[3];
+	return true;
 }
 
 struct site_cache *site_cache_load(struct site_cache_dir *dir,
@@ -237,6 +208,7 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 				   size_t build_id_len)
 {
 	struct site_cache *cache;
+	char *text;
 
 	if (!dir || !build_id_len || build_id_len > 64)
 		return NULL;
@@ -244,65 +216,135 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 	if (!cache)
 		return NULL;
 	cache_dir_hex(cache->name, build_id, build_id_len);
-	load_file(dir, cache);
+	/* On any flaw the index is left empty: the file is another
+	 * version's, or broken, and is written anew. */
+	text = cache_dir_read(dir->fd, cache->name, SITE_CACHE_MAX_BYTES);
+	if (text && cache_lines_index(&cache->lines, text, dir->header, SITE_CACHE_MAX_SITES)) {
+		cache->line_state = core_internal_calloc(cache->lines.count, 1);
+		if (!cache->line_state)
+			cache_lines_free(&cache->lines);
+	}
 	return cache;
 }
 
-bool site_cache_find(const struct site_cache *cache, uint64_t offset,
+bool site_cache_find(struct site_cache *cache, uint64_t offset,
 		     struct cached_site *out)
 {
-	const struct site_slot *slot;
+	size_t i;
 
-	if (!cache || !cache->slots || offset == UINT64_MAX)
+	if (!cache || offset == UINT64_MAX)
 		return false;
-	slot = slot_of(cache, offset + 1);
-	if (!slot->key)
-		return false;
-	*out = (struct cached_site){ .line = slot->line, .file = slot->file,
-				     .function = slot->function };
-	return true;
+	if (cache->count) {
+		const struct site_slot *slot = slot_of(cache, offset + 1);
+
+		if (slot->key) {
+			*out = (struct cached_site){ .line = slot->line, .file = slot->file,
+						     .function = slot->function };
+			return true;
+		}
+	}
+	i = cache_lines_find(&cache->lines, offset);
+	return i != SIZE_MAX && file_answer(cache, i, out);
 }
 
 void site_cache_add(struct site_cache *cache, uint64_t offset,
 		    unsigned int line, const char *file, const char *function)
 {
-	if (!cache || !file || !function ||
+	struct cached_site known;
+	size_t i;
+
+	if (!cache || !file || !function || offset == UINT64_MAX ||
 	    !writable_field(file) || !writable_field(function))
 		return;
-	insert(cache, offset, line, file, function, true);
+	/* The file's answer stands, unless this one has the line it
+	 * lacked (the module's debug info was installed since). */
+	i = cache_lines_find(&cache->lines, offset);
+	if (i != SIZE_MAX && file_answer(cache, i, &known) && (known.line || !line))
+		return;
+	insert_fresh(cache, offset + 1, line, file, function);
 }
 
 /* ------------------------------------------------------------ write */
 
+/* OFFSET LINE FILE FUNCTION, without printf (cache_dir.h). */
+static void put_answer(struct cache_writer *w, uint64_t key, unsigned int line,
+		       const char *file, const char *function)
+{
+	cache_writer_put_hex(w, key - 1);
+	cache_writer_put(w, "\t", 1);
+	cache_writer_put_unsigned(w, line);
+	cache_writer_put(w, "\t", 1);
+	cache_writer_put(w, file, strlen(file));
+	cache_writer_put(w, "\t", 1);
+	cache_writer_put(w, function, strlen(function));
+	cache_writer_put(w, "\n", 1);
+}
+
+/* The file's line @i as it was: copied if it was never read, else from
+ * its fields (cut in place); none if it has a flaw. */
+static void put_file_line(struct cache_writer *w, struct site_cache *cache, size_t i)
+{
+	struct cached_site known;
+	size_t len;
+	const char *line;
+
+	switch ((enum line_state)cache->line_state[i]) {
+	case LINE_UNREAD:
+		line = cache_lines_line(&cache->lines, i, &len);
+		cache_writer_put(w, line, len);
+		break;
+	case LINE_READ:
+		file_answer(cache, i, &known);
+		put_answer(w, cache->lines.keys[i] + 1, known.line, known.file, known.function);
+		break;
+	case LINE_FLAWED:
+		break;
+	}
+}
+
+static int compare_keys(const void *pa, const void *pb)
+{
+	const struct site_slot *a = pa, *b = pb;
+
+	return a->key < b->key ? -1 : a->key > b->key;
+}
+
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 {
+	struct site_slot *fresh = NULL;
 	struct cache_writer *w;
+	size_t n = 0, i = 0, j = 0;
 
-	if (!dir || !cache || !cache->fresh)
+	if (!dir || !cache || !cache->count)
 		goto free;
+	/* The fresh answers by offset, merged into the file's lines. */
+	fresh = core_internal_alloc(cache->count * sizeof(*fresh));
+	if (!fresh)
+		goto free;
+	for (size_t k = 0; k <= cache->mask; k++)
+		if (cache->slots[k].key)
+			fresh[n++] = cache->slots[k];
+	address_sort(fresh, n, sizeof(*fresh), offsetof(struct site_slot, key), compare_keys);
 	w = cache_writer_start(dir->fd, cache->name);
 	if (!w)
 		goto free;
 	cache_writer_printf(w, "%s\n", dir->header);
-	for (size_t i = 0; cache->slots && i <= cache->mask; i++) {
-		const struct site_slot *s = &cache->slots[i];
-
-		if (!s->key)
+	while (i < cache->lines.count || j < n) {
+		if (j == n || (i < cache->lines.count && cache->lines.keys[i] < fresh[j].key - 1)) {
+			put_file_line(w, cache, i++);
 			continue;
-		/* OFFSET LINE FILE FUNCTION, without printf (cache_dir.h). */
-		cache_writer_put_hex(w, s->key - 1);
-		cache_writer_put(w, "\t", 1);
-		cache_writer_put_unsigned(w, s->line);
-		cache_writer_put(w, "\t", 1);
-		cache_writer_put(w, s->file, strlen(s->file));
-		cache_writer_put(w, "\t", 1);
-		cache_writer_put(w, s->function, strlen(s->function));
-		cache_writer_put(w, "\n", 1);
+		}
+		/* A fresh answer replaces the file's for its site. */
+		if (i < cache->lines.count && cache->lines.keys[i] == fresh[j].key - 1)
+			i++;
+		put_answer(w, fresh[j].key, fresh[j].line, fresh[j].file, fresh[j].function);
+		j++;
 	}
 	/* Concurrent writers: the last rename wins, and a site it lacks is
 	 * resolved, and kept, again. */
 	cache_writer_finish(w);
 free:
+	core_internal_free(fresh);
 	site_cache_free(cache);
 }
 
@@ -311,6 +353,7 @@ void site_cache_free(struct site_cache *cache)
 	if (!cache)
 		return;
 	core_internal_free(cache->slots);
-	core_internal_free(cache->text);
+	core_internal_free(cache->line_state);
+	cache_lines_free(&cache->lines);
 	core_internal_free(cache);
 }

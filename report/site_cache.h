@@ -26,14 +26,17 @@
  * made with, and one made otherwise is not read, and is replaced.
  *
  * Where: a file named by the build-id in hex in the caches' folder
- * (cache_dir.h, which says whose it must be and how it is replaced).  A
- * file that does not parse is ignored and rewritten.
+ * (cache_dir.h, which says whose it must be and how it is replaced).
  *
  * File format, text: a header line
- *	allocinfo-site-cache 2 VERSION CONFIG
+ *	allocinfo-site-cache FORMAT VERSION CONFIG
  * (CONFIG a 16-digit hex hash of the wrapper list), then one line per
- * site: OFFSET (hex) TAB LINE (decimal; 0: no line info) TAB FILE TAB
- * FUNCTION.
+ * site, by increasing offset: OFFSET (hex) TAB LINE (decimal; 0: no
+ * line info) TAB FILE TAB FUNCTION.  A process reads only the lines of
+ * the sites it looks up (cache_dir.h, struct cache_lines): a file that
+ * is out of order, or cut short, is not read at all, and a line with a
+ * flaw is not used; either is written anew once the process has
+ * resolved the sites itself.
  */
 #ifndef ALLOCINFO_REPORT_SITE_CACHE_H
 #define ALLOCINFO_REPORT_SITE_CACHE_H
@@ -74,7 +77,9 @@ struct cached_site {
 	const char *file, *function;   /* valid until site_cache_free() */
 };
 
-bool site_cache_find(const struct site_cache *cache, uint64_t offset,
+/* The answer for the site at @offset: this process's, else the file's,
+ * whose line is read (and checked) when first found. */
+bool site_cache_find(struct site_cache *cache, uint64_t offset,
 		     struct cached_site *out);
 
 /*

@@ -54,20 +54,37 @@ ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper,nothing_else \
 grep -q 'func:my_wrapper $' "$T/other_config" && fail "a file made with another ALLOCINFO_WRAPPERS was read"
 [ "$(wrapper_line | wc -l)" -eq 1 ] || fail "the other config's file was not replaced"
 
-# 5. Corrupt files are not used, and are rewritten: fields out of format,
-#    offsets out of order, a cut last line.
+# 5. A corrupt line in place of the first site's is not used (the site
+#    is learned again) and the file is written anew; a bad offset,
+#    offsets out of order or repeated, and the file is not used at all.
+#    A cut last line: below.
 run_preloaded "$T/again" "$prog" "$lib"
 first=$(sed -n 2p "$file" | cut -f 1)
-for corrupt in "zz\town\t-\t-" "10\tmine\t-\t-" "10\town\tsideways\t-" "10\town\t-\t08" \
-	"10\town\t-\t-1" "10\town\t-\t2147483647" "10\town\t-\toutermost!" \
-	"10\town\t-" "$first\town\t-\t-"; do
-	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
-	# The last one repeats the first offset: out of order.
+for corrupt in "zz\town\t-\t-" "$first\tmine\t-\t-" "$first\town\tsideways\t-" "$first\town\t-\t08" \
+	"$first\town\t-\t-1" "$first\town\t-\t2147483647" "$first\town\t-\toutermost!" \
+	"$first\town\t-" "$first\town\t-\t-\t-"; do
+	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1,2d "$file"; } >"$T/corrupt"
 	cat "$T/corrupt" >"$file"
 	run_preloaded "$T/corrupt.report" "$prog" "$lib"
 	records "$T/corrupt.report" | diff "$T/cold.records" - >&2 ||
 		fail "with the corrupt line '$corrupt' the report changed"
 	cmp -s "$T/corrupt" "$file" && fail "the file with '$corrupt' was kept"
+done
+second=$(sed -n 2p "$file")
+third=$(sed -n 3p "$file")
+for order in swapped repeated; do
+	if [ $order = swapped ]; then
+		{ head -n 1 "$file"; printf '%s\n%s\n' "$third" "$second"; sed 1,3d "$file"; } >"$T/corrupt"
+	else
+		{ head -n 1 "$file"; printf '%s\n' "$second"; sed 1d "$file"; } >"$T/corrupt"
+	fi
+	cat "$T/corrupt" >"$file"
+	run_preloaded "$T/corrupt.report" "$prog" "$lib"
+	records "$T/corrupt.report" | diff "$T/cold.records" - >&2 ||
+		fail "with lines $order the report changed"
+	cmp -s "$T/corrupt" "$file" && fail "the file with lines $order was kept"
+	[ "$(sed -n 2p "$file")" = "$second" ] && [ "$(sed -n 3p "$file")" = "$third" ] ||
+		fail "the file with lines $order was not written anew in order"
 done
 # 6. Cut short, or a symlink in its place.
 check_cache_file_guards "$file" '10\town\t-' "$T/cold.records" "$prog" "$lib"

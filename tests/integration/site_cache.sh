@@ -1,9 +1,10 @@
 #!/bin/sh
 # The symbolizer's cache on disk (report/site_cache.h): a second run
 # reads its sites from the cache and writes the same report; the cache is
-# really read (a planted answer shows); a corrupt file, or one made with
-# another wrapper list, is ignored and rewritten; symlinks and folders
-# others may write are never used; ALLOCINFO_CACHE=off and bad values.
+# really read (a planted answer shows); a corrupt line or file, or one
+# made with another wrapper list, is not used and is rewritten; symlinks
+# and folders others may write are never used; ALLOCINFO_CACHE=off and
+# bad values.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -44,21 +45,36 @@ ALLOCINFO_WRAPPERS=my_wrapper,inline_wrapper,nothing_else \
 	fail "a file made with another ALLOCINFO_WRAPPERS was read"
 grep -q planted_from_cache "$file" && fail "the other config's file was not replaced"
 
-# 4. A corrupt file (bad fields, a control character or DEL in a name,
-#    near a field's start or 16 bytes and more into it, a cut last line)
-#    is ignored and rewritten.
+# 4. A corrupt line (bad fields, a control character or DEL in a name,
+#    near a field's start or 16 bytes and more into it) in place of the
+#    first site's is not used: the site is resolved again, and the file
+#    written anew without it.  A bad offset, or offsets out of order,
+#    and the file is not read at all, and rewritten.  A flawed line no
+#    site looks up is never read: the report is the same.
 run_preloaded "$T/again" "$prog" "$lib"
-for corrupt in 'zz\t12\tf.c\tf' '10\t00\tf.c\tf' '10\t-1\tf.c\tf' '10\t12\t\tf' '10\t12\tf.c' \
-	'10\t12\tf.c\tf\t' '10\t12\tf\001.c\tf' '10\t12\tf.c\tf\177' \
-	'10\t12\tsrc/a/long/folder/file.c\tfunction_with_a_long_name\033_tail'; do
-	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1d "$file"; } >"$T/corrupt"
+first=$(sed -n 2p "$file" | cut -f 1)
+for corrupt in 'zz\t12\tf.c\tf' "$first"'\t00\tf.c\tf' "$first"'\t-1\tf.c\tf' "$first"'\t12\t\tf' \
+	"$first"'\t12\tf.c' "$first"'\t12\tf.c\tf\t' "$first"'\t12\tf\001.c\tf' "$first"'\t12\tf.c\tf\177' \
+	"$first"'\t12\tsrc/a/long/folder/file.c\tfunction_with_a_long_name\033_tail'; do
+	{ head -n 1 "$file"; printf "$corrupt\n"; sed 1,2d "$file"; } >"$T/corrupt"
 	cat "$T/corrupt" >"$file"
 	run_preloaded "$T/corrupt.report" "$prog" "$lib"
 	records "$T/corrupt.report" >"$T/corrupt.records"
 	diff "$T/cold.records" "$T/corrupt.records" >&2 ||
 		fail "with the corrupt line '$corrupt' the report changed"
 	! grep -qF "$(printf "$corrupt")" "$file" || fail "corrupt line '$corrupt' was kept"
+	[ "$(sed -n 2p "$file" | cut -f 1)" = "$first" ] || fail "the first site's line was not written again"
 done
+{ head -n 1 "$file"; sed -n 3p "$file"; sed -n 2p "$file"; sed 1,3d "$file"; } >"$T/swapped"
+cat "$T/swapped" >"$file"
+run_preloaded "$T/swapped.report" "$prog" "$lib"
+records "$T/swapped.report" | diff "$T/cold.records" - >&2 || fail "with two lines out of order the report changed"
+sorted=$(sed 1d "$file" | cut -f 1 | while read -r h; do printf '%d\n' "0x$h"; done)
+[ "$sorted" = "$(printf '%s\n' "$sorted" | sort -n -u)" ] || fail "a file out of order was kept"
+{ head -n 1 "$file"; printf '1\t00\tf.c\tf\n'; sed 1d "$file"; } >"$T/unread"
+cat "$T/unread" >"$file"
+run_preloaded "$T/unread.report" "$prog" "$lib"
+records "$T/unread.report" | diff "$T/cold.records" - >&2 || fail "a flawed line no site looks up changed the report"
 # 5. Cut short, or a symlink in its place.
 check_cache_file_guards "$file" '10\t12\tf.c' "$T/cold.records" "$prog" "$lib"
 
