@@ -377,22 +377,14 @@ static struct remembered_site next_learned(const struct learned_site *learned, s
 	return site;
 }
 
-/* Whether the @n @learned sites (by offset) add to @memory or know more
- * of a site than it does: looked up, not read whole, since a warm run
- * most often learns nothing new. */
-static bool adds_to(const struct route_memory *memory, const struct learned_site *learned,
-		    size_t n)
+bool route_memory_knows(const struct route_memory *memory, const struct learned_site *learned)
 {
-	for (size_t j = 0; j < n;) {
-		struct remembered_site site = next_learned(learned, n, &j), old;
+	struct remembered_site site = from_learned(learned), old;
 
-		if (!find(memory, site.offset, &old))
-			return true;
-		keep_from_file(&site, &old);
-		if (!same(&site, &old))
-			return true;
-	}
-	return false;
+	if (!find(memory, site.offset, &old))
+		return false;
+	keep_from_file(&site, &old);
+	return same(&site, &old);
 }
 
 /*
@@ -470,7 +462,7 @@ void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 	int dir;
 
 	if (!header[0] || !build_id_len || build_id_len > 64 || !n ||
-	    !adds_to(memory, learned, n) || (dir = cache_dir_open(cache_setting)) < 0)
+	    (dir = cache_dir_open(cache_setting)) < 0)
 		return;
 	file_name(name, build_id, build_id_len);
 	old = sites_now(dir, name, memory, &old_count);

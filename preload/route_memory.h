@@ -79,10 +79,18 @@ struct learned_site {
 };
 
 /*
+ * Whether @memory has @learned's site and knows as much of it: a run
+ * that learned nothing new writes nothing, and need not sort what it
+ * learned.  A site with two tags is asked once for each: whatever
+ * either knows that the memory does not is seen.
+ */
+bool route_memory_knows(const struct route_memory *memory, const struct learned_site *learned);
+
+/*
  * Writes the module's file anew if @learned (@n sites in order of
- * offset; one may be listed twice, from two tags) adds a site to
- * @memory or knows more of one; sites of @memory not learned again are
- * kept.  At exit.
+ * offset; one may be listed twice, from two tags) adds a site to the
+ * file as it is now (read again) or knows more of one; sites of the
+ * file not learned again are kept.  At exit.
  */
 void route_memory_store(const unsigned char *build_id, size_t build_id_len,
 			const struct route_memory *memory,

@@ -467,6 +467,7 @@ struct learned_entry {
 	uintptr_t address;         /* the site's, the sort's key */
 	struct module_ranges *module;
 	struct learned_site site;
+	bool adds;                 /* not in the module's memory as it is */
 };
 
 struct learned_list {
@@ -518,6 +519,7 @@ void wrappers_remember(void)
 	struct learned_list list = { 0 };
 	struct learned_site *sites;
 	int saved_errno = errno;
+	bool any_adds = false;
 
 	core_internal_enter();
 	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
@@ -529,19 +531,31 @@ void wrappers_remember(void)
 	if (!list.entries)
 		list.capacity = 0;
 	callsite_visit_learned(collect_learned, &list);
+	/* A warm run most often learned nothing new: asked site by site,
+	 * its list is not sorted, and no file read again. */
+	for (size_t i = 0; i < list.count; i++) {
+		struct learned_entry *e = &list.entries[i];
+
+		e->adds = !route_memory_knows(module_memory(e->module), &e->site);
+		any_adds |= e->adds;
+	}
 	/* By address: qsort took clang's 2,600 sites 1 M instructions. */
-	if (list.count)
+	if (any_adds)
 		address_sort(list.entries, list.count, sizeof(list.entries[0]),
 			     offsetof(struct learned_entry, address), compare_learned);
 	/* One module's sites at a time, in a list of their own. */
-	sites = core_internal_alloc((list.count ? list.count : 1) * sizeof(*sites));
+	sites = any_adds ? core_internal_alloc(list.count * sizeof(*sites)) : NULL;
 	for (size_t i = 0, n; sites && !list.failed && i < list.count; i += n) {
 		struct module_ranges *m = list.entries[i].module;
+		bool adds = false;
 
-		for (n = 0; i + n < list.count && list.entries[i + n].module == m; n++)
+		for (n = 0; i + n < list.count && list.entries[i + n].module == m; n++) {
 			sites[n] = list.entries[i + n].site;
-		route_memory_store(m->build_id, m->build_id_len, module_memory(m),
-				   sites, n);
+			adds |= list.entries[i + n].adds;
+		}
+		if (adds)
+			route_memory_store(m->build_id, m->build_id_len, module_memory(m),
+					   sites, n);
 	}
 	core_internal_free(sites);
 	core_internal_free(list.entries);
