@@ -115,6 +115,21 @@ int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 	return (int)len;
 }
 
+size_t allocinfo_record_bound(const struct allocinfo_tag_text *tag)
+{
+	/* Two signed 64-bit numbers and the line (20 characters each), and
+	 * the fixed text: " ", " ", ":", " [", "]", " func:", " accurate:no",
+	 * " \n". */
+	size_t n = 20 + 20 + 20 + 1 + 1 + 1 + 2 + 1 + 6 + 12 + 2;
+
+	n += strlen(tag->file) + strlen(tag->function);
+	if (tag->module)
+		n += strlen(tag->module);
+	if (tag->extras)
+		n += strlen(tag->extras);
+	return n;
+}
+
 size_t allocinfo_put_record(char *buf, int64_t bytes, int64_t calls,
 			    const struct allocinfo_tag_text *tag)
 {

@@ -45,9 +45,17 @@ int allocinfo_format_record(char *buf, size_t size, int64_t bytes,
 size_t allocinfo_put_unsigned(char *p, unsigned long long value);
 
 /*
- * Writes the record at @buf, which has room for the length
- * allocinfo_format_record measured (with @buf NULL) and a NUL, and
- * returns that length: a record formatted in two passes, not three.
+ * At least the length of the record of @tag, whatever its numbers: its
+ * strings' lengths and the widest numbers.  Room for this and a NUL is
+ * room for allocinfo_put_record, which then formats the record in one
+ * pass, where measuring it first took a third of the time.
+ */
+size_t allocinfo_record_bound(const struct allocinfo_tag_text *tag);
+
+/*
+ * Writes the record at @buf, which has room for its length (measured
+ * by allocinfo_format_record with @buf NULL, or allocinfo_record_bound)
+ * and a NUL, and returns that length.
  */
 size_t allocinfo_put_record(char *buf, int64_t bytes, int64_t calls,
 			    const struct allocinfo_tag_text *tag);

@@ -392,6 +392,17 @@ static void test_format_like_printf(void)
 			return;
 		CHECK_EQ_INT(allocinfo_format_record(NULL, 0, numbers[b], numbers[c], &tag),
 			     want_len);
+		/* The writer's one pass: room for the bound is room enough,
+		 * for the line's widest value too. */
+		CHECK(allocinfo_record_bound(&tag) >= (size_t)want_len);
+		tag.line = ULONG_MAX;
+		CHECK(allocinfo_record_bound(&tag) >=
+		      (size_t)allocinfo_format_record(NULL, 0, numbers[b], numbers[c], &tag));
+		tag.line = (unsigned long)(b * 977 + c);
+		memset(got, 'x', sizeof(got));
+		CHECK_EQ_UINT(allocinfo_put_record(got, numbers[b], numbers[c], &tag),
+			      (size_t)want_len);
+		CHECK_EQ_STR(got, want);
 		/* Cut short: snprintf's prefix and length. */
 		for (size_t size = 1; size < (size_t)want_len + 2; size += 7) {
 			memset(got, 'x', sizeof(got));
