@@ -76,22 +76,30 @@ static const char *const route_names[] = {
 	[CODETAG_ROUTE_UNWIND] = "unwind",
 };
 
-/* Whether the field at @text, which ends at a tab or the line's
- * newline, is @name; by hand, where the line is not cut into strings. */
-static bool field_is(const char *text, const char *name)
+/* Past @name at @text, if the field there, which ends at a tab or the
+ * line's newline, is @name; else NULL.  By hand, where the line is not
+ * cut into strings. */
+static const char *past_field(const char *text, const char *name)
 {
 	while (*name && *text == *name) {
 		text++;
 		name++;
 	}
-	return !*name && (*text == '\t' || *text == '\n');
+	return !*name && (*text == '\t' || *text == '\n') ? text : NULL;
 }
 
-static int name_index(const char *text, const char *const *names, int count)
+/* The field at *@text as an index of @names (-1: none of them), with
+ * *@text moved past it and its tab. */
+static int take_name(const char **text, const char *const *names, int count)
 {
-	for (int i = 0; i < count; i++)
-		if (field_is(text, names[i]))
+	for (int i = 0; i < count; i++) {
+		const char *end = past_field(*text, names[i]);
+
+		if (end && *end == '\t') {
+			*text = end + 1;
 			return i;
+		}
+	}
 	return -1;
 }
 
@@ -99,15 +107,16 @@ static int name_index(const char *text, const char *const *names, int count)
  * or outermost, either with ? when measured once; varies; or -. */
 static bool parse_caller(const char *text, struct remembered_site *site)
 {
+	const char *end;
 	int64_t v = 0;
 
 	site->caller_offset_confirmed = false;
 	/* The last field: it ends at the newline. */
-	if (field_is(text, "-") && text[1] == '\n') {
+	if ((end = past_field(text, "-")) && *end == '\n') {
 		site->caller_offset = 0;
 		return true;
 	}
-	if (field_is(text, "varies") && text[6] == '\n') {
+	if ((end = past_field(text, "varies")) && *end == '\n') {
 		site->caller_offset = CALLSITE_CALLER_VARIES;
 		return true;
 	}
@@ -140,22 +149,22 @@ static bool parse_line(const struct cache_lines *lines, size_t i,
 {
 	size_t len;
 	const char *line = cache_lines_line(lines, i, &len);
-	/* The index found a tab after the key, and a newline ends the
-	 * line: no read goes past it. */
-	const char *p = (const char *)memchr(line, '\t', len) + 1;
+	/* Past the key and its tab, as the index read them (lower-case
+	 * hex, no leading zero: the writer's); a newline ends the line,
+	 * and no read goes past it. */
+	uint64_t key = lines->keys[i];
+	const char *p = line + (key ? (67 - __builtin_clzll(key)) / 4 : 1) + 1;
 	int code, route;
 
-	code = name_index(p, code_names, 3);
-	if (code < 0 || p[strlen(code_names[code])] != '\t')
+	if (p > line + len || p[-1] != '\t')
 		return false;
-	p += strlen(code_names[code]) + 1;
-	route = name_index(p, route_names, 3);
-	if (route < 0 || p[strlen(route_names[route])] != '\t')
+	code = take_name(&p, code_names, 3);
+	if (code < 0)
 		return false;
-	p += strlen(route_names[route]) + 1;
-	if (!parse_caller(p, site))
+	route = take_name(&p, route_names, 3);
+	if (route < 0 || !parse_caller(p, site))
 		return false;
-	site->offset = lines->keys[i];
+	site->offset = key;
 	site->code = (uint8_t)code;
 	site->route = (uint8_t)route;
 	return true;
