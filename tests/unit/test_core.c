@@ -109,6 +109,18 @@ static void test_early_window(void)
 	CHECK_SITE(SITE(1), 0, 0);
 }
 
+/* The fast path's class table, filled by core_init a class at a time:
+ * each entry is jemalloc's own class for its request. */
+static void test_size_classes(void)
+{
+	for (size_t i = 0; i <= ALLOC_SMALL_USABLE_MAX / 8; i++)
+		if (!CHECK_EQ_UINT(small_usable_for(i * 8), nallocx(i * 8 < 16 ? 16 : i * 8, 0)))
+			break;
+	for (size_t size = 1; size <= ALLOC_SMALL_USABLE_MAX; size += 7)
+		if (!CHECK_EQ_UINT(small_usable_for(size), nallocx(size < 16 ? 16 : size, 0)))
+			break;
+}
+
 static void test_flags_rejected(void)
 {
 	void *p;
@@ -826,6 +838,7 @@ static void test_interrupted_in_allocator(void)
 int main(void)
 {
 	test_early_window();
+	test_size_classes();
 	test_flags_rejected();
 	test_zero_and_alignment();
 	test_accounting();
