@@ -12,6 +12,7 @@
  * profiler's own memory, which the mmap interposer must not count.
  */
 #include "core/alloc_tag.h"
+#include "core/alloc.h"
 #include "core/allocator_pages.h"
 #include "core/internal_scope.h"
 
@@ -200,6 +201,30 @@ void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
 	pthread_mutex_unlock(&registry_lock);
 	*bytes = b;
 	*calls = n;
+}
+
+void alloc_tag_add_all(struct core_live *live, uint32_t n)
+{
+	/* Under the lock, as a retiring thread folds its deltas into the
+	 * shared pairs under it: each delta is seen once, here or there. */
+	pthread_mutex_lock(&registry_lock);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct alloc_tag *tag = codetag_tag(i);
+
+		live[i].bytes += atomic_load_explicit(&tag->shared.bytes, memory_order_relaxed);
+		live[i].calls += atomic_load_explicit(&tag->shared.calls, memory_order_relaxed);
+	}
+	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
+		uint32_t m = n < tc->capacity ? n : tc->capacity;
+
+		for (uint32_t i = 0; tc->delta && i < m; i++) {
+			live[i].bytes += atomic_load_explicit(&tc->delta[i].bytes,
+							      memory_order_relaxed);
+			live[i].calls += atomic_load_explicit(&tc->delta[i].calls,
+							      memory_order_relaxed);
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
 }
 
 size_t alloc_tag_resident_bytes(void)

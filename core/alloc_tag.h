@@ -307,6 +307,13 @@ static inline void alloc_tag_sub(uint32_t index, int64_t bytes)
  * blocks not included: core_read_tag). */
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls);
 
+/* Adds the counters of tags 0 to @n - 1 (as alloc_tag_read gives them)
+ * to @live[0 .. @n - 1]: the registry locked once, each thread's deltas
+ * read in order, where a read of each tag took the lock a tag (cc1's
+ * report: 1,138 tags, 0.12 M instructions). */
+struct core_live;
+void alloc_tag_add_all(struct core_live *live, uint32_t n);
+
 /* Bytes of the live threads' delta arrays in memory now (profiler
  * memory; report time only). */
 size_t alloc_tag_resident_bytes(void);

@@ -86,14 +86,15 @@ int snapshot_take(struct snapshot *snap)
 	 * pass over the slot arrays, after the arrays above exist, so that
 	 * they are in the profiler's count. */
 	core_add_small_live(small, n);
-	alloc_tag_read(CODETAG_INTERNAL, &snap->profiler_bytes,
-		       &snap->profiler_calls);
+	/* Then the counters (large blocks, mappings): @small holds each
+	 * tag's whole count from here on. */
+	alloc_tag_add_all(small, n);
 	/* Less the scratch array itself, gone when this returns, as it
 	 * was counted (alloc_inline.h). */
-	snap->profiler_bytes += small[CODETAG_INTERNAL].bytes -
-				(int64_t)(core_count_usable_size ? core_usable_size(small)
-								 : n * sizeof(*small));
-	snap->profiler_calls += small[CODETAG_INTERNAL].calls - 1;
+	snap->profiler_bytes = small[CODETAG_INTERNAL].bytes -
+			       (int64_t)(core_count_usable_size ? core_usable_size(small)
+								: n * sizeof(*small));
+	snap->profiler_calls = small[CODETAG_INTERNAL].calls - 1;
 	/* The profiler's tables outside the allocator, as much of them as
 	 * is in memory: the page-range map's pool, the page table and slot
 	 * arrays (allocator_pages.h), the threads' delta arrays and the
@@ -114,9 +115,8 @@ int snapshot_take(struct snapshot *snap)
 		e->ct.stack = tag->ct.stack;
 		e->ct.stack_depth = tag->ct.stack_depth;
 		e->name = (struct site_name){ .site = e->ct.site };
-		alloc_tag_read(i, &e->bytes, &e->calls);
-		e->bytes += small[i].bytes;
-		e->calls += small[i].calls;
+		e->bytes = small[i].bytes;
+		e->calls = small[i].calls;
 		/* Skip abandoned indices; keep the overflow tag once used. */
 		if (i == CODETAG_OVERFLOW ? e->calls == 0 && e->bytes == 0 &&
 					    !e->ct.flags
