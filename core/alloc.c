@@ -125,7 +125,7 @@ uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
  * stays off).  One nallocx a class, not one an entry: every request up
  * to a class's size has that class or a smaller one, so the class of
  * the entry after it starts the next run (1,025 calls were 40,000
- * instructions of every process's start; there are 40 classes). */
+ * instructions of every process's start; there are 32 classes). */
 static bool fill_size_classes(void)
 {
 	size_t i = 0;
