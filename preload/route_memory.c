@@ -186,7 +186,6 @@ const struct route_memory *route_memory_load(const unsigned char *build_id,
 	char name[2 * 64 + sizeof(".routes")];
 	struct route_memory *memory = NULL;
 	int saved_errno = errno, dir;
-	char *text;
 
 	if (!header[0] || !build_id_len || build_id_len > 64)
 		return &no_memory;
@@ -195,19 +194,17 @@ const struct route_memory *route_memory_load(const unsigned char *build_id,
 	dir = cache_dir_open(cache_setting);
 	if (dir >= 0) {
 		file_name(name, build_id, build_id_len);
-		text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
-		close(dir);
-		memory = text ? core_internal_alloc(sizeof(*memory)) : NULL;
-		if (!memory) {
-			core_internal_free(text);
-		} else if (!cache_lines_index(&memory->lines, text, header,
-					      ROUTE_MEMORY_MAX_SITES) ||
-			   !(memory->parsed = core_internal_calloc(memory->lines.count,
-								   sizeof(*memory->parsed)))) {
+		memory = core_internal_alloc(sizeof(*memory));
+		if (memory && (!cache_lines_read(&memory->lines, dir, name,
+						 ROUTE_MEMORY_MAX_BYTES, header,
+						 ROUTE_MEMORY_MAX_SITES) ||
+			       !(memory->parsed = core_internal_calloc(
+					 memory->lines.count, sizeof(*memory->parsed))))) {
 			cache_lines_free(&memory->lines);
 			core_internal_free(memory);
 			memory = NULL;
 		}
+		close(dir);
 	}
 	errno = saved_errno;
 	return memory ? memory : &no_memory;
@@ -442,15 +439,18 @@ static size_t merge_learned(const struct remembered_site *old, size_t old_count,
 static struct remembered_site *sites_now(int dir, const char *name,
 					 const struct route_memory *memory, size_t *count)
 {
-	struct cache_lines now = { 0 };
-	char *text = cache_dir_read(dir, name, ROUTE_MEMORY_MAX_BYTES);
+	struct cache_lines now;
 	const struct cache_lines *lines = &memory->lines;
 	struct remembered_site *sites;
+	size_t room;
 
-	if (text && cache_lines_index(&now, text, header, ROUTE_MEMORY_MAX_SITES))
+	if (cache_lines_read(&now, dir, name, ROUTE_MEMORY_MAX_BYTES, header,
+			     ROUTE_MEMORY_MAX_SITES))
 		lines = &now;
 	*count = lines->count;
-	sites = core_internal_alloc((lines->count + 1) * sizeof(*sites));
+	/* Room for either list: the one read at start is the fallback. */
+	room = now.count > memory->lines.count ? now.count : memory->lines.count;
+	sites = core_internal_alloc((room + 1) * sizeof(*sites));
 	if (sites && !parse_all(lines, sites)) {
 		*count = 0;
 		if (lines == &now && parse_all(&memory->lines, sites))

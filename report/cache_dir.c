@@ -300,6 +300,18 @@ reject:
 	return false;
 }
 
+bool cache_lines_read(struct cache_lines *lines, int dir_fd, const char *name,
+		      size_t max_bytes, const char *header, size_t max_lines)
+{
+	char *text = cache_dir_read(dir_fd, name, max_bytes);
+
+	if (!text) {
+		*lines = (struct cache_lines){ 0 };
+		return false;
+	}
+	return cache_lines_index(lines, text, header, max_lines);
+}
+
 size_t cache_lines_find(const struct cache_lines *lines, uint64_t key)
 {
 	const uint64_t *base = lines->keys;

@@ -94,6 +94,11 @@ struct cache_lines {
 bool cache_lines_index(struct cache_lines *lines, char *text,
 		       const char *header, size_t max_lines);
 
+/* cache_lines_index of the file @name in @dir_fd, as cache_dir_read
+ * reads it: false (and @lines empty) without a file to use. */
+bool cache_lines_read(struct cache_lines *lines, int dir_fd, const char *name,
+		      size_t max_bytes, const char *header, size_t max_lines);
+
 /* The place of the line with @key, or SIZE_MAX. */
 size_t cache_lines_find(const struct cache_lines *lines, uint64_t key);
 

@@ -208,7 +208,6 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 				   size_t build_id_len)
 {
 	struct site_cache *cache;
-	char *text;
 
 	if (!dir || !build_id_len || build_id_len > 64)
 		return NULL;
@@ -218,8 +217,8 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 	cache_dir_hex(cache->name, build_id, build_id_len);
 	/* On any flaw the index is left empty: the file is another
 	 * version's, or broken, and is written anew. */
-	text = cache_dir_read(dir->fd, cache->name, SITE_CACHE_MAX_BYTES);
-	if (text && cache_lines_index(&cache->lines, text, dir->header, SITE_CACHE_MAX_SITES)) {
+	if (cache_lines_read(&cache->lines, dir->fd, cache->name, SITE_CACHE_MAX_BYTES,
+			     dir->header, SITE_CACHE_MAX_SITES)) {
 		cache->line_state = core_internal_calloc(cache->lines.count, 1);
 		if (!cache->line_state)
 			cache_lines_free(&cache->lines);
