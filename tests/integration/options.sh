@@ -1,7 +1,8 @@
 #!/bin/sh
 # The library's options at the edges: a bad ALLOCINFO_SIZE value prints
 # one line on stderr naming it and falls back to requested sizes; %p and
-# %e in ALLOCINFO_OUTPUT become the pid and the executable's name.
+# %e in ALLOCINFO_OUTPUT become the pid and the executable's name;
+# jemalloc's own messages (MALLOC_CONF) reach stderr unchanged.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -18,6 +19,16 @@ grep -q 'ALLOCINFO_SIZE' "$T/bad.stderr" && grep -q 'bogus' "$T/bad.stderr" || {
 	fail "ALLOCINFO_SIZE=bogus: the warning does not name the variable and its value"
 }
 check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$T/bad"
+
+# The library passes jemalloc's messages on (preload/malloc.c drops one
+# line only, of its own option's making): a bad MALLOC_CONF pair is
+# reported on stderr once, as jemalloc itself writes it.
+MALLOC_CONF=no_such_option:1 run_preloaded "$T/conf" "$prog"
+[ "$(cat "$T/conf.stderr")" = "<jemalloc>: Invalid conf pair: no_such_option:1" ] || {
+	cat "$T/conf.stderr" >&2
+	fail "MALLOC_CONF=no_such_option:1: expected jemalloc's one line on stderr, got the above"
+}
+check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$T/conf"
 
 mkdir "$T/out"
 status=0

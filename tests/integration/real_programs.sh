@@ -111,6 +111,17 @@ if [ -x /usr/bin/python3 ]; then
 else
 	missing="$missing /usr/bin/python3"
 fi
+# Pinned to one CPU of several, as under a container's cpuset: jemalloc
+# must not find its CPU count "not deterministic" and say so on the
+# program's stderr (it did while the library asked for per-CPU arenas).
+if [ -x /usr/bin/python3 ] && command -v taskset >/dev/null 2>&1; then
+	[ "$(nproc --all)" -gt 1 ] ||
+		echo "note: one CPU only; the pinned run cannot narrow the affinity"
+	PYTHONHASHSEED=0 PYTHONMALLOC=malloc compare python-one-cpu \
+		taskset -c 0 /usr/bin/python3 "$T/workload.py"
+else
+	missing="$missing taskset"
+fi
 if [ -x /usr/bin/perl ]; then
 	compare perl /usr/bin/perl "$T/workload.pl"
 else
