@@ -46,6 +46,11 @@ static void test_refused(void)
 		HEADER "\n10 a\n",                               /* no tab */
 		HEADER "\n10\n",                                 /* no tab */
 		HEADER "\n10000000000000000\ta\n",               /* 17 digits */
+		HEADER "\nffffffffffffffff a\n",                 /* 16, no tab */
+		HEADER "\n1/\ta\n", HEADER "\n1:\ta\n",          /* around 0-9 */
+		HEADER "\n1`\ta\n", HEADER "\n1g\ta\n",          /* around a-f */
+		HEADER "\n1\xb0\ta\n", HEADER "\n\xe1\ta\n",      /* 0x80 and up */
+		HEADER "\n12345678\xe19\ta\n",                  /* in the middle */
 	};
 	struct cache_lines lines;
 
@@ -132,9 +137,47 @@ static void test_finds(void)
 	}
 }
 
+/* Keys of every length, 1 to 16 digits, each digit and letter in every
+ * place: the value read is the value written. */
+static void test_key_digits(void)
+{
+	static const char digits[] = "0123456789abcdef";
+	char text[16384], *at = text;
+	uint64_t keys[16 * 16];
+	struct cache_lines lines;
+	size_t n = 0;
+
+	at += sprintf(at, "%s\n", HEADER);
+	for (unsigned int len = 1; len <= 16; len++) {
+		for (unsigned int first = 1; first < 16; first++) {
+			char key[17];
+			uint64_t value = 0;
+
+			/* Increasing: the length first, then the leading
+			 * digit; the others cycle through all sixteen. */
+			for (unsigned int i = 0; i < len; i++) {
+				unsigned int d = i ? (first + 7 * i) % 16 : first;
+
+				key[i] = digits[d];
+				value = value << 4 | d;
+			}
+			key[len] = '\0';
+			keys[n++] = value;
+			at += sprintf(at, "%s\tline %zu\n", key, n);
+		}
+	}
+	if (!CHECK(indexes(text, n, &lines)) || !CHECK_EQ_UINT(lines.count, n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!CHECK_EQ_UINT(cache_lines_find(&lines, keys[i]), i))
+			fprintf(stderr, "  key %llx\n", (unsigned long long)keys[i]);
+	cache_lines_free(&lines);
+}
+
 int main(void)
 {
 	RUN_TEST(test_refused);
+	RUN_TEST(test_key_digits);
 	RUN_TEST(test_finds);
 	return harness_summary();
 }
