@@ -1,6 +1,7 @@
 #!/bin/sh
 # How much memory per-block metadata costs in jemalloc's size classes on
-# the bench's python3 (PYTHONMALLOC=malloc) and perl workloads: a header
+# the bench's python3 (PYTHONMALLOC=malloc), perl and sqlite3 workloads,
+# and which request sizes lose the most to the classes: a header
 # of 16 bytes, a trailer kept in the class's slack, and the page slot
 # arrays allocinfo uses (see bench/size_slack.c).  The figures
 # core/allocator_pages.h quotes.
@@ -19,3 +20,15 @@ PYTHONMALLOC=malloc LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
 printf 'perl: '
 LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
 	perl "$here/workloads/churn.pl" "$scale" 2>&1 >/dev/null
+if command -v sqlite3 >/dev/null 2>&1; then
+	# bench/run's SQL at the same scale (260,000 rows at 1).
+	python3 - "$here/run" "$scale" >"$tmp/bench.sql" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+sql = re.search(r'SQL = """\\\n(.*?)"""', text, re.S).group(1)
+print(sql.format(rows=max(1000, int(260000 * float(sys.argv[2])))))
+PY
+	printf 'sqlite3: '
+	LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
+		sqlite3 :memory: <"$tmp/bench.sql" 2>&1 >/dev/null
+fi
