@@ -21,13 +21,7 @@ printf 'perl: '
 LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
 	perl "$here/workloads/churn.pl" "$scale" 2>&1 >/dev/null
 if command -v sqlite3 >/dev/null 2>&1; then
-	# bench/run's SQL at the same scale (260,000 rows at 1).
-	python3 - "$here/run" "$scale" >"$tmp/bench.sql" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-sql = re.search(r'SQL = """\\\n(.*?)"""', text, re.S).group(1)
-print(sql.format(rows=max(1000, int(260000 * float(sys.argv[2])))))
-PY
+	python3 "$here/workloads/sqlite_sql.py" "$scale" >"$tmp/bench.sql"
 	printf 'sqlite3: '
 	LD_PRELOAD="$tmp/size_slack.so $jemalloc" \
 		sqlite3 :memory: <"$tmp/bench.sql" 2>&1 >/dev/null
