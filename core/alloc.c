@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -763,6 +764,46 @@ static uintptr_t interrupted_pc(const void *ucontext)
 #endif
 }
 
+/*
+ * Without the unwinder (it is loaded only once a stack is first needed,
+ * never from a handler: a process at depth 1 whose sites the caches
+ * answer may never load it), the frames past the interrupted
+ * instruction are not known.  A signal that landed in a function of
+ * libc's that jemalloc called with one of its locks held (a purge's
+ * madvise, a memset) would be taken for outside, and the report's first
+ * allocation could wait for that lock for ever.  The words at the top of
+ * the interrupted stack are looked at instead,
+ * where a leaf function's return address is: one that returns into
+ * jemalloc's code counts as inside.  A word that only looks like one (a
+ * stale slot) has the signal sent again later all the same, and
+ * preload/signals.c bounds how often.  Read with process_vm_readv, which
+ * stops where a read would fault (a stack near its end) instead of
+ * faulting.
+ */
+#define INTERRUPTED_STACK_WORDS 64
+
+int core_stack_returns_to_allocator(const void *ucontext)
+{
+#if defined(__x86_64__)
+	uintptr_t words[INTERRUPTED_STACK_WORDS];
+	struct iovec local = { .iov_base = words, .iov_len = sizeof(words) };
+	struct iovec remote = {
+		.iov_base = (void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP],
+		.iov_len = sizeof(words),
+	};
+	int saved_errno = errno;
+	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+	errno = saved_errno;
+	for (ssize_t i = 0; i < got / (ssize_t)sizeof(words[0]); i++)
+		if (words[i] && core_allocator_code_contains(words[i] - 1))
+			return 1;
+#else
+	(void)ucontext;
+#endif
+	return 0;
+}
+
 int core_interrupted_in_allocator(void *ucontext)
 {
 	uintptr_t pcs[INTERRUPTED_FRAMES_MAX];
@@ -782,6 +823,8 @@ int core_interrupted_in_allocator(void *ucontext)
 	 * unwinder, n is 0. */
 	for (int i = 1; i < n && !inside; i++)
 		inside = core_allocator_code_contains(pcs[i] - 1);
+	if (n == 0)
+		inside = core_stack_returns_to_allocator(ucontext);
 	core_internal_leave();
 	return inside;
 }

@@ -162,6 +162,10 @@ static inline int core_in_allocator(void)
  */
 int core_interrupted_in_allocator(void *ucontext);
 
+/* Its answer where the unwinder gives no frames: whether a word at the
+ * top of the interrupted stack returns into jemalloc's code (alloc.c). */
+int core_stack_returns_to_allocator(const void *ucontext);
+
 /* From a signal handler that found core_interrupted_in_allocator():
  * @sig's handler, @deferred_handler, runs when this thread leaves the
  * allocator. */

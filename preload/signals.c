@@ -96,13 +96,32 @@ static void deferred_report_and_die(int sig)
  * is soon.
  */
 #define REDELIVERY_NS 1000000
+/* Sent again this many times, a tenth of a second, and still inside:
+ * the allocator is not coming back (a lock another thread holds for
+ * good), or the stack only looks as if it were inside (a stale return
+ * address into jemalloc, core_stack_returns_to_allocator).  The signal
+ * then takes its course without a report, said once on stderr: a
+ * process that was told to end must end. */
+#define REDELIVERY_MAX 100
 
 struct redelivery {
 	int timer;   /* -1: none yet */
 	int sig;
+	int count;   /* sent again so far */
 };
 
 static __thread struct redelivery redelivery = { .timer = -1 };
+
+static void die_without_report(int sig)
+{
+	static const char msg[] = "allocinfo: a fatal signal kept landing inside the "
+				  "allocator; no report\n";
+
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		(void)0;
+	restore_default(sig);
+	raise(sig);
+}
 
 static bool send_again_later(int sig)
 {
@@ -140,6 +159,8 @@ static void report_and_die(int sig, siginfo_t *info, void *context)
 	if (in_core || core_interrupted_in_allocator(context)) {
 		if (fault)
 			restore_default(sig);
+		else if (!in_core && ++redelivery.count > REDELIVERY_MAX)
+			die_without_report(sig);
 		else if (in_core || !send_again_later(sig))
 			core_defer_signal(sig, deferred_report_and_die);
 		errno = saved_errno;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
 
@@ -835,6 +836,48 @@ static void test_interrupted_in_allocator(void)
 	CHECK_SITE(SITE(50000), 0, 0);
 }
 
+/* The handler's look at the interrupted stack, where the unwinder gives
+ * no frames: a return address into jemalloc's code among the words at
+ * its top is found, other words are not, and a stack that ends (an
+ * unmapped page past it) is read up to its end, never past. */
+static void test_stack_returns_to_allocator(void)
+{
+	uintptr_t into_jemalloc = (uintptr_t)mallocx + 16;
+	uintptr_t words[64];
+	ucontext_t context;
+	long page = sysconf(_SC_PAGESIZE);
+	char *pages;
+
+	memset(&context, 0, sizeof(context));
+	CHECK(core_allocator_code_contains(into_jemalloc - 1));
+	/* Small numbers, a stack address and a return into this test. */
+	for (int i = 0; i < 64; i++)
+		words[i] = (uintptr_t)i;
+	words[3] = (uintptr_t)&words[10];
+	words[5] = (uintptr_t)test_stack_returns_to_allocator + 8;
+	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)words;
+	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 0);
+	words[40] = into_jemalloc;
+	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 1);
+	/* Past the 64 words looked at: not found. */
+	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)&words[41];
+	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 0);
+
+	/* A stack whose last word is the return address, an unmapped page
+	 * past it; and one wholly unmapped. */
+	pages = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(pages != MAP_FAILED))
+		return;
+	CHECK(munmap(pages + page, (size_t)page) == 0);
+	memcpy(pages + page - sizeof(uintptr_t), &into_jemalloc, sizeof(uintptr_t));
+	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(pages + page - 2 * sizeof(uintptr_t));
+	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 1);
+	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(pages + page);
+	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 0);
+	munmap(pages, (size_t)page);
+}
+
 int main(void)
 {
 	test_early_window();
@@ -853,5 +896,6 @@ int main(void)
 	test_threads();
 	test_snapshot_under_load();
 	test_interrupted_in_allocator();
+	test_stack_returns_to_allocator();
 	return harness_summary();
 }
