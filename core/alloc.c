@@ -772,13 +772,12 @@ static uintptr_t interrupted_pc(const void *ucontext)
  * libc's that jemalloc called with one of its locks held (a purge's
  * madvise, a memset) would be taken for outside, and the report's first
  * allocation could wait for that lock for ever.  The words at the top of
- * the interrupted stack are looked at instead,
- * where a leaf function's return address is: one that returns into
- * jemalloc's code counts as inside.  A word that only looks like one (a
- * stale slot) has the signal sent again later all the same, and
- * preload/signals.c bounds how often.  Read with process_vm_readv, which
- * stops where a read would fault (a stack near its end) instead of
- * faulting.
+ * the interrupted stack, where a leaf function's return address is, are
+ * looked at instead: one that returns into jemalloc's code counts as
+ * inside.  A word that only looks like one (a stale slot) has the signal
+ * sent again later all the same, and preload/signals.c bounds how often.
+ * Read with process_vm_readv, which stops where a read would fault (a
+ * stack near its end) instead of faulting.
  */
 #define INTERRUPTED_STACK_WORDS 64
 
