@@ -805,11 +805,29 @@ int core_stack_returns_to_allocator(const void *ucontext)
 
 int core_interrupted_in_allocator(void *ucontext)
 {
+	return core_in_allocator() || core_interrupted_in_jemalloc(ucontext);
+}
+
+enum core_landing core_interrupted_where(void *ucontext)
+{
+	unsigned int state = core_thread.allocator_state;
+
+	if (state & CORE_UNDER_JEMALLOC)
+		return CORE_LANDED_UNDER_JEMALLOC;
+	/* Inside our code, whose locks (the unwinder's among them) the
+	 * handler must not wait for: the instruction alone is looked at. */
+	if (state & CORE_DEPTH_MASK)
+		return core_allocator_code_contains(interrupted_pc(ucontext)) ?
+		       CORE_LANDED_UNDER_JEMALLOC : CORE_LANDED_IN_CORE;
+	return core_interrupted_in_jemalloc(ucontext) ? CORE_LANDED_UNDER_JEMALLOC
+						       : CORE_LANDED_OUTSIDE;
+}
+
+int core_interrupted_in_jemalloc(void *ucontext)
+{
 	uintptr_t pcs[INTERRUPTED_FRAMES_MAX];
 	int n, inside = 0;
 
-	if (core_in_allocator())
-		return 1;
 	/* The interrupted instruction first: most often it is jemalloc's
 	 * own, and a fault there (a corrupt heap) is answered without
 	 * walking a stack that may be corrupt too. */
@@ -844,7 +862,8 @@ void core_leave_slow(void)
 {
 	unsigned int state = core_state_now(&core_thread);
 
-	if ((state & CORE_DEFERRED_SIGNAL) && !(state & CORE_DEPTH_MASK))
+	/* Not while jemalloc is below (core/mmap.c): its locks may be held. */
+	if ((state & CORE_DEFERRED_SIGNAL) && !(state & (CORE_DEPTH_MASK | CORE_UNDER_JEMALLOC)))
 		core_run_deferred_signal();
 }
 

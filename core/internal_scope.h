@@ -162,6 +162,26 @@ static inline int core_in_allocator(void)
  */
 int core_interrupted_in_allocator(void *ucontext);
 
+/* Its second half: jemalloc's code is interrupted, or among the frames
+ * below (never from inside our own code: it unwinds). */
+int core_interrupted_in_jemalloc(void *ucontext);
+
+/*
+ * Where a fatal signal landed, for its handler (preload/signals.c):
+ * - OUTSIDE: the report may be written at once;
+ * - IN_CORE: in the general functions, not in jemalloc: the signal waits
+ *   for the thread's way out of them (core_defer_signal);
+ * - UNDER_JEMALLOC: jemalloc's code or frames, or the mmap interposer
+ *   called by jemalloc (CORE_UNDER_JEMALLOC): nothing runs when jemalloc
+ *   returns, so the signal is sent again later.
+ */
+enum core_landing {
+	CORE_LANDED_OUTSIDE,
+	CORE_LANDED_IN_CORE,
+	CORE_LANDED_UNDER_JEMALLOC,
+};
+enum core_landing core_interrupted_where(void *ucontext);
+
 /* Its answer where the unwinder gives no frames: whether a word at the
  * top of the interrupted stack returns into jemalloc's code (alloc.c). */
 int core_stack_returns_to_allocator(const void *ucontext);

@@ -149,20 +149,20 @@ static void report_and_die(int sig, siginfo_t *info, void *context)
 {
 	int saved_errno = errno;
 	bool fault = info->si_code > 0 && sig != SIGABRT && sig != SIGTERM;
-	bool in_core = core_in_allocator();
+	enum core_landing where = core_interrupted_where(context);
 
-	/* Interrupted inside the allocator, whose per-thread state the
-	 * report would need: a sent signal waits until the thread leaves
-	 * it (the general functions run it on their way out; jemalloc's
-	 * code, called from a fast path, does not); a fault there (a
-	 * corrupt heap) dies without a report. */
-	if (in_core || core_interrupted_in_allocator(context)) {
+	/* Interrupted inside the allocator, whose per-thread state and
+	 * locks the report would need: a sent signal waits until the thread
+	 * leaves it (the general functions run it on their way out; from
+	 * jemalloc, it is sent again until it lands outside); a fault there
+	 * (a corrupt heap) dies without a report. */
+	if (where != CORE_LANDED_OUTSIDE) {
 		if (fault)
 			restore_default(sig);
-		else if (!in_core && ++redelivery.count > REDELIVERY_MAX)
-			die_without_report(sig);
-		else if (in_core || !send_again_later(sig))
+		else if (where == CORE_LANDED_IN_CORE)
 			core_defer_signal(sig, deferred_report_and_die);
+		else if (++redelivery.count > REDELIVERY_MAX || !send_again_later(sig))
+			die_without_report(sig);
 		errno = saved_errno;
 		return;
 	}

@@ -843,13 +843,21 @@ static void test_interrupted_in_allocator(void)
 static void test_stack_returns_to_allocator(void)
 {
 	uintptr_t into_jemalloc = (uintptr_t)mallocx + 16;
-	uintptr_t words[64];
-	ucontext_t context;
 	long page = sysconf(_SC_PAGESIZE);
+	ucontext_t context;
+	uintptr_t *words;
 	char *pages;
 
 	memset(&context, 0, sizeof(context));
 	CHECK(core_allocator_code_contains(into_jemalloc - 1));
+	/* The "stack": a fresh page of zeros, an unmapped one past it, so
+	 * that every word read is the test's. */
+	pages = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!CHECK(pages != MAP_FAILED))
+		return;
+	CHECK(munmap(pages + page, (size_t)page) == 0);
+	words = (uintptr_t *)pages;
 	/* Small numbers, a stack address and a return into this test. */
 	for (int i = 0; i < 64; i++)
 		words[i] = (uintptr_t)i;
@@ -863,19 +871,57 @@ static void test_stack_returns_to_allocator(void)
 	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)&words[41];
 	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 0);
 
-	/* A stack whose last word is the return address, an unmapped page
+	/* A stack whose last word is the return address, the unmapped page
 	 * past it; and one wholly unmapped. */
-	pages = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!CHECK(pages != MAP_FAILED))
-		return;
-	CHECK(munmap(pages + page, (size_t)page) == 0);
 	memcpy(pages + page - sizeof(uintptr_t), &into_jemalloc, sizeof(uintptr_t));
 	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(pages + page - 2 * sizeof(uintptr_t));
 	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 1);
 	context.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)(pages + page);
 	CHECK_EQ_INT(core_stack_returns_to_allocator(&context), 0);
 	munmap(pages, (size_t)page);
+}
+
+/* Where a fatal signal's handler finds it landed (core_interrupted_where),
+ * from the thread's state: the mmap interposer's call for jemalloc is
+ * under jemalloc whatever the instruction; inside our code, the
+ * instruction alone decides; and a deferred signal does not run while
+ * jemalloc is below. */
+static int deferred_ran;
+
+static void note_deferred(int sig)
+{
+	deferred_ran = sig;
+}
+
+static void test_signal_landing(void)
+{
+	ucontext_t context;
+
+	memset(&context, 0, sizeof(context));
+	context.uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)test_signal_landing;
+
+	core_state_or(&core_thread, CORE_UNDER_JEMALLOC);
+	CHECK_EQ_INT(core_interrupted_where(&context), CORE_LANDED_UNDER_JEMALLOC);
+	core_state_and(&core_thread, ~CORE_UNDER_JEMALLOC);
+
+	core_allocator_enter();
+	CHECK_EQ_INT(core_interrupted_where(&context), CORE_LANDED_IN_CORE);
+	context.uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)mallocx + 16);
+	CHECK_EQ_INT(core_interrupted_where(&context), CORE_LANDED_UNDER_JEMALLOC);
+	core_allocator_leave();
+
+	/* Deferred, then the way out with jemalloc below: it waits. */
+	deferred_ran = 0;
+	core_state_or(&core_thread, CORE_UNDER_JEMALLOC);
+	core_allocator_enter();
+	core_defer_signal(SIGUSR2, note_deferred);
+	core_allocator_leave();
+	CHECK_EQ_INT(deferred_ran, 0);
+	core_state_and(&core_thread, ~CORE_UNDER_JEMALLOC);
+	/* The next way out of the general functions runs it. */
+	core_free(core_alloc(16, 0, ALLOC_DEFAULT, SITE(50001)));
+	CHECK_EQ_INT(deferred_ran, SIGUSR2);
+	CHECK_SITE(SITE(50001), 0, 0);
 }
 
 int main(void)
@@ -897,5 +943,6 @@ int main(void)
 	test_snapshot_under_load();
 	test_interrupted_in_allocator();
 	test_stack_returns_to_allocator();
+	test_signal_landing();
 	return harness_summary();
 }
