@@ -14,22 +14,14 @@ lib=$1
 runs=${2:-500}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cat >"$tmp/churn.py" <<'PY'
-import os, sys
-def churn():
-    return [{"k": str(i), "v": [i, i * 2, (i, "x" * (i % 9))]} for i in range(3000)]
-rows = churn()
-sys.stdout.write("ready %d\n" % os.getpid())
-sys.stdout.flush()
-while True:
-    rows = churn()
-PY
+here=$(cd "$(dirname "$0")" && pwd)
+churn=$here/../tests/programs/sigterm_churn.py
 run=0
 while [ "$run" -lt "$runs" ]; do
 	run=$((run + 1))
 	: >"$tmp/out"
 	ALLOCINFO_OUTPUT="$tmp/report" LD_PRELOAD="$lib" PYTHONMALLOC=malloc \
-		/usr/bin/python3 "$tmp/churn.py" >"$tmp/out" 2>"$tmp/err" &
+		/usr/bin/python3 "$churn" >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	# Polls: no sleep stands in for a synchronization here, it only
 	# paces the looks at the process.

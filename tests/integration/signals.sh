@@ -190,18 +190,9 @@ done
 # SIGTERM to a real program whose every object is a malloc: python3
 # with PYTHONMALLOC=malloc, building and dropping lists of dicts.
 if [ -x /usr/bin/python3 ]; then
-	cat >"$T/churn.py" <<'EOF_PY'
-import os, sys
-def churn():
-    return [{"k": str(i), "v": [i, i * 2, (i, "x" * (i % 9))]} for i in range(3000)]
-rows = churn()
-sys.stdout.write("ready %d\n" % os.getpid())
-sys.stdout.flush()
-while True:
-    rows = churn()
-EOF_PY
 	for round in $(seq 1 10); do
-		PYTHONMALLOC=malloc busy "python3 $round" 1 /usr/bin/python3 "$T/churn.py"
+		PYTHONMALLOC=malloc busy "python3 $round" 1 /usr/bin/python3 \
+			"$TEST_SRC/programs/sigterm_churn.py"
 	done
 else
 	fail_later "no /usr/bin/python3 (apt-get install python3)"
