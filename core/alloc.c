@@ -803,10 +803,7 @@ int core_stack_returns_to_allocator(const void *ucontext)
 	return 0;
 }
 
-int core_interrupted_in_allocator(void *ucontext)
-{
-	return core_in_allocator() || core_interrupted_in_jemalloc(ucontext);
-}
+static int interrupted_in_jemalloc(void *ucontext);
 
 enum core_landing core_interrupted_where(void *ucontext)
 {
@@ -819,11 +816,13 @@ enum core_landing core_interrupted_where(void *ucontext)
 	if (state & CORE_DEPTH_MASK)
 		return core_allocator_code_contains(interrupted_pc(ucontext)) ?
 		       CORE_LANDED_UNDER_JEMALLOC : CORE_LANDED_IN_CORE;
-	return core_interrupted_in_jemalloc(ucontext) ? CORE_LANDED_UNDER_JEMALLOC
-						       : CORE_LANDED_OUTSIDE;
+	return interrupted_in_jemalloc(ucontext) ? CORE_LANDED_UNDER_JEMALLOC
+						  : CORE_LANDED_OUTSIDE;
 }
 
-int core_interrupted_in_jemalloc(void *ucontext)
+/* Whether jemalloc's code is interrupted, or among the frames below;
+ * it unwinds, so never from inside our own code. */
+static int interrupted_in_jemalloc(void *ucontext)
 {
 	uintptr_t pcs[INTERRUPTED_FRAMES_MAX];
 	int n, inside = 0;

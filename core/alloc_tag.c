@@ -181,50 +181,49 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 	alloc_tag_count_here(&core_thread, index, bytes, calls);
 }
 
-void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
+/*
+ * Adds the counters of tags @first to @first + @n - 1 to @live[0] to
+ * @live[@n - 1].  Under the lock, shared pairs and deltas alike, as a
+ * retiring thread folds its deltas into the shared pairs under it: each
+ * delta is seen once, here or there.
+ */
+static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 {
-	const struct alloc_tag *tag = codetag_tag(index);
-	int64_t b, n;
-
-	b = atomic_load_explicit(&tag->shared.bytes, memory_order_relaxed);
-	n = atomic_load_explicit(&tag->shared.calls, memory_order_relaxed);
-	pthread_mutex_lock(&registry_lock);
-	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
-		const struct thread_counter *d;
-
-		if (!tc->delta || index >= tc->capacity)
-			continue;
-		d = &tc->delta[index];
-		b += atomic_load_explicit(&d->bytes, memory_order_relaxed);
-		n += atomic_load_explicit(&d->calls, memory_order_relaxed);
-	}
-	pthread_mutex_unlock(&registry_lock);
-	*bytes = b;
-	*calls = n;
-}
-
-void alloc_tag_add_all(struct core_live *live, uint32_t n)
-{
-	/* Under the lock, as a retiring thread folds its deltas into the
-	 * shared pairs under it: each delta is seen once, here or there. */
 	pthread_mutex_lock(&registry_lock);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct alloc_tag *tag = codetag_tag(i);
+		const struct alloc_tag *tag = codetag_tag(first + i);
 
 		live[i].bytes += atomic_load_explicit(&tag->shared.bytes, memory_order_relaxed);
 		live[i].calls += atomic_load_explicit(&tag->shared.calls, memory_order_relaxed);
 	}
 	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
-		uint32_t m = n < tc->capacity ? n : tc->capacity;
+		uint32_t m;
 
-		for (uint32_t i = 0; tc->delta && i < m; i++) {
-			live[i].bytes += atomic_load_explicit(&tc->delta[i].bytes,
+		if (!tc->delta || first >= tc->capacity)
+			continue;
+		m = tc->capacity - first < n ? tc->capacity - first : n;
+		for (uint32_t i = 0; i < m; i++) {
+			live[i].bytes += atomic_load_explicit(&tc->delta[first + i].bytes,
 							      memory_order_relaxed);
-			live[i].calls += atomic_load_explicit(&tc->delta[i].calls,
+			live[i].calls += atomic_load_explicit(&tc->delta[first + i].calls,
 							      memory_order_relaxed);
 		}
 	}
 	pthread_mutex_unlock(&registry_lock);
+}
+
+void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
+{
+	struct core_live one = { 0 };
+
+	add_counters(&one, index, 1);
+	*bytes = one.bytes;
+	*calls = one.calls;
+}
+
+void alloc_tag_add_all(struct core_live *live, uint32_t n)
+{
+	add_counters(live, 0, n);
 }
 
 size_t alloc_tag_resident_bytes(void)

@@ -51,7 +51,7 @@ static inline int core_in_internal_scope(void)
  *   (free could no longer leave by a tail call), were an eighth of a
  *   malloc+free pair (bench/micro).  The handler looks for a frame of
  *   jemalloc's among those it interrupted instead
- *   (core_interrupted_in_allocator), and has its signal sent again a
+ *   (core_interrupted_where), and has its signal sent again a
  *   moment later (preload/signals.c), when jemalloc has returned.
  */
 void core_run_deferred_signal(void);
@@ -155,19 +155,10 @@ static inline int core_in_allocator(void)
 }
 
 /*
- * From a fatal signal's SA_SIGINFO handler, given its @ucontext: whether
- * the signal landed inside the allocator (see above).  The frames are
+ * Where a fatal signal landed, from its SA_SIGINFO handler, given its
+ * @ucontext (preload/signals.c).  Outside our code, jemalloc's frames are
  * found with libunwind, which may map memory: the profiler's scope is
  * entered meanwhile.
- */
-int core_interrupted_in_allocator(void *ucontext);
-
-/* Its second half: jemalloc's code is interrupted, or among the frames
- * below (never from inside our own code: it unwinds). */
-int core_interrupted_in_jemalloc(void *ucontext);
-
-/*
- * Where a fatal signal landed, for its handler (preload/signals.c):
  * - OUTSIDE: the report may be written at once;
  * - IN_CORE: in the general functions, not in jemalloc: the signal waits
  *   for the thread's way out of them (core_defer_signal);
@@ -186,7 +177,7 @@ enum core_landing core_interrupted_where(void *ucontext);
  * top of the interrupted stack returns into jemalloc's code (alloc.c). */
 int core_stack_returns_to_allocator(const void *ucontext);
 
-/* From a signal handler that found core_interrupted_in_allocator():
+/* From a signal handler that found it landed IN_CORE:
  * @sig's handler, @deferred_handler, runs when this thread leaves the
  * allocator. */
 void core_defer_signal(int sig, void (*deferred_handler)(int));

@@ -116,13 +116,13 @@ static int64_t tag_for_mapping(int flags, uintptr_t site)
 }
 
 static void *map(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t offset, uintptr_t site)
+		 off_t offset, uintptr_t site, bool for_jemalloc)
 {
 	bool locked;
 	int64_t tag;
 	long ret;
 
-	if (core_allocator_code_contains(site)) {
+	if (for_jemalloc) {
 		ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 		/* A fixed mapping over jemalloc's own pages (commit and
 		 * decommit) does not change what it holds. */
@@ -155,12 +155,12 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd,
 	return (void *)ret;
 }
 
-static int unmap(void *addr, size_t len, uintptr_t site)
+static int unmap(void *addr, size_t len, bool for_jemalloc)
 {
 	bool locked;
 	long ret;
 
-	if (core_allocator_code_contains(site)) {
+	if (for_jemalloc) {
 		ret = syscall(SYS_munmap, addr, len);
 		if (ret == 0) {
 			allocator_pages_remove((uintptr_t)addr, len);
@@ -178,12 +178,12 @@ static int unmap(void *addr, size_t len, uintptr_t site)
 }
 
 static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
-		   void *new_addr, uintptr_t site)
+		   void *new_addr, bool for_jemalloc)
 {
 	bool locked;
 	long ret;
 
-	if (core_allocator_code_contains(site)) {
+	if (for_jemalloc) {
 		ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
 		if (ret != -1) {
 			/* jemalloc never calls mremap (5.3); were it to, its
@@ -224,10 +224,9 @@ static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
  * handler sends the signal again later instead of deferring it to this
  * way out.
  */
-static bool under_jemalloc_enter(uintptr_t site)
+static bool under_jemalloc_enter(bool for_jemalloc)
 {
-	if (!core_allocator_code_contains(site) ||
-	    (core_thread.allocator_state & CORE_UNDER_JEMALLOC))
+	if (!for_jemalloc || (core_thread.allocator_state & CORE_UNDER_JEMALLOC))
 		return false;
 	core_state_or(&core_thread, CORE_UNDER_JEMALLOC);
 	return true;
@@ -242,11 +241,12 @@ static void under_jemalloc_leave(bool entered)
 void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		off_t offset, uintptr_t site)
 {
-	bool under = under_jemalloc_enter(site);
+	bool for_jemalloc = core_allocator_code_contains(site);
+	bool under = under_jemalloc_enter(for_jemalloc);
 	void *p;
 
 	core_allocator_enter();
-	p = map(addr, len, prot, flags, fd, offset, site);
+	p = map(addr, len, prot, flags, fd, offset, site, for_jemalloc);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return p;
@@ -254,11 +254,12 @@ void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 
 int core_munmap(void *addr, size_t len, uintptr_t site)
 {
-	bool under = under_jemalloc_enter(site);
+	bool for_jemalloc = core_allocator_code_contains(site);
+	bool under = under_jemalloc_enter(for_jemalloc);
 	int ret;
 
 	core_allocator_enter();
-	ret = unmap(addr, len, site);
+	ret = unmap(addr, len, for_jemalloc);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return ret;
@@ -267,11 +268,12 @@ int core_munmap(void *addr, size_t len, uintptr_t site)
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, uintptr_t site)
 {
-	bool under = under_jemalloc_enter(site);
+	bool for_jemalloc = core_allocator_code_contains(site);
+	bool under = under_jemalloc_enter(for_jemalloc);
 	void *p;
 
 	core_allocator_enter();
-	p = remap(old_addr, old_len, new_len, flags, new_addr, site);
+	p = remap(old_addr, old_len, new_len, flags, new_addr, for_jemalloc);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return p;

@@ -767,8 +767,8 @@ static void test_snapshot_under_load(void)
  * depth while they are in jemalloc (internal_scope.h): a profiling timer
  * interrupts a thread that replaces one of 64 live 16-byte blocks after
  * another, through core_malloc and core_free_inline, and its handler asks
- * core_interrupted_in_allocator.  Every sample whose interrupted
- * instruction is jemalloc's must say inside; some say inside (the thread
+ * core_interrupted_where.  Every sample whose interrupted instruction is
+ * jemalloc's must say under jemalloc; some say inside (the thread
  * spends much of its time in jemalloc), and some outside (the loop's own
  * code).  The unwinder that finds jemalloc's frames below other code
  * must start at the interrupted instruction, reach at least three
@@ -782,7 +782,7 @@ static volatile sig_atomic_t samples, samples_inside, samples_missed,
 static void sample_interrupted(int sig, siginfo_t *info, void *context)
 {
 	uintptr_t pc = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
-	int inside = core_interrupted_in_allocator(context);
+	enum core_landing where = core_interrupted_where(context);
 	uintptr_t pcs[32];
 	int n = callsite_signal_frames(context, pcs, 32);
 	bool left_jemalloc = false;
@@ -790,8 +790,8 @@ static void sample_interrupted(int sig, siginfo_t *info, void *context)
 	(void)sig;
 	(void)info;
 	samples++;
-	samples_inside += inside != 0;
-	if (core_allocator_code_contains(pc) && !inside)
+	samples_inside += where != CORE_LANDED_OUTSIDE;
+	if (core_allocator_code_contains(pc) && where != CORE_LANDED_UNDER_JEMALLOC)
 		samples_missed++;
 	/* The unwinder the handler relies on for frames past the first:
 	 * it starts at the interrupted instruction and walks out to this
