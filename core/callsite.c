@@ -255,6 +255,8 @@ void callsite_init(const struct callsite_options *options)
 	if (callsite_options.depth > CALLSITE_DEPTH_MAX)
 		callsite_options.depth = CALLSITE_DEPTH_MAX;
 	callsite_one_frame = callsite_options.depth == 1;
+	frame_memo_set_bits = (unsigned int)__builtin_ctz(
+		(callsite_one_frame ? FRAME_MEMO_SLOTS_ONE_FRAME : FRAME_MEMO_SLOTS_STACKS) / 2);
 	/* The loader's base from the kernel (0 when the loader was run as
 	 * the program: then it is not told apart, and the unwinder is
 	 * loaded now). */
@@ -806,6 +808,10 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 /* The frame memo (core/frame_memo.h): this thread's table, made on its
  * first walk. */
 __thread struct frame_memo *frame_memo;
+_Static_assert((FRAME_MEMO_SLOTS_ONE_FRAME & (FRAME_MEMO_SLOTS_ONE_FRAME - 1)) == 0 &&
+	       (FRAME_MEMO_SLOTS_STACKS & (FRAME_MEMO_SLOTS_STACKS - 1)) == 0,
+	       "a frame memo has a power of two of slots, two to a set");
+unsigned int frame_memo_set_bits = 9;	/* FRAME_MEMO_SLOTS_ONE_FRAME */
 
 /*
  * With stacks on: this thread's last walks, four to a set of the
@@ -869,7 +875,7 @@ static struct frame_memo *thread_frame_memo(void)
 		return NULL;
 	/* With stacks on, the path cache lives after it, in one block.
 	 * Both are probed before they are filled: zeroed by writing. */
-	frame_memo = core_internal_calloc_touched(1, FRAME_MEMO_SLOTS * sizeof(*frame_memo) +
+	frame_memo = core_internal_calloc_touched(1, frame_memo_slots() * sizeof(*frame_memo) +
 						  (callsite_options.depth > 1 ?
 						   PATH_CACHE_SLOTS * sizeof(*path_cache) : 0));
 	if (frame_memo && pthread_setspecific(memo_key, frame_memo) != 0) {
@@ -877,7 +883,7 @@ static struct frame_memo *thread_frame_memo(void)
 		frame_memo = NULL;
 	}
 	if (frame_memo && callsite_options.depth > 1)
-		path_cache = (struct path_entry *)(frame_memo + FRAME_MEMO_SLOTS);
+		path_cache = (struct path_entry *)(frame_memo + frame_memo_slots());
 	return frame_memo;
 }
 

@@ -32,19 +32,42 @@
  * unloaded since it was made (codetag_retirements): another may be
  * mapped at the same addresses.
  */
-#define FRAME_MEMO_SLOTS 1024
+#define FRAME_MEMO_SLOTS_ONE_FRAME 1024
+/*
+ * With stacks on, a walk looks up every frame of the chain and the
+ * frames it sees through, not only the wrappers' callers: cc1 at
+ * ALLOCINFO_DEPTH=4 meets several thousand, which thrashed 1,024 slots.
+ * Under callgrind (bench/instructions) a compile of small4.c ran
+ * 380.5 M instructions with 1,024 slots, 362.4 M with 2,048 and 361.8 M
+ * with 4,096; natively a frame that misses costs less (callgrind's own
+ * frames send some to the symbol tables), but it misses fewer times
+ * again with 4,096.  A larger table costs a process more to zero (at
+ * depth 1, 2,048 slots cost a compile 0.04%): so only with stacks on.
+ */
+#define FRAME_MEMO_SLOTS_STACKS 4096
+
+/* log2 of the table's sets, for the hash's top bits: callsite_init sets
+ * it by ALLOCINFO_DEPTH before a thread makes its table, and it never
+ * changes after. */
+extern unsigned int frame_memo_set_bits;
+
+/* The entries of every thread's table. */
+static inline size_t frame_memo_slots(void)
+{
+	return (size_t)2 << frame_memo_set_bits;
+}
 
 /*
  * @site's set in a thread's table: two entries side by side (one cache
- * line), at the top 9 bits of a multiplicative hash.  Two ways, not one:
+ * line), at the top bits of a multiplicative hash.  Two ways, not one:
  * cc1 calls its wrappers from over a thousand sites, and a direct-mapped
  * table lost a fifth of them to conflicts.  The first entry of a set is
  * the one used last.
  */
 static inline size_t frame_memo_set(uintptr_t site)
 {
-	_Static_assert(FRAME_MEMO_SLOTS == 2u << (64 - 55), "9 bits of hash, 2 ways");
-	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >> 55) * 2;
+	return (size_t)(((uint64_t)site * 0x9e3779b97f4a7c15ull) >>
+			(64 - frame_memo_set_bits)) * 2;
 }
 
 struct frame_memo {
