@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "size_classes.h"
+
 static void *(*next_malloc)(size_t);
 static size_t (*class_of)(size_t, int);
 static unsigned long long requests, plain, header16, trailer8, trailer4;
@@ -32,14 +34,6 @@ static __thread int busy;
 
 #define ROUNDED_MAX 16384
 static unsigned long long rounded_calls[ROUNDED_MAX];
-
-/* glibc's chunk for a request of @n bytes. */
-static size_t glibc_chunk(size_t n)
-{
-	size_t chunk = (n + 8 + 15) & ~(size_t)15;
-
-	return chunk < 32 ? 32 : chunk;
-}
 
 static size_t with_trailer(size_t n, size_t trailer)
 {
@@ -88,25 +82,6 @@ __attribute__((destructor)) static void report(void)
 		(double)trailer8 / plain, (double)trailer4 / plain,
 		page_slots / (double)plain);
 	/* The five sizes that lose the most to jemalloc's rounding. */
-	for (int rank = 0; rank < 5; rank++) {
-		unsigned long long best_lost = 0;
-		size_t best = 0;
-
-		for (size_t n = 1; n < ROUNDED_MAX; n++) {
-			unsigned long long lost = rounded_calls[n] * (class_of(n, 0) - n);
-
-			if (lost > best_lost) {
-				best_lost = lost;
-				best = n;
-			}
-		}
-		if (!best)
-			break;
-		fprintf(stderr, "  %zu B x %llu: jemalloc's class %zu, %.1f MiB over the "
-			"requests; glibc's chunk %zu, %.1f MiB\n",
-			best, rounded_calls[best], class_of(best, 0), best_lost / 1048576.0,
-			glibc_chunk(best),
-			rounded_calls[best] * (glibc_chunk(best) - best) / 1048576.0);
-		rounded_calls[best] = 0;
-	}
+	print_costliest_sizes(rounded_calls, ROUNDED_MAX, class_of, "",
+			      glibc_chunk, "glibc's chunk");
 }
