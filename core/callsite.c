@@ -811,7 +811,11 @@ __thread struct frame_memo *frame_memo;
 _Static_assert((FRAME_MEMO_SLOTS_ONE_FRAME & (FRAME_MEMO_SLOTS_ONE_FRAME - 1)) == 0 &&
 	       (FRAME_MEMO_SLOTS_STACKS & (FRAME_MEMO_SLOTS_STACKS - 1)) == 0,
 	       "a frame memo has a power of two of slots, two to a set");
-unsigned int frame_memo_set_bits = 9;	/* FRAME_MEMO_SLOTS_ONE_FRAME */
+/* Until callsite_init: depth 1's table (no table is made before it). */
+#define FRAME_MEMO_ONE_FRAME_BITS 9
+_Static_assert((2u << FRAME_MEMO_ONE_FRAME_BITS) == FRAME_MEMO_SLOTS_ONE_FRAME,
+	       "the first bits are depth 1's");
+unsigned int frame_memo_set_bits = FRAME_MEMO_ONE_FRAME_BITS;
 
 /*
  * With stacks on: this thread's last walks, four to a set of the
