@@ -255,8 +255,8 @@ void callsite_init(const struct callsite_options *options)
 	if (callsite_options.depth > CALLSITE_DEPTH_MAX)
 		callsite_options.depth = CALLSITE_DEPTH_MAX;
 	callsite_one_frame = callsite_options.depth == 1;
-	frame_memo_set_bits = (unsigned int)__builtin_ctz(
-		(callsite_one_frame ? FRAME_MEMO_SLOTS_ONE_FRAME : FRAME_MEMO_SLOTS_STACKS) / 2);
+	frame_memo_set_bits = callsite_one_frame ? FRAME_MEMO_SET_BITS_ONE_FRAME
+						 : FRAME_MEMO_SET_BITS_STACKS;
 	/* The loader's base from the kernel (0 when the loader was run as
 	 * the program: then it is not told apart, and the unwinder is
 	 * loaded now). */
@@ -808,14 +808,7 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 /* The frame memo (core/frame_memo.h): this thread's table, made on its
  * first walk. */
 __thread struct frame_memo *frame_memo;
-_Static_assert((FRAME_MEMO_SLOTS_ONE_FRAME & (FRAME_MEMO_SLOTS_ONE_FRAME - 1)) == 0 &&
-	       (FRAME_MEMO_SLOTS_STACKS & (FRAME_MEMO_SLOTS_STACKS - 1)) == 0,
-	       "a frame memo has a power of two of slots, two to a set");
-/* Until callsite_init: depth 1's table (no table is made before it). */
-#define FRAME_MEMO_ONE_FRAME_BITS 9
-_Static_assert((2u << FRAME_MEMO_ONE_FRAME_BITS) == FRAME_MEMO_SLOTS_ONE_FRAME,
-	       "the first bits are depth 1's");
-unsigned int frame_memo_set_bits = FRAME_MEMO_ONE_FRAME_BITS;
+unsigned int frame_memo_set_bits = FRAME_MEMO_SET_BITS_ONE_FRAME;
 
 /*
  * With stacks on: this thread's last walks, four to a set of the

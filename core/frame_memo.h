@@ -32,7 +32,8 @@
  * unloaded since it was made (codetag_retirements): another may be
  * mapped at the same addresses.
  */
-#define FRAME_MEMO_SLOTS_ONE_FRAME 1024
+/* log2 of a table's sets, two slots each: 1,024 slots at depth 1 ... */
+#define FRAME_MEMO_SET_BITS_ONE_FRAME 9
 /*
  * With stacks on, a walk looks up every frame of the chain and the
  * frames it sees through, not only the wrappers' callers: cc1 at
@@ -44,11 +45,11 @@
  * again with 4,096.  A larger table costs a process more to zero (at
  * depth 1, 2,048 slots cost a compile 0.04%): so only with stacks on.
  */
-#define FRAME_MEMO_SLOTS_STACKS 4096
+#define FRAME_MEMO_SET_BITS_STACKS 11	/* ... 4,096 with stacks on */
 
-/* log2 of the table's sets, for the hash's top bits: callsite_init sets
- * it by ALLOCINFO_DEPTH before a thread makes its table, and it never
- * changes after. */
+/* The bits this process uses, the hash's top bits: callsite_init sets
+ * them by ALLOCINFO_DEPTH before a thread makes its table (depth 1's
+ * until then), and they never change after. */
 extern unsigned int frame_memo_set_bits;
 
 /* The entries of every thread's table. */
