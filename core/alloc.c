@@ -23,8 +23,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <ucontext.h>
@@ -75,23 +77,136 @@ reject_flags(const char *func, unsigned int flags)
 }
 
 /*
- * Blocks from glibc's malloc (in no page jemalloc mapped) go back to
- * glibc, untracked: a library bound to glibc's malloc (RTLD_DEEPBIND,
- * -Bsymbolic, __libc_malloc) may hand its callers blocks they free with
- * ours.
+ * The library's malloc family under hidden names (preload/malloc.c
+ * defines them as aliases of its exports).  A hidden name always means
+ * our own definition, where the exported name, through the GOT, means
+ * whichever definition the process's symbol lookup bound.  Weak: the
+ * unit tests link the core without preload/, and there the program's
+ * allocator is glibc's.
  */
+extern void *allocinfo_own_malloc(size_t size) __attribute__((weak, visibility("hidden")));
+extern void *allocinfo_own_calloc(size_t n, size_t size)
+	__attribute__((weak, visibility("hidden")));
+extern void *allocinfo_own_realloc(void *ptr, size_t size)
+	__attribute__((weak, visibility("hidden")));
+extern void allocinfo_own_free(void *ptr) __attribute__((weak, visibility("hidden")));
+extern void *allocinfo_own_aligned_alloc(size_t align, size_t size)
+	__attribute__((weak, visibility("hidden")));
+
+/*
+ * Whether the process binds @bound, a function of the malloc family
+ * (its address as our GOT has it), to another definition than @own,
+ * ours.  The address is the canonical one: a non-PIE executable that
+ * calls the function has a PLT entry, and every object's GOT holds
+ * that entry's address, which leads to ours (the executable's symbol
+ * for it is undefined, with the entry's address as its value: python3
+ * is such a program).  So an address other than ours counts only where
+ * a symbol that is defined starts at it.  dladdr1 takes the loader's
+ * lock and allocates nothing; it runs once a function, the first time
+ * it is asked, by the constructor at the latest (preload/lifecycle.c),
+ * before the program has threads that could hold that lock and wait for
+ * the program's allocator.
+ */
+static bool bound_elsewhere(void *bound, void *own)
+{
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+
+	return own && bound != own &&
+	       dladdr1(bound, &info, (void **)&sym, RTLD_DL_SYMENT) &&
+	       info.dli_saddr == bound && sym && sym->st_shndx != SHN_UNDEF;
+}
+
+/*
+ * The program's allocator, when it is another's: which of calloc,
+ * realloc, free and aligned_alloc it defines too.  One it lacks is
+ * glibc's, as it would be without us.  Set once, before program_malloc
+ * says 2.
+ */
+static struct {
+	bool calloc, realloc, free, aligned_alloc;
+} program_defines;
+
+/* 0 not asked yet, 1 the program's malloc is ours, 2 another's. */
+static _Atomic int program_malloc;
+
+static __attribute__((noinline, cold)) bool find_program_malloc(void)
+{
+	bool other = bound_elsewhere((void *)&malloc, (void *)allocinfo_own_malloc);
+
+	if (other) {
+		program_defines.calloc =
+			bound_elsewhere((void *)&calloc, (void *)allocinfo_own_calloc);
+		program_defines.realloc =
+			bound_elsewhere((void *)&realloc, (void *)allocinfo_own_realloc);
+		program_defines.free = bound_elsewhere((void *)&free, (void *)allocinfo_own_free);
+		program_defines.aligned_alloc = bound_elsewhere((void *)&aligned_alloc,
+							       (void *)allocinfo_own_aligned_alloc);
+	}
+	atomic_store_explicit(&program_malloc, other ? 2 : 1, memory_order_release);
+	return other;
+}
+
+bool core_program_has_other_malloc(void)
+{
+	int known = atomic_load_explicit(&program_malloc, memory_order_acquire);
+
+	return __builtin_expect(known != 0, 1) ? known == 2 : find_program_malloc();
+}
+
+/*
+ * Blocks that are not ours (in no page jemalloc mapped) go back to the
+ * allocator that made them, untracked: the program's other allocator
+ * when it has one (core_program_has_other_malloc), else glibc, since a
+ * library bound to glibc's malloc (RTLD_DEEPBIND, -Bsymbolic,
+ * __libc_malloc) may hand its callers blocks they free with ours.
+ */
+extern void *__libc_calloc(size_t n, size_t size);
 extern void __libc_free(void *ptr);
 extern void *__libc_realloc(void *ptr, size_t size);
+extern void *__libc_memalign(size_t align, size_t size);
 
 static __attribute__((noinline, cold)) void foreign_free(void *ptr)
 {
-	__libc_free(ptr);
+	if (core_program_has_other_malloc() && program_defines.free)
+		free(ptr);
+	else
+		__libc_free(ptr);
 }
 
 static __attribute__((noinline, cold)) void *foreign_realloc(void *ptr,
 							      size_t size)
 {
+	if (core_program_has_other_malloc() && program_defines.realloc)
+		return realloc(ptr, size);
 	return __libc_realloc(ptr, size);
+}
+
+/*
+ * An allocation for the program while it has another allocator: that
+ * allocator's, as the program would have had it without us (operator
+ * new, for one, is libstdc++'s malloc; reallocarray is glibc's
+ * realloc).  An alignment past malloc's goes to its aligned_alloc if it
+ * has one, else to glibc's memalign, where memalign and its kin would
+ * have gone without us.
+ */
+static __attribute__((noinline, cold)) void *program_alloc(size_t size, size_t align,
+							   bool zero)
+{
+	void *ptr;
+
+	if (align > ALLOC_MIN_ALIGN) {
+		if (program_defines.aligned_alloc)
+			ptr = aligned_alloc(align, size);
+		else
+			ptr = __libc_memalign(align, size);
+		if (ptr && zero)
+			memset(ptr, 0, size);
+		return ptr;
+	}
+	if (zero)
+		return program_defines.calloc ? calloc(1, size) : __libc_calloc(1, size);
+	return malloc(size);
 }
 
 static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
@@ -340,6 +455,9 @@ static inline void *alloc_block(size_t size, size_t align,
 		errno = EINVAL;
 		return NULL;
 	}
+	if (unlikely(!(alloc_flags & ALLOC_NO_CODETAG)) &&
+	    unlikely(core_program_has_other_malloc()))
+		return program_alloc(size, align, alloc_flags & ALLOC_ZERO);
 	if (unlikely(align > ALLOC_MIN_ALIGN))
 		mallocx_flags = MALLOCX_LG_ALIGN(__builtin_ctzl(align));
 	/* glibc refuses anything past PTRDIFF_MAX.  A request past the
@@ -704,11 +822,14 @@ void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls)
 	*calls += live.calls;
 }
 
-/* Clears this thread's CORE_NOT_READY once the fast path may open. */
+/* Clears this thread's CORE_NOT_READY once the fast path may open:
+ * never while the program has another allocator, whose blocks the fast
+ * path must not make. */
 static inline void look_whether_ready(void)
 {
 	if (unlikely(core_thread.allocator_state & CORE_NOT_READY) &&
-	    __atomic_load_n(&core_je.malloc, __ATOMIC_ACQUIRE))
+	    __atomic_load_n(&core_je.malloc, __ATOMIC_ACQUIRE) &&
+	    !core_program_has_other_malloc())
 		core_state_and(&core_thread, ~CORE_NOT_READY);
 }
 

@@ -56,6 +56,23 @@ void core_free(void *ptr);
 void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
 		   uintptr_t site);
 
+/*
+ * Whether the program's malloc is another allocator's, not ours.  The
+ * process's symbol lookup binds malloc to the first definition: an
+ * executable that defines its own (rustc links jemalloc statically;
+ * tcmalloc and mimalloc can be linked so too), or a library preloaded
+ * ahead of ours, takes it, and then the program's malloc, calloc,
+ * realloc and free never reach us.  Our exports it lacks (operator new
+ * and delete, reallocarray, pvalloc, ...) are still called.  The core
+ * then hands every allocation for the program to that allocator,
+ * untracked, frees a block that is not ours with that allocator's free,
+ * and leaves the program's mappings alone (core/mmap.c): the profiler
+ * only stays out of the way.  Known from the first call, with no lock
+ * and no system call: it compares two addresses the dynamic loader
+ * filled in.
+ */
+bool core_program_has_other_malloc(void);
+
 /* Bytes usable at @ptr; 0 for NULL. */
 size_t core_usable_size(void *ptr);
 

@@ -16,6 +16,13 @@
  *   our fork handler takes the map lock before jemalloc's fork handler
  *   takes those, so jemalloc must never wait for the map lock.
  *
+ * A program with an allocator of its own (core_program_has_other_malloc)
+ * gets its mappings made and nothing more: that allocator maps while
+ * holding its own mutexes, as jemalloc does, and may have registered
+ * its fork handlers before ours, so it must never wait for the map lock
+ * either; and with its blocks unseen, its mappings alone would be a
+ * profile of its page allocator, not of the program.
+ *
  * The map's lock is held across each system call and its bookkeeping,
  * so another thread cannot be handed an address the map still holds.
  * errno is the system call's, and untouched on success.
@@ -31,6 +38,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/codetag.h"
@@ -137,6 +145,8 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd,
 		}
 		return (void *)ret;
 	}
+	if (__builtin_expect(core_program_has_other_malloc(), 0))
+		return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 	locked = page_map_lock();
 	ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 	if (ret != -1 && locked) {
@@ -168,6 +178,8 @@ static int unmap(void *addr, size_t len, bool for_jemalloc)
 		}
 		return (int)ret;
 	}
+	if (__builtin_expect(core_program_has_other_malloc(), 0))
+		return (int)syscall(SYS_munmap, addr, len);
 	locked = page_map_lock();
 	ret = syscall(SYS_munmap, addr, len);
 	if (ret == 0 && locked)
@@ -198,6 +210,8 @@ static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
 					 (int64_t)round_to_pages(old_len));
 		return (void *)ret;
 	}
+	if (__builtin_expect(core_program_has_other_malloc(), 0))
+		return (void *)syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
 	locked = page_map_lock();
 	ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
 	if (ret != -1 && locked)

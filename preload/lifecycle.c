@@ -51,6 +51,7 @@ static void write_report_locked(bool series)
 		.start = start_time,
 		.descendant = process_is_descendant(),
 		.series = series,
+		.other_malloc = core_program_has_other_malloc(),
 	};
 	struct snapshot snap;
 
@@ -187,6 +188,21 @@ static void postfork_child(void)
 	core_allocator_leave();
 }
 
+/*
+ * Once, at start, on stderr: the program's malloc is its own, so its
+ * blocks go unprofiled (core/alloc.h).  The report is still written at
+ * exit, with its own memory and a line that says why it has no more.
+ */
+static void say_other_malloc(void)
+{
+	static const char msg[] = "allocinfo: the program has a malloc of its own; "
+				  "its allocations and mappings are not profiled, "
+				  "and a fatal signal writes no report\n";
+
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		(void)0;
+}
+
 __attribute__((constructor(101))) static void allocinfo_start(void)
 {
 	int saved_errno = errno;
@@ -213,9 +229,16 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	/* ALLOCINFO_FOLLOW=0: a program started by a profiled process
 	 * keeps its malloc (it is ours now) but writes no report. */
 	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();
+	if (reports_enabled && core_program_has_other_malloc())
+		say_other_malloc();
 	if (reports_enabled) {
 		atexit(at_exit);
-		signals_init();
+		/* A fatal signal may land inside the program's own
+		 * allocator, holding its locks, and the report's symbolizer
+		 * allocates with it: no report then, rather than a process
+		 * that hangs instead of dying. */
+		if (!core_program_has_other_malloc())
+			signals_init();
 		if (options.interval_seconds > 0)
 			start_interval_thread();
 	}

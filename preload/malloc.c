@@ -78,6 +78,21 @@ EXPORT size_t malloc_usable_size(void *ptr)
 }
 
 /*
+ * The exports above under hidden names, which always mean these
+ * definitions: the core compares them with the ones the process's
+ * symbol lookup bound, to know whether the program has an allocator of
+ * its own (core_program_has_other_malloc, core/alloc.h).
+ */
+#define OWN_ALIAS(name) \
+	extern __typeof__(name) allocinfo_own_##name \
+		__attribute__((alias(#name), copy(name), visibility("hidden")))
+OWN_ALIAS(malloc);
+OWN_ALIAS(calloc);
+OWN_ALIAS(realloc);
+OWN_ALIAS(free);
+OWN_ALIAS(aligned_alloc);
+
+/*
  * jemalloc's options, as the library sets them: Debian's libjemalloc
  * reads this weak symbol of its own through the GOT, so ours takes its
  * place; MALLOC_CONF in the environment still overrides it.

@@ -373,6 +373,8 @@ static void build_text(struct text *t, const struct report_meta *meta,
 	text_printf(t, "# profiler_calls: %lld\n", (long long)snap->profiler_calls);
 	text_printf(t, "# allocator_mapped_bytes: %lld\n", (long long)snap->allocator_bytes);
 	text_printf(t, "# allocator_mappings: %lld\n", (long long)snap->allocator_calls);
+	if (meta->other_malloc)
+		text_printf(t, "# malloc: not profiled, the program has an allocator of its own\n");
 	for (size_t i = 0; i < snap->count; i++)
 		text_record(t, &snap->entries[order ? order[i].text_rank : i], sym);
 }

@@ -21,6 +21,10 @@ struct report_meta {
 	bool descendant;
 	/* Also append this snapshot to PATH.series (ALLOCINFO_INTERVAL). */
 	bool series;
+	/* The program has an allocator of its own, which served its
+	 * blocks unseen (core_program_has_other_malloc): the report says
+	 * so, as "# malloc: not profiled, ...". */
+	bool other_malloc;
 };
 
 /*
