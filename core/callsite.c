@@ -53,6 +53,7 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -213,11 +214,66 @@ static bool unwinder_refuses(uintptr_t site)
 	       (!unwind_backtrace || (site >= unwinder_lo && site < unwinder_hi));
 }
 
+/*
+ * libunwind keeps locks of its own (its caches, its memory pool): a
+ * child that fork made while another thread was inside it inherits them
+ * held, and its first unwind waits for ever (a child allocating at a
+ * wrapper's callers at ALLOCINFO_DEPTH=4, while three threads did the
+ * same, hung within six runs).  So every use of the unwinder counts
+ * itself in flight, and fork (callsite_prefork) first says a fork is
+ * pending, then waits until none is in flight: a use that starts
+ * meanwhile declines, as when the unwinder is not loaded yet
+ * (UNWINDER_LATER), and no thread is inside libunwind when the process
+ * is copied.  Sequentially consistent, so that of a use and a fork that
+ * start together, one sees the other.
+ */
+static _Atomic unsigned int unwinds_in_flight;
+static atomic_bool unwind_fork_pending;
+
+static bool unwinder_enter(void)
+{
+	atomic_fetch_add(&unwinds_in_flight, 1);
+	if (!atomic_load(&unwind_fork_pending))
+		return true;
+	atomic_fetch_sub(&unwinds_in_flight, 1);
+	return false;
+}
+
+static void unwinder_leave(void)
+{
+	atomic_fetch_sub(&unwinds_in_flight, 1);
+}
+
+void callsite_prefork(void)
+{
+	atomic_store(&unwind_fork_pending, true);
+	/* A use in flight runs libunwind's own code to its end: it waits
+	 * for nothing the fork holds (this runs before fork's other
+	 * handlers of ours take their locks). */
+	while (atomic_load(&unwinds_in_flight))
+		sched_yield();
+}
+
+void callsite_postfork_parent(void)
+{
+	atomic_store(&unwind_fork_pending, false);
+}
+
+void callsite_postfork_child(void)
+{
+	/* Another thread's use that declined may have counted itself in
+	 * the copy; that thread is not in the child. */
+	atomic_store(&unwinds_in_flight, 0);
+	atomic_store(&unwind_fork_pending, false);
+}
+
 /* Whether the unwinder may walk from @site now, loading it if it may. */
 static enum unwinder_answer unwinder_for(uintptr_t site)
 {
 	int state = atomic_load_explicit(&unwinder_state, memory_order_acquire);
 
+	if (atomic_load_explicit(&unwind_fork_pending, memory_order_relaxed))
+		return UNWINDER_LATER;
 	if (state != UNWINDER_LOADED) {
 		/* callsite_init not run yet (loader_hi 0), or not now. */
 		if (!loader_hi || state == UNWINDER_LOADING ||
@@ -395,14 +451,21 @@ static unsigned int first_charged_frame(const uintptr_t *frames, unsigned int n,
  * The stack from @site outward into @buf; returns a pointer to @site's
  * entry and sets *@n to the frames from there.  If the unwinder cannot
  * find @site (no libunwind, not now, no unwind info on the way), the
- * stack is @site alone.
+ * stack is @site alone.  NULL if a fork began since the caller asked
+ * unwinder_for: then as UNWINDER_LATER.
  */
 static const uintptr_t *stack_from_site(uintptr_t site, uintptr_t *buf,
 					unsigned int size, unsigned int *n)
 {
 	static __thread uintptr_t only_site;
-	int got = unwinder_for(site) == UNWINDER_NOW ?
-		  unwind_backtrace((void **)buf, (int)size) : 0;
+	int got = 0;
+
+	if (unwinder_for(site) == UNWINDER_NOW) {
+		if (!unwinder_enter())
+			return NULL;
+		got = unwind_backtrace((void **)buf, (int)size);
+		unwinder_leave();
+	}
 
 	for (int k = 0; k < got; k++) {
 		if (buf[k] == site) {
@@ -442,6 +505,8 @@ static uint16_t route_by_code(struct codetag *ct, uintptr_t site)
 		if (unwinder_for(site) == UNWINDER_LATER)
 			return CODETAG_ROUTE_UNDECIDED;
 		frames = stack_from_site(site, buf, sizeof(buf) / sizeof(buf[0]), &n);
+		if (!frames)
+			return CODETAG_ROUTE_UNDECIDED;
 		return first_charged_frame(frames, n, &decided) > 0 ? CODETAG_ROUTE_UNWIND
 								    : CODETAG_ROUTE_SELF;
 	case CALLSITE_CODE_OWN:
@@ -559,6 +624,10 @@ static uint32_t charge_by_unwinding(uint32_t index, uintptr_t site,
 	}
 	frames = stack_from_site(site, buf, CALLSITE_OWN_FRAMES +
 				 CALLSITE_WRAPPER_FRAMES + depth, &n);
+	if (!frames) {
+		mark_undecided_charge(&codetag_tag(index)->ct);
+		return index;
+	}
 	keep = first_charged_frame(frames, n, decided);
 	*kept = keep;
 	if (depth == 1)
@@ -744,8 +813,8 @@ static void refresh_charge_offset(struct codetag *ct)
  * to frames beyond, and gave them tags that were listed at 0 0 in one
  * run and not in another.
  */
-static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
-				   unsigned int levels, unsigned int charged_level)
+static void walk_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
+				unsigned int levels, unsigned int charged_level)
 {
 	unw_context_t context;
 	unw_cursor_t cursor;
@@ -753,10 +822,7 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 	struct codetag *ct = NULL;
 	int frames;
 
-	if (unwinder_for(site) != UNWINDER_NOW ||
-	    !unwind_getcontext || !unwind_init_local || !unwind_step ||
-	    !unwind_get_reg || unwind_getcontext(&context) != 0 ||
-	    unwind_init_local(&cursor, &context) != 0)
+	if (unwind_getcontext(&context) != 0 || unwind_init_local(&cursor, &context) != 0)
 		return;
 	for (frames = 0; frames < 24 && unwind_step(&cursor) > 0; frames++) {
 		if (unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0)
@@ -803,6 +869,16 @@ static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 			record_caller_offset(ct, next_sp - 8 - sp);
 		sp = next_sp;
 	}
+}
+
+static void measure_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
+				   unsigned int levels, unsigned int charged_level)
+{
+	if (unwinder_for(site) != UNWINDER_NOW || !unwind_getcontext ||
+	    !unwind_init_local || !unwind_step || !unwind_get_reg || !unwinder_enter())
+		return;
+	walk_caller_offsets(site, wrapper_sp, levels, charged_level);
+	unwinder_leave();
 }
 
 /* The frame memo (core/frame_memo.h): this thread's table, made on its
@@ -1498,15 +1574,16 @@ int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max)
 #if defined(__x86_64__)
 	/* Never loaded from a signal handler: without it, no frames. */
 	if (atomic_load_explicit(&unwinder_state, memory_order_acquire) != UNWINDER_LOADED ||
-	    !unwind_init_local2 || !unwind_step || !unwind_get_reg ||
-	    unwind_init_local2(&cursor, (unw_context_t *)ucontext,
-			       UNW_INIT_SIGNAL_FRAME) != 0)
+	    !unwind_init_local2 || !unwind_step || !unwind_get_reg || !unwinder_enter())
 		return 0;
-	while (n < max && unwind_get_reg(&cursor, UNW_REG_IP, &ip) == 0 && ip) {
-		pcs[n++] = (uintptr_t)ip;
-		if (unwind_step(&cursor) <= 0)
-			break;
+	if (unwind_init_local2(&cursor, (unw_context_t *)ucontext, UNW_INIT_SIGNAL_FRAME) == 0) {
+		while (n < max && unwind_get_reg(&cursor, UNW_REG_IP, &ip) == 0 && ip) {
+			pcs[n++] = (uintptr_t)ip;
+			if (unwind_step(&cursor) <= 0)
+				break;
+		}
 	}
+	unwinder_leave();
 #else
 	(void)ucontext;
 	(void)pcs;

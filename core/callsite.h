@@ -141,6 +141,16 @@ void callsite_load_unwinder(void);
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max);
 
 /*
+ * fork's handlers for the unwinder: before fork, waits until no thread
+ * is inside libunwind (whose own locks a child would inherit held) and
+ * keeps new uses out until after it; they then charge as when the
+ * unwinder is not loaded yet.
+ */
+void callsite_prefork(void);
+void callsite_postfork_parent(void);
+void callsite_postfork_child(void);
+
+/*
  * What this process learned of its call sites, for the router's memory:
  * calls @visit with the site (its return address) and its facts (module
  * 0) for every site the classifier was asked about, other than sites in

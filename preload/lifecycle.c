@@ -27,6 +27,7 @@
 
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
+#include "core/callsite.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
@@ -166,6 +167,7 @@ static void start_interval_thread(void)
 static void prefork(void)
 {
 	core_allocator_enter();
+	callsite_prefork();
 	pthread_mutex_lock(&report_lock);
 	alloc_tag_prefork();
 	page_map_prefork();
@@ -176,6 +178,7 @@ static void postfork_parent(void)
 	page_map_postfork();
 	alloc_tag_postfork_parent();
 	pthread_mutex_unlock(&report_lock);
+	callsite_postfork_parent();
 	core_allocator_leave();
 }
 
@@ -184,6 +187,7 @@ static void postfork_child(void)
 	page_map_postfork();
 	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);
+	callsite_postfork_child();
 	core_drop_deferred_signal();
 	core_allocator_leave();
 }
