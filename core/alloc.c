@@ -118,40 +118,61 @@ static bool bound_elsewhere(void *bound, void *own)
 }
 
 /*
- * The program's allocator, when it is another's: which of calloc,
- * realloc, free and aligned_alloc it defines too.  One it lacks is
- * glibc's, as it would be without us.  Set once, before program_malloc
- * says 2.
+ * What the process binds the malloc family to, found once and kept as
+ * one word, so that every thread reads it whole: PROGRAM_KNOWN, and
+ * PROGRAM_OTHER_MALLOC when malloc is another allocator's; then which
+ * of calloc, realloc, free and aligned_alloc that allocator defines too
+ * (one it lacks is glibc's, as it would be without us).
  */
-static struct {
-	bool calloc, realloc, free, aligned_alloc;
-} program_defines;
+enum {
+	PROGRAM_KNOWN = 1u << 0,
+	PROGRAM_OTHER_MALLOC = 1u << 1,
+	PROGRAM_DEFINES_CALLOC = 1u << 2,
+	PROGRAM_DEFINES_REALLOC = 1u << 3,
+	PROGRAM_DEFINES_FREE = 1u << 4,
+	PROGRAM_DEFINES_ALIGNED_ALLOC = 1u << 5,
+};
+static _Atomic unsigned int program_allocator;
 
-/* 0 not asked yet, 1 the program's malloc is ours, 2 another's. */
-static _Atomic int program_malloc;
-
-static __attribute__((noinline, cold)) bool find_program_malloc(void)
+static __attribute__((noinline, cold)) unsigned int find_program_allocator(void)
 {
-	bool other = bound_elsewhere((void *)&malloc, (void *)allocinfo_own_malloc);
+	unsigned int found = PROGRAM_KNOWN;
 
-	if (other) {
-		program_defines.calloc =
-			bound_elsewhere((void *)&calloc, (void *)allocinfo_own_calloc);
-		program_defines.realloc =
-			bound_elsewhere((void *)&realloc, (void *)allocinfo_own_realloc);
-		program_defines.free = bound_elsewhere((void *)&free, (void *)allocinfo_own_free);
-		program_defines.aligned_alloc = bound_elsewhere((void *)&aligned_alloc,
-							       (void *)allocinfo_own_aligned_alloc);
+	if (bound_elsewhere((void *)&malloc, (void *)allocinfo_own_malloc)) {
+		found |= PROGRAM_OTHER_MALLOC;
+		if (bound_elsewhere((void *)&calloc, (void *)allocinfo_own_calloc))
+			found |= PROGRAM_DEFINES_CALLOC;
+		if (bound_elsewhere((void *)&realloc, (void *)allocinfo_own_realloc))
+			found |= PROGRAM_DEFINES_REALLOC;
+		if (bound_elsewhere((void *)&free, (void *)allocinfo_own_free))
+			found |= PROGRAM_DEFINES_FREE;
+		if (bound_elsewhere((void *)&aligned_alloc, (void *)allocinfo_own_aligned_alloc))
+			found |= PROGRAM_DEFINES_ALIGNED_ALLOC;
 	}
-	atomic_store_explicit(&program_malloc, other ? 2 : 1, memory_order_release);
-	return other;
+	/* Two threads that ask first find the same. */
+	atomic_store_explicit(&program_allocator, found, memory_order_relaxed);
+	return found;
+}
+
+static inline unsigned int program_allocator_word(void)
+{
+	unsigned int known = atomic_load_explicit(&program_allocator, memory_order_relaxed);
+
+	return __builtin_expect(known != 0, 1) ? known : find_program_allocator();
 }
 
 bool core_program_has_other_malloc(void)
 {
-	int known = atomic_load_explicit(&program_malloc, memory_order_acquire);
+	return program_allocator_word() & PROGRAM_OTHER_MALLOC;
+}
 
-	return __builtin_expect(known != 0, 1) ? known == 2 : find_program_malloc();
+/* Whether the program's other allocator defines @what (a
+ * PROGRAM_DEFINES_ bit); false while its malloc is ours. */
+static bool program_defines(unsigned int what)
+{
+	unsigned int word = program_allocator_word();
+
+	return (word & PROGRAM_OTHER_MALLOC) && (word & what);
 }
 
 /*
@@ -168,7 +189,7 @@ extern void *__libc_memalign(size_t align, size_t size);
 
 static __attribute__((noinline, cold)) void foreign_free(void *ptr)
 {
-	if (core_program_has_other_malloc() && program_defines.free)
+	if (program_defines(PROGRAM_DEFINES_FREE))
 		free(ptr);
 	else
 		__libc_free(ptr);
@@ -177,7 +198,7 @@ static __attribute__((noinline, cold)) void foreign_free(void *ptr)
 static __attribute__((noinline, cold)) void *foreign_realloc(void *ptr,
 							      size_t size)
 {
-	if (core_program_has_other_malloc() && program_defines.realloc)
+	if (program_defines(PROGRAM_DEFINES_REALLOC))
 		return realloc(ptr, size);
 	return __libc_realloc(ptr, size);
 }
@@ -196,7 +217,7 @@ static __attribute__((noinline, cold)) void *program_alloc(size_t size, size_t a
 	void *ptr;
 
 	if (align > ALLOC_MIN_ALIGN) {
-		if (program_defines.aligned_alloc)
+		if (program_defines(PROGRAM_DEFINES_ALIGNED_ALLOC))
 			ptr = aligned_alloc(align, size);
 		else
 			ptr = __libc_memalign(align, size);
@@ -205,7 +226,8 @@ static __attribute__((noinline, cold)) void *program_alloc(size_t size, size_t a
 		return ptr;
 	}
 	if (zero)
-		return program_defines.calloc ? calloc(1, size) : __libc_calloc(1, size);
+		return program_defines(PROGRAM_DEFINES_CALLOC) ? calloc(1, size) :
+								 __libc_calloc(1, size);
 	return malloc(size);
 }
 

@@ -210,6 +210,9 @@ static void say_other_malloc(void)
 __attribute__((constructor(101))) static void allocinfo_start(void)
 {
 	int saved_errno = errno;
+	/* Asked here at the latest, while the program has no threads of
+	 * its own (core/alloc.c: bound_elsewhere). */
+	bool other_malloc = core_program_has_other_malloc();
 
 	/* Secure execution (setuid, setgid, capabilities): keep serving
 	 * memory, since we are the program's malloc, but read no
@@ -233,7 +236,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	/* ALLOCINFO_FOLLOW=0: a program started by a profiled process
 	 * keeps its malloc (it is ours now) but writes no report. */
 	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();
-	if (reports_enabled && core_program_has_other_malloc())
+	if (reports_enabled && other_malloc)
 		say_other_malloc();
 	if (reports_enabled) {
 		atexit(at_exit);
@@ -241,7 +244,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 		 * allocator, holding its locks, and the report's symbolizer
 		 * allocates with it: no report then, rather than a process
 		 * that hangs instead of dying. */
-		if (!core_program_has_other_malloc())
+		if (!other_malloc)
 			signals_init();
 		if (options.interval_seconds > 0)
 			start_interval_thread();
