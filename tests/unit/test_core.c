@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -836,6 +837,60 @@ static void test_interrupted_in_allocator(void)
 	CHECK_SITE(SITE(50000), 0, 0);
 }
 
+/*
+ * fork's gate for the unwinder (core/callsite.c: callsite_prefork):
+ * while a fork is pending no thread enters libunwind, whose own locks a
+ * child would inherit held, and after it the unwinder is open again, in
+ * the parent and in the child.  Seen through a signal handler's frames:
+ * a SIGUSR1 raised here is unwound to at least this function's frame
+ * when the gate is open, and not at all while it is shut.
+ */
+static volatile sig_atomic_t gate_frames;
+
+static void count_gate_frames(int sig, siginfo_t *info, void *context)
+{
+	uintptr_t pcs[8];
+
+	(void)sig;
+	(void)info;
+	gate_frames = callsite_signal_frames(context, pcs, 8);
+}
+
+static int frames_at_raise(void)
+{
+	gate_frames = -1;
+	raise(SIGUSR1);
+	return gate_frames;
+}
+
+static void test_unwinder_fork_gate(void)
+{
+	struct sigaction act, old;
+	pid_t child;
+	int status = -1;
+
+	callsite_load_unwinder();
+	memset(&act, 0, sizeof(act));
+	act.sa_sigaction = count_gate_frames;
+	act.sa_flags = SA_SIGINFO;
+	sigemptyset(&act.sa_mask);
+	CHECK(sigaction(SIGUSR1, &act, &old) == 0);
+	CHECK(frames_at_raise() >= 2);
+	/* Nothing is in flight: it returns at once, with the gate shut. */
+	callsite_prefork();
+	CHECK_EQ_INT(frames_at_raise(), 0);
+	child = fork();
+	if (child == 0) {
+		callsite_postfork_child();
+		_exit(frames_at_raise() >= 2 ? 0 : 1);
+	}
+	callsite_postfork_parent();
+	CHECK(frames_at_raise() >= 2);
+	CHECK(child > 0 && waitpid(child, &status, 0) == child);
+	CHECK_EQ_INT(WIFEXITED(status) && WEXITSTATUS(status) == 0, 1);
+	CHECK(sigaction(SIGUSR1, &old, NULL) == 0);
+}
+
 /* The handler's look at the interrupted stack, where the unwinder gives
  * no frames: a return address into jemalloc's code among the words at
  * its top is found, other words are not, and a stack that ends (an
@@ -942,6 +997,7 @@ int main(void)
 	test_threads();
 	test_snapshot_under_load();
 	test_interrupted_in_allocator();
+	test_unwinder_fork_gate();
 	test_stack_returns_to_allocator();
 	test_signal_landing();
 	return harness_summary();
