@@ -1,6 +1,6 @@
 #!/bin/sh
 # fork in a threaded program under the preload, many times over:
-# bench/fork_unwind.c at ALLOCINFO_DEPTH=4, each run with a cache folder
+# tests/programs/fork_unwind.c (threads) at ALLOCINFO_DEPTH=4, each run with a cache folder
 # of its own (so that its callers are first seen, and unwound, in that
 # run).  A run must end within 20 s; one that does not has hung, most
 # likely a child in libunwind (core/callsite.c: callsite_prefork): the
@@ -15,13 +15,13 @@ runs=${2:-30}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 here=$(cd "$(dirname "$0")" && pwd)
-gcc -O1 -fno-omit-frame-pointer -pthread -o "$tmp/fork_unwind" "$here/fork_unwind.c"
+gcc -O1 -fno-omit-frame-pointer -pthread -o "$tmp/fork_unwind" "$here/../tests/programs/fork_unwind.c"
 run=0
 while [ "$run" -lt "$runs" ]; do
 	run=$((run + 1))
 	status=0
 	ALLOCINFO_DEPTH=4 ALLOCINFO_CACHE="$tmp/cache.$run" ALLOCINFO_OUTPUT=/dev/null \
-		LD_PRELOAD="$lib" timeout -s KILL 20 "$tmp/fork_unwind" 300 >"$tmp/out" 2>&1 ||
+		LD_PRELOAD="$lib" timeout -s KILL 20 "$tmp/fork_unwind" threads 300 >"$tmp/out" 2>&1 ||
 		status=$?
 	if [ "$status" -ne 0 ]; then
 		echo "run $run: exit $status: $(cat "$tmp/out")"

@@ -229,28 +229,37 @@ static bool unwinder_refuses(uintptr_t site)
  */
 static _Atomic unsigned int unwinds_in_flight;
 static atomic_bool unwind_fork_pending;
+/* This thread's uses in flight: a signal handler that forks (a crash
+ * handler's, say) may have interrupted one, and the fork must not wait
+ * for the thread that makes it. */
+static __thread unsigned int unwinds_here;
 
 static bool unwinder_enter(void)
 {
 	atomic_fetch_add(&unwinds_in_flight, 1);
-	if (!atomic_load(&unwind_fork_pending))
+	if (!atomic_load(&unwind_fork_pending)) {
+		unwinds_here++;
 		return true;
+	}
 	atomic_fetch_sub(&unwinds_in_flight, 1);
 	return false;
 }
 
 static void unwinder_leave(void)
 {
+	unwinds_here--;
 	atomic_fetch_sub(&unwinds_in_flight, 1);
 }
 
 void callsite_prefork(void)
 {
 	atomic_store(&unwind_fork_pending, true);
-	/* A use in flight runs libunwind's own code to its end: it waits
-	 * for nothing the fork holds (this runs before fork's other
-	 * handlers of ours take their locks). */
-	while (atomic_load(&unwinds_in_flight))
+	/* A use in flight on another thread runs libunwind's own code to
+	 * its end: it waits for nothing the fork holds (this runs before
+	 * fork's other handlers of ours take their locks).  One that this
+	 * thread's signal handler interrupted goes on in the child as in
+	 * the parent, after the handler. */
+	while (atomic_load(&unwinds_in_flight) > unwinds_here)
 		sched_yield();
 }
 
@@ -262,8 +271,9 @@ void callsite_postfork_parent(void)
 void callsite_postfork_child(void)
 {
 	/* Another thread's use that declined may have counted itself in
-	 * the copy; that thread is not in the child. */
-	atomic_store(&unwinds_in_flight, 0);
+	 * the copy; that thread is not in the child.  This thread's own
+	 * stand. */
+	atomic_store(&unwinds_in_flight, unwinds_here);
 	atomic_store(&unwind_fork_pending, false);
 }
 
