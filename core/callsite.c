@@ -229,26 +229,41 @@ static bool unwinder_refuses(uintptr_t site)
  */
 static _Atomic unsigned int unwinds_in_flight;
 static atomic_bool unwind_fork_pending;
-/* This thread's uses in flight: a signal handler that forks (a crash
+/*
+ * This thread's uses in flight: a signal handler that forks (a crash
  * handler's, say) may have interrupted one, and the fork must not wait
- * for the thread that makes it. */
+ * for the thread that makes it.  It goes up before the shared count and
+ * down after it, so that wherever a handler interrupts, this thread's
+ * part of the shared count is at most this.
+ */
 static __thread unsigned int unwinds_here;
+
+/* Down by one, never below 0: a fork child starts its count again at 0
+ * (callsite_postfork_child) while the use a handler interrupted may
+ * still leave. */
+static void unwinds_in_flight_down(void)
+{
+	unsigned int n = atomic_load(&unwinds_in_flight);
+
+	while (n && !atomic_compare_exchange_weak(&unwinds_in_flight, &n, n - 1))
+		;
+}
 
 static bool unwinder_enter(void)
 {
+	unwinds_here++;
 	atomic_fetch_add(&unwinds_in_flight, 1);
-	if (!atomic_load(&unwind_fork_pending)) {
-		unwinds_here++;
+	if (!atomic_load(&unwind_fork_pending))
 		return true;
-	}
-	atomic_fetch_sub(&unwinds_in_flight, 1);
+	unwinds_in_flight_down();
+	unwinds_here--;
 	return false;
 }
 
 static void unwinder_leave(void)
 {
+	unwinds_in_flight_down();
 	unwinds_here--;
-	atomic_fetch_sub(&unwinds_in_flight, 1);
 }
 
 void callsite_prefork(void)
@@ -257,8 +272,7 @@ void callsite_prefork(void)
 	/* A use in flight on another thread runs libunwind's own code to
 	 * its end: it waits for nothing the fork holds (this runs before
 	 * fork's other handlers of ours take their locks).  One that this
-	 * thread's signal handler interrupted goes on in the child as in
-	 * the parent, after the handler. */
+	 * thread's signal handler interrupted goes on after the handler. */
 	while (atomic_load(&unwinds_in_flight) > unwinds_here)
 		sched_yield();
 }
@@ -270,10 +284,10 @@ void callsite_postfork_parent(void)
 
 void callsite_postfork_child(void)
 {
-	/* Another thread's use that declined may have counted itself in
-	 * the copy; that thread is not in the child.  This thread's own
-	 * stand. */
-	atomic_store(&unwinds_in_flight, unwinds_here);
+	/* The child has this thread alone, and no use of another's.  A
+	 * use of this thread's that a handler interrupted leaves after it,
+	 * and the count stops at 0. */
+	atomic_store(&unwinds_in_flight, 0);
 	atomic_store(&unwind_fork_pending, false);
 }
 
