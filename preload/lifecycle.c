@@ -11,8 +11,10 @@
  * (signals.c) it is written before the signal takes its course.
  *
  * Lock order, also at fork: report_lock, then the thread counters'
- * registry, then the page map's lock, then jemalloc's own locks (its fork handlers were registered before ours,
- * so they run after ours).
+ * registry, then the page map's lock, then jemalloc's own locks (its
+ * fork handlers were registered before ours, so they run after ours).
+ * Before any of them, fork waits until no other thread is inside the
+ * unwinder (callsite_prefork), which takes none of ours.
  */
 #include "preload/lifecycle.h"
 
