@@ -67,9 +67,10 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
  * then hands every allocation for the program to that allocator,
  * untracked, frees a block that is not ours with that allocator's free,
  * and leaves the program's mappings alone (core/mmap.c): the profiler
- * only stays out of the way.  Known from the first call, with no lock
- * and no system call: it compares two addresses the dynamic loader
- * filled in.
+ * only stays out of the way.  Found on the first call (by the
+ * constructor at the latest) from the address the dynamic loader bound
+ * and the symbol that starts there (dladdr1, core/alloc.c); one load
+ * after that.
  */
 bool core_program_has_other_malloc(void);
 

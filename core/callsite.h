@@ -141,10 +141,12 @@ void callsite_load_unwinder(void);
 int callsite_signal_frames(void *ucontext, uintptr_t *pcs, int max);
 
 /*
- * fork's handlers for the unwinder: before fork, waits until no thread
- * is inside libunwind (whose own locks a child would inherit held) and
- * keeps new uses out until after it; they then charge as when the
- * unwinder is not loaded yet.
+ * fork's handlers for the unwinder: before fork, waits until no other
+ * thread is inside libunwind (whose own locks a child would inherit
+ * held) and keeps new uses out until after it; they then charge as when
+ * the unwinder is not loaded yet.  A use of the forking thread's own,
+ * which a signal handler that forks may have interrupted, is not waited
+ * for.
  */
 void callsite_prefork(void);
 void callsite_postfork_parent(void);

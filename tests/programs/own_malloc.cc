@@ -1,9 +1,10 @@
 // A program with a malloc of its own, as rustc has (it links jemalloc
-// statically): the executable defines malloc, calloc, realloc and free,
-// so the process's symbol lookup binds them to it before the preload
-// library.  What the preload still sees is what the program does not
-// define: operator new and delete (libstdc++'s call malloc), glibc's
-// reallocarray (which calls realloc), and mmap.
+// statically): the executable defines malloc, calloc, realloc, free and
+// aligned_alloc, so the process's symbol lookup binds them to it before
+// the preload library.  What the preload still sees is what the program
+// does not define: operator new and delete (libstdc++'s call malloc, and
+// aligned_alloc for an over-aligned type), glibc's reallocarray (which
+// calls realloc), and mmap.
 //
 // Without the preload, all of the program's blocks come from this
 // allocator; with it, they must still, or the program's free would get a
@@ -34,7 +35,9 @@
 namespace {
 
 // A size-class free-list allocator over chunks from mmap.  Every block
-// has a 16-byte header holding its class.
+// is given with a 16-byte header before it: its class, and how far the
+// block given lies past the class's first byte after the header (0 but
+// for aligned_alloc's).
 constexpr size_t kHeader = 16;
 constexpr size_t kClasses = 24;        // 16 B << 0 .. 16 B << 23
 constexpr size_t kChunk = 1 << 20;
@@ -122,7 +125,8 @@ void *allocate(size_t size)
 	inside = 1;
 	p = (char *)carve(c);
 	if (p) {
-		*(size_t *)p = c;
+		((size_t *)p)[0] = c;
+		((size_t *)p)[1] = 0;
 		mallocs++;
 	}
 	inside = 0;
@@ -134,19 +138,24 @@ void *allocate(size_t size)
 	return p + kHeader;
 }
 
+// The class and the offset of the block given at @ptr.
+const size_t *header(const void *ptr)
+{
+	return (const size_t *)((const char *)ptr - kHeader);
+}
+
 void release(void *ptr)
 {
-	char *p = (char *)ptr - kHeader;
-
 	pthread_mutex_lock(&lock);
-	if (!is_ours(p)) {
+	if (!is_ours(ptr)) {
 		// Some other allocator's block: the preload handed one out.
 		foreign_frees++;
 	} else {
-		Free *f = (Free *)p;
+		size_t c = header(ptr)[0];
+		Free *f = (Free *)((char *)ptr - header(ptr)[1] - kHeader);
 
-		f->next = free_lists[*(size_t *)p];
-		free_lists[*(size_t *)p] = f;
+		f->next = free_lists[c];
+		free_lists[c] = f;
 		frees++;
 	}
 	pthread_mutex_unlock(&lock);
@@ -154,7 +163,29 @@ void release(void *ptr)
 
 size_t usable(const void *ptr)
 {
-	return ((size_t)16 << *(const size_t *)((const char *)ptr - kHeader)) - kHeader;
+	return ((size_t)16 << header(ptr)[0]) - kHeader - header(ptr)[1];
+}
+
+// Aligned to @align (a power of two): a block @align - 16 bytes larger,
+// given from its first byte so aligned, with a header of its own there.
+void *allocate_aligned(size_t align, size_t size)
+{
+	char *p, *aligned;
+
+	if (align <= kHeader)
+		return allocate(size);
+	if (size > kChunk) {
+		errno = ENOMEM;
+		return nullptr;
+	}
+	if (!(p = (char *)allocate(size + align - kHeader)))
+		return nullptr;
+	aligned = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+	if (aligned != p) {
+		((size_t *)aligned)[-2] = header(p)[0];
+		((size_t *)aligned)[-1] = (size_t)(aligned - p);
+	}
+	return aligned;
 }
 
 unsigned long count(unsigned long *counter)
@@ -189,6 +220,11 @@ void *calloc(size_t n, size_t size)
 	void *p = allocate(__builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total);
 
 	return p ? memset(p, 0, total) : nullptr;
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+	return allocate_aligned(align, size);
 }
 
 void *realloc(void *ptr, size_t size)
@@ -260,6 +296,22 @@ int main(int argc, char **argv)
 	before_frees = count(&frees);
 	delete[] p;
 	CHECK(count(&frees) == before_frees + 1, "delete[] freed %lu blocks here, not 1",
+	      count(&frees) - before_frees);
+
+	// Over-aligned new and delete: libstdc++'s (or the preload's) must
+	// reach this aligned_alloc and free.
+	struct alignas(256) Page {
+		char bytes[256];
+	};
+	before = count(&mallocs);
+	Page *page = new Page;
+	CHECK(count(&mallocs) == before + 1, "an aligned new made %lu blocks here, not 1",
+	      count(&mallocs) - before);
+	CHECK((uintptr_t)page % 256 == 0, "an aligned new gave %p, not 256-aligned",
+	      (void *)page);
+	before_frees = count(&frees);
+	delete page;
+	CHECK(count(&frees) == before_frees + 1, "an aligned delete freed %lu blocks here, not 1",
 	      count(&frees) - before_frees);
 
 	// reallocarray: glibc's calls realloc, this one's.
