@@ -420,6 +420,43 @@ static struct module_ranges *module_of(uintptr_t pc)
 }
 
 /*
+ * Frames classified from a symbol table that have no tag of their own,
+ * so that wrappers_remember keeps their code too.  At depth 1 a frame
+ * the rule only sees through (putenv's, under a realloc in libc's
+ * __add_to_environ) gets no tag (core/callsite.c: classify_frame), and
+ * was never remembered: every run of gcc's driver read libc's symbols
+ * again for it, 1.07 M of its 4.87 M instructions (callgrind, a warm
+ * cache).  Sites with a tag are recorded here too; the route memory
+ * merges the twins.  Slots are claimed with one atomic add and filled
+ * with one store, the site last (0: not filled yet); a process that
+ * classifies more frames than there are slots finds the rest again
+ * next run, as before.
+ */
+#define CLASSIFIED_FRAMES_MAX 512
+
+struct classified_frame {
+	_Atomic uintptr_t site;       /* a return address; 0: not filled */
+	struct module_ranges *module; /* never freed, as its base */
+	enum callsite_code code;
+};
+
+static struct classified_frame classified_frames[CLASSIFIED_FRAMES_MAX];
+static _Atomic unsigned int classified_count;
+
+static void note_classified(uintptr_t site, struct module_ranges *m,
+			    enum callsite_code code)
+{
+	unsigned int i = atomic_fetch_add_explicit(&classified_count, 1,
+						   memory_order_relaxed);
+
+	if (i >= CLASSIFIED_FRAMES_MAX)
+		return;
+	classified_frames[i].module = m;
+	classified_frames[i].code = code;
+	atomic_store_explicit(&classified_frames[i].site, site, memory_order_release);
+}
+
+/*
  * Sites are remembered by their return address, @pc + 1, less the
  * module's load bias.  A module without symbols tells us nothing of
  * its code, so no more than the memory.
@@ -444,6 +481,8 @@ static void classify(uintptr_t pc, struct callsite_facts *facts)
 		facts->code = CALLSITE_CODE_ANONYMOUS;
 	else if (table->funcs[lo - 1].wrapper)
 		facts->code = CALLSITE_CODE_WRAPPER;
+	if (m->build_id_len)
+		note_classified(pc + 1, m, facts->code);
 }
 
 void wrappers_start(const struct allocinfo_options *options)
@@ -477,12 +516,10 @@ struct learned_list {
 	bool failed;
 };
 
-static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
-			    void *arg)
+/* Adds @site of @m, with @facts, to @list. */
+static void add_learned(struct learned_list *list, uintptr_t site, struct module_ranges *m,
+			const struct callsite_facts *facts)
 {
-	struct learned_list *list = arg;
-	struct module_ranges *m = module_holding(list->set, site - 1);
-
 	if (!m || !m->build_id_len || list->failed)
 		return;
 	if (list->count == list->capacity) {
@@ -504,6 +541,14 @@ static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
 	};
 }
 
+static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
+			    void *arg)
+{
+	struct learned_list *list = arg;
+
+	add_learned(list, site, module_holding(list->set, site - 1), facts);
+}
+
 /* By module, then offset: by address, as modules do not overlap. */
 static int compare_learned(const void *pa, const void *pb)
 {
@@ -520,17 +565,30 @@ void wrappers_remember(void)
 	struct learned_site *sites;
 	int saved_errno = errno;
 	bool any_adds = false;
+	unsigned int frames = atomic_load_explicit(&classified_count, memory_order_relaxed);
 
+	if (frames > CLASSIFIED_FRAMES_MAX)
+		frames = CLASSIFIED_FRAMES_MAX;
 	core_internal_enter();
 	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
 	/* Room for every tag at once (collect_learned doubles the list
 	 * only without it): grown from 256 entries, cc1's 1,135 were
 	 * copied three times into fresh pages. */
-	list.capacity = codetag_count();
+	list.capacity = codetag_count() + frames;
 	list.entries = core_internal_alloc(list.capacity * sizeof(*list.entries));
 	if (!list.entries)
 		list.capacity = 0;
 	callsite_visit_learned(collect_learned, &list);
+	/* After the tags: what a frame's table said, a twin of a tag's
+	 * line where both exist (route_memory_store merges them). */
+	for (unsigned int i = 0; i < frames; i++) {
+		const struct classified_frame *f = &classified_frames[i];
+		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
+		struct callsite_facts facts = { .code = f->code };
+
+		if (site)
+			add_learned(&list, site, f->module, &facts);
+	}
 	/* A warm run most often learned nothing new: asked site by site,
 	 * its list is not sorted, and no file read again. */
 	for (size_t i = 0; i < list.count; i++) {
