@@ -36,7 +36,6 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -44,8 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -55,6 +52,7 @@
 #include "preload/route_memory.h"
 #include "core/address_sort.h"
 #include "report/loaded_modules.h"
+#include "report/mapped_file.h"
 #include "report/wrapper_names.h"
 
 struct func_range {
@@ -198,27 +196,14 @@ static const struct func_table *scan_file(const struct module_ranges *m)
 	const ElfW(Sym) *syms;
 	const char *strtab;
 	size_t nsyms, strsize;
-	struct stat st;
-	void *map;
-	int fd;
+	struct mapped_file file;
 
-	if (!m->path)
+	if (!m->path || !mapped_file_open(m->path, 0, &file))
 		return table;
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return table;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-		close(fd);
-		return table;
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		return table;
-	if (find_symbols(map, (size_t)st.st_size, &syms, &nsyms, &strtab, &strsize) &&
+	if (find_symbols(file.bytes, file.size, &syms, &nsyms, &strtab, &strsize) &&
 	    strtab[strsize - 1] == '\0')
 		table = read_functions(syms, nsyms, strtab, strsize, m->base);
-	munmap(map, (size_t)st.st_size);
+	mapped_file_close(&file);
 	return table;
 }
 

@@ -13,6 +13,7 @@
 #endif
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,12 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <link.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "report/mapped_file.h"
 #include "report/output.h"
 #include "report/tool.h"
 
@@ -228,21 +231,145 @@ static int run_exit_like(int status)
 	return 128 + sig;
 }
 
-static int run_set_environment(const char *lib, const char *template)
+/*
+ * Sanitizer runtimes that must be the first library the loader maps: a
+ * program linked with gcc's shared ASan runtime exits at once, "ASan
+ * runtime does not come first in initial library list", when any
+ * preload comes before it.  With the runtime preloaded ahead of the
+ * library the program runs as it does alone; the runtime's malloc is
+ * then the program's (core/alloc.h: a malloc of its own), so the report
+ * says that it was not profiled.
+ */
+static const char *const first_runtimes[] = {
+	"libasan.so.", "libhwasan.so.", "libtsan.so.", "liblsan.so.",
+};
+
+/* The file execvp would run for @cmd, searched in $PATH as it does;
+ * NULL if none. */
+static char *run_find_command(const char *cmd)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(cmd, '/'))
+		return strdup(cmd);
+	if (!path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		char *dir = strndup(len ? path : ".", len ? len : 1);
+		char *file = dir ? join_path(dir, cmd) : NULL;
+		struct stat st;
+
+		free(dir);
+		if (file && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(file, X_OK) == 0)
+			return file;
+		free(file);
+		path += len + (path[len] == ':');
+	}
+	return NULL;
+}
+
+/* The file offset of virtual address @vaddr in the ELF file @map of
+ * @size bytes with program headers @ph[@n]; 0 if no PT_LOAD has it. */
+static size_t elf_file_offset(const ElfW(Phdr) *ph, size_t n, uint64_t vaddr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ph[i].p_type == PT_LOAD && vaddr >= ph[i].p_vaddr &&
+		    vaddr - ph[i].p_vaddr < ph[i].p_filesz)
+			return (size_t)(vaddr - ph[i].p_vaddr + ph[i].p_offset);
+	return 0;
+}
+
+/* Appends @name to the colon-separated list *@list (NULL: empty). */
+static void append_runtime(char **list, const char *name)
+{
+	size_t had = *list ? strlen(*list) + 1 : 0;
+	char *grown = realloc(*list, had + strlen(name) + 1);
+
+	if (!grown)
+		return;
+	if (had)
+		grown[had - 1] = ':';
+	strcpy(grown + had, name);
+	*list = grown;
+}
+
+/*
+ * The sanitizer runtimes (first_runtimes) among the DT_NEEDED entries of
+ * the program @cmd, colon-separated, or NULL: none, or not an ELF file
+ * of this machine's class that can be read (a script's interpreter is
+ * not looked at).
+ */
+static char *run_first_runtimes(const char *cmd)
+{
+	char *path = run_find_command(cmd), *found = NULL;
+	const ElfW(Ehdr) *eh;
+	const ElfW(Phdr) *ph;
+	const ElfW(Dyn) *dyn = NULL;
+	size_t ndyn = 0, strtab = 0, strsz = 0;
+	struct mapped_file file;
+	bool mapped = path && mapped_file_open(path, sizeof(*eh), &file);
+
+	free(path);
+	if (!mapped)
+		return NULL;
+	eh = (const ElfW(Ehdr) *)file.bytes;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh->e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh->e_phentsize != sizeof(*ph) || eh->e_phoff > file.size ||
+	    eh->e_phnum > (file.size - eh->e_phoff) / sizeof(*ph))
+		goto out;
+	ph = (const ElfW(Phdr) *)(file.bytes + eh->e_phoff);
+	for (size_t i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_DYNAMIC && ph[i].p_offset <= file.size &&
+		    ph[i].p_filesz <= file.size - ph[i].p_offset) {
+			dyn = (const ElfW(Dyn) *)(file.bytes + ph[i].p_offset);
+			ndyn = ph[i].p_filesz / sizeof(*dyn);
+		}
+	for (size_t i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++) {
+		if (dyn[i].d_tag == DT_STRTAB)
+			strtab = elf_file_offset(ph, eh->e_phnum, dyn[i].d_un.d_ptr);
+		else if (dyn[i].d_tag == DT_STRSZ)
+			strsz = dyn[i].d_un.d_val;
+	}
+	if (!strtab || strtab > file.size || strsz > file.size - strtab)
+		goto out;
+	for (size_t i = 0; i < ndyn && dyn[i].d_tag != DT_NULL; i++) {
+		const char *names = (const char *)file.bytes + strtab, *name;
+
+		if (dyn[i].d_tag != DT_NEEDED || dyn[i].d_un.d_val >= strsz)
+			continue;
+		name = names + dyn[i].d_un.d_val;
+		if (!memchr(name, '\0', strsz - dyn[i].d_un.d_val))
+			continue;
+		for (size_t k = 0; k < sizeof(first_runtimes) / sizeof(first_runtimes[0]); k++)
+			if (strncmp(name, first_runtimes[k], strlen(first_runtimes[k])) == 0 &&
+			    !strpbrk(name, ": "))
+				append_runtime(&found, name);
+	}
+out:
+	mapped_file_close(&file);
+	return found;
+}
+
+/* LD_PRELOAD: @first (sanitizer runtimes, or NULL), the library, then
+ * what the environment had. */
+static int run_set_environment(const char *lib, const char *template, const char *first)
 {
 	const char *old = getenv("LD_PRELOAD");
 	char *preload;
 	size_t len;
 	int rc;
 
-	if (!old || !*old)
-		return setenv("LD_PRELOAD", lib, 1) ||
-		       setenv("ALLOCINFO_OUTPUT", template, 1);
-	len = strlen(lib) + strlen(old) + 2;
+	if (!old)
+		old = "";
+	len = (first ? strlen(first) + 1 : 0) + strlen(lib) + strlen(old) + 2;
 	preload = malloc(len);
 	if (!preload)
 		return -1;
-	snprintf(preload, len, "%s:%s", lib, old);
+	snprintf(preload, len, "%s%s%s%s%s", first ? first : "", first ? ":" : "", lib,
+		 *old ? ":" : "", old);
 	rc = setenv("LD_PRELOAD", preload, 1) ||
 	     setenv("ALLOCINFO_OUTPUT", template, 1);
 	free(preload);
@@ -507,11 +634,14 @@ static int run_command(char **argv, const char *lib, const char *template,
 	struct sigaction ignore = { .sa_handler = SIG_IGN };
 	struct sigaction old_int, old_quit, old_term, old_hup;
 	time_t started = time(NULL);
-	int fds[2], status, exec_errno = 0;
+	int fds[2], status, exec_errno = 0, rc;
 	ssize_t n;
 	pid_t pid;
+	char *first = run_first_runtimes(argv[0]);
 
-	if (run_set_environment(lib, template)) {
+	rc = run_set_environment(lib, template, first);
+	free(first);
+	if (rc) {
 		fprintf(stderr, "allocinfo: run: %s\n", strerror(errno));
 		return 1;
 	}
