@@ -428,12 +428,22 @@ struct classified_frame {
 static struct classified_frame classified_frames[CLASSIFIED_FRAMES_MAX];
 static _Atomic unsigned int classified_count;
 
+/* How many of the latest notes a new one is compared with: a frame the
+ * rule passes on every allocation of a site whose caller's offset
+ * varies is classified each time, and would fill the array alone. */
+#define CLASSIFIED_RECENT 32
+
 static void note_classified(uintptr_t site, struct module_ranges *m,
 			    enum callsite_code code)
 {
-	unsigned int i = atomic_fetch_add_explicit(&classified_count, 1,
-						   memory_order_relaxed);
+	unsigned int i = atomic_load_explicit(&classified_count, memory_order_relaxed);
 
+	if (i >= CLASSIFIED_FRAMES_MAX)
+		return;
+	for (unsigned int k = i > CLASSIFIED_RECENT ? i - CLASSIFIED_RECENT : 0; k < i; k++)
+		if (atomic_load_explicit(&classified_frames[k].site, memory_order_relaxed) == site)
+			return;
+	i = atomic_fetch_add_explicit(&classified_count, 1, memory_order_relaxed);
 	if (i >= CLASSIFIED_FRAMES_MAX)
 		return;
 	classified_frames[i].module = m;
