@@ -19,11 +19,11 @@
 #include <getopt.h>
 #include <glob.h>
 #include <limits.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <link.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -270,8 +270,8 @@ static char *run_find_command(const char *cmd)
 	return NULL;
 }
 
-/* The file offset of virtual address @vaddr in the ELF file @map of
- * @size bytes with program headers @ph[@n]; 0 if no PT_LOAD has it. */
+/* The file offset of virtual address @vaddr in an ELF file with program
+ * headers @ph[@n]; 0 if no PT_LOAD holds it. */
 static size_t elf_file_offset(const ElfW(Phdr) *ph, size_t n, uint64_t vaddr)
 {
 	for (size_t i = 0; i < n; i++)
