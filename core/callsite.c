@@ -366,6 +366,16 @@ static void classify(uintptr_t return_address, struct callsite_facts *facts)
 		callsite_options.classify(return_address - 1, facts);
 }
 
+/* The same for a frame without a tag (callsite_options.classify_frame). */
+static void classify_untagged(uintptr_t return_address, struct callsite_facts *facts)
+{
+	*facts = (struct callsite_facts){ .code = CALLSITE_CODE_OWN };
+	if (callsite_options.classify_frame)
+		callsite_options.classify_frame(return_address - 1, facts);
+	else if (callsite_options.classify)
+		callsite_options.classify(return_address - 1, facts);
+}
+
 static void record_caller_offset(struct codetag *ct, uintptr_t offset);
 static void refresh_charge_offset(struct codetag *ct);
 
@@ -432,7 +442,8 @@ static void mark_frame_on_the_way(struct codetag *ct);
  * compile walks was never remembered, and each run read libc's and
  * cc1's symbol tables for it, a thirtieth of cc1's instructions at
  * ALLOCINFO_DEPTH=4.  With stacks off, a tag for a frame the rule does
- * not charge would change its route if it allocated itself.
+ * not charge would change its route if it allocated itself: the
+ * classifier is told the frame has none, and keeps its facts itself.
  */
 static void classify_frame(uintptr_t pc, struct callsite_facts *facts)
 {
@@ -446,7 +457,7 @@ static void classify_frame(uintptr_t pc, struct callsite_facts *facts)
 		classify_site(pc, ct, facts);
 		return;
 	}
-	classify(pc, facts);
+	classify_untagged(pc, facts);
 }
 
 /*
@@ -1435,7 +1446,7 @@ static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 				*measure = false;
 				return 0;
 			}
-			classify(pc, &facts);
+			classify_untagged(pc, &facts);
 		}
 		frames[i] = pc;
 		if (!rule_sees_past(i, facts.code, facts.module, &keep, &run_module)) {

@@ -83,6 +83,13 @@ struct callsite_options {
 	 * thread.  NULL: nothing is a wrapper, and nothing is remembered.
 	 */
 	void (*classify)(uintptr_t pc, struct callsite_facts *facts);
+	/*
+	 * The same for a frame that has no tag of its own (one a walk only
+	 * looks at), whose facts the router's memory cannot learn from a
+	 * tag: the classifier keeps them itself (preload/wrappers.c).
+	 * NULL: classify.
+	 */
+	void (*classify_frame)(uintptr_t pc, struct callsite_facts *facts);
 };
 
 /*

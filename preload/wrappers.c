@@ -405,17 +405,17 @@ static struct module_ranges *module_of(uintptr_t pc)
 }
 
 /*
- * Frames classified from a symbol table that have no tag of their own,
- * so that wrappers_remember keeps their code too.  At depth 1 a frame
- * the rule only sees through (putenv's, under a realloc in libc's
- * __add_to_environ) gets no tag (core/callsite.c: classify_frame), and
- * was never remembered: every run of gcc's driver read libc's symbols
- * again for it, 1.07 M of its 4.87 M instructions (callgrind, a warm
- * cache).  Sites with a tag are recorded here too; the route memory
- * merges the twins.  Slots are claimed with one atomic add and filled
- * with one store, the site last (0: not filled yet); a process that
- * classifies more frames than there are slots finds the rest again
- * next run, as before.
+ * Frames without a tag (callsite_options.classify_frame) classified
+ * from a symbol table, so that wrappers_remember keeps their code too:
+ * a tag's facts reach it through callsite_visit_learned, a frame's
+ * never did.  At depth 1 the rule looks at frames it does not charge
+ * without making them a tag (core/callsite.c: classify_frame), and every
+ * run of gcc's driver read libc's symbols again for one of them
+ * (__libc_start_call_main, above the driver's anonymous functions), 1.07
+ * M of its 4.87 M instructions (callgrind, a warm cache).  Slots are
+ * claimed with one atomic add and filled with one store, the site last
+ * (0: not filled yet); a process that classifies more frames than there
+ * are slots finds the rest again next run, as before.
  */
 #define CLASSIFIED_FRAMES_MAX 512
 
@@ -454,9 +454,10 @@ static void note_classified(uintptr_t site, struct module_ranges *m,
 /*
  * Sites are remembered by their return address, @pc + 1, less the
  * module's load bias.  A module without symbols tells us nothing of
- * its code, so no more than the memory.
+ * its code, so no more than the memory.  @untagged: a frame without a
+ * tag, noted when its symbols answered.
  */
-static void classify(uintptr_t pc, struct callsite_facts *facts)
+static void classify(uintptr_t pc, struct callsite_facts *facts, bool untagged)
 {
 	struct module_ranges *m = module_of(pc);
 	const struct func_table *table;
@@ -476,15 +477,26 @@ static void classify(uintptr_t pc, struct callsite_facts *facts)
 		facts->code = CALLSITE_CODE_ANONYMOUS;
 	else if (table->funcs[lo - 1].wrapper)
 		facts->code = CALLSITE_CODE_WRAPPER;
-	if (m->build_id_len)
+	if (untagged && m->build_id_len)
 		note_classified(pc + 1, m, facts->code);
+}
+
+static void classify_site(uintptr_t pc, struct callsite_facts *facts)
+{
+	classify(pc, facts, false);
+}
+
+static void classify_frame(uintptr_t pc, struct callsite_facts *facts)
+{
+	classify(pc, facts, true);
 }
 
 void wrappers_start(const struct allocinfo_options *options)
 {
 	struct callsite_options cs = {
 		.depth = options->stack_depth,
-		.classify = classify,
+		.classify = classify_site,
+		.classify_frame = classify_frame,
 	};
 
 	if (options->wrappers[0])
@@ -574,8 +586,8 @@ void wrappers_remember(void)
 	if (!list.entries)
 		list.capacity = 0;
 	callsite_visit_learned(collect_learned, &list);
-	/* After the tags: what a frame's table said, a twin of a tag's
-	 * line where both exist (route_memory_store merges them). */
+	/* After the tags: the frames without one (a frame may have got a
+	 * tag since it was noted: route_memory_store merges the twins). */
 	for (unsigned int i = 0; i < frames; i++) {
 		const struct classified_frame *f = &classified_frames[i];
 		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
