@@ -37,15 +37,24 @@ void cache_dir_header(char *buf, size_t size, const char *magic, int format,
 		 (unsigned long long)fnv1a(config ? config : ""));
 }
 
-/* Opens @path as a folder of ours that no one else may write. */
+/*
+ * Opens @path as a folder of ours that no one else may write, made
+ * (with @create) only when the open finds it missing: a process opens
+ * the folder up to three times, and the mkdir calls made before each
+ * open (two for the default folder) were system calls in every process
+ * but the first.
+ */
 static int open_private_dir(const char *path, bool create)
 {
 	struct stat st;
 	int fd;
 
-	if (create && mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && create && errno == ENOENT) {
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return -1;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() ||
@@ -61,7 +70,7 @@ static int open_default_dir(void)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char path[PATH_MAX];
-	int n;
+	int n, fd;
 
 	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
 	if (xdg && xdg[0] == '/')
@@ -72,9 +81,15 @@ static int open_default_dir(void)
 		return -1;
 	if (n < 0 || (size_t)n + sizeof("/allocinfo") > sizeof(path))
 		return -1;
+	memcpy(path + n, "/allocinfo", sizeof("/allocinfo"));
+	fd = open_private_dir(path, false);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	/* The first run: ~/.cache itself may be missing too. */
+	path[n] = '\0';
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -1;
-	memcpy(path + n, "/allocinfo", sizeof("/allocinfo"));
+	path[n] = '/';
 	return open_private_dir(path, true);
 }
 

@@ -105,6 +105,12 @@ mkdir "$T/home"
 	fail "ALLOCINFO_CACHE=relative: stderr '$(cat "$T/rel.report.stderr")'"
 [ -f "$T/home/.cache/allocinfo/$build_id" ] || fail "the default folder \$HOME/.cache/allocinfo was not used"
 [ ! -e "$T/relative" ] || fail "a relative ALLOCINFO_CACHE was used"
+[ "$(stat -c %a "$T/home/.cache")" = 700 ] && [ "$(stat -c %a "$T/home/.cache/allocinfo")" = 700 ] ||
+	fail "default folders made with modes $(stat -c %a "$T/home/.cache" "$T/home/.cache/allocinfo")"
+#    The folder made, the next run opens it as it is (no mkdir first).
+(unset ALLOCINFO_CACHE; HOME=$T/home XDG_CACHE_HOME= run_preloaded "$T/default.report" "$prog" "$lib")
+check_no_stderr "$T/default.report"
+check_marked "$T/default.report"
 # 8. Answers without line info are cached too, and hold only while the
 #    module has no DWARF.  A copy of the program whose debug info lies
 #    where libdwfl does not look names its sites MODULE+0xOFFSET:0, the
