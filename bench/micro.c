@@ -2,7 +2,7 @@
  * Nanoseconds per malloc+free pair, for bench/run.
  *
  *   bench/micro [--ms MS] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
- *               [--sites shared,per-thread] [--api malloc|new]
+ *               [--sites shared,per-thread] [--api malloc|new|aligned]
  *
  * For every (threads, call sites, size) cell, THREADS threads each
  * malloc a block, write its first byte and free it, over and over, for
@@ -10,7 +10,8 @@
  * "per-thread": thread i at a call site of its own (callsites.h).
  * --api new: C++'s operator new and sized delete (libstdc++'s, or the
  * profiler's) instead of malloc and free, at one call site ("shared"
- * cells only).
+ * cells only).  --api aligned: posix_memalign at 64 bytes' alignment
+ * and free, at one call site ("shared" cells only).
  * Each thread first runs a warm-up (thread caches, tags), then all
  * start together at a barrier.
  *
@@ -52,7 +53,7 @@ struct worker {
 
 static pthread_barrier_t start_line;
 static volatile int stop_flag;
-static int api_new;
+static enum { API_MALLOC, API_NEW, API_ALIGNED } api;
 
 /* operator new(size_t) and operator delete(void *, size_t), by their
  * Itanium-ABI names (this file is C). */
@@ -64,6 +65,16 @@ static __attribute__((noinline)) void *new_site(size_t size)
 	void *p = _Znwm(size);
 
 	__asm__ volatile("# bench new site" : "+r"(p));
+	return p;
+}
+
+static __attribute__((noinline)) void *aligned_site(size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 64, size) != 0)
+		p = NULL;
+	__asm__ volatile("# bench aligned site" : "+r"(p));
 	return p;
 }
 
@@ -79,13 +90,13 @@ static inline void pair(bench_site_fn site, size_t size)
 {
 	char *p;
 
-	if (api_new) {
+	if (api == API_NEW) {
 		p = new_site(size);
 		*(volatile char *)p = 1;
 		_ZdlPvm(p, size);
 		return;
 	}
-	p = site(size, malloc);
+	p = api == API_ALIGNED ? aligned_site(size) : site(size, malloc);
 	if (!p) {
 		perror("micro: malloc");
 		exit(1);
@@ -192,17 +203,19 @@ int main(int argc, char **argv)
 			shared = strstr(v, "shared") != NULL;
 			per_thread = strstr(v, "per-thread") != NULL;
 		} else if (!strcmp(argv[i], "--api") &&
-			   (!strcmp(v, "malloc") || !strcmp(v, "new"))) {
-			api_new = !strcmp(v, "new");
+			   (!strcmp(v, "malloc") || !strcmp(v, "new") ||
+			    !strcmp(v, "aligned"))) {
+			api = !strcmp(v, "new") ? API_NEW :
+			      !strcmp(v, "aligned") ? API_ALIGNED : API_MALLOC;
 		} else {
 			fprintf(stderr, "usage: micro [--ms MS] [--threads LIST] "
 				"[--sizes LIST] [--sites shared,per-thread] "
-				"[--api malloc|new]\n");
+				"[--api malloc|new|aligned]\n");
 			return 2;
 		}
 		i++;
 	}
-	if (api_new)
+	if (api != API_MALLOC)
 		per_thread = 0;
 	if (ms < 1)
 		ms = 1;

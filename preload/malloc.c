@@ -47,18 +47,32 @@ EXPORT void cfree(void *ptr)
 	core_free(ptr);
 }
 
+/* The aligned forms take the fast path where the alignment allows it,
+ * else glibc's rules for the others (core/malloc_api.c). */
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-	return malloc_api_posix_memalign(out, align, size, CALLER);
+	void *p;
+
+	if (!core_align_takes_fast_path(align) || align < sizeof(void *))
+		return malloc_api_posix_memalign(out, align, size, CALLER);
+	p = core_memalign_inline(align, size, CALLER);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
+	if (core_align_takes_fast_path(align))
+		return core_memalign_inline(align, size, CALLER);
 	return malloc_api_memalign(align, size, CALLER);
 }
 
 EXPORT void *memalign(size_t align, size_t size)
 {
+	if (core_align_takes_fast_path(align))
+		return core_memalign_inline(align, size, CALLER);
 	return malloc_api_memalign(align, size, CALLER);
 }
 

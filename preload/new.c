@@ -29,6 +29,20 @@ operator_new(size_t size, int nothrow, uintptr_t site)
 	return malloc_api_operator_new(size, 0, nothrow, site);
 }
 
+/* Aligned new, as operator_new on the aligned fast path where the
+ * alignment allows it. */
+static inline __attribute__((always_inline)) void *
+operator_new_aligned(size_t size, size_t align, int nothrow, uintptr_t site)
+{
+	if (__builtin_expect(core_align_takes_fast_path(align), 1)) {
+		void *p = core_memalign_inline(align, size, site);
+
+		if (__builtin_expect(p != NULL, 1))
+			return p;
+	}
+	return malloc_api_operator_new(size, align, nothrow, site);
+}
+
 /* new: plain, nothrow, aligned, aligned nothrow; scalar and array. */
 HOT_EXPORT void *_Znwm(size_t size)
 { return operator_new(size, 0, CALLER); }
@@ -39,13 +53,13 @@ EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
 EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
 { (void)nt; return operator_new(size, 1, CALLER); }
 EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
-{ return malloc_api_operator_new(size, align, 0, CALLER); }
+{ return operator_new_aligned(size, align, 0, CALLER); }
 EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
-{ return malloc_api_operator_new(size, align, 0, CALLER); }
+{ return operator_new_aligned(size, align, 0, CALLER); }
 EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
-{ (void)nt; return malloc_api_operator_new(size, align, 1, CALLER); }
+{ (void)nt; return operator_new_aligned(size, align, 1, CALLER); }
 EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, const void *nt)
-{ (void)nt; return malloc_api_operator_new(size, align, 1, CALLER); }
+{ (void)nt; return operator_new_aligned(size, align, 1, CALLER); }
 
 /* delete: plain, sized, nothrow, aligned, sized aligned, aligned
  * nothrow; scalar and array.  The block's slot (or its page's entry)

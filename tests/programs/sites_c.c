@@ -32,7 +32,9 @@ static volatile size_t too_big = (size_t)PTRDIFF_MAX;
 
 static void leak(void *p)
 {
-	leaked[nleaked++] = p;
+	CHECK(nleaked < (int)(sizeof(leaked) / sizeof(leaked[0])), "more than %d leaked blocks", nleaked);
+	if (nleaked < (int)(sizeof(leaked) / sizeof(leaked[0])))
+		leaked[nleaked++] = p;
 }
 
 static int is_aligned(const void *p, size_t align)
@@ -179,7 +181,7 @@ static void test_aligned(void)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *p = NULL;
-	int rc;
+	int rc, i;
 
 	rc = posix_memalign(&p, 64, 100); /* EXPECT: 100 1 */
 	CHECK(rc == 0 && is_aligned(p, 64), "posix_memalign(64) = %d, %p", rc, p);
@@ -207,6 +209,29 @@ static void test_aligned(void)
 	CHECK(rc == ENOMEM && p == (void *)&p, "posix_memalign(64, SIZE_MAX) = %d", rc);
 	rc = posix_memalign(&p, (size_t)1 << 62, 16); /* EXPECT: none */
 	CHECK(rc == ENOMEM && p == (void *)&p, "posix_memalign(2^62, 16) = %d", rc);
+
+	/* One site again and again: from its second call on, the fast
+	 * path serves it, on jemalloc's class for the size rounded up to
+	 * the alignment (5,000 bytes at 1024: the 5 KiB class). */
+	for (i = 0; i < 4; i++) {
+		rc = posix_memalign(&p, 64, 100 + i); /* EXPECT: 406 4 */
+		CHECK(rc == 0 && is_aligned(p, 64), "posix_memalign(64) #%d = %d, %p", i, rc, p);
+		leak(p);
+		p = aligned_alloc(256, 300 + i); /* EXPECT: 1206 4 */
+		CHECK(p != NULL && is_aligned(p, 256), "aligned_alloc(256) #%d = %p", i, p);
+		leak(p);
+		p = memalign(1024, 5000); /* EXPECT: 20000 4 */
+		CHECK(p != NULL && is_aligned(p, 1024) && malloc_usable_size(p) >= 5000,
+		      "memalign(1024, 5000) #%d = %p, usable %zu", i, p,
+		      p ? malloc_usable_size(p) : 0);
+		leak(p);
+		p = memalign(2048, 0); /* EXPECT: 0 4 */
+		CHECK(p != NULL && is_aligned(p, 2048), "memalign(2048, 0) #%d = %p", i, p);
+		leak(p);
+		p = aligned_alloc(32, 8); /* EXPECT: 0 0 */
+		CHECK(p != NULL && is_aligned(p, 32), "aligned_alloc(32, 8) #%d = %p", i, p);
+		free(p);
+	}
 
 	p = aligned_alloc(256, 512); /* EXPECT: 512 1 */
 	CHECK(p != NULL && is_aligned(p, 256), "aligned_alloc(256, 512) = %p", p);

@@ -21,7 +21,9 @@ static int nleaked;
 
 static void leak(void *p)
 {
-	leaked[nleaked++] = p;
+	CHECK(nleaked < (int)(sizeof(leaked) / sizeof(leaked[0])), "more than %d leaked blocks", nleaked);
+	if (nleaked < (int)(sizeof(leaked) / sizeof(leaked[0])))
+		leaked[nleaked++] = p;
 }
 
 static bool is_aligned(const void *p, std::size_t align)
@@ -158,6 +160,19 @@ static void test_aligned(void)
 	Aligned64Dtor *dtor_arr = new Aligned64Dtor[2]; /* EXPECT: 192 1 */
 	CHECK(is_aligned(dtor_arr, 64), "new Aligned64Dtor[2] = %p", (void *)dtor_arr);
 	leak(dtor_arr);
+
+	// One site again and again: the fast path from its second call.
+	for (int i = 0; i < 4; i++) {
+		Aligned64 *again = new Aligned64; /* EXPECT: 512 4 */
+		CHECK(is_aligned(again, 64), "new Aligned64 #%d = %p", i, (void *)again);
+		leak(again);
+		void *raw_again = ::operator new(200, std::align_val_t(512)); /* EXPECT: 800 4 */
+		CHECK(is_aligned(raw_again, 512), "operator new(200, align 512) #%d = %p", i, raw_again);
+		leak(raw_again);
+		void *gone_again = ::operator new[](40, std::align_val_t(32)); /* EXPECT: 0 0 */
+		CHECK(is_aligned(gone_again, 32), "operator new[](40, align 32) #%d = %p", i, gone_again);
+		::operator delete[](gone_again, std::align_val_t(32));
+	}
 
 	void *raw = ::operator new(100, std::align_val_t(256)); /* EXPECT: 100 1 */
 	CHECK(is_aligned(raw, 256), "operator new(100, align 256) = %p", raw);
