@@ -105,8 +105,13 @@ struct allocator_pages_leaf {
 	struct allocator_pages_large large[ALLOCATOR_PAGES_PER_LEAF];
 };
 
-/* The largest class with a slot array; the entry keeps it in 16 bits. */
-#define ALLOCATOR_PAGES_SMALL_MAX   8192
+/*
+ * The largest class with a slot array: jemalloc's largest small class
+ * with 4 KiB pages (mallctl arenas.bin.35.size), so that every block of
+ * a slab has a slot, and the classes of 10, 12 and 14 KiB take the fast
+ * paths as the others do.  The entry keeps it in 16 bits.
+ */
+#define ALLOCATOR_PAGES_SMALL_MAX   14336
 #define ALLOCATOR_PAGES_CLASS_BITS  16
 #define ALLOCATOR_PAGES_CLASS_MASK  ((1u << ALLOCATOR_PAGES_CLASS_BITS) - 1)
 

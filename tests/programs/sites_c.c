@@ -295,6 +295,41 @@ static void test_usable_size(void)
 	      malloc_usable_size(NULL));
 }
 
+/*
+ * jemalloc's largest small classes (8, 10, 12 and 14 KiB, whose slabs
+ * hold one or two blocks over several pages) and the first large sizes
+ * past them, at one site each, again and again: counted from slots,
+ * from pages' entries, and across the two by realloc.
+ */
+static void test_largest_small_classes(void)
+{
+	static const size_t sizes[] = { 8192, 8193, 10240, 12000, 14336, 14337, 16384, 20000 };
+	size_t i, n = sizeof(sizes) / sizeof(sizes[0]);
+	unsigned char *p;
+
+	for (i = 0; i < n; i++) {
+		p = malloc(sizes[i]); /* EXPECT: 103682 8 */
+		CHECK(p != NULL && malloc_usable_size(p) >= sizes[i], "malloc(%zu) = %p", sizes[i],
+		      (void *)p);
+		leak(p);
+	}
+	for (i = 0; i < n; i++) {
+		p = malloc(sizes[i]); /* EXPECT: 0 0 */
+		CHECK(p != NULL, "malloc(%zu) returned NULL", sizes[i]);
+		memset(p, (int)i + 1, sizes[i]);
+		p = realloc(p, sizes[i] + 3000); /* EXPECT: 127682 8 */
+		CHECK(p != NULL && p[0] == i + 1 && p[sizes[i] - 1] == i + 1,
+		      "realloc(%zu -> %zu) lost the contents", sizes[i], sizes[i] + 3000);
+		leak(p);
+	}
+	for (i = 0; i < n; i++) {
+		p = calloc(1, sizes[i]); /* EXPECT: 0 0 */
+		CHECK(p != NULL && p[0] == 0 && p[sizes[i] - 1] == 0, "calloc(1, %zu) = %p, not zeroed",
+		      sizes[i], (void *)p);
+		free(p);
+	}
+}
+
 int main(void)
 {
 	test_malloc_free();
@@ -302,5 +337,6 @@ int main(void)
 	test_realloc();
 	test_aligned();
 	test_usable_size();
+	test_largest_small_classes();
 	return CHECK_STATUS();
 }
