@@ -127,6 +127,17 @@ void *core_malloc_failed(void *ptr, size_t usable);
  * no slot array of its class yet. */
 void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			   bool zero, uintptr_t caller_sp);
+/* The rest of core_malloc for a large block (@size past the small
+ * classes), with @caller_sp as for core_malloc_by_route. */
+void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller_sp);
+
+/*
+ * The stack pointer of an exported function's caller where it resumes,
+ * in an always_inline function inlined into that exported function,
+ * which keeps a frame pointer: above its saved frame pointer and its
+ * return address.
+ */
+#define CORE_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(uintptr_t))
 void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
 /* The end of every small malloc: @ptr, a fresh block of class @usable
@@ -163,14 +174,13 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	 * allocator or the profiler's scope, a signal waiting, the core
 	 * not ready (the early window, usable-size counting) as this
 	 * thread last saw it; then large sizes. */
-	if (__builtin_expect(t->allocator_state || size > ALLOC_SMALL_USABLE_MAX, 0))
+	if (__builtin_expect(t->allocator_state, 0))
 		return core_alloc(size, 0, zero ? ALLOC_ZERO : ALLOC_DEFAULT, site);
+	if (__builtin_expect(size > ALLOC_SMALL_USABLE_MAX, 0))
+		return core_malloc_large(size, site, zero, CORE_CALLER_SP());
 	site_word = codetag_site_word_small(site);
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0)) {
-		/* Inlined into the exported function, whose frame (it keeps
-		 * a frame pointer) ends where its caller's stack resumes. */
-		uintptr_t caller_sp = (uintptr_t)__builtin_frame_address(0) +
-				      2 * sizeof(uintptr_t);
+		uintptr_t caller_sp = CORE_CALLER_SP();
 		/* A wrapper's site whose caller is charged, as the tag's
 		 * charge_offset and the small array say, is charged to it
 		 * here, outside the allocator (the array's readers need no
@@ -310,9 +320,7 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 		return core_realloc_small_move(ptr, usable, size, site);
 	word = codetag_site_word_small(site);
 	if (__builtin_expect(!(word & CODETAG_SLOT_SELF), 0))
-		return core_realloc_routed(ptr, entry, size, word, site,
-					   (uintptr_t)__builtin_frame_address(0) +
-						   2 * sizeof(uintptr_t));
+		return core_realloc_routed(ptr, entry, size, word, site, CORE_CALLER_SP());
 	/* SELF is set: the subtraction leaves the tag. */
 	slot_set(allocator_pages_slot(ptr, entry), slot_word(word - CODETAG_SLOT_SELF, size));
 	return ptr;
