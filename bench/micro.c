@@ -1,12 +1,14 @@
 /*
  * Nanoseconds per malloc+free pair, for bench/run.
  *
- *   bench/micro [--ms MS] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
+ *   bench/micro [--ms MS | --pairs N] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
  *               [--sites shared,per-thread] [--api malloc|new|aligned]
  *
  * For every (threads, call sites, size) cell, THREADS threads each
  * malloc a block, write its first byte and free it, over and over, for
- * MS milliseconds.  "shared": every thread allocates at one call site;
+ * MS milliseconds (or, with --pairs, N pairs each, rounded up to 64: a
+ * fixed amount of work, for bench/instructions).  "shared": every
+ * thread allocates at one call site;
  * "per-thread": thread i at a call site of its own (callsites.h).
  * --api new: C++'s operator new and sized delete (libstdc++'s, or the
  * profiler's) instead of malloc and free, at one call site ("shared"
@@ -53,6 +55,7 @@ struct worker {
 
 static pthread_barrier_t start_line;
 static volatile int stop_flag;
+static uint64_t fixed_pairs;	/* --pairs: each thread's pairs, else 0 */
 static enum { API_MALLOC, API_NEW, API_ALIGNED } api;
 
 /* operator new(size_t) and operator delete(void *, size_t), by their
@@ -114,7 +117,8 @@ static void *worker_main(void *arg)
 		pair(w->site, w->size);
 	pthread_barrier_wait(&start_line);
 	cpu0 = thread_cpu_ns();
-	while (!__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+	while (fixed_pairs ? pairs < fixed_pairs :
+			     !__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
 		for (int i = 0; i < BATCH; i++)
 			pair(w->site, w->size);
 		pairs += BATCH;
@@ -145,7 +149,7 @@ static void run_cell(int threads, int per_thread_sites, size_t size, int ms)
 		}
 	}
 	pthread_barrier_wait(&start_line);
-	while (nanosleep(&nap, &nap) != 0 && errno == EINTR)
+	while (!fixed_pairs && nanosleep(&nap, &nap) != 0 && errno == EINTR)
 		;
 	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < threads; i++) {
@@ -195,6 +199,8 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--ms"))
 			ms = atoi(v);
+		else if (!strcmp(argv[i], "--pairs"))
+			fixed_pairs = (uint64_t)strtoull(v, NULL, 10);
 		else if (!strcmp(argv[i], "--threads"))
 			nthreads = parse_list(v, threads, 1, MAX_THREADS);
 		else if (!strcmp(argv[i], "--sizes"))
@@ -208,7 +214,7 @@ int main(int argc, char **argv)
 			api = !strcmp(v, "new") ? API_NEW :
 			      !strcmp(v, "aligned") ? API_ALIGNED : API_MALLOC;
 		} else {
-			fprintf(stderr, "usage: micro [--ms MS] [--threads LIST] "
+			fprintf(stderr, "usage: micro [--ms MS | --pairs N] [--threads LIST] "
 				"[--sizes LIST] [--sites shared,per-thread] "
 				"[--api malloc|new|aligned]\n");
 			return 2;
