@@ -351,12 +351,27 @@ size_t page_map_overhead(void)
 	return __atomic_load_n(&pool_bytes, __ATOMIC_RELAXED);
 }
 
+/*
+ * Whether prefork found the lock held by this very thread: a fork from
+ * a signal handler that interrupted this thread's own mapping call (the
+ * program's munmap, or the profiler's: preload/wrappers.c maps a
+ * module's file to read its symbols).  fork is async-signal-safe, and
+ * taking the lock again waited for ever (tests/programs/fork_unwind.c,
+ * "mmap").  The interrupted call then finishes the map and unlocks it,
+ * in the parent and in the child alike.  Per thread: two threads may
+ * fork at once.
+ */
+static __thread bool prefork_found_held;
+
 void page_map_prefork(void)
 {
-	pthread_mutex_lock(&map_lock);
+	prefork_found_held = map_locked_here;
+	if (!prefork_found_held)
+		pthread_mutex_lock(&map_lock);
 }
 
 void page_map_postfork(void)
 {
-	pthread_mutex_unlock(&map_lock);
+	if (!prefork_found_held)
+		pthread_mutex_unlock(&map_lock);
 }

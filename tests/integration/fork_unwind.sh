@@ -6,6 +6,9 @@
 #   interrupted may be inside libunwind.  fork's wait for the unwinder
 #   (core/callsite.c: callsite_prefork) must not wait for the thread
 #   that forks: with 15bfd64's wait every run hung.
+# - "mmap": the same handler forks while the thread is inside its own
+#   munmap, under the page map's lock: the fork must not wait for that
+#   lock, which only the thread that forks holds.
 # - "threads 60": three threads unwind while the main thread forks 60
 #   children that allocate too.  A child copied while another thread
 #   was inside libunwind would hang on its locks; that is a race, so
@@ -18,7 +21,7 @@ set -eu
 test_init
 
 prog=$TEST_BIN/programs/fork_unwind
-for mode in signal "threads 60"; do
+for mode in signal mmap "threads 60"; do
 	# shellcheck disable=SC2086 # the mode is two words on purpose
 	run_native "$prog" $mode
 	status=0

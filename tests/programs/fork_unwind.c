@@ -13,11 +13,16 @@
  *   forks a child that exits at once: a fork made inside an unwind that
  *   the signal interrupted.  The fork must not wait for the thread that
  *   makes it (with 15bfd64's wait it hung in every run).
+ * - "mmap": the same handler, while the thread maps, touches and unmaps
+ *   4 MiB over and over: a fork made inside the program's own munmap,
+ *   which the page map's lock guards (core/page_map.c).  Natively fork
+ *   is async-signal-safe there; before page_map_prefork left a lock
+ *   this thread holds alone, the fork waited for itself.
  *
  * Exits 0 when every child exited 0, printing "done".
  *
  *   gcc -O1 -fno-omit-frame-pointer -pthread -o fork_unwind fork_unwind.c
- *   ./fork_unwind threads [FORKS] | ./fork_unwind signal
+ *   ./fork_unwind threads [FORKS] | ./fork_unwind signal | ./fork_unwind mmap
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -114,10 +120,30 @@ static void fork_in_handler(int sig)
 	errno = saved_errno;
 }
 
-static int fork_from_signal_handler(void)
+/* Maps, touches and unmaps 4 MiB, @rounds times; 1 if a call failed. */
+static int map_and_unmap(int rounds)
+{
+	const size_t len = 4u << 20;
+
+	for (int round = 0; round < rounds; round++) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 1;
+		for (size_t off = 0; off < len; off += 4096)
+			p[off] = 1;
+		if (munmap(p, len) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int fork_from_signal_handler(int mmaps)
 {
 	struct sigaction act;
 	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	int failed = 0;
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = fork_in_handler;
@@ -125,13 +151,18 @@ static int fork_from_signal_handler(void)
 	sigemptyset(&act.sa_mask);
 	sigaction(SIGPROF, &act, NULL);
 	setitimer(ITIMER_PROF, &every, NULL);
-	for (int round = 0; round < 20; round++)
-		for (size_t i = 0; i < NCALLERS; i++)
-			free(callers[i]());
+	if (mmaps)
+		failed = map_and_unmap(400);
+	else
+		for (int round = 0; round < 20; round++)
+			for (size_t i = 0; i < NCALLERS; i++)
+				free(callers[i]());
 	setitimer(ITIMER_PROF, &off, NULL);
+	if (failed)
+		printf("mmap or munmap failed\n");
 	if (handler_failed)
 		printf("a child forked in the handler failed\n");
-	return handler_failed;
+	return handler_failed || failed;
 }
 
 int main(int argc, char **argv)
@@ -139,11 +170,14 @@ int main(int argc, char **argv)
 	int failed;
 
 	if (argc > 1 && !strcmp(argv[1], "signal"))
-		failed = fork_from_signal_handler();
+		failed = fork_from_signal_handler(0);
+	else if (argc > 1 && !strcmp(argv[1], "mmap"))
+		failed = fork_from_signal_handler(1);
 	else if (argc > 1 && !strcmp(argv[1], "threads"))
 		failed = fork_with_threads(argc > 2 ? atoi(argv[2]) : 300);
 	else {
-		fprintf(stderr, "usage: fork_unwind threads [FORKS] | fork_unwind signal\n");
+		fprintf(stderr, "usage: fork_unwind threads [FORKS] | fork_unwind signal | "
+			"fork_unwind mmap\n");
 		return 2;
 	}
 	if (!failed)
