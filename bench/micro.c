@@ -101,7 +101,7 @@ static inline void pair(bench_site_fn site, size_t size)
 	}
 	p = api == API_ALIGNED ? aligned_site(size) : site(size, malloc);
 	if (!p) {
-		perror("micro: malloc");
+		perror("micro: allocation");
 		exit(1);
 	}
 	*(volatile char *)p = 1;
@@ -199,8 +199,16 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--ms"))
 			ms = atoi(v);
-		else if (!strcmp(argv[i], "--pairs"))
-			fixed_pairs = (uint64_t)strtoull(v, NULL, 10);
+		else if (!strcmp(argv[i], "--pairs")) {
+			char *end;
+
+			errno = 0;
+			fixed_pairs = (uint64_t)strtoull(v, &end, 10);
+			if (errno || end == v || *end || !fixed_pairs || v[0] == '-') {
+				fprintf(stderr, "micro: --pairs '%s' is not a positive count\n", v);
+				return 2;
+			}
+		}
 		else if (!strcmp(argv[i], "--threads"))
 			nthreads = parse_list(v, threads, 1, MAX_THREADS);
 		else if (!strcmp(argv[i], "--sizes"))

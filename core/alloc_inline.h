@@ -127,6 +127,7 @@ void *core_malloc_failed(void *ptr, size_t usable);
  * no slot array of its class yet. */
 void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 			   bool zero, uintptr_t caller_sp);
+void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 /* The rest of core_malloc for a large block (@size past the small
  * classes), with @caller_sp as for core_malloc_by_route. */
 void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller_sp);
@@ -138,7 +139,6 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
  * return address.
  */
 #define CORE_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(uintptr_t))
-void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 
 /* The end of every small malloc: @ptr, a fresh block of class @usable
  * from jemalloc (or NULL), gets its slot @word. */
