@@ -22,8 +22,9 @@
 #include <stdint.h>
 
 /*
- * Takes the map's lock, or returns false when this thread holds it
- * already (a signal handler that interrupted a mapping call): then the
+ * Takes the map's lock, with the thread's signals blocked until
+ * page_map_unlock, or returns false when this thread holds it already
+ * (the profiler mapping while it decides a mapping's tag): then the
  * caller must leave the map alone.  The functions below need it held.
  * A caller holds it across its system call too, so that no other
  * thread's mmap can reuse an address before the map has forgotten it.
