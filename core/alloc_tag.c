@@ -17,6 +17,7 @@
 #include "core/internal_scope.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -41,6 +42,28 @@ static uint32_t capacity_for(uint32_t index)
 }
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The registry's lock is held with the thread's signals blocked, as the
+ * page map's is (core/page_map.c): a handler of the program's that
+ * forks while this thread takes or holds it would wait for ever in
+ * alloc_tag_prefork.  It is taken once a thread (its first count, its
+ * exit), once an array doubles, and at report time.
+ */
+static void registry_enter(sigset_t *saved)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, saved);
+	pthread_mutex_lock(&registry_lock);
+}
+
+static void registry_leave(const sigset_t *saved)
+{
+	pthread_mutex_unlock(&registry_lock);
+	pthread_sigmask(SIG_SETMASK, saved, NULL);
+}
 static struct thread_counters *registry;
 static pthread_key_t exit_key;
 static atomic_bool threads_ready;
@@ -101,18 +124,20 @@ static void retire_locked(struct thread_counters *tc)
 static void thread_exit(void *arg)
 {
 	struct thread_counters *tc = arg;
+	sigset_t saved;
 
 	core_allocator_enter();
 	tc->state = THREAD_COUNTERS_OFF;
-	pthread_mutex_lock(&registry_lock);
+	registry_enter(&saved);
 	retire_locked(tc);
-	pthread_mutex_unlock(&registry_lock);
+	registry_leave(&saved);
 	core_allocator_leave();
 }
 
 static void register_thread(struct thread_counters *tc)
 {
 	uint32_t capacity;
+	sigset_t saved;
 	long mapped;
 
 	/* OFF while registering: pthread_setspecific may allocate, and
@@ -125,17 +150,17 @@ static void register_thread(struct thread_counters *tc)
 		return;	/* stays OFF: counts go to the shared counters */
 	tc->delta = (struct thread_counter *)mapped;
 	tc->capacity = capacity;
-	pthread_mutex_lock(&registry_lock);
+	registry_enter(&saved);
 	tc->prev = NULL;
 	tc->next = registry;
 	if (registry)
 		registry->prev = tc;
 	registry = tc;
-	pthread_mutex_unlock(&registry_lock);
+	registry_leave(&saved);
 	if (pthread_setspecific(exit_key, tc) != 0) {
-		pthread_mutex_lock(&registry_lock);
+		registry_enter(&saved);
 		retire_locked(tc);
-		pthread_mutex_unlock(&registry_lock);
+		registry_leave(&saved);
 		return;	/* stays OFF: counts go to the shared counters */
 	}
 	tc->state = THREAD_COUNTERS_ACTIVE;
@@ -161,10 +186,11 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 {
 	struct thread_counters *tc = &core_thread.counters;
 	uint32_t capacity = capacity_for(index);
+	sigset_t saved;
 	long moved = -1;
 
 	/* Under the registry lock: a reader walks this array under it. */
-	pthread_mutex_lock(&registry_lock);
+	registry_enter(&saved);
 	if (index < CODETAG_MAX && tc->delta)
 		moved = syscall(SYS_mremap, tc->delta, delta_bytes(tc->capacity),
 				delta_bytes(capacity), MREMAP_MAYMOVE);
@@ -172,7 +198,7 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 		tc->delta = (struct thread_counter *)moved;
 		tc->capacity = capacity;
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_leave(&saved);
 	if (moved == -1) {
 		/* No room to grow: this tag counts on the shared path. */
 		alloc_tag_adjust(codetag_tag(index), bytes, calls);
@@ -189,7 +215,9 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
  */
 static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 {
-	pthread_mutex_lock(&registry_lock);
+	sigset_t saved;
+
+	registry_enter(&saved);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct alloc_tag *tag = codetag_tag(first + i);
 
@@ -209,7 +237,7 @@ static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 							      memory_order_relaxed);
 		}
 	}
-	pthread_mutex_unlock(&registry_lock);
+	registry_leave(&saved);
 }
 
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
@@ -229,12 +257,13 @@ void alloc_tag_add_all(struct core_live *live, uint32_t n)
 size_t alloc_tag_resident_bytes(void)
 {
 	size_t bytes = 0;
+	sigset_t saved;
 
-	pthread_mutex_lock(&registry_lock);
+	registry_enter(&saved);
 	for (struct thread_counters *tc = registry; tc; tc = tc->next)
 		if (tc->delta)
 			bytes += core_resident_bytes(tc->delta, delta_bytes(tc->capacity));
-	pthread_mutex_unlock(&registry_lock);
+	registry_leave(&saved);
 	return bytes;
 }
 
