@@ -14,10 +14,10 @@
 #include "core/alloc_tag.h"
 #include "core/alloc.h"
 #include "core/allocator_pages.h"
+#include "core/fork_safe_lock.h"
 #include "core/internal_scope.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -43,27 +43,9 @@ static uint32_t capacity_for(uint32_t index)
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/*
- * The registry's lock is held with the thread's signals blocked, as the
- * page map's is (core/page_map.c): a handler of the program's that
- * forks while this thread takes or holds it would wait for ever in
- * alloc_tag_prefork.  It is taken once a thread (its first count, its
- * exit), once an array doubles, and at report time.
- */
-static void registry_enter(sigset_t *saved)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, saved);
-	pthread_mutex_lock(&registry_lock);
-}
-
-static void registry_leave(const sigset_t *saved)
-{
-	pthread_mutex_unlock(&registry_lock);
-	pthread_sigmask(SIG_SETMASK, saved, NULL);
-}
+/* The registry's lock is held fork-safe (core/fork_safe_lock.h): it is
+ * taken once a thread (its first count, its exit), once a delta array
+ * doubles (an mremap), and at report time. */
 static struct thread_counters *registry;
 static pthread_key_t exit_key;
 static atomic_bool threads_ready;
@@ -124,20 +106,20 @@ static void retire_locked(struct thread_counters *tc)
 static void thread_exit(void *arg)
 {
 	struct thread_counters *tc = arg;
-	sigset_t saved;
+	struct fork_safe_hold hold;
 
 	core_allocator_enter();
 	tc->state = THREAD_COUNTERS_OFF;
-	registry_enter(&saved);
+	fork_safe_lock(&registry_lock, &hold);
 	retire_locked(tc);
-	registry_leave(&saved);
+	fork_safe_unlock(&registry_lock, &hold);
 	core_allocator_leave();
 }
 
 static void register_thread(struct thread_counters *tc)
 {
 	uint32_t capacity;
-	sigset_t saved;
+	struct fork_safe_hold hold;
 	long mapped;
 
 	/* OFF while registering: pthread_setspecific may allocate, and
@@ -150,17 +132,17 @@ static void register_thread(struct thread_counters *tc)
 		return;	/* stays OFF: counts go to the shared counters */
 	tc->delta = (struct thread_counter *)mapped;
 	tc->capacity = capacity;
-	registry_enter(&saved);
+	fork_safe_lock(&registry_lock, &hold);
 	tc->prev = NULL;
 	tc->next = registry;
 	if (registry)
 		registry->prev = tc;
 	registry = tc;
-	registry_leave(&saved);
+	fork_safe_unlock(&registry_lock, &hold);
 	if (pthread_setspecific(exit_key, tc) != 0) {
-		registry_enter(&saved);
+		fork_safe_lock(&registry_lock, &hold);
 		retire_locked(tc);
-		registry_leave(&saved);
+		fork_safe_unlock(&registry_lock, &hold);
 		return;	/* stays OFF: counts go to the shared counters */
 	}
 	tc->state = THREAD_COUNTERS_ACTIVE;
@@ -186,11 +168,11 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 {
 	struct thread_counters *tc = &core_thread.counters;
 	uint32_t capacity = capacity_for(index);
-	sigset_t saved;
+	struct fork_safe_hold hold;
 	long moved = -1;
 
 	/* Under the registry lock: a reader walks this array under it. */
-	registry_enter(&saved);
+	fork_safe_lock(&registry_lock, &hold);
 	if (index < CODETAG_MAX && tc->delta)
 		moved = syscall(SYS_mremap, tc->delta, delta_bytes(tc->capacity),
 				delta_bytes(capacity), MREMAP_MAYMOVE);
@@ -198,7 +180,7 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
 		tc->delta = (struct thread_counter *)moved;
 		tc->capacity = capacity;
 	}
-	registry_leave(&saved);
+	fork_safe_unlock(&registry_lock, &hold);
 	if (moved == -1) {
 		/* No room to grow: this tag counts on the shared path. */
 		alloc_tag_adjust(codetag_tag(index), bytes, calls);
@@ -215,9 +197,9 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls)
  */
 static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 {
-	sigset_t saved;
+	struct fork_safe_hold hold;
 
-	registry_enter(&saved);
+	fork_safe_lock(&registry_lock, &hold);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct alloc_tag *tag = codetag_tag(first + i);
 
@@ -237,7 +219,7 @@ static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 							      memory_order_relaxed);
 		}
 	}
-	registry_leave(&saved);
+	fork_safe_unlock(&registry_lock, &hold);
 }
 
 void alloc_tag_read(uint32_t index, int64_t *bytes, int64_t *calls)
@@ -257,13 +239,13 @@ void alloc_tag_add_all(struct core_live *live, uint32_t n)
 size_t alloc_tag_resident_bytes(void)
 {
 	size_t bytes = 0;
-	sigset_t saved;
+	struct fork_safe_hold hold;
 
-	registry_enter(&saved);
+	fork_safe_lock(&registry_lock, &hold);
 	for (struct thread_counters *tc = registry; tc; tc = tc->next)
 		if (tc->delta)
 			bytes += core_resident_bytes(tc->delta, delta_bytes(tc->capacity));
-	registry_leave(&saved);
+	fork_safe_unlock(&registry_lock, &hold);
 	return bytes;
 }
 

@@ -14,13 +14,13 @@
 #include "core/page_map.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/alloc_tag.h"
 #include "core/codetag.h"
+#include "core/fork_safe_lock.h"
 
 struct mapping {
 	uint32_t tag;
@@ -247,29 +247,17 @@ static void remove_locked(uintptr_t start, uintptr_t end)
 	root = merge(lo, hi);
 }
 
-/*
- * The thread's signals are blocked from before it takes the lock until
- * it has let it go.  fork is async-signal-safe, and a handler of the
- * program's that forks while this thread takes or holds the lock (the
- * program's mmap or munmap, or the profiler's: preload/wrappers.c maps
- * a module's file to read its symbols) waited for ever in the fork
- * handler that takes it (page_map_prefork): tests/programs/fork_unwind.c
- * "mmap" hung in 3 runs of 3, and once in 39 with the signal landing in
- * pthread_mutex_lock, when the handler's wait was skipped only for a lock
- * already marked held.  Two system calls beside the mapping's own.  A
- * signal meanwhile waits, as a fatal one did already (core/mmap.c).
- */
-static __thread sigset_t map_saved_mask;
+/* The hold of this thread's lock (core/fork_safe_lock.h): the program's
+ * mmap and munmap, and the profiler's (preload/wrappers.c maps a
+ * module's file to read its symbols), hold it around their system call;
+ * fork_unwind "mmap" hung in 3 runs of 3 before. */
+static __thread struct fork_safe_hold map_hold;
 
 bool page_map_lock(void)
 {
-	sigset_t all;
-
 	if (map_locked_here)
 		return false;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &map_saved_mask);
-	pthread_mutex_lock(&map_lock);
+	fork_safe_lock(&map_lock, &map_hold);
 	map_locked_here = true;
 	return true;
 }
@@ -277,8 +265,7 @@ bool page_map_lock(void)
 void page_map_unlock(void)
 {
 	map_locked_here = false;
-	pthread_mutex_unlock(&map_lock);
-	pthread_sigmask(SIG_SETMASK, &map_saved_mask, NULL);
+	fork_safe_unlock(&map_lock, &map_hold);
 }
 
 bool page_map_insert(uintptr_t start, size_t len, uint32_t tag)
@@ -372,7 +359,7 @@ size_t page_map_overhead(void)
 }
 
 /* A fork never comes from a thread that holds the lock: its signals
- * are blocked meanwhile (page_map_lock). */
+ * are blocked meanwhile (core/fork_safe_lock.h). */
 void page_map_prefork(void)
 {
 	pthread_mutex_lock(&map_lock);

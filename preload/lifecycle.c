@@ -12,7 +12,10 @@
  *
  * Lock order, also at fork: report_lock, then the thread counters'
  * registry, then the page map's lock, then jemalloc's own locks (its
- * fork handlers were registered before ours, so they run after ours).
+ * fork handlers were registered before ours, so they run after ours;
+ * preload/atfork.c).  Ours are held with the thread's signals blocked
+ * (core/fork_safe_lock.h), so that a handler's fork never waits for
+ * its own thread.
  * Before any of them, fork waits until no other thread is inside the
  * unwinder (callsite_prefork), which takes none of ours.
  */
@@ -30,6 +33,7 @@
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
 #include "core/callsite.h"
+#include "core/fork_safe_lock.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
@@ -73,6 +77,7 @@ static atomic_bool signal_report_written;
 bool lifecycle_write_report(enum report_reason reason)
 {
 	int saved_errno = errno;
+	struct fork_safe_hold hold;
 	pid_t self = gettid();
 
 	if (!reports_enabled)
@@ -83,13 +88,16 @@ bool lifecycle_write_report(enum report_reason reason)
 	if (reason == REPORT_AT_SIGNAL && atomic_load(&report_writer) == self)
 		return false;
 	core_internal_enter();
-	pthread_mutex_lock(&report_lock);
+	/* Fork-safe (core/fork_safe_lock.h): a signal that comes while the
+	 * report is written (at exit, in the handler of another one) waits
+	 * for its end. */
+	fork_safe_lock(&report_lock, &hold);
 	atomic_store(&report_writer, self);
 	/* Two threads killed by one signal each: one report is enough. */
 	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true))
 		write_report_locked(reason == REPORT_AT_INTERVAL);
 	atomic_store(&report_writer, 0);
-	pthread_mutex_unlock(&report_lock);
+	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
 	errno = saved_errno;
 	return true;
@@ -98,17 +106,18 @@ bool lifecycle_write_report(enum report_reason reason)
 void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 {
 	int saved_errno = errno;
+	struct fork_safe_hold hold;
 	struct snapshot snap;
 
 	if (!reports_enabled)
 		return;
 	core_internal_enter();
-	pthread_mutex_lock(&report_lock);
+	fork_safe_lock(&report_lock, &hold);
 	if (snapshot_take(&snap) == 0) {
 		symbolizer_remember_sites(&snap, lo, hi, generation);
 		snapshot_release(&snap);
 	}
-	pthread_mutex_unlock(&report_lock);
+	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
 	errno = saved_errno;
 }
