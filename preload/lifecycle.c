@@ -70,7 +70,9 @@ static void write_report_locked(bool series)
 }
 
 /* The thread writing a report, so that a fatal signal on that very
- * thread (a crash while reporting) does not wait for itself. */
+ * thread does not wait for itself: abort() in the report's code (in
+ * libdw, say), which unblocks SIGABRT itself.  A fault's signal finds
+ * the signals blocked (fork_safe_lock) and kills at once. */
 static _Atomic pid_t report_writer;
 static atomic_bool signal_report_written;
 

@@ -107,10 +107,14 @@ mkdir "$T/home"
 [ ! -e "$T/relative" ] || fail "a relative ALLOCINFO_CACHE was used"
 [ "$(stat -c %a "$T/home/.cache")" = 700 ] && [ "$(stat -c %a "$T/home/.cache/allocinfo")" = 700 ] ||
 	fail "default folders made with modes $(stat -c %a "$T/home/.cache" "$T/home/.cache/allocinfo")"
-#    The folder made, the next run opens it as it is (no mkdir first).
+#    The folder made, the next run opens it as it is (no mkdir first)
+#    and reads the file there: an answer planted in it shows.
+plant_in "$T/home/.cache/allocinfo/$build_id" 'NR == 2 { $4 = "planted_in_default_folder" }'
 (unset ALLOCINFO_CACHE; HOME=$T/home XDG_CACHE_HOME= run_preloaded "$T/default.report" "$prog" "$lib")
 check_no_stderr "$T/default.report"
-check_marked "$T/default.report"
+check_report_wellformed "$T/default.report"
+grep -q ' func:planted_in_default_folder $' "$T/default.report" ||
+	fail "a planted answer in the default folder did not show: the folder was not read"
 # 8. Answers without line info are cached too, and hold only while the
 #    module has no DWARF.  A copy of the program whose debug info lies
 #    where libdwfl does not look names its sites MODULE+0xOFFSET:0, the
