@@ -309,6 +309,8 @@ static void resolve_jemalloc_entry_points(void)
 	/* The malloc fast path counts requested sizes: not with
 	 * ALLOCINFO_SIZE=usable. */
 	if (m && c && !core_count_usable_size && fill_size_classes()) {
+		core_magazine_init_classes(core_size_class,
+					   sizeof(core_size_class) / sizeof(core_size_class[0]));
 		*(void **)&core_je.calloc = c;
 		__atomic_store_n((void **)&core_je.malloc, m, __ATOMIC_RELEASE);
 	}
@@ -606,6 +608,22 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 	return account_block(fresh, usable, size, tag_for(alloc_flags, site));
 }
 
+void core_free_small_block(void *ptr, size_t usable)
+{
+	struct core_thread *t = &core_thread;
+
+	if (unlikely(t->magazine_state == CORE_MAGAZINES_UNOPENED))
+		core_magazine_open(t);
+	/* Sized, jemalloc takes the class from the size and skips its own
+	 * lookup of the pointer; but it sends every page-aligned pointer
+	 * of a sized free to its slow path (its profiler's samples are
+	 * page-aligned), where plain free stays fast. */
+	if (likely((uintptr_t)ptr & ALLOC_PAGE_MASK))
+		sdallocx(ptr, usable, 0);
+	else
+		core_je.free(ptr);
+}
+
 /* Out of core_malloc's line. */
 void *core_malloc_failed(void *ptr, size_t usable)
 {
@@ -624,7 +642,7 @@ malloc_charged(size_t size, uint32_t tag, bool zero)
 	/* Made before jemalloc's call, so that only it and @usable are
 	 * kept across. */
 	uint32_t word = slot_word(tag, size);
-	void *ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+	void *ptr = core_small_block(&core_thread, usable, zero);
 
 	return core_malloc_set_slot(ptr, usable, word);
 }

@@ -1,6 +1,8 @@
 /*
  * The fast path of malloc and free, inline, so that preload/ compiles it
- * into its exported functions: one screen, no call but jemalloc's.
+ * into its exported functions: one screen, no call but jemalloc's, and
+ * none at all when the thread's magazine (magazine.h) has a block of
+ * the class or room for one.
  *
  * A block's tag is kept outside the block (allocator_pages.h), so the
  * program has all of its jemalloc size class:
@@ -46,6 +48,7 @@
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/internal_scope.h"
+#include "core/magazine.h"
 
 /* Alignments up to this are what jemalloc gives a 16-byte class. */
 #define ALLOC_MIN_ALIGN        16
@@ -140,6 +143,18 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
  */
 #define CORE_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(uintptr_t))
 
+/* A fresh block of class @usable (zeroed with @zero) for a small
+ * malloc: this thread's last one freed (magazine.h), else jemalloc's. */
+static inline __attribute__((always_inline)) void *
+core_small_block(struct core_thread *t, size_t usable, bool zero)
+{
+	void *ptr;
+
+	if (!zero && (ptr = core_magazine_pop(t, core_magazine_of_usable[usable >> 4])))
+		return ptr;
+	return zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+}
+
 /* The end of every small malloc: @ptr, a fresh block of class @usable
  * from jemalloc (or NULL), gets its slot @word. */
 static inline __attribute__((always_inline)) void *
@@ -198,7 +213,7 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	/* SELF is set: the subtraction clears it, in the same lea. */
 	word = slot_word(site_word - CODETAG_SLOT_SELF, size);
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
-	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+	ptr = core_small_block(t, usable, zero);
 	return core_malloc_set_slot(ptr, usable, word);
 }
 
@@ -326,11 +341,17 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	return ptr;
 }
 
+/* The rest of free for a small block of class @usable whose slot is
+ * cleared, and whose magazine is shut (alloc.c): opens this thread's
+ * magazines if they never were, and gives the block to jemalloc. */
+void core_free_small_block(void *ptr, size_t usable);
+
 /* free(@ptr). */
 static inline void core_free_inline(void *ptr)
 {
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
+	unsigned int magazine, held, limit;
 	uint64_t entry;
 	size_t usable;
 
@@ -346,6 +367,18 @@ static inline void core_free_inline(void *ptr)
 	/* Cleared before the block goes back: once it is jemalloc's,
 	 * another thread may be given it and set the slot. */
 	slot_set(allocator_pages_slot(ptr, entry), 0);
+	magazine = core_magazine_of_usable[usable >> 4];
+	held = t->magazine_count[magazine];
+	limit = t->magazine_limit[magazine];
+	if (held < limit) {
+		core_magazine_put(t, magazine, held, ptr);
+		return;
+	}
+	/* Shut: not opened yet, or a class without a magazine. */
+	if (__builtin_expect(!limit, 0)) {
+		core_free_small_block(ptr, usable);
+		return;
+	}
 	/* Sized, jemalloc takes the class from the size and skips its own
 	 * lookup of the pointer; but it sends every page-aligned pointer
 	 * of a sized free to its slow path (its profiler's samples are

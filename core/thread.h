@@ -55,12 +55,34 @@ struct thread_counters {
  * when the interposer leaves the allocator (core/mmap.c). */
 #define CORE_UNDER_JEMALLOC   (1u << 19)
 
+/* The thread's magazines (magazine.h): one per small class of
+ * jemalloc's from 16 bytes to 14 KiB (35 with 4 KiB pages), and
+ * CORE_MAGAZINE_NONE, never open. */
+#define CORE_MAGAZINES       36
+#define CORE_MAGAZINE_NONE   (CORE_MAGAZINES - 1)
+#define CORE_MAGAZINE_BLOCKS 16
+
+enum core_magazine_state {
+	CORE_MAGAZINES_UNOPENED = 0,
+	CORE_MAGAZINES_OPEN,
+	CORE_MAGAZINES_CLOSED,      /* the thread is exiting */
+};
+
 struct core_thread {
 	/* Depth inside core_alloc/core_free/mmap (internal_scope.h) and
 	 * the flags above. */
 	unsigned int allocator_state;
 	/* Depth of the profiler's own scope (internal_scope.h). */
 	unsigned int internal_depth;
+	/* Blocks held, and the most held (0: shut), per magazine. */
+	uint8_t magazine_count[CORE_MAGAZINES];
+	uint8_t magazine_limit[CORE_MAGAZINES];
+	uint8_t magazine_state;
+	/* The blocks, CORE_MAGAZINE_BLOCKS a magazine, made when the
+	 * magazines open: not in the thread's static TLS, which glibc
+	 * takes from every thread's stack (a thread made with
+	 * PTHREAD_STACK_MIN has little to spare). */
+	void **magazine_block;
 	struct thread_counters counters;
 };
 
