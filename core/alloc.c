@@ -639,12 +639,9 @@ static inline __attribute__((always_inline)) void *
 malloc_charged(size_t size, uint32_t tag, bool zero)
 {
 	size_t usable = small_usable_for(size);
-	/* Made before jemalloc's call, so that only it and @usable are
-	 * kept across. */
 	uint32_t word = slot_word(tag, size);
-	void *ptr = core_small_block(&core_thread, usable, zero);
 
-	return core_malloc_set_slot(ptr, usable, word);
+	return core_malloc_charged_block(&core_thread, usable, word, zero);
 }
 
 /* core_malloc_by_route's lookups: a site new to the small array, or a

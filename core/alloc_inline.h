@@ -143,18 +143,6 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
  */
 #define CORE_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(uintptr_t))
 
-/* A fresh block of class @usable (zeroed with @zero) for a small
- * malloc: this thread's last one freed (magazine.h), else jemalloc's. */
-static inline __attribute__((always_inline)) void *
-core_small_block(struct core_thread *t, size_t usable, bool zero)
-{
-	void *ptr;
-
-	if (!zero && (ptr = core_magazine_pop(t, core_magazine_of_usable[usable >> 4])))
-		return ptr;
-	return zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-}
-
 /* The end of every small malloc: @ptr, a fresh block of class @usable
  * from jemalloc (or NULL), gets its slot @word. */
 static inline __attribute__((always_inline)) void *
@@ -172,6 +160,29 @@ core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
 }
 
 /*
+ * The end of a small malloc of class @usable whose slot @word is made:
+ * the thread's last block of the class freed (magazine.h), whose slot
+ * free found, else jemalloc's, zeroed with @zero.
+ */
+static inline __attribute__((always_inline)) void *
+core_malloc_charged_block(struct core_thread *t, size_t usable, uint32_t word, bool zero)
+{
+	unsigned int magazine = core_magazine_of_usable[usable >> 4];
+	unsigned int held = t->magazine_count[magazine];
+	void *ptr;
+
+	if (!zero && held) {
+		const struct core_magazine_entry *kept = core_magazine_take(t, magazine, held);
+
+		slot_set(kept->slot, word);
+		return kept->block;
+	}
+	/* Asking for the class itself: jemalloc serves exactly @usable. */
+	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
+	return core_malloc_set_slot(ptr, usable, word);
+}
+
+/*
  * malloc(@size), or with @zero calloc's zeroed block, called from @site.
  * jemalloc's is the one call that returns here: everything else that
  * needs a call leaves by a tail call, so that few registers are kept
@@ -183,7 +194,6 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	struct core_thread *t = &core_thread;
 	uint32_t site_word, word;
 	size_t usable;
-	char *ptr;
 
 	/* A state of 0 or the general path (thread.h): inside the
 	 * allocator or the profiler's scope, a signal waiting, the core
@@ -212,9 +222,7 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	usable = small_usable_for(size);
 	/* SELF is set: the subtraction clears it, in the same lea. */
 	word = slot_word(site_word - CODETAG_SLOT_SELF, size);
-	/* Asking for the class itself: jemalloc serves exactly @usable. */
-	ptr = core_small_block(t, usable, zero);
-	return core_malloc_set_slot(ptr, usable, word);
+	return core_malloc_charged_block(t, usable, word, zero);
 }
 
 /* Inline in every caller: GCC kept one out-of-line copy for C++'s
@@ -352,6 +360,7 @@ static inline void core_free_inline(void *ptr)
 	struct core_thread *t = &core_thread;
 	unsigned int state = t->allocator_state;
 	unsigned int magazine, held, limit;
+	uint32_t *slot;
 	uint64_t entry;
 	size_t usable;
 
@@ -366,12 +375,13 @@ static inline void core_free_inline(void *ptr)
 	}
 	/* Cleared before the block goes back: once it is jemalloc's,
 	 * another thread may be given it and set the slot. */
-	slot_set(allocator_pages_slot(ptr, entry), 0);
+	slot = allocator_pages_slot(ptr, entry);
+	slot_set(slot, 0);
 	magazine = core_magazine_of_usable[usable >> 4];
 	held = t->magazine_count[magazine];
 	limit = t->magazine_limit[magazine];
 	if (held < limit) {
-		core_magazine_put(t, magazine, held, ptr);
+		core_magazine_put(t, magazine, held, ptr, slot);
 		return;
 	}
 	/* Shut: not opened yet, or a class without a magazine. */

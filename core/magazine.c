@@ -63,7 +63,7 @@ static void flush_at_exit(void *arg)
 		while (t->magazine_count[m]) {
 			unsigned int n = --t->magazine_count[m];
 
-			core_je.free(t->magazine_block[m * CORE_MAGAZINE_BLOCKS + n]);
+			core_je.free(t->magazine_block[m * CORE_MAGAZINE_BLOCKS + n].block);
 		}
 	}
 	core_internal_free(t->magazine_block);

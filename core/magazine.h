@@ -20,6 +20,8 @@
  *   free as far as the profiler knows: its slot is 0 (free cleared it
  *   before the push), so no report counts it, and its page keeps its
  *   class and slot array (jemalloc cannot reuse the slab under it).
+ *   So the slot free found stays the block's, and malloc sets it
+ *   without the page lookup (the leaf, the entry, the slot's shift).
  * - A magazine holds at most CORE_MAGAZINE_BLOCKS blocks, and at most
  *   CORE_MAGAZINE_BYTES of them unless one block is larger: a thread
  *   holds at most 142 KiB this way (89 KiB of it in the classes past
@@ -63,31 +65,23 @@ void core_magazine_open(struct core_thread *t);
  * none opens. */
 void core_magazine_init_classes(const uint16_t *size_class, size_t entries);
 
-/* A block from this thread's magazine @magazine, or NULL if empty.
- * Never NULL otherwise (free pushes only blocks): said so to the
- * compiler, which then drops malloc's test of jemalloc's answer on
- * this path. */
-static inline __attribute__((always_inline)) void *
-core_magazine_pop(struct core_thread *t, unsigned int magazine)
+/* The last block put in this thread's magazine @magazine, which holds
+ * @held > 0 (malloc's fast path has read it), taken out. */
+static inline __attribute__((always_inline)) const struct core_magazine_entry *
+core_magazine_take(struct core_thread *t, unsigned int magazine, unsigned int held)
 {
-	unsigned int n = t->magazine_count[magazine];
-	void *ptr;
-
-	if (!n)
-		return NULL;
-	t->magazine_count[magazine] = (uint8_t)(n - 1);
-	ptr = t->magazine_block[magazine * CORE_MAGAZINE_BLOCKS + n - 1];
-	if (!ptr)
-		__builtin_unreachable();
-	return ptr;
+	t->magazine_count[magazine] = (uint8_t)(held - 1);
+	return &t->magazine_block[magazine * CORE_MAGAZINE_BLOCKS + held - 1];
 }
 
-/* Keeps @ptr in magazine @magazine, which holds @held blocks, fewer
- * than its limit (free's fast path reads both). */
+/* Keeps @ptr, with its @slot, in magazine @magazine, which holds @held
+ * blocks, fewer than its limit (free's fast path reads both). */
 static inline __attribute__((always_inline)) void
-core_magazine_put(struct core_thread *t, unsigned int magazine, unsigned int held, void *ptr)
+core_magazine_put(struct core_thread *t, unsigned int magazine, unsigned int held,
+		  void *ptr, uint32_t *slot)
 {
-	t->magazine_block[magazine * CORE_MAGAZINE_BLOCKS + held] = ptr;
+	t->magazine_block[magazine * CORE_MAGAZINE_BLOCKS + held] =
+		(struct core_magazine_entry){ .block = ptr, .slot = slot };
 	t->magazine_count[magazine] = (uint8_t)(held + 1);
 }
 

@@ -62,6 +62,13 @@ struct thread_counters {
 #define CORE_MAGAZINE_NONE   (CORE_MAGAZINES - 1)
 #define CORE_MAGAZINE_BLOCKS 16
 
+/* A block in a magazine, and its slot (allocator_pages.h), which free
+ * has found: malloc sets it without looking the page up again. */
+struct core_magazine_entry {
+	void *block;
+	uint32_t *slot;
+};
+
 enum core_magazine_state {
 	CORE_MAGAZINES_UNOPENED = 0,
 	CORE_MAGAZINES_OPEN,
@@ -82,7 +89,7 @@ struct core_thread {
 	 * magazines open: not in the thread's static TLS, which glibc
 	 * takes from every thread's stack (a thread made with
 	 * PTHREAD_STACK_MIN has little to spare). */
-	void **magazine_block;
+	struct core_magazine_entry *magazine_block;
 	struct thread_counters counters;
 };
 
