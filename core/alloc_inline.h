@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
@@ -162,7 +163,7 @@ core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
 /*
  * The end of a small malloc of class @usable whose slot @word is made:
  * the thread's last block of the class freed (magazine.h), whose slot
- * free found, else jemalloc's, zeroed with @zero.
+ * free found, else jemalloc's; zeroed with @zero.
  */
 static inline __attribute__((always_inline)) void *
 core_malloc_charged_block(struct core_thread *t, size_t usable, uint32_t word, bool zero)
@@ -171,9 +172,12 @@ core_malloc_charged_block(struct core_thread *t, size_t usable, uint32_t word, b
 	unsigned int held = t->magazine_count[magazine];
 	void *ptr;
 
-	if (!zero && held) {
+	if (held) {
 		const struct core_magazine_entry *kept = core_magazine_take(t, magazine, held);
 
+		/* calloc's: all of the class, as jemalloc zeroes it. */
+		if (zero)
+			memset(kept->block, 0, usable);
 		slot_set(kept->slot, word);
 		return kept->block;
 	}
@@ -275,8 +279,10 @@ core_memalign_inline(size_t align, size_t size, uintptr_t site)
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0))
 		return core_alloc(size, align, ALLOC_DEFAULT, site);
 	usable = small_usable_for(class_size);
-	return core_malloc_set_slot(core_je.malloc(usable), usable,
-				    slot_word(site_word - CODETAG_SLOT_SELF, size));
+	/* A block of the class from the magazine lies at a multiple of
+	 * the alignment too: it came from a slab of the class. */
+	return core_malloc_charged_block(t, usable, slot_word(site_word - CODETAG_SLOT_SELF, size),
+					 false);
 }
 
 /* calloc(@n, @size) from @site: glibc's ENOMEM when the product

@@ -25,15 +25,17 @@
  * - A magazine holds at most CORE_MAGAZINE_BLOCKS blocks, and at most
  *   CORE_MAGAZINE_BYTES of them unless one block is larger: a thread
  *   holds at most 142 KiB this way (89 KiB of it in the classes past
- *   1 KiB, a block each from 2,560 bytes up), and 4.5 KiB of block
- *   pointers, the profiler's own; jemalloc's tcache may hold megabytes.
+ *   1 KiB, a block each from 2,560 bytes up), and 9 KiB of entries,
+ *   the profiler's own; jemalloc's tcache may hold megabytes.
  * - A thread's magazines open (their limits set) on its first free
  *   that finds them shut, once the core is ready; that also arranges
  *   their flush at thread exit, after which they stay shut: a block
  *   freed by a later destructor goes straight to jemalloc.
- * - calloc's blocks come from jemalloc, as before; the magazine index
- *   CORE_MAGAZINE_NONE is never open, so "count > 0" and "count <
- *   limit" need no range check.
+ * - malloc, calloc (which zeroes the class), aligned allocations below
+ *   a page (whose class's blocks all lie at multiples of the
+ *   alignment) and realloc's moves take from the magazines.  The
+ *   magazine index CORE_MAGAZINE_NONE is never open, so "count > 0"
+ *   and "count < limit" need no range check.
  *
  * A magazine is thread-local state: like jemalloc's tcache, it is not
  * safe against a signal handler that allocates while the interrupted

@@ -571,7 +571,8 @@ static void test_threads(void)
  * A thread's magazines (magazine.h): its first free of a class opens
  * them (that block goes to jemalloc), the next ones stay in the thread
  * with their slots cleared, its mallocs take them back last in, first
- * out, and every block goes back to jemalloc when the thread exits.
+ * out (calloc's zeroed), and every block goes back to jemalloc when the
+ * thread exits.
  * Without that flush, each thread below would leave 15 blocks of 256
  * bytes allocated in jemalloc's eyes: 1.9 MB over MAGAZINE_THREADS.
  */
@@ -593,8 +594,9 @@ static size_t jemalloc_allocated(void)
 /* 0 if the thread's magazine behaved, else the check that failed. */
 static void *fill_magazine(void *arg)
 {
+	static const char zeros[256];
 	unsigned int magazine = core_magazine_of_usable[256 / 16];
-	void *blocks[MAGAZINE_BLOCKS], *again;
+	void *blocks[MAGAZINE_BLOCKS], *again, *zeroed;
 	int64_t bytes, calls;
 
 	(void)arg;
@@ -612,9 +614,18 @@ static void *fill_magazine(void *arg)
 	core_read_tag(codetag_site_find(MAGAZINE_SITE), &bytes, &calls);
 	if (bytes != 250 || calls != 1)
 		return (void *)3;
+	/* calloc takes it again, zeroed whole, as jemalloc's are. */
+	memset(again, 0xa5, 256);
 	core_free_inline(again);
+	zeroed = core_calloc(1, 250, MAGAZINE_SITE);
+	if (zeroed != again || memcmp(zeroed, zeros, 256) != 0)
+		return (void *)4;
 	core_read_tag(codetag_site_find(MAGAZINE_SITE), &bytes, &calls);
-	return bytes == 0 && calls == 0 ? NULL : (void *)4;
+	if (bytes != 250 || calls != 1)
+		return (void *)5;
+	core_free_inline(zeroed);
+	core_read_tag(codetag_site_find(MAGAZINE_SITE), &bytes, &calls);
+	return bytes == 0 && calls == 0 ? NULL : (void *)6;
 }
 
 static void test_magazines(void)
@@ -898,12 +909,14 @@ static void test_interrupted_in_allocator(void)
 	CHECK(sigaction(SIGPROF, &act, &old) == 0);
 	CHECK(setitimer(ITIMER_PROF, &every, NULL) == 0);
 	/* Bounded: a timer that never fires fails the checks below.
-	 * calloc, whose blocks come from jemalloc, and whose frees go back
-	 * to it once the thread's magazine is full (magazine.h): malloc's
-	 * pairs would stay in the magazine, and never run jemalloc's code. */
-	for (long i = 0; samples < SAMPLES_WANTED && i < 400000000; i++) {
-		core_free_inline(live[i % 64]);
-		live[i % 64] = core_calloc(1, 16, SITE(50000));
+	 * All 64 freed, then all 64 made again: the thread's magazine
+	 * (magazine.h) holds 16 of them, the other 48 run jemalloc's code
+	 * both ways, as one free and one malloc at a time would not. */
+	for (long i = 0; samples < SAMPLES_WANTED && i < 400000000; i += 64) {
+		for (int j = 0; j < 64; j++)
+			core_free_inline(live[j]);
+		for (int j = 0; j < 64; j++)
+			live[j] = core_malloc(16, SITE(50000));
 	}
 	CHECK(setitimer(ITIMER_PROF, &off, NULL) == 0);
 	CHECK(sigaction(SIGPROF, &old, NULL) == 0);
