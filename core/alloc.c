@@ -641,7 +641,8 @@ malloc_charged(size_t size, uint32_t tag, bool zero)
 	size_t usable = small_usable_for(size);
 	uint32_t word = slot_word(tag, size);
 
-	return core_malloc_charged_block(&core_thread, usable, word, zero);
+	return core_malloc_charged_block(&core_thread, usable, small_magazine_for(size), word,
+					 zero);
 }
 
 /* core_malloc_by_route's lookups: a site new to the small array, or a

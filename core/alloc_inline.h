@@ -91,6 +91,13 @@ static inline size_t small_usable_for(size_t size)
 	return core_size_class[(size + 7) >> 3];
 }
 
+/* The magazine (magazine.h) of jemalloc's class for @size <=
+ * ALLOC_SMALL_USABLE_MAX bytes. */
+static inline unsigned int small_magazine_for(size_t size)
+{
+	return core_size_magazine[(size + 7) >> 3];
+}
+
 /* A small block's slot word: its tag, and the @counted bytes its tag
  * shows, plus one.  Not the class's slack (usable - counted), which
  * took the class into the sum: two instructions more on every malloc. */
@@ -161,14 +168,15 @@ core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
 }
 
 /*
- * The end of a small malloc of class @usable whose slot @word is made:
- * the thread's last block of the class freed (magazine.h), whose slot
- * free found, else jemalloc's; zeroed with @zero.
+ * The end of a small malloc of class @usable (whose magazine is
+ * @magazine) whose slot @word is made: the thread's last block of the
+ * class freed (magazine.h), whose slot free found, else jemalloc's;
+ * zeroed with @zero.
  */
 static inline __attribute__((always_inline)) void *
-core_malloc_charged_block(struct core_thread *t, size_t usable, uint32_t word, bool zero)
+core_malloc_charged_block(struct core_thread *t, size_t usable, unsigned int magazine,
+			  uint32_t word, bool zero)
 {
-	unsigned int magazine = core_magazine_of_usable[usable >> 4];
 	unsigned int held = t->magazine_count[magazine];
 	void *ptr;
 
@@ -226,7 +234,7 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 	usable = small_usable_for(size);
 	/* SELF is set: the subtraction clears it, in the same lea. */
 	word = slot_word(site_word - CODETAG_SLOT_SELF, size);
-	return core_malloc_charged_block(t, usable, word, zero);
+	return core_malloc_charged_block(t, usable, small_magazine_for(size), word, zero);
 }
 
 /* Inline in every caller: GCC kept one out-of-line copy for C++'s
@@ -281,8 +289,8 @@ core_memalign_inline(size_t align, size_t size, uintptr_t site)
 	usable = small_usable_for(class_size);
 	/* A block of the class from the magazine lies at a multiple of
 	 * the alignment too: it came from a slab of the class. */
-	return core_malloc_charged_block(t, usable, slot_word(site_word - CODETAG_SLOT_SELF, size),
-					 false);
+	return core_malloc_charged_block(t, usable, small_magazine_for(class_size),
+					 slot_word(site_word - CODETAG_SLOT_SELF, size), false);
 }
 
 /* calloc(@n, @size) from @site: glibc's ENOMEM when the product

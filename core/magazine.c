@@ -13,6 +13,7 @@
 
 /* By usable / 16, up to the largest small class. */
 uint8_t core_magazine_of_usable[ALLOC_SMALL_USABLE_MAX / 16 + 1];
+uint8_t core_size_magazine[ALLOC_SMALL_USABLE_MAX / 8 + 1];
 
 /* How many blocks each magazine may hold. */
 static uint8_t magazine_blocks[CORE_MAGAZINES];
@@ -43,6 +44,9 @@ void core_magazine_init_classes(const uint16_t *size_class, size_t entries)
 		magazine_blocks[magazine] = (uint8_t)blocks;
 		core_magazine_of_usable[usable / 16] = (uint8_t)magazine++;
 	}
+	for (size_t i = 0; i < entries && i < sizeof(core_size_magazine); i++)
+		core_size_magazine[i] = size_class[i] % 16 ? CORE_MAGAZINE_NONE :
+					core_magazine_of_usable[size_class[i] / 16];
 	if (pthread_key_create(&flush_key, flush_at_exit) == 0)
 		atomic_store_explicit(&flush_key_made, true, memory_order_release);
 }

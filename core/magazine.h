@@ -57,6 +57,10 @@
  * ALLOC_SMALL_USABLE_MAX), by usable / 16, filled by core_init with the
  * class table; CORE_MAGAZINE_NONE for classes without one. */
 extern uint8_t core_magazine_of_usable[];
+/* The same by request size, at [(size + 7) / 8] as the class table
+ * (alloc_inline.h), so that malloc reads it beside the class rather
+ * than after it. */
+extern uint8_t core_size_magazine[];
 
 /* Opens this thread's magazines if they never were (and the core is
  * ready): out of line, on the first free that finds them shut. */
