@@ -72,7 +72,7 @@ struct core_magazine_entry {
 enum core_magazine_state {
 	CORE_MAGAZINES_UNOPENED = 0,
 	CORE_MAGAZINES_OPEN,
-	CORE_MAGAZINES_CLOSED,      /* the thread is exiting */
+	CORE_MAGAZINES_CLOSED,      /* exiting, opening, or could not open */
 };
 
 struct core_thread {
