@@ -528,7 +528,7 @@ static inline void free_block(void *ptr)
 	if (usable) {
 		/* Before the block is jemalloc's again (alloc_inline.h). */
 		slot_set(allocator_pages_slot(ptr, entry), 0);
-		sdallocx(ptr, usable, 0);
+		core_free_to_jemalloc(ptr, usable);
 		return;
 	}
 	/* The entry is read before the block goes back: the page may be
@@ -614,14 +614,7 @@ void core_free_small_block(void *ptr, size_t usable)
 
 	if (unlikely(t->magazine_state == CORE_MAGAZINES_UNOPENED))
 		core_magazine_open(t);
-	/* Sized, jemalloc takes the class from the size and skips its own
-	 * lookup of the pointer; but it sends every page-aligned pointer
-	 * of a sized free to its slow path (its profiler's samples are
-	 * page-aligned), where plain free stays fast. */
-	if (likely((uintptr_t)ptr & ALLOC_PAGE_MASK))
-		sdallocx(ptr, usable, 0);
-	else
-		core_je.free(ptr);
+	core_free_to_jemalloc(ptr, usable);
 }
 
 /* Out of core_malloc's line. */

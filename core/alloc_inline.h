@@ -363,6 +363,19 @@ static inline void *core_realloc_inline(void *ptr, size_t size, uintptr_t site)
 	return ptr;
 }
 
+/* Gives jemalloc back @ptr, a small block of class @usable whose slot
+ * is cleared.  Sized, jemalloc takes the class from the size and skips
+ * its own lookup of the pointer; but it sends every page-aligned
+ * pointer of a sized free to its slow path (its profiler's samples are
+ * page-aligned), where plain free stays fast. */
+static inline __attribute__((always_inline)) void core_free_to_jemalloc(void *ptr, size_t usable)
+{
+	if (__builtin_expect((uintptr_t)ptr & ALLOC_PAGE_MASK, 1))
+		sdallocx(ptr, usable, 0);
+	else
+		core_je.free(ptr);
+}
+
 /* The rest of free for a small block of class @usable whose slot is
  * cleared, and whose magazine is shut (alloc.c): opens this thread's
  * magazines if they never were, and gives the block to jemalloc. */
@@ -403,14 +416,7 @@ static inline void core_free_inline(void *ptr)
 		core_free_small_block(ptr, usable);
 		return;
 	}
-	/* Sized, jemalloc takes the class from the size and skips its own
-	 * lookup of the pointer; but it sends every page-aligned pointer
-	 * of a sized free to its slow path (its profiler's samples are
-	 * page-aligned), where plain free stays fast. */
-	if (__builtin_expect((uintptr_t)ptr & ALLOC_PAGE_MASK, 1))
-		sdallocx(ptr, usable, 0);
-	else
-		core_je.free(ptr);
+	core_free_to_jemalloc(ptr, usable);
 }
 
 #endif
