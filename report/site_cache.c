@@ -21,8 +21,9 @@
 #include "report/cache_dir.h"
 
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
-/* Bump when the symbolizer's answers change for the same input. */
-#define SITE_CACHE_FORMAT 4
+/* Bump when the symbolizer's answers change for the same input, or
+ * their text.  5: LINE '-', no line in the module's DWARF. */
+#define SITE_CACHE_FORMAT 5
 
 struct site_cache_dir {
 	int fd;
@@ -32,8 +33,7 @@ struct site_cache_dir {
 /* An answer this process found (the file's are read from its text). */
 struct site_slot {
 	uint64_t key;              /* offset + 1; 0 = empty slot */
-	unsigned int line;
-	const char *file, *function;
+	struct cached_site answer;
 };
 
 /* What is known of each line of the file: its fields are cut (NUL for
@@ -119,8 +119,15 @@ static bool reserve(struct site_cache *cache)
 	return true;
 }
 
+/* How much an answer knows: a line; no line, for good (the module's
+ * DWARF has none); no line while the module has no DWARF. */
+static int answer_rank(const struct cached_site *answer)
+{
+	return answer->line ? 2 : answer->dwarf_searched;
+}
+
 static void insert_fresh(struct site_cache *cache, uint64_t key,
-			 unsigned int line, const char *file, const char *function)
+			 const struct cached_site *answer)
 {
 	struct site_slot *slot;
 
@@ -128,13 +135,13 @@ static void insert_fresh(struct site_cache *cache, uint64_t key,
 		return;
 	slot = slot_of(cache, key);
 	if (slot->key) {
-		/* Found again (two tags of one site): a line found since
-		 * replaces the answer without. */
-		if (!slot->line && line)
-			*slot = (struct site_slot){ key, line, file, function };
+		/* Found again (two tags of one site): an answer that knows
+		 * more, found since, replaces the first. */
+		if (answer_rank(answer) > answer_rank(&slot->answer))
+			slot->answer = *answer;
 		return;
 	}
-	*slot = (struct site_slot){ key, line, file, function };
+	*slot = (struct site_slot){ key, *answer };
 	cache->count++;
 }
 
@@ -150,15 +157,16 @@ static bool writable_field(const char *text)
 	return true;
 }
 
-static bool parse_line_number(const char *text, unsigned int *out)
+/* LINE into @out's line and dwarf_searched. */
+static bool parse_line_number(const char *text, struct cached_site *out)
 {
 	uint64_t v = 0;
 
-	/* 0 alone: no line info; no other leading zero. */
-	if (text[0] == '0' && !text[1]) {
-		*out = 0;
+	/* 0 or '-' alone: no line info; no other leading zero. */
+	out->line = 0;
+	out->dwarf_searched = text[0] == '-';
+	if ((text[0] == '0' || text[0] == '-') && !text[1])
 		return true;
-	}
 	if (!(*text >= '1' && *text <= '9'))
 		return false;
 	for (; *text; text++) {
@@ -168,7 +176,7 @@ static bool parse_line_number(const char *text, unsigned int *out)
 		if (v > UINT_MAX)
 			return false;
 	}
-	*out = (unsigned int)v;
+	out->line = (unsigned int)v;
 	return true;
 }
 
@@ -188,7 +196,7 @@ static bool file_answer(struct site_cache *cache, size_t i, struct cached_site *
 		cache->line_state[i] = LINE_FLAWED;
 		/* cache_dir_take_line let no control character through. */
 		if (!cache_dir_take_line(&cursor, field, 4) ||
-		    !parse_line_number(field[1], &out->line) ||
+		    !parse_line_number(field[1], out) ||
 		    !field[2][0] || !field[3][0])
 			return false;
 		cache->line_state[i] = LINE_READ;
@@ -196,7 +204,7 @@ static bool file_answer(struct site_cache *cache, size_t i, struct cached_site *
 		field[1] = cursor + strlen(cursor) + 1;
 		field[2] = field[1] + strlen(field[1]) + 1;
 		field[3] = field[2] + strlen(field[2]) + 1;
-		parse_line_number(field[1], &out->line);
+		parse_line_number(field[1], out);
 	}
 	out->file = field[2];
 	out->function = field[3];
@@ -237,8 +245,7 @@ bool site_cache_find(struct site_cache *cache, uint64_t offset,
 		const struct site_slot *slot = slot_of(cache, offset + 1);
 
 		if (slot->key) {
-			*out = (struct cached_site){ .line = slot->line, .file = slot->file,
-						     .function = slot->function };
+			*out = slot->answer;
 			return true;
 		}
 	}
@@ -247,35 +254,39 @@ bool site_cache_find(struct site_cache *cache, uint64_t offset,
 }
 
 void site_cache_add(struct site_cache *cache, uint64_t offset,
-		    unsigned int line, const char *file, const char *function)
+		    const struct cached_site *answer)
 {
 	struct cached_site known;
 	size_t i;
 
-	if (!cache || !file || !function || offset == UINT64_MAX ||
-	    !writable_field(file) || !writable_field(function))
+	if (!cache || !answer->file || !answer->function || offset == UINT64_MAX ||
+	    !writable_field(answer->file) || !writable_field(answer->function))
 		return;
-	/* The file's answer stands, unless this one has the line it
-	 * lacked (the module's debug info was installed since). */
+	/* The file's answer stands, unless this one knows more (the
+	 * module's debug info was installed since). */
 	i = cache_lines_find(&cache->lines, offset);
-	if (i != SIZE_MAX && file_answer(cache, i, &known) && (known.line || !line))
+	if (i != SIZE_MAX && file_answer(cache, i, &known) &&
+	    answer_rank(&known) >= answer_rank(answer))
 		return;
-	insert_fresh(cache, offset + 1, line, file, function);
+	insert_fresh(cache, offset + 1, answer);
 }
 
 /* ------------------------------------------------------------ write */
 
 /* OFFSET LINE FILE FUNCTION, without printf (cache_dir.h). */
-static void put_answer(struct cache_writer *w, uint64_t key, unsigned int line,
-		       const char *file, const char *function)
+static void put_answer(struct cache_writer *w, uint64_t key,
+		       const struct cached_site *answer)
 {
 	cache_writer_put_hex(w, key - 1);
 	cache_writer_put(w, "\t", 1);
-	cache_writer_put_unsigned(w, line);
+	if (!answer->line && answer->dwarf_searched)
+		cache_writer_put(w, "-", 1);
+	else
+		cache_writer_put_unsigned(w, answer->line);
 	cache_writer_put(w, "\t", 1);
-	cache_writer_put(w, file, strlen(file));
+	cache_writer_put(w, answer->file, strlen(answer->file));
 	cache_writer_put(w, "\t", 1);
-	cache_writer_put(w, function, strlen(function));
+	cache_writer_put(w, answer->function, strlen(answer->function));
 	cache_writer_put(w, "\n", 1);
 }
 
@@ -294,7 +305,7 @@ static void put_file_line(struct cache_writer *w, struct site_cache *cache, size
 		break;
 	case LINE_READ:
 		file_answer(cache, i, &known);
-		put_answer(w, cache->lines.keys[i] + 1, known.line, known.file, known.function);
+		put_answer(w, cache->lines.keys[i] + 1, &known);
 		break;
 	case LINE_FLAWED:
 		break;
@@ -336,7 +347,7 @@ void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 		/* A fresh answer replaces the file's for its site. */
 		if (i < cache->lines.count && cache->lines.keys[i] == fresh[j].key - 1)
 			i++;
-		put_answer(w, fresh[j].key, fresh[j].line, fresh[j].file, fresh[j].function);
+		put_answer(w, fresh[j].key, &fresh[j].answer);
 		j++;
 	}
 	/* Concurrent writers: the last rename wins, and a site it lacks is

@@ -14,13 +14,19 @@
  *
  * What is kept: every answer, with line info (from DWARF) or without
  * (line 0: MODULE+0xOFFSET and the ELF symbol's name).  A build-id names
- * one build, so an answer with a line never goes stale.  One without
- * would the day the module's debug info is installed: the symbolizer
- * takes it only while the module still has no DWARF, and a new answer
- * with a line replaces it.  Answers without line info are cached too
- * because they are not cheap: naming a function from the ELF symbols
- * builds a sorted table of all of them, 2.5 ms for cc1's 31,000, in
- * every compile a build runs.  The answer also depends on the wrapper
+ * one build, so an answer with a line never goes stale, nor does one
+ * made without a line while the module had DWARF (DWARF of some of its
+ * code, as node's covers a few of its objects): libdwfl reads a
+ * module's own DWARF before any separate file, and finds a separate
+ * one by the build-id or a debug link, both fixed by the build.  An
+ * answer made while the module had no DWARF would go stale the day its
+ * debug info is installed: the symbolizer takes it only while the
+ * module still has no DWARF, and a new answer replaces it.  Answers
+ * without line info are cached too because they are not cheap: naming
+ * a function from the ELF symbols builds a sorted table of all of
+ * them, 2.5 ms for cc1's 31,000, in every compile a build runs; and
+ * for an address outside its DWARF, libdw searches all of node's for
+ * a line, 220,000 instructions a site.  The answer also depends on the wrapper
  * list (an inlined wrapper's line is replaced by its caller's), so a
  * file records the allocinfo version and the ALLOCINFO_WRAPPERS it was
  * made with, and one made otherwise is not read, and is replaced.
@@ -31,8 +37,9 @@
  * File format, text: a header line
  *	allocinfo-site-cache FORMAT VERSION CONFIG
  * (CONFIG a 16-digit hex hash of the wrapper list), then one line per
- * site, by increasing offset: OFFSET (hex) TAB LINE (decimal; 0: no
- * line info) TAB FILE TAB FUNCTION.  A process reads only the lines of
+ * site, by increasing offset: OFFSET (hex) TAB LINE TAB FILE TAB
+ * FUNCTION.  LINE is decimal; 0 when the module had no DWARF, '-' when
+ * its DWARF had no line for the site.  A process reads only the lines of
  * the sites it looks up (cache_dir.h, struct cache_lines): a file that
  * is out of order, or cut short, is not read at all, and a line with a
  * flaw is not used; either is written anew once the process has
@@ -73,7 +80,10 @@ struct site_cache *site_cache_load(struct site_cache_dir *dir,
 				   size_t build_id_len);
 
 struct cached_site {
-	unsigned int line;
+	unsigned int line;             /* 0: none */
+	/* Without a line: whether the module had DWARF, which then has
+	 * none for the site for good (see above). */
+	bool dwarf_searched;
 	const char *file, *function;   /* valid until site_cache_free() */
 };
 
@@ -83,13 +93,14 @@ bool site_cache_find(struct site_cache *cache, uint64_t offset,
 		     struct cached_site *out);
 
 /*
- * Records a new answer (@line 0: without line info); @file and
- * @function must stay valid until site_cache_store().  Answers that
- * cannot be written (tabs, newlines, empty fields) are not kept.  An
- * answer with a line replaces one without, read from the file.
+ * Records a new @answer; its file and function must stay valid until
+ * site_cache_store().  Answers that cannot be written (tabs, newlines,
+ * empty fields) are not kept.  An answer replaces the file's only if
+ * it knows more: a line where there was none, or that the module's
+ * DWARF has none where the module had no DWARF.
  */
 void site_cache_add(struct site_cache *cache, uint64_t offset,
-		    unsigned int line, const char *file, const char *function);
+		    const struct cached_site *answer);
 
 /* Writes back a module's file if it gained sites, then frees it. */
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache);

@@ -330,19 +330,23 @@ static struct module_sites *module_sites_of(struct symbolizer *sym,
 	return m;
 }
 
-/* Whether a cached answer may be used: one without line info only
- * while the module still has no DWARF (its debug info may have been
- * installed since).  Asked once per module: libdwfl looks for the
- * debug info then, as it would for the line anyway. */
-static bool cached_answer_holds(struct module_sites *m, const struct cached_site *cached)
+/* Whether libdwfl has DWARF for @m's module.  Asked once per module:
+ * libdwfl looks for the debug info then, as it would for a line anyway. */
+static bool module_has_dwarf(struct module_sites *m)
 {
 	Dwarf_Addr bias;
 
-	if (cached->line)
-		return true;
 	if (!m->has_dwarf)
 		m->has_dwarf = dw.dwfl_module_getdwarf(m->module, &bias) ? 1 : -1;
-	return m->has_dwarf < 0;
+	return m->has_dwarf > 0;
+}
+
+/* Whether a cached answer may be used: one made without line info
+ * while the module had no DWARF only while it still has none (its
+ * debug info may have been installed since). */
+static bool cached_answer_holds(struct module_sites *m, const struct cached_site *cached)
+{
+	return cached->line || cached->dwarf_searched || !module_has_dwarf(m);
 }
 
 static int compare_symbols(const void *pa, const void *pb)
@@ -897,7 +901,7 @@ static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 				   base_name(lm->path) : NULL;
 	}
 	if (!site_cache_find(sym->last_sites->sites, where->site - lm->bias, &cached) ||
-	    (!cached.line && loaded_module_may_have_dwarf(lm)))
+	    (!cached.line && !cached.dwarf_searched && loaded_module_may_have_dwarf(lm)))
 		return false;
 	where->module = sym->last_module;
 	where->file = cached.file;
@@ -988,8 +992,9 @@ void symbolizer_resolve(struct symbolizer *sym, struct site_name *where)
 				if (name)
 					where->function = display_name(sym, name, NULL);
 			}
-			site_cache_add(cache, where->site - bias, where->line,
-				       where->file, where->function);
+			site_cache_add(cache, where->site - bias, &(struct cached_site){
+				.line = where->line, .file = where->file,
+				.function = where->function });
 			return;
 		}
 	}
@@ -1001,7 +1006,12 @@ void symbolizer_resolve(struct symbolizer *sym, struct site_name *where)
 	where->file = keep_string(sym, "%s+0x%llx",
 			       modpath ? base_name(modpath) : "?",
 			       (unsigned long long)(where->site - bias));
-	site_cache_add(cache, where->site - bias, 0, where->file, where->function);
+	/* Asked only of a module with a cache: libdwfl has looked for
+	 * its DWARF already, for the line. */
+	if (cache)
+		site_cache_add(cache, where->site - bias, &(struct cached_site){
+			.dwarf_searched = module_has_dwarf(cached_module),
+			.file = where->file, .function = where->function });
 }
 
 /* FILE for a stack frame: a single ':' is all an extra may hold, so

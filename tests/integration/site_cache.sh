@@ -4,7 +4,7 @@
 # really read (a planted answer shows); a corrupt line or file, or one
 # made with another wrapper list, is not used and is rewritten; symlinks
 # and folders others may write are never used; ALLOCINFO_CACHE=off and
-# bad values.
+# bad values; answers without a line, with and without DWARF.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -169,5 +169,35 @@ records "$T/alias.cold" >"$T/alias.cold.records"
 records "$T/alias.warm" | diff "$T/alias.cold.records" - >&2 ||
 	fail "the warm run without libdw differs from the cold one"
 
-echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off; $no_line without line info; warm without libdw"
+# 10. An answer made without a line while the module has DWARF holds for
+#     good: the program's DWARF covers one unit of its own
+#     (tests/programs/dwarf_unit.c) and none of its allocating code, as
+#     node's covers a few of its objects.  Its sites are cached with
+#     LINE '-', and the warm run answers from the cache, never loading
+#     libdw (with LINE 0 it would: the module may have gained DWARF).
+partial=$TEST_BIN/callsite/callsite_c_partial_dwarf
+partial_id=$(readelf -n "$partial" | awk '/Build ID:/ { print $3 }')
+readelf -S "$partial" | grep -q ' \.debug_info ' || fail "$partial has no .debug_info"
+ALLOCINFO_CACHE=$T/cache4
+run_preloaded "$T/partial.cold" env LD_DEBUG=files "$partial" "$lib"
+grep -q ' callsite_c_partial_dwarf+0x[0-9a-f]*:0 func:make_name $' "$T/partial.cold" ||
+	fail "the program with DWARF of one unit has no MODULE+0xOFFSET:0 site in make_name"
+grep -q 'file=libdw\.so\.1' "$T/partial.cold.stderr" || fail "the cold run did not load libdw"
+searched=$(awk -F '\t' 'NR > 1 && $2 == "-" && $3 ~ /^callsite_c_partial_dwarf\+0x/' \
+	"$T/cache4/$partial_id" | wc -l)
+[ "$searched" -gt 0 ] || fail "no site cached with LINE '-': $(sed -n 2,4p "$T/cache4/$partial_id")"
+awk -F '\t' 'NR > 1 && $3 ~ /^callsite_c_partial_dwarf\+0x/ && $2 != "-"' "$T/cache4/$partial_id" |
+	grep . >&2 && fail "a site of the program without a line is cached without '-'"
+run_preloaded "$T/partial.warm" env LD_DEBUG=files "$partial" "$lib"
+grep -q 'file=libdw\.so\.1' "$T/partial.warm.stderr" &&
+	fail "the warm run loaded libdw though the cache held every site, with LINE '-'"
+records "$T/partial.cold" >"$T/partial.cold.records"
+records "$T/partial.warm" | diff "$T/partial.cold.records" - >&2 ||
+	fail "the warm run of the program with DWARF of one unit differs from the cold one"
+plant_in "$T/cache4/$partial_id" 'NR > 1 && $2 == "-" && $4 == "make_name" { $4 = "planted_searched" }'
+run_preloaded "$T/partial.planted" "$partial" "$lib"
+grep -q ' func:planted_searched $' "$T/partial.planted" ||
+	fail "a planted answer with LINE '-' did not show: it was not read"
+
+echo "ok: $sites sites cached; warm, planted, other config, corrupt, symlinks, shared folder, off; $no_line without line info; warm without libdw; $searched without a line in DWARF"
 test_done
