@@ -69,7 +69,8 @@
 	X(dwarf_filesrc) X(dwfl_module_getsymtab)			\
 	X(dwfl_module_getsym_info) X(dwarf_child) X(dwarf_siblingof)	\
 	X(dwarf_ranges) X(dwarf_dieoffset) X(dwfl_module_build_id)	\
-	X(dwfl_module_getdwarf)
+	X(dwfl_module_getdwarf) X(elf64_getehdr) X(elf64_getshdr)	\
+	X(elf_nextscn) X(elf_getscn) X(elf_getdata)
 
 static struct {
 #define DECLARE(fn) __typeof__(fn) *fn;
@@ -176,17 +177,38 @@ struct string_block {
  * hundred sites, that was most of the time a process spent writing its
  * report.  One pass builds this table; each site then costs a binary
  * search.
+ *
+ * The pass reads the module's own .symtab as it lies in the ELF file,
+ * where libdwfl would take it from (it reads the main file's .symtab
+ * before any other), not through dwfl_module_getsym_info: 270
+ * instructions a symbol, which for node's 110,000 were 29 M.  And a
+ * process whose cache (site_cache.h) answered all but a few sites does
+ * not build it at all: its first SYMBOL_SCANS lookups scan those
+ * symbols for the ones the table would have given (symbol_scan), a
+ * million instructions each for node, where sorting them takes 15 M.
  */
 struct symbol_entry {
 	uintptr_t start, end;     /* end == start: size unknown */
 	const char *name;         /* owned by libdwfl */
 };
 
+#define SYMBOL_SCANS 4
+
 struct symbol_table {
 	struct symbol_table *next;
 	Dwfl_Module *module;
 	struct symbol_entry *entries;
 	size_t count;
+	bool built;
+	unsigned int scans;        /* symbol_scan's, before the table */
+	/* The main file's .symtab, if libdwfl takes its symbols from it
+	 * (raw_count 0 if not): its entries, its names and the module's
+	 * bias. */
+	const Elf64_Sym *raw;
+	size_t raw_count;
+	const char *raw_names;
+	size_t raw_names_size;
+	uintptr_t bias;
 };
 
 /*
@@ -359,6 +381,71 @@ static int compare_symbols(const void *pa, const void *pb)
 	return (b->end - b->start > 0) - (a->end - a->start > 0);
 }
 
+/*
+ * Finds the main ELF file's .symtab for @t, when libdwfl's symbols are
+ * its: libdwfl reads it before a separate debug file's, and counts the
+ * same symbols (else it took them from elsewhere, and @t keeps none).
+ */
+static void find_raw_symtab(struct symbol_table *t, int libdwfl_count)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dw.dwfl_module_getelf(t->module, &bias);
+	Elf_Scn *scn = NULL;
+
+	if (!elf || !dw.elf64_getehdr(elf))
+		return;
+	while ((scn = dw.elf_nextscn(elf, scn))) {
+		const Elf64_Shdr *sh = dw.elf64_getshdr(scn);
+		Elf_Data *syms, *names;
+		size_t n;
+
+		if (!sh || sh->sh_type != SHT_SYMTAB)
+			continue;
+		syms = dw.elf_getdata(scn, NULL);
+		names = dw.elf_getdata(dw.elf_getscn(elf, sh->sh_link), NULL);
+		/* Names within the table end within it. */
+		if (!syms || !names || !syms->d_buf || !names->d_buf || !names->d_size ||
+		    ((const char *)names->d_buf)[names->d_size - 1] ||
+		    sh->sh_entsize != sizeof(Elf64_Sym))
+			return;
+		n = syms->d_size / sizeof(Elf64_Sym);
+		if (n != (size_t)libdwfl_count)
+			return;
+		t->raw = syms->d_buf;
+		t->raw_count = n;
+		t->raw_names = names->d_buf;
+		t->raw_names_size = names->d_size;
+		t->bias = (uintptr_t)bias;
+		return;
+	}
+}
+
+/*
+ * The raw symbol @i of @t as a table entry: false if the table leaves
+ * it out (not a function, undefined, its name out of bounds), as it
+ * does libdwfl's with no name.  Its address is libdwfl's: biased,
+ * unless absolute.
+ */
+static inline __attribute__((always_inline)) bool
+raw_symbol(const struct symbol_table *t, size_t i, struct symbol_entry *out)
+{
+	const Elf64_Sym *esym = &t->raw[i];
+	int type = ELF64_ST_TYPE(esym->st_info);
+	uintptr_t start;
+
+	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || esym->st_shndx == SHN_UNDEF ||
+	    esym->st_name >= t->raw_names_size)
+		return false;
+	start = (uintptr_t)esym->st_value + (esym->st_shndx == SHN_ABS ? 0 : t->bias);
+	*out = (struct symbol_entry){
+		.start = start, .end = start + esym->st_size,
+		.name = t->raw_names + esym->st_name,
+	};
+	return true;
+}
+
+/* The table of @mod: found or made, but its entries only built on the
+ * lookup that needs them (symbol_table_build). */
 static struct symbol_table *symbol_table_of(struct symbolizer *sym,
 					    Dwfl_Module *mod)
 {
@@ -375,18 +462,38 @@ static struct symbol_table *symbol_table_of(struct symbolizer *sym,
 	t->next = sym->symbol_tables;
 	sym->symbol_tables = t;
 	n = dw.dwfl_module_getsymtab(mod);
-	if (n <= 0)
-		return t;
-	t->entries = core_internal_calloc((size_t)n, sizeof(*t->entries));
+	if (n > 0)
+		find_raw_symtab(t, n);
+	return t;
+}
+
+static void symbol_table_build(struct symbol_table *t)
+{
+	size_t n;
+	int count;
+
+	t->built = true;
+	count = dw.dwfl_module_getsymtab(t->module);
+	if (count <= 0)
+		return;
+	n = t->raw_count ? t->raw_count : (size_t)count;
+	t->entries = core_internal_calloc(n, sizeof(*t->entries));
 	if (!t->entries)
-		return t;
-	for (int i = 0; i < n; i++) {
+		return;
+	for (size_t i = 0; i < n; i++) {
 		GElf_Sym esym;
 		GElf_Addr addr;
-		const char *name = dw.dwfl_module_getsym_info(mod, i, &esym, &addr,
-							      NULL, NULL, NULL);
-		int type = GELF_ST_TYPE(esym.st_info);
+		const char *name;
+		int type;
 
+		if (t->raw_count) {
+			if (raw_symbol(t, i, &t->entries[t->count]))
+				t->count++;
+			continue;
+		}
+		name = dw.dwfl_module_getsym_info(t->module, (int)i, &esym, &addr,
+						  NULL, NULL, NULL);
+		type = GELF_ST_TYPE(esym.st_info);
 		/* The name is not read here: names lie in another order
 		 * than their symbols, and reading each missed the cache
 		 * (cc1's 31,000: 2 ms).  A lookup passes over an empty
@@ -400,7 +507,80 @@ static struct symbol_table *symbol_table_of(struct symbolizer *sym,
 	}
 	address_sort(t->entries, t->count, sizeof(*t->entries),
 		     offsetof(struct symbol_entry, start), compare_symbols);
-	return t;
+}
+
+/*
+ * Of the candidates a lookup for @pc weighs (below), the name it
+ * returns, or NULL: @near are the nearest of the entries starting at or
+ * below @pc, nearest first, @n of them (at most SYMBOL_NEAR).  Of those
+ * the nearest whose range holds @pc; a sizeless one only if it is the
+ * nearest of all.
+ */
+#define SYMBOL_NEAR 8
+
+static const char *symbol_choose(const struct symbol_entry *const *near, size_t n,
+				 uintptr_t pc)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct symbol_entry *e = near[k];
+
+		if (!*e->name)
+			continue;	/* kept unread when the table was made */
+		if (pc < e->end || (e->end == e->start && k == 0))
+			return e->name;
+	}
+	return NULL;
+}
+
+/* Whether @a comes after @b in the table's order: by address, the
+ * sized one first at one address, else in the symbol table's order
+ * (@ia, @ib: their indices there). */
+static bool symbol_after(const struct symbol_entry *a, size_t ia,
+			 const struct symbol_entry *b, size_t ib)
+{
+	bool a_sizeless = a->end == a->start, b_sizeless = b->end == b->start;
+
+	if (a->start != b->start)
+		return a->start > b->start;
+	if (a_sizeless != b_sizeless)
+		return a_sizeless;
+	return ia > ib;
+}
+
+/* symbol_name's answer for @pc without the table: one pass over the
+ * raw symbols keeps the SYMBOL_NEAR last, in the table's order, of
+ * those starting at or below @pc.  *@any: whether the table would
+ * have had any entry. */
+static const char *symbol_scan(const struct symbol_table *t, uintptr_t pc, bool *any)
+{
+	struct symbol_entry kept[SYMBOL_NEAR];
+	const struct symbol_entry *near[SYMBOL_NEAR];
+	size_t index[SYMBOL_NEAR], n = 0;
+
+	*any = false;
+	for (size_t i = 0; i < t->raw_count; i++) {
+		struct symbol_entry e;
+		size_t k;
+
+		if (!raw_symbol(t, i, &e))
+			continue;
+		*any = true;
+		if (e.start > pc)
+			continue;
+		if (n == SYMBOL_NEAR && !symbol_after(&e, i, &kept[n - 1], index[n - 1]))
+			continue;
+		/* Into its place, nearest first; the farthest drops out. */
+		k = n < SYMBOL_NEAR ? n++ : n - 1;
+		for (; k > 0 && symbol_after(&e, i, &kept[k - 1], index[k - 1]); k--) {
+			kept[k] = kept[k - 1];
+			index[k] = index[k - 1];
+		}
+		kept[k] = e;
+		index[k] = i;
+	}
+	for (size_t k = 0; k < n; k++)
+		near[k] = &kept[k];
+	return symbol_choose(near, n, pc);
 }
 
 /* The function symbol that holds @pc, like dwfl_module_addrname. */
@@ -408,24 +588,31 @@ static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
 			       uintptr_t pc)
 {
 	struct symbol_table *t = symbol_table_of(sym, mod);
-	size_t lo;
+	const struct symbol_entry *near[SYMBOL_NEAR];
+	size_t lo, n = 0;
 
-	if (!t || !t->count)
+	if (!t)
 		return dw.dwfl_module_addrname(mod, pc);
-	/* The last symbol starting at or below pc. */
+	if (!t->built && t->raw_count && t->scans < SYMBOL_SCANS) {
+		const char *name;
+		bool any;
+
+		t->scans++;
+		name = symbol_scan(t, pc, &any);
+		return any ? name : dw.dwfl_module_addrname(mod, pc);
+	}
+	if (!t->built)
+		symbol_table_build(t);
+	if (!t->count)
+		return dw.dwfl_module_addrname(mod, pc);
+	/* The last symbol starting at or below pc, and the ones before. */
 	lo = address_count_at_or_below(t->entries, t->count, sizeof(t->entries[0]),
 				       offsetof(struct symbol_entry, start), pc);
-	/* Of the symbols starting at or below pc, the nearest whose range
-	 * holds it; a sizeless one only if nothing follows before pc. */
-	for (size_t i = lo; i-- > 0 && lo - i <= 8;) {
-		const struct symbol_entry *e = &t->entries[i];
-
-		if (!*e->name)
-			continue;	/* kept unread when the table was made */
-		if (pc < e->end || (e->end == e->start && i + 1 == lo))
-			return e->name;
+	while (n < SYMBOL_NEAR && n < lo) {
+		near[n] = &t->entries[lo - 1 - n];
+		n++;
 	}
-	return NULL;
+	return symbol_choose(near, n, pc);
 }
 
 /* Opens @dir/@name read-only; on success *@path is a malloc'd copy of

@@ -194,6 +194,19 @@ grep -q 'file=libdw\.so\.1' "$T/partial.warm.stderr" &&
 records "$T/partial.cold" >"$T/partial.cold.records"
 records "$T/partial.warm" | diff "$T/partial.cold.records" - >&2 ||
 	fail "the warm run of the program with DWARF of one unit differs from the cold one"
+#     The sites the cache lacks are named by scanning the ELF symbols
+#     (the first few of a module, symbol_scan), the others from the
+#     sorted table: the cold run's last sites came from the table, and
+#     with their lines gone from the cache they come from scans, with
+#     the same names.
+lines=$(wc -l <"$T/cache4/$partial_id")
+{ head -n $((lines - 3)) "$T/cache4/$partial_id"; } >"$T/cut"
+cat "$T/cut" >"$T/cache4/$partial_id"
+run_preloaded "$T/partial.scanned" "$partial" "$lib"
+records "$T/partial.scanned" | diff "$T/partial.cold.records" - >&2 ||
+	fail "the sites named by scanning the symbols differ from the table's names"
+[ "$(wc -l <"$T/cache4/$partial_id")" -eq "$lines" ] ||
+	fail "the scanned sites were not cached again"
 plant_in "$T/cache4/$partial_id" 'NR > 1 && $2 == "-" && $4 == "make_name" { $4 = "planted_searched" }'
 run_preloaded "$T/partial.planted" "$partial" "$lib"
 grep -q ' func:planted_searched $' "$T/partial.planted" ||
