@@ -612,7 +612,7 @@ void core_free_small_block(void *ptr, size_t usable)
 {
 	struct core_thread *t = &core_thread;
 
-	if (unlikely(t->magazine_state == CORE_MAGAZINES_UNOPENED))
+	if (unlikely(!t->magazines_settled))
 		core_magazine_open(t);
 	core_free_to_jemalloc(ptr, usable);
 }

@@ -61,7 +61,7 @@ static void flush_at_exit(void *arg)
 	struct core_thread *t = &core_thread;
 
 	(void)arg;
-	t->magazine_state = CORE_MAGAZINES_CLOSED;
+	t->magazines_settled = true;
 	for (unsigned int m = 0; m < CORE_MAGAZINES; m++) {
 		t->magazine_limit[m] = 0;
 		while (t->magazine_count[m]) {
@@ -76,12 +76,12 @@ static void flush_at_exit(void *arg)
 
 void core_magazine_open(struct core_thread *t)
 {
-	if (t->magazine_state != CORE_MAGAZINES_UNOPENED || !core_is_ready() ||
+	if (t->magazines_settled || !core_is_ready() ||
 	    !atomic_load_explicit(&flush_key_made, memory_order_acquire))
 		return;
-	/* Shut until the flush is arranged: pthread_setspecific may
-	 * allocate, and free, through us. */
-	t->magazine_state = CORE_MAGAZINES_CLOSED;
+	/* Settled before the flush is arranged: pthread_setspecific may
+	 * allocate, and free, through us, and must not open them again. */
+	t->magazines_settled = true;
 	t->magazine_block = core_internal_alloc(CORE_MAGAZINES * CORE_MAGAZINE_BLOCKS *
 						sizeof(*t->magazine_block));
 	if (!t->magazine_block)
@@ -93,5 +93,4 @@ void core_magazine_open(struct core_thread *t)
 	}
 	for (unsigned int m = 0; m < CORE_MAGAZINE_NONE; m++)
 		t->magazine_limit[m] = magazine_blocks[m];
-	t->magazine_state = CORE_MAGAZINES_OPEN;
 }

@@ -6,6 +6,7 @@
 #define ALLOCINFO_CORE_THREAD_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* A thread's delta for one tag. */
@@ -69,12 +70,6 @@ struct core_magazine_entry {
 	uint32_t *slot;
 };
 
-enum core_magazine_state {
-	CORE_MAGAZINES_UNOPENED = 0,
-	CORE_MAGAZINES_OPEN,
-	CORE_MAGAZINES_CLOSED,      /* exiting, opening, or could not open */
-};
-
 struct core_thread {
 	/* Depth inside core_alloc/core_free/mmap (internal_scope.h) and
 	 * the flags above. */
@@ -84,7 +79,9 @@ struct core_thread {
 	/* Blocks held, and the most held (0: shut), per magazine. */
 	uint8_t magazine_count[CORE_MAGAZINES];
 	uint8_t magazine_limit[CORE_MAGAZINES];
-	uint8_t magazine_state;
+	/* The magazines were opened, or never will be (being opened, could
+	 * not be, or flushed at thread exit): free stops trying. */
+	bool magazines_settled;
 	/* The blocks, CORE_MAGAZINE_BLOCKS a magazine, made when the
 	 * magazines open: not in the thread's static TLS, which glibc
 	 * takes from every thread's stack (a thread made with

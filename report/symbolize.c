@@ -420,6 +420,15 @@ static void find_raw_symtab(struct symbol_table *t, int libdwfl_count)
 	}
 }
 
+/* Whether a symbol of @info and section @shndx names a function the
+ * table keeps: defined, code or an ifunc. */
+static inline bool function_symbol(unsigned char info, unsigned int shndx)
+{
+	int type = ELF64_ST_TYPE(info);
+
+	return shndx != SHN_UNDEF && (type == STT_FUNC || type == STT_GNU_IFUNC);
+}
+
 /*
  * The raw symbol @i of @t as a table entry: false if the table leaves
  * it out (not a function, undefined, its name out of bounds), as it
@@ -430,10 +439,9 @@ static inline __attribute__((always_inline)) bool
 raw_symbol(const struct symbol_table *t, size_t i, struct symbol_entry *out)
 {
 	const Elf64_Sym *esym = &t->raw[i];
-	int type = ELF64_ST_TYPE(esym->st_info);
 	uintptr_t start;
 
-	if ((type != STT_FUNC && type != STT_GNU_IFUNC) || esym->st_shndx == SHN_UNDEF ||
+	if (!function_symbol(esym->st_info, esym->st_shndx) ||
 	    esym->st_name >= t->raw_names_size)
 		return false;
 	start = (uintptr_t)esym->st_value + (esym->st_shndx == SHN_ABS ? 0 : t->bias);
@@ -484,7 +492,6 @@ static void symbol_table_build(struct symbol_table *t)
 		GElf_Sym esym;
 		GElf_Addr addr;
 		const char *name;
-		int type;
 
 		if (t->raw_count) {
 			if (raw_symbol(t, i, &t->entries[t->count]))
@@ -493,13 +500,11 @@ static void symbol_table_build(struct symbol_table *t)
 		}
 		name = dw.dwfl_module_getsym_info(t->module, (int)i, &esym, &addr,
 						  NULL, NULL, NULL);
-		type = GELF_ST_TYPE(esym.st_info);
 		/* The name is not read here: names lie in another order
 		 * than their symbols, and reading each missed the cache
 		 * (cc1's 31,000: 2 ms).  A lookup passes over an empty
 		 * one. */
-		if (!name || esym.st_shndx == SHN_UNDEF ||
-		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+		if (!name || !function_symbol(esym.st_info, esym.st_shndx))
 			continue;
 		t->entries[t->count++] = (struct symbol_entry){
 			.start = addr, .end = addr + esym.st_size, .name = name,
