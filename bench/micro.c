@@ -2,7 +2,7 @@
  * Nanoseconds per malloc+free pair, for bench/run.
  *
  *   bench/micro [--ms MS | --pairs N] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
- *               [--sites shared,per-thread] [--api malloc|new|aligned]
+ *               [--sites shared,per-thread] [--api malloc|new|aligned] [--burst N]
  *
  * For every (threads, call sites, size) cell, THREADS threads each
  * malloc a block, write its first byte and free it, over and over, for
@@ -14,6 +14,11 @@
  * profiler's) instead of malloc and free, at one call site ("shared"
  * cells only).  --api aligned: posix_memalign at 64 bytes' alignment
  * and free, at one call site ("shared" cells only).
+ * --burst N: each thread mallocs N blocks, then frees them in the
+ * order it made them, and counts N pairs: longer bursts than a thread
+ * cache keeps (a tree built and then freed, as xmllint's and python3's
+ * objects are) take the allocator's and the profiler's slower paths,
+ * where a pair freed at once never leaves them.
  * Each thread first runs a warm-up (thread caches, tags), then all
  * start together at a barrier.
  *
@@ -57,6 +62,8 @@ static pthread_barrier_t start_line;
 static volatile int stop_flag;
 static uint64_t fixed_pairs;	/* --pairs: each thread's pairs, else 0 */
 static enum { API_MALLOC, API_NEW, API_ALIGNED } api;
+static unsigned int burst = 1;	/* --burst: blocks live at once, <= MAX_BURST */
+#define MAX_BURST 1000000
 
 /* operator new(size_t) and operator delete(void *, size_t), by their
  * Itanium-ABI names (this file is C). */
@@ -108,21 +115,52 @@ static inline void pair(bench_site_fn site, size_t size)
 	free(p);
 }
 
+/* --burst: @n blocks made from @site, then freed in the same order. */
+static void burst_of(bench_site_fn site, size_t size, char **blocks, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		blocks[i] = site(size, malloc);
+		if (!blocks[i]) {
+			perror("micro: allocation");
+			exit(1);
+		}
+		*(volatile char *)blocks[i] = 1;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		free(blocks[i]);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	uint64_t pairs = 0, cpu0;
+	char **blocks = NULL;
 
+	if (burst > 1) {
+		blocks = malloc(burst * sizeof(*blocks));
+		if (!blocks) {
+			perror("micro: burst array");
+			exit(1);
+		}
+	}
 	for (int i = 0; i < WARMUP_PAIRS; i++)
 		pair(w->site, w->size);
+	if (blocks)
+		burst_of(w->site, w->size, blocks, burst);
 	pthread_barrier_wait(&start_line);
 	cpu0 = thread_cpu_ns();
 	while (fixed_pairs ? pairs < fixed_pairs :
 			     !__atomic_load_n(&stop_flag, __ATOMIC_RELAXED)) {
+		if (blocks) {
+			burst_of(w->site, w->size, blocks, burst);
+			pairs += burst;
+			continue;
+		}
 		for (int i = 0; i < BATCH; i++)
 			pair(w->site, w->size);
 		pairs += BATCH;
 	}
+	free(blocks);
 	w->cpu_ns = thread_cpu_ns() - cpu0;
 	w->pairs = pairs;
 	return NULL;
@@ -221,16 +259,28 @@ int main(int argc, char **argv)
 			    !strcmp(v, "aligned"))) {
 			api = !strcmp(v, "new") ? API_NEW :
 			      !strcmp(v, "aligned") ? API_ALIGNED : API_MALLOC;
+		} else if (!strcmp(argv[i], "--burst")) {
+			long n[MAX_LIST];
+
+			if (parse_list(v, n, 1, MAX_BURST) != 1) {
+				fprintf(stderr, "micro: --burst takes one count\n");
+				return 2;
+			}
+			burst = (unsigned int)n[0];
 		} else {
 			fprintf(stderr, "usage: micro [--ms MS | --pairs N] [--threads LIST] "
 				"[--sizes LIST] [--sites shared,per-thread] "
-				"[--api malloc|new|aligned]\n");
+				"[--api malloc|new|aligned] [--burst N]\n");
 			return 2;
 		}
 		i++;
 	}
 	if (api != API_MALLOC)
 		per_thread = 0;
+	if (burst > 1 && api != API_MALLOC) {
+		fprintf(stderr, "micro: --burst is for --api malloc\n");
+		return 2;
+	}
 	if (ms < 1)
 		ms = 1;
 	/* Untimed: a profiler's first calls set it up (heaptrack's take
