@@ -160,9 +160,9 @@ static void *worker_main(void *arg)
 			pair(w->site, w->size);
 		pairs += BATCH;
 	}
-	free(blocks);
 	w->cpu_ns = thread_cpu_ns() - cpu0;
 	w->pairs = pairs;
+	free(blocks);
 	return NULL;
 }
 

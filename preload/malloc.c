@@ -137,8 +137,9 @@ OWN_ALIAS(aligned_alloc);
  * jemalloc's default stops at 32 KiB.  A block between the two took
  * jemalloc's arena path, under the lock of an arena that percpu_arena
  * shares among the threads of a CPU: four threads' 64 KiB pairs cost
- * 1.39 to 1.70 of plain jemalloc's in the last four bench runs, where
- * the issue's bound is 1.5.  From the cache they cost 0.32
+ * 1.39 to 1.70 of plain jemalloc's in the bench runs of 2026-11-27 at
+ * 19:13, 19:42, 20:40 and 21:04 (bench/results), where the issue's
+ * bound is 1.5.  From the cache they cost 0.32
  * (bench/alternate --rounds 5 --micro JEMALLOC ALLOCINFO
  * ALLOCINFO%MALLOC_CONF=tcache_max:65536 -- bench/micro --threads 1,4
  * --sites shared: 1.43 against 0.32 at four threads, 1.11 against 0.31
