@@ -150,8 +150,8 @@ OWN_ALIAS(aligned_alloc);
  * 102.8 MiB, sqlite3 45.5 to 46.7, python3 with malloc 46.4 to 47.2,
  * the threads stress 55.9 either way; bench/alternate --rounds 5),
  * and python3's, sqlite3's and pymalloc's instruction counts by at
- * most 0.1%.  (Two sessions before measured 131072 instead: the
- * threads stress ran 1.09 of plain jemalloc's wall against 0.98.)
+ * most 0.1%.  (131072 was measured too, and not kept: the threads
+ * stress ran 1.09 of plain jemalloc's wall against 0.98.)
  *
  * dss:disabled: jemalloc takes memory only with mmap, never with sbrk
  * (its default falls back to sbrk when mmap fails).  Its pages must come
