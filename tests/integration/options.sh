@@ -2,7 +2,9 @@
 # The library's options at the edges: a bad ALLOCINFO_SIZE value prints
 # one line on stderr naming it and falls back to requested sizes; %p and
 # %e in ALLOCINFO_OUTPUT become the pid and the executable's name;
-# jemalloc's own messages (MALLOC_CONF) reach stderr unchanged.
+# jemalloc's own messages (MALLOC_CONF) reach stderr unchanged; the
+# jemalloc options the library sets are in force, and MALLOC_CONF
+# overrides them one by one.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -29,6 +31,16 @@ MALLOC_CONF=no_such_option:1 run_preloaded "$T/conf" "$prog"
 	fail "MALLOC_CONF=no_such_option:1: expected jemalloc's one line on stderr, got the above"
 }
 check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$T/conf"
+
+# The library's malloc_conf (preload/malloc.c), as jemalloc runs with
+# it; MALLOC_CONF overrides the option it names and no other.
+opts=$TEST_BIN/programs/jemalloc_options
+run_preloaded "$T/opts" "$opts"
+[ "$(cat "$T/opts.stdout")" = "tcache_max=65536 dirty_decay_ms=1000 dss=disabled" ] ||
+	fail "the library's jemalloc options: expected tcache_max=65536 dirty_decay_ms=1000 dss=disabled, got: $(cat "$T/opts.stdout")"
+MALLOC_CONF=tcache_max:32768 run_preloaded "$T/opts2" "$opts"
+[ "$(cat "$T/opts2.stdout")" = "tcache_max=32768 dirty_decay_ms=1000 dss=disabled" ] ||
+	fail "MALLOC_CONF=tcache_max:32768: expected only tcache_max to change, got: $(cat "$T/opts2.stdout")"
 
 mkdir "$T/out"
 status=0
