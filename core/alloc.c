@@ -364,7 +364,6 @@ void core_init(const struct core_options *options)
 	core_internal_enter();
 	resolve_jemalloc_entry_points();
 	alloc_tag_init_threads();
-	codetag_prefault();
 	core_internal_leave();
 	codetag_mark_existing_inaccurate();
 	atomic_store_explicit(&core_ready, true, memory_order_release);

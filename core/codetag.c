@@ -24,6 +24,7 @@
  */
 #include "core/codetag.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -47,14 +48,24 @@ static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
 /*
  * The small slot array is probed before each new site is written into
  * it: a read maps the zero page and the write faults again, two faults
- * for each of its 16 or 17 pages, and a hash spreads even a hundred sites over
- * all of them (as, the assembler: 30 of its 560 page faults).  One
- * madvise makes them writable at once; a kernel without
+ * for each of its 16 or 17 pages, and a hash spreads even a hundred
+ * sites over all of them (as, the assembler: 30 of its 560 page
+ * faults).  One madvise makes them writable at once; a kernel without
  * MADV_POPULATE_WRITE (before 5.14) leaves them to fault as before.
+ *
+ * Not at start, but at the PREFAULT_AFTER_SITES-th site: made at start,
+ * they cost every process 17 fresh pages, where a process of a few
+ * sites touches a few of them (/bin/true has one).  By the 16th site
+ * about 10 of the 17 are touched already, and a process that goes on
+ * to more sites meets the rest.
  */
-void codetag_prefault(void)
+#define PREFAULT_AFTER_SITES 16
+static atomic_bool small_slots_prefaulted;
+
+static void prefault_small_slots(void)
 {
 #ifdef MADV_POPULATE_WRITE
+	int saved_errno = errno;
 	/* The pages that hold it, whatever .bss shares them: populating
 	 * a page changes none of its bytes.  Not page-aligned itself: the
 	 * fast path's probe would then share its address's low 12 bits
@@ -64,7 +75,9 @@ void codetag_prefault(void)
 	uintptr_t hi = ((uintptr_t)codetag_small_slots + sizeof(codetag_small_slots) +
 			page - 1) & ~(page - 1);
 
-	(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+	if (!atomic_exchange_explicit(&small_slots_prefaulted, true, memory_order_relaxed))
+		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+	errno = saved_errno;
 #endif
 }
 
@@ -199,8 +212,14 @@ uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t small_slot)
 	bool large_probed = false;
 
 	if ((word = insert_if_open(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
-				   &small_sites, CODETAG_SMALL_SITES, site, small_slot)))
+				   &small_sites, CODETAG_SMALL_SITES, site, small_slot))) {
+		/* At least: two threads' sites may pass the count at once. */
+		if (atomic_load_explicit(&small_sites, memory_order_relaxed) >=
+		    PREFAULT_AFTER_SITES &&
+		    !atomic_load_explicit(&small_slots_prefaulted, memory_order_relaxed))
+			prefault_small_slots();
 		return word;
+	}
 	/* Once the medium array is closed most sites past the small one
 	 * are in the large one, which is probed first: they cost the two
 	 * probes they cost before the medium array existed (bench/scaling

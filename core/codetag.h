@@ -120,9 +120,6 @@ uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
  * early window before the profiler was ready.  Called once by core_init. */
 void codetag_mark_existing_inaccurate(void);
 
-/* Makes the small slot array's pages at once (core_init). */
-void codetag_prefault(void);
-
 /* Marks every existing tag whose site lies in [@lo, @hi) as the
  * profiler's own (CODETAG_FLAG_PROFILER). */
 void codetag_claim_sites(uintptr_t lo, uintptr_t hi);
