@@ -12,7 +12,9 @@
  * With ALLOCINFO_DEPTH=3, depth_a -> depth_b -> depth_c is the chain the
  * test looks for (the DEPTH markers).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>

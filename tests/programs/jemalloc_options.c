@@ -6,7 +6,9 @@
  *
  *   tcache_max=N dirty_decay_ms=N dss=NAME
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <stdio.h>
 #include <sys/types.h>

@@ -50,7 +50,7 @@ static void test_refused(void)
 		HEADER "\n1/\ta\n", HEADER "\n1:\ta\n",          /* around 0-9 */
 		HEADER "\n1`\ta\n", HEADER "\n1g\ta\n",          /* around a-f */
 		HEADER "\n1\xb0\ta\n", HEADER "\n\xe1\ta\n",      /* 0x80 and up */
-		HEADER "\n12345678\xe19\ta\n",                  /* in the middle */
+		HEADER "\n12345678\xe1" "9\ta\n",              /* in the middle */
 	};
 	struct cache_lines lines;
 
