@@ -537,19 +537,14 @@ static const char *symbol_choose(const struct symbol_entry *const *near, size_t 
 	return NULL;
 }
 
-/* Whether @a comes after @b in the table's order: by address, the
- * sized one first at one address, else in the symbol table's order
- * (@ia, @ib: their indices there). */
+/* Whether @a comes after @b in the table's order: compare_symbols',
+ * else the symbol table's (@ia, @ib: their indices there). */
 static bool symbol_after(const struct symbol_entry *a, size_t ia,
 			 const struct symbol_entry *b, size_t ib)
 {
-	bool a_sizeless = a->end == a->start, b_sizeless = b->end == b->start;
+	int c = compare_symbols(a, b);
 
-	if (a->start != b->start)
-		return a->start > b->start;
-	if (a_sizeless != b_sizeless)
-		return a_sizeless;
-	return ia > ib;
+	return c ? c > 0 : ia > ib;
 }
 
 /* symbol_name's answer for @pc without the table: one pass over the
