@@ -22,12 +22,13 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <jemalloc/jemalloc.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -46,11 +47,9 @@
 
 __thread struct core_thread core_thread = { .allocator_state = CORE_NOT_READY };
 
-static void free_with_dallocx(void *ptr);
-
 /* free is set from the start: the free fast path is open in the early
  * window too, for blocks mallocx made. */
-struct core_jemalloc core_je = { .free = free_with_dallocx };
+struct core_jemalloc core_je = { .free = allocinfo_je_free };
 bool core_count_usable_size;
 static atomic_bool core_ready;
 
@@ -279,41 +278,84 @@ static bool fill_size_classes(void)
 	return true;
 }
 
-/* The free fast path's free until core_init, and after it should
- * libjemalloc's free not be found. */
-static void free_with_dallocx(void *ptr)
+/* The fast path's jemalloc entry points, once the size classes are
+ * known. */
+static void open_jemalloc_fast_path(void)
 {
-	dallocx(ptr, 0);
-}
-
-static void resolve_jemalloc_entry_points(void)
-{
-	Dl_info jemalloc;
-	/* By the path of the object that holds mallocx: a bare name would
-	 * have the loader read its cache file to find it. */
-	void *lib = dladdr((void *)mallocx, &jemalloc) && jemalloc.dli_fname &&
-		    strchr(jemalloc.dli_fname, '/') ?
-		    dlopen(jemalloc.dli_fname, RTLD_LAZY | RTLD_NOLOAD) : NULL;
-	void *m = NULL, *c = NULL, *f = NULL;
-
-	if (lib) {
-		m = dlsym(lib, "malloc");
-		c = dlsym(lib, "calloc");
-		f = dlsym(lib, "free");
-		dlclose(lib);
-	}
-	/* Never our own exports: that would recurse. */
-	if (f == (void *)free_with_dallocx || m == (void *)core_alloc)
-		m = c = f = NULL;
-	*(void **)&core_je.free = f ? f : (void *)free_with_dallocx;
 	/* The malloc fast path counts requested sizes: not with
 	 * ALLOCINFO_SIZE=usable. */
-	if (m && c && !core_count_usable_size && fill_size_classes()) {
+	if (!core_count_usable_size && fill_size_classes()) {
 		core_magazine_init_classes(core_size_class,
 					   sizeof(core_size_class) / sizeof(core_size_class[0]));
-		*(void **)&core_je.calloc = c;
-		__atomic_store_n((void **)&core_je.malloc, m, __ATOMIC_RELEASE);
+		core_je.calloc = allocinfo_je_calloc;
+		__atomic_store_n(&core_je.malloc, allocinfo_je_malloc, __ATOMIC_RELEASE);
 	}
+}
+
+/*
+ * jemalloc's fork handlers, registered by the core in jemalloc's place,
+ * to do what glibc's malloc does.
+ *
+ * jemalloc registers handlers (pthread_atfork) that take every lock of
+ * its own before a fork and release them after, in every process.
+ * glibc's malloc takes its locks only in a process with threads: a
+ * single-threaded process may fork in a signal handler that interrupted
+ * malloc (fork is async-signal-safe), and never waits.  Under jemalloc
+ * that fork waits for ever for a lock the interrupted call holds.  Under
+ * the profiler it is far likelier, since a site's first sight runs
+ * inside the program's malloc and allocates:
+ * tests/programs/fork_unwind.c's "signal" hung in 1 run of 150 on
+ * jemalloc's locks.
+ *
+ * So jemalloc's three handlers are kept here and wrapped: in a
+ * single-threaded process (glibc's __libc_single_threaded, which stays
+ * false once a thread was made) they do nothing.  No other thread can
+ * hold a lock of jemalloc's there, and one that this thread holds is
+ * released by the call the signal interrupted, in the parent and in the
+ * child alike; the child's jemalloc is the parent's, as it is under
+ * glibc's malloc.  With threads, jemalloc's handlers run as they would.
+ *
+ * jemalloc's call to pthread_atfork reaches allocinfo_jemalloc_atfork
+ * by its name in the library's copy of jemalloc (core/embed_jemalloc.sh).
+ * It registers from its initialisation, which may come before the
+ * library's constructor.
+ */
+typedef void fork_handler(void);
+
+static fork_handler *jemalloc_prepare, *jemalloc_parent, *jemalloc_child;
+/* Set by the prepare handler for its parent and child handlers, in the
+ * thread that forks. */
+static __thread bool jemalloc_skipped;
+
+static void prepare_as_glibc(void)
+{
+	jemalloc_skipped = __libc_single_threaded;
+	if (!jemalloc_skipped)
+		jemalloc_prepare();
+}
+
+static void parent_as_glibc(void)
+{
+	if (!jemalloc_skipped)
+		jemalloc_parent();
+}
+
+static void child_as_glibc(void)
+{
+	if (!jemalloc_skipped)
+		jemalloc_child();
+}
+
+int allocinfo_jemalloc_atfork(fork_handler *prepare, fork_handler *parent,
+			      fork_handler *child)
+{
+	/* Once, with all three (jemalloc's own call always has). */
+	if (jemalloc_prepare || !prepare || !parent || !child)
+		return pthread_atfork(prepare, parent, child);
+	jemalloc_prepare = prepare;
+	jemalloc_parent = parent;
+	jemalloc_child = child;
+	return pthread_atfork(prepare_as_glibc, parent_as_glibc, child_as_glibc);
 }
 
 /*
@@ -362,7 +404,7 @@ void core_init(const struct core_options *options)
 {
 	core_count_usable_size = options->count_usable_size;
 	core_internal_enter();
-	resolve_jemalloc_entry_points();
+	open_jemalloc_fast_path();
 	alloc_tag_init_threads();
 	core_internal_leave();
 	codetag_mark_existing_inaccurate();
@@ -535,6 +577,24 @@ static inline void free_block(void *ptr)
 	 * itself, one lookup where sallocx and a sized free took two. */
 	count_large_freed(ptr);
 	core_je.free(ptr);
+}
+
+void core_free_jemalloc(void *ptr, int jemalloc_flags)
+{
+	uint64_t entry;
+
+	if (!ptr)
+		return;
+	core_allocator_enter();
+	if (likely(block_is_ours(ptr))) {
+		entry = allocator_pages_small_entry(ptr);
+		if (allocator_pages_entry_usable(entry))
+			slot_set(allocator_pages_slot(ptr, entry), 0);
+		else
+			count_large_freed(ptr);
+	}
+	dallocx(ptr, jemalloc_flags);
+	core_allocator_leave();
 }
 
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,

@@ -48,6 +48,17 @@ void *core_alloc(size_t size, size_t align, unsigned int alloc_flags,
 void core_free(void *ptr);
 
 /*
+ * free with jemalloc's own flags (dallocx's MALLOCX_TCACHE and
+ * MALLOCX_ARENA), for jemalloc's API: the block is no longer counted,
+ * and goes back to jemalloc as those flags say, never to a cache of
+ * ours.  A program that names an arena may destroy it, and a block of
+ * it kept in a cache would be handed out again after.  A block in no
+ * page the core knows (an arena whose extent hooks map memory
+ * themselves) goes straight to jemalloc.
+ */
+void core_free_jemalloc(void *ptr, int jemalloc_flags);
+
+/*
  * Resizes @ptr to @size bytes and moves it to @site's tag, like a free
  * followed by an allocation.  ptr NULL allocates; size 0 frees and
  * returns NULL (glibc's behaviour).  On failure the old block is left

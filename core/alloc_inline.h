@@ -49,6 +49,7 @@
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/internal_scope.h"
+#include "core/jemalloc.h"
 #include "core/magazine.h"
 
 /* Alignments up to this are what jemalloc gives a 16-byte class. */
@@ -79,10 +80,6 @@ extern bool core_count_usable_size;
  * core_je.malloc is published.
  */
 extern uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
-
-/* jemalloc's size and sized free, linked from libjemalloc. */
-size_t sallocx(const void *ptr, int flags);
-void sdallocx(void *ptr, size_t size, int flags);
 
 /* jemalloc's class for @size <= ALLOC_SMALL_USABLE_MAX bytes (0 before
  * core_init fills the table). */

@@ -6,10 +6,12 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/internal_scope.h"
+#include "core/jemalloc.h"
 #include "core/new_handler.h"
 
 void *malloc_api_reallocarray(void *ptr, size_t n, size_t size, uintptr_t site)
@@ -77,20 +79,32 @@ void *malloc_api_pvalloc(size_t size, uintptr_t site)
 
 /*
  * libstdc++ is found at run time: a C program never loads it, and a C++
- * program that calls operator new always has.  The lookups run only when
- * an allocation has failed.
+ * program that calls operator new always has, in the global scope or,
+ * behind a dlopen of C++ code, in a scope of its own (found by name,
+ * RTLD_NOLOAD).  The lookups run only when an allocation has failed.
  */
+static void *libstdcxx_symbol(const char *name)
+{
+	void *sym, *lib;
+
+	core_internal_enter();
+	sym = dlsym(RTLD_DEFAULT, name);
+	if (!sym && (lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD))) {
+		sym = dlsym(lib, name);
+		dlclose(lib);
+	}
+	core_internal_leave();
+	return sym;
+}
+
 typedef void (*new_handler_fn)(void);
 
 static new_handler_fn current_new_handler(void)
 {
 	static new_handler_fn (*get_new_handler)(void);
 
-	if (!get_new_handler) {
-		core_internal_enter();
-		*(void **)&get_new_handler = dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
-		core_internal_leave();
-	}
+	if (!get_new_handler)
+		*(void **)&get_new_handler = libstdcxx_symbol("_ZSt15get_new_handlerv");
 	return get_new_handler ? get_new_handler() : NULL;
 }
 
@@ -98,12 +112,30 @@ static __attribute__((noreturn)) void throw_bad_alloc(void)
 {
 	void (*throw_fn)(void);
 
-	core_internal_enter();
-	*(void **)&throw_fn = dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
-	core_internal_leave();
+	*(void **)&throw_fn = libstdcxx_symbol("_ZSt17__throw_bad_allocv");
 	if (throw_fn)
 		throw_fn();
 	abort();
+}
+
+/*
+ * Nothrow new where new_handler.cc cannot catch (libstdc++ was loaded
+ * after the library): libstdc++'s own nothrow new, which calls the
+ * throwing operator new (the library's) in its try block.  Its retries
+ * are charged to the site in libstdc++ that makes them.
+ */
+static void *nothrow_new_by_libstdcxx(size_t size, size_t align)
+{
+	static const char nothrow_tag;	/* std::nothrow_t is empty */
+	void *(*plain)(size_t, const void *);
+	void *(*aligned)(size_t, size_t, const void *);
+
+	if (!align) {
+		*(void **)&plain = libstdcxx_symbol("_ZnwmRKSt9nothrow_t");
+		return plain ? plain(size, &nothrow_tag) : NULL;
+	}
+	*(void **)&aligned = libstdcxx_symbol("_ZnwmSt11align_val_tRKSt9nothrow_t");
+	return aligned ? aligned(size, align, &nothrow_tag) : NULL;
 }
 
 void *malloc_api_operator_new(size_t size, size_t align, int nothrow,
@@ -123,7 +155,85 @@ void *malloc_api_operator_new(size_t size, size_t align, int nothrow,
 		}
 		if (!nothrow)
 			handler();	/* its exception is the caller's */
+		else if (!new_handler_can_catch())
+			return nothrow_new_by_libstdcxx(size, align);
 		else if (!new_handler_call_nothrow(handler))
 			return NULL;
 	}
+}
+
+/* The bits of jemalloc's flags that name an arena (MALLOCX_ARENA), and
+ * those that give the alignment's logarithm (MALLOCX_LG_ALIGN). */
+#define MALLOCX_ARENA_BITS (~0u << 20)
+#define MALLOCX_LG_ALIGN_BITS 0x3fu
+
+static size_t mallocx_alignment(int flags)
+{
+	unsigned int lg = (unsigned int)flags & MALLOCX_LG_ALIGN_BITS;
+
+	return lg ? (size_t)1 << lg : 0;
+}
+
+void *malloc_api_mallocx(size_t size, int flags, uintptr_t site)
+{
+	if ((unsigned int)flags & MALLOCX_ARENA_BITS)
+		return mallocx(size, flags);
+	return core_alloc(size, mallocx_alignment(flags),
+			  flags & MALLOCX_ZERO ? ALLOC_ZERO : ALLOC_DEFAULT, site);
+}
+
+void *malloc_api_rallocx(void *ptr, size_t size, int flags, uintptr_t site)
+{
+	size_t old_size;
+	void *p;
+
+	if (!((unsigned int)flags & (MALLOCX_ARENA_BITS | MALLOCX_LG_ALIGN_BITS | MALLOCX_ZERO)))
+		return core_realloc(ptr, size, ALLOC_DEFAULT, site);
+	/* A move, as jemalloc makes one: with MALLOCX_ZERO, the bytes past
+	 * the old block's usable size are zero. */
+	p = malloc_api_mallocx(size, flags, site);
+	if (!p)
+		return NULL;
+	old_size = core_usable_size(ptr);
+	memcpy(p, ptr, old_size < size ? old_size : size);
+	/* The arena and thread cache the flags name, if any. */
+	core_free_jemalloc(ptr, (int)((unsigned int)flags &
+				      ~(MALLOCX_LG_ALIGN_BITS | MALLOCX_ZERO)));
+	return p;
+}
+
+size_t malloc_api_xallocx(void *ptr, size_t size, size_t extra, int flags)
+{
+	(void)size;
+	(void)extra;
+	(void)flags;
+	return core_usable_size(ptr);
+}
+
+size_t malloc_api_nallocx(size_t size, int flags)
+{
+	return nallocx(size, flags);
+}
+
+int malloc_api_mallctl(const char *name, void *oldp, size_t *oldlenp,
+		       void *newp, size_t newlen)
+{
+	return mallctl(name, oldp, oldlenp, newp, newlen);
+}
+
+int malloc_api_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp)
+{
+	return mallctlnametomib(name, mibp, miblenp);
+}
+
+int malloc_api_mallctlbymib(const size_t *mib, size_t miblen, void *oldp,
+			    size_t *oldlenp, void *newp, size_t newlen)
+{
+	return mallctlbymib(mib, miblen, oldp, oldlenp, newp, newlen);
+}
+
+void malloc_api_malloc_stats_print(void (*write_cb)(void *, const char *),
+				   void *cbopaque, const char *opts)
+{
+	malloc_stats_print(write_cb, cbopaque, opts);
 }

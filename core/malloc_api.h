@@ -29,4 +29,26 @@ void *malloc_api_pvalloc(size_t size, uintptr_t site);
 void *malloc_api_operator_new(size_t size, size_t align, int nothrow,
 			      uintptr_t site);
 
+/*
+ * jemalloc's own API (mallocx and the rest), for a program linked with
+ * libjemalloc: the library's exports take the place of libjemalloc's,
+ * so that one heap serves both APIs, as one jemalloc did, and
+ * mallocx's blocks are counted like malloc's.  Flags as jemalloc's
+ * (MALLOCX_ALIGN, MALLOCX_ZERO; a thread cache named in them is not
+ * used); a request that names an arena is served by jemalloc from that
+ * arena, and not counted.  xallocx never resizes: it returns the size
+ * the block has, which jemalloc's contract allows.
+ */
+void *malloc_api_mallocx(size_t size, int flags, uintptr_t site);
+void *malloc_api_rallocx(void *ptr, size_t size, int flags, uintptr_t site);
+size_t malloc_api_xallocx(void *ptr, size_t size, size_t extra, int flags);
+size_t malloc_api_nallocx(size_t size, int flags);
+int malloc_api_mallctl(const char *name, void *oldp, size_t *oldlenp,
+		       void *newp, size_t newlen);
+int malloc_api_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp);
+int malloc_api_mallctlbymib(const size_t *mib, size_t miblen, void *oldp,
+			    size_t *oldlenp, void *newp, size_t newlen);
+void malloc_api_malloc_stats_print(void (*write_cb)(void *, const char *),
+				   void *cbopaque, const char *opts);
+
 #endif

@@ -10,8 +10,10 @@
  *   partial munmaps, mremap and MAP_FIXED overlays;
  * - mappings made in the profiler's internal scope (libdw reading debug
  *   info, ...) go to CODETAG_INTERNAL, the profiler's overhead;
- * - jemalloc's own mappings (its call sites lie in libjemalloc) are only
- *   summed: never tagged, never the program's.  They bypass the map and
+ * - jemalloc's own mappings are only summed: never tagged, never the
+ *   program's.  They do not come through the PLT: the library's copy of
+ *   jemalloc calls allocinfo_jemalloc_mmap and allocinfo_jemalloc_munmap
+ *   (core/embed_jemalloc.sh renames its calls).  They bypass the map and
  *   its lock on purpose: jemalloc maps while holding its own mutexes, and
  *   our fork handler takes the map lock before jemalloc's fork handler
  *   takes those, so jemalloc must never wait for the map lock.
@@ -30,8 +32,6 @@
 #include "core/mmap.h"
 
 #include <errno.h>
-#include <jemalloc/jemalloc.h>
-#include <link.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
@@ -43,13 +43,16 @@
 #include "core/allocator_pages.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
+#include "core/jemalloc.h"
 #include "core/page_map.h"
 
 static _Atomic int mmap_mode = CORE_MMAP_ANON;
 static _Atomic int64_t allocator_bytes, allocator_mappings;
 
-/* libjemalloc's executable segment, found on the first mapping call. */
-static _Atomic uintptr_t allocator_lo, allocator_hi;
+/* The bounds of the copy's code (core/embed_jemalloc.sh puts it all in
+ * this section), from the linker. */
+extern const char __start_allocinfo_jemalloc_text[] __attribute__((visibility("hidden")));
+extern const char __stop_allocinfo_jemalloc_text[] __attribute__((visibility("hidden")));
 
 void core_mmap_set_mode(enum core_mmap_mode mode)
 {
@@ -78,35 +81,10 @@ static size_t round_to_pages(size_t len)
 	return (len + page - 1) & ~(page - 1);
 }
 
-static int find_allocator(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	uintptr_t target = (uintptr_t)arg;
-
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
-		    target >= lo && target < lo + ph->p_memsz) {
-			atomic_store(&allocator_lo, lo);
-			atomic_store(&allocator_hi, lo + ph->p_memsz);
-			return 1;
-		}
-	}
-	return 0;
-}
-
 bool core_allocator_code_contains(uintptr_t pc)
 {
-	if (!atomic_load_explicit(&allocator_hi, memory_order_relaxed)) {
-		int saved = errno;
-
-		dl_iterate_phdr(find_allocator, (void *)(uintptr_t)&mallocx);
-		errno = saved;
-	}
-	return pc >= atomic_load_explicit(&allocator_lo, memory_order_relaxed) &&
-	       pc < atomic_load_explicit(&allocator_hi, memory_order_relaxed);
+	return pc >= (uintptr_t)__start_allocinfo_jemalloc_text &&
+	       pc < (uintptr_t)__stop_allocinfo_jemalloc_text;
 }
 
 /* The tag for a new mapping, or -1 when it is not tracked. */
@@ -190,26 +168,11 @@ static int unmap(void *addr, size_t len, bool for_jemalloc)
 }
 
 static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
-		   void *new_addr, bool for_jemalloc)
+		   void *new_addr)
 {
 	bool locked;
 	long ret;
 
-	if (for_jemalloc) {
-		ret = syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
-		if (ret != -1) {
-			/* jemalloc never calls mremap (5.3); were it to, its
-			 * blocks would move with the pages. */
-			if (!(flags & MREMAP_DONTUNMAP))
-				allocator_pages_remove((uintptr_t)old_addr, old_len);
-			(void)allocator_pages_add((uintptr_t)ret, new_len);
-		}
-		if (ret != -1)
-			atomic_fetch_add(&allocator_bytes,
-					 (int64_t)round_to_pages(new_len) -
-					 (int64_t)round_to_pages(old_len));
-		return (void *)ret;
-	}
 	if (__builtin_expect(core_program_has_other_malloc(), 0))
 		return (void *)syscall(SYS_mremap, old_addr, old_len, new_len, flags, new_addr);
 	locked = page_map_lock();
@@ -238,9 +201,9 @@ static void *remap(void *old_addr, size_t old_len, size_t new_len, int flags,
  * handler sends the signal again later instead of deferring it to this
  * way out.
  */
-static bool under_jemalloc_enter(bool for_jemalloc)
+static bool under_jemalloc_enter(void)
 {
-	if (!for_jemalloc || (core_thread.allocator_state & CORE_UNDER_JEMALLOC))
+	if (core_thread.allocator_state & CORE_UNDER_JEMALLOC)
 		return false;
 	core_state_or(&core_thread, CORE_UNDER_JEMALLOC);
 	return true;
@@ -255,40 +218,59 @@ static void under_jemalloc_leave(bool entered)
 void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		off_t offset, uintptr_t site)
 {
-	bool for_jemalloc = core_allocator_code_contains(site);
-	bool under = under_jemalloc_enter(for_jemalloc);
 	void *p;
 
 	core_allocator_enter();
-	p = map(addr, len, prot, flags, fd, offset, site, for_jemalloc);
+	p = map(addr, len, prot, flags, fd, offset, site, false);
 	core_allocator_leave();
-	under_jemalloc_leave(under);
 	return p;
 }
 
 int core_munmap(void *addr, size_t len, uintptr_t site)
 {
-	bool for_jemalloc = core_allocator_code_contains(site);
-	bool under = under_jemalloc_enter(for_jemalloc);
 	int ret;
 
+	(void)site;
 	core_allocator_enter();
-	ret = unmap(addr, len, for_jemalloc);
+	ret = unmap(addr, len, false);
 	core_allocator_leave();
-	under_jemalloc_leave(under);
 	return ret;
 }
 
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, uintptr_t site)
 {
-	bool for_jemalloc = core_allocator_code_contains(site);
-	bool under = under_jemalloc_enter(for_jemalloc);
+	void *p;
+
+	(void)site;
+	core_allocator_enter();
+	p = remap(old_addr, old_len, new_len, flags, new_addr);
+	core_allocator_leave();
+	return p;
+}
+
+/* jemalloc's own calls (it never calls mremap in 5.3). */
+void *allocinfo_jemalloc_mmap(void *addr, size_t len, int prot, int flags,
+			      int fd, off_t offset)
+{
+	bool under = under_jemalloc_enter();
 	void *p;
 
 	core_allocator_enter();
-	p = remap(old_addr, old_len, new_len, flags, new_addr, for_jemalloc);
+	p = map(addr, len, prot, flags, fd, offset, 0, true);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return p;
+}
+
+int allocinfo_jemalloc_munmap(void *addr, size_t len)
+{
+	bool under = under_jemalloc_enter();
+	int ret;
+
+	core_allocator_enter();
+	ret = unmap(addr, len, true);
+	core_allocator_leave();
+	under_jemalloc_leave(under);
+	return ret;
 }

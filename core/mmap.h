@@ -24,11 +24,7 @@ int core_munmap(void *addr, size_t len, uintptr_t site);
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 		  void *new_addr, uintptr_t site);
 
-/*
- * Whether @pc lies in jemalloc's code (libjemalloc's executable
- * segment, found by the first mapping call, which jemalloc makes as it
- * starts: before any block of it is handed out).
- */
+/* Whether @pc lies in jemalloc's code (the library's copy of it). */
 bool core_allocator_code_contains(uintptr_t pc);
 
 /* Bytes and mappings jemalloc holds from the kernel. */

@@ -8,7 +8,11 @@
 extern "C" {
 #endif
 
-/* Calls @handler; false if it threw. */
+/* Whether new_handler_call_nothrow can catch: libstdc++'s names it
+ * needs were bound when the library was loaded. */
+bool new_handler_can_catch(void);
+
+/* Calls @handler; false if it threw.  Only where new_handler_can_catch. */
 bool new_handler_call_nothrow(void (*handler)(void));
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@
  * Lock order, also at fork: report_lock, then the thread counters'
  * registry, then the page map's lock, then jemalloc's own locks (its
  * fork handlers were registered before ours, so they run after ours;
- * preload/atfork.c).  Ours are held with the thread's signals blocked
+ * core/alloc.c).  Ours are held with the thread's signals blocked
  * (core/fork_safe_lock.h), so that a handler's fork never waits for
  * its own thread.
  * Before any of them, fork waits until no other thread is inside the

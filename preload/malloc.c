@@ -14,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "core/alloc_inline.h"
+#include "core/jemalloc.h"
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
@@ -107,9 +108,10 @@ OWN_ALIAS(free);
 OWN_ALIAS(aligned_alloc);
 
 /*
- * jemalloc's options, as the library sets them: Debian's libjemalloc
- * reads this weak symbol of its own through the GOT, so ours takes its
- * place; MALLOC_CONF in the environment still overrides it.
+ * jemalloc's options, as the library sets them: the library's copy of
+ * jemalloc has a weak malloc_conf of its own, renamed, which this one
+ * takes the place of; MALLOC_CONF in the environment still overrides
+ * it.
  *
  * dirty_decay_ms: jemalloc keeps the pages freed of each class for ten
  * seconds by default.  The profiler's slot arrays (allocator_pages.h)
@@ -160,12 +162,13 @@ OWN_ALIAS(aligned_alloc);
  * them (core/allocator_pages.h): a block in pages from sbrk would be
  * taken for glibc's and freed to glibc.
  */
-EXPORT const char *malloc_conf =
+const char *allocinfo_je_malloc_conf =
 	"dirty_decay_ms:1000,percpu_arena:percpu,tcache_max:65536,dss:disabled";
 
 /*
- * jemalloc's messages, interposed as malloc_conf is (it calls this
- * pointer of its own through the GOT).  Where the process's CPU affinity
+ * jemalloc's messages: the library's copy of jemalloc calls this
+ * pointer, which it leaves to the library to define, as it does
+ * malloc_conf (core/embed_jemalloc.sh).  Where the process's CPU affinity
  * is narrower than the machine (taskset, a container's cpuset), jemalloc
  * turns percpu_arena off and writes "<jemalloc>: Number of CPUs detected
  * is not deterministic. Per-CPU arena disabled." on stderr: a line of
@@ -192,4 +195,4 @@ static void jemalloc_message(void *opaque, const char *text)
 	errno = saved_errno;
 }
 
-EXPORT void (*malloc_message)(void *opaque, const char *text) = jemalloc_message;
+void (*allocinfo_je_malloc_message)(void *opaque, const char *text) = jemalloc_message;

@@ -16,36 +16,19 @@
 #include <sys/time.h>
 #include <ucontext.h>
 
-#include <jemalloc/jemalloc.h>
-
 #include "core/alloc.h"
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/callsite.h"
 #include "core/internal_scope.h"
+#include "core/jemalloc.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
 #include "core/snapshot.h"
 #include "tests/unit/harness.h"
 
 #define SITE(n) ((uintptr_t)0x100000 + (uintptr_t)(n) * 16)
-
-/*
- * jemalloc's mappings reach the core as under the preload
- * (preload/mmap.c): that is how the core knows its pages from glibc's
- * (core/allocator_pages.h).  libjemalloc binds mmap to these.
- */
-void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
-{
-	return core_mmap(addr, len, prot, flags, fd, offset,
-			 (uintptr_t)__builtin_return_address(0));
-}
-
-int munmap(void *addr, size_t len)
-{
-	return core_munmap(addr, len, (uintptr_t)__builtin_return_address(0));
-}
 
 static const struct snapshot_entry *find(const struct snapshot *snap,
 					 uintptr_t site)
