@@ -80,16 +80,18 @@ void *malloc_api_pvalloc(size_t size, uintptr_t site)
 /*
  * libstdc++ is found at run time: a C program never loads it, and a C++
  * program that calls operator new always has, in the global scope or,
- * behind a dlopen of C++ code, in a scope of its own (found by name,
- * RTLD_NOLOAD).  The lookups run only when an allocation has failed.
+ * behind a dlopen of C++ code, in a scope of its own.  libstdc++ itself
+ * is asked first (by name, RTLD_NOLOAD): a lookup in the global scope
+ * would give operator new the library's own.  The lookups run only when
+ * an allocation has failed.
  */
 static void *libstdcxx_symbol(const char *name)
 {
-	void *sym, *lib;
+	void *sym = NULL, *lib;
 
 	core_internal_enter();
-	sym = dlsym(RTLD_DEFAULT, name);
-	if (!sym && (lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD))) {
+	lib = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	if (lib) {
 		sym = dlsym(lib, name);
 		dlclose(lib);
 	}

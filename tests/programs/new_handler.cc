@@ -149,7 +149,13 @@ static void test_retry_succeeds(void)
 	CHECK(big[0] + big[gib - 1] == 3, "the block lost its bytes");
 }
 
+// Built twice: as a program, and with NEW_HANDLER_PLUGIN as a library
+// that a C program loads with dlopen (new_handler_plugin_main.c).
+#ifdef NEW_HANDLER_PLUGIN
+extern "C" int new_handler_plugin_run(void)
+#else
 int main()
+#endif
 {
 	test_handler_retries_then_throws();
 	test_retry_succeeds();
