@@ -554,12 +554,11 @@ static uint16_t decide_route(struct codetag *ct, uintptr_t site)
 {
 	uint16_t route;
 
-	/* The profiler's own sites (profiler_libs) keep their tag, and so
-	 * do libunwind's: a program that uses libunwind itself allocates
-	 * from inside it (its first unw_backtrace maps its caches within a
-	 * pthread_once), and unwinding from there entered that once again
-	 * and waited for itself, forever. */
-	if ((ct->flags & CODETAG_FLAG_PROFILER) || unwinder_refuses(site))
+	/* libunwind's sites keep their tag: a program that uses libunwind
+	 * itself allocates from inside it (its first unw_backtrace maps
+	 * its caches within a pthread_once), and unwinding from there
+	 * entered that once again and waited for itself, forever. */
+	if (unwinder_refuses(site))
 		route = CODETAG_ROUTE_SELF;
 	else if (callsite_options.depth > 1)
 		route = CODETAG_ROUTE_UNWIND;

@@ -409,19 +409,6 @@ void codetag_mark_existing_inaccurate(void)
 					  CODETAG_FLAG_INACCURATE, __ATOMIC_RELAXED);
 }
 
-void codetag_claim_sites(uintptr_t lo, uintptr_t hi)
-{
-	uint32_t n = codetag_count();
-
-	for (uint32_t i = CODETAG_FIRST_SITE; i < n; i++) {
-		uintptr_t site = __atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED);
-
-		if (site >= lo && site < hi)
-			__atomic_or_fetch(&tags[i].ct.flags, CODETAG_FLAG_PROFILER,
-					  __ATOMIC_RELAXED);
-	}
-}
-
 /* The slot of @array (of @mask + 1 slots) that holds tag @index of
  * @site, or NULL. */
 static struct codetag_slot *slot_in(struct codetag_slot *array, uint32_t mask,

@@ -25,10 +25,6 @@ enum codetag_flags {
 	 * profiler had read its options, or stands in for sites that did
 	 * not fit the table.  Printed as " accurate:no". */
 	CODETAG_FLAG_INACCURATE = 1u << 0,
-	/* The site's memory turned out to be the profiler's own: a library
-	 * loaded only for the profiler allocated it before the profiler
-	 * could say so.  Counted as profiler memory, never reported. */
-	CODETAG_FLAG_PROFILER   = 1u << 1,
 	/* caller_offset was measured twice and agreed: it may be used. */
 	CODETAG_FLAG_CALLER_OFFSET_CONFIRMED = 1u << 2,
 	/* Bits 4-5: the classifier's answer for the site (enum
@@ -119,10 +115,6 @@ uint32_t codetag_index_for_stack(const uintptr_t *frames, unsigned int depth,
 /* Marks every tag created so far inaccurate: they were created in the
  * early window before the profiler was ready.  Called once by core_init. */
 void codetag_mark_existing_inaccurate(void);
-
-/* Marks every existing tag whose site lies in [@lo, @hi) as the
- * profiler's own (CODETAG_FLAG_PROFILER). */
-void codetag_claim_sites(uintptr_t lo, uintptr_t hi);
 
 /*
  * Sites in a library that was unloaded.  Another library may later be

@@ -128,11 +128,6 @@ int snapshot_take(struct snapshot *snap)
 		if (e->ct.route == CODETAG_ROUTE_UNWIND && e->calls == 0 &&
 		    e->bytes == 0)
 			continue;
-		if (e->ct.flags & CODETAG_FLAG_PROFILER) {
-			snap->profiler_bytes += e->bytes;
-			snap->profiler_calls += e->calls;
-			continue;
-		}
 		snap->total_bytes += e->bytes;
 		snap->total_calls += e->calls;
 		used++;

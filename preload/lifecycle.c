@@ -40,7 +40,6 @@
 #include "core/snapshot.h"
 #include "preload/options.h"
 #include "preload/process.h"
-#include "preload/profiler_libs.h"
 #include "preload/wrappers.h"
 #include "preload/signals.h"
 #include "report/symbolize.h"
@@ -242,7 +241,6 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	process_init();
 	core_mmap_set_mode(options.mmap_mode);
 	pthread_atfork(prefork, postfork_parent, postfork_child);
-	profiler_libs_claim_sites();
 	wrappers_start(&options);
 	symbolizer_configure_cache(options.cache[0] ? options.cache : NULL,
 				   options.wrappers);
