@@ -226,11 +226,10 @@ void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return p;
 }
 
-int core_munmap(void *addr, size_t len, uintptr_t site)
+int core_munmap(void *addr, size_t len)
 {
 	int ret;
 
-	(void)site;
 	core_allocator_enter();
 	ret = unmap(addr, len, false);
 	core_allocator_leave();
@@ -238,11 +237,10 @@ int core_munmap(void *addr, size_t len, uintptr_t site)
 }
 
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
-		  void *new_addr, uintptr_t site)
+		  void *new_addr)
 {
 	void *p;
 
-	(void)site;
 	core_allocator_enter();
 	p = remap(old_addr, old_len, new_len, flags, new_addr);
 	core_allocator_leave();

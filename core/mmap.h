@@ -20,9 +20,9 @@ void core_mmap_set_mode(enum core_mmap_mode mode);
 
 void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		off_t offset, uintptr_t site);
-int core_munmap(void *addr, size_t len, uintptr_t site);
+int core_munmap(void *addr, size_t len);
 void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
-		  void *new_addr, uintptr_t site);
+		  void *new_addr);
 
 /* Whether @pc lies in jemalloc's code (the library's copy of it). */
 bool core_allocator_code_contains(uintptr_t pc);

@@ -21,7 +21,7 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	return core_munmap(addr, len, CALLER);
+	return core_munmap(addr, len);
 }
 
 EXPORT void *mremap(void *old_addr, size_t old_len, size_t new_len,
@@ -35,5 +35,5 @@ EXPORT void *mremap(void *old_addr, size_t old_len, size_t new_len,
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	return core_mremap(old_addr, old_len, new_len, flags, new_addr, CALLER);
+	return core_mremap(old_addr, old_len, new_len, flags, new_addr);
 }
