@@ -359,45 +359,15 @@ int allocinfo_jemalloc_atfork(fork_handler *prepare, fork_handler *parent,
 }
 
 /*
- * Whether jemalloc's mappings reach the core (allocator_pages.h): they
- * do unless a library ahead of ours in the lookup order interposes
- * mmap and maps with the system call itself.  Checked the first time a
- * block looks foreign: if a fresh block of jemalloc's looks foreign too,
- * every block is taken for jemalloc's from then on (a block of glibc's
- * would then be freed by jemalloc, so say so), and free asks jemalloc
- * for sizes.  0 unknown, 1 trusted, -1 not.
+ * Whether @ptr is a block of jemalloc's: in pages jemalloc mapped.
+ * jemalloc's mappings always reach the core (allocator_pages.h), since
+ * the library's copy calls allocinfo_jemalloc_mmap by name
+ * (core/embed_jemalloc.sh): no library that interposes mmap ahead of
+ * ours can map jemalloc's pages behind the core's back.
  */
-static _Atomic int allocator_pages_trusted;
-
-static __attribute__((noinline, cold)) bool check_allocator_pages(void)
-{
-	static const char msg[] = "allocinfo: jemalloc's mappings do not reach "
-				  "allocinfo's mmap (another library interposes "
-				  "mmap?); blocks of glibc's malloc cannot be told "
-				  "from ours\n";
-	void *probe = mallocx(1, 0);
-	int trusted = !probe || allocator_pages_contain(probe) ? 1 : -1;
-
-	if (probe)
-		dallocx(probe, 0);
-	if (trusted < 0 && atomic_exchange(&allocator_pages_trusted, -1) != -1 &&
-	    write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		(void)0;
-	if (trusted > 0)
-		atomic_store(&allocator_pages_trusted, 1);
-	return trusted < 0;
-}
-
 static inline bool block_is_ours(const void *ptr)
 {
-	int trusted;
-
-	if (likely(allocator_pages_contain(ptr)))
-		return true;
-	trusted = atomic_load_explicit(&allocator_pages_trusted, memory_order_relaxed);
-	if (likely(trusted > 0))
-		return false;
-	return trusted < 0 || check_allocator_pages();
+	return allocator_pages_contain(ptr);
 }
 
 void core_init(const struct core_options *options)

@@ -223,8 +223,9 @@ bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted)
 
 	if (a >> ALLOCATOR_PAGES_ADDRESS_BITS)
 		return false;
-	/* Made here too: the leaves exist for every mapping jemalloc makes
-	 * through the interposer, but not if its mappings miss it. */
+	/* Made if missing, though every mapping jemalloc makes has its
+	 * leaves already (core/mmap.c): where they exist this costs
+	 * nothing. */
 	leaf = leaf_of(a >> ALLOCATOR_PAGES_LEAF_SHIFT, true);
 	if (!leaf)
 		return false;

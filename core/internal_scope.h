@@ -162,8 +162,8 @@ static inline int core_in_allocator(void)
  * - OUTSIDE: the report may be written at once;
  * - IN_CORE: in the general functions, not in jemalloc: the signal waits
  *   for the thread's way out of them (core_defer_signal);
- * - UNDER_JEMALLOC: jemalloc's code or frames, or the mmap interposer
- *   called by jemalloc (CORE_UNDER_JEMALLOC): nothing runs when jemalloc
+ * - UNDER_JEMALLOC: jemalloc's code or frames, or the core's mmap and
+ *   munmap for jemalloc (CORE_UNDER_JEMALLOC): nothing runs when jemalloc
  *   returns, so the signal is sent again later.
  */
 enum core_landing {

@@ -51,9 +51,9 @@ struct thread_counters {
  * fast path ignores it: free is open in the early window. */
 #define CORE_NOT_READY        (1u << 17)
 #define CORE_INTERNAL_SCOPE   (1u << 18)  /* internal_depth > 0 */
-/* In the mmap interposer for jemalloc, whose frames (and locks) are
- * below: a fatal signal must wait until jemalloc has returned, not run
- * when the interposer leaves the allocator (core/mmap.c). */
+/* In the core's mmap or munmap for jemalloc, whose frames (and locks)
+ * are below: a fatal signal must wait until jemalloc has returned, not
+ * run when the call leaves the allocator (core/mmap.c). */
 #define CORE_UNDER_JEMALLOC   (1u << 19)
 
 /* The thread's magazines (magazine.h): one per small class of

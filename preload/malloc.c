@@ -157,7 +157,8 @@ OWN_ALIAS(aligned_alloc);
  *
  * dss:disabled: jemalloc takes memory only with mmap, never with sbrk
  * (its default falls back to sbrk when mmap fails).  Its pages must come
- * through the mmap interposer, which marks them as jemalloc's and makes
+ * through the core's mmap for jemalloc (allocinfo_jemalloc_mmap, core/
+ * mmap.c), which marks them as jemalloc's and makes
  * their leaf of the page table before jemalloc can hand out a block in
  * them (core/allocator_pages.h): a block in pages from sbrk would be
  * taken for glibc's and freed to glibc.
