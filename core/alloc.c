@@ -251,9 +251,9 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
 /*
  * jemalloc's own malloc, calloc and free: their fast paths are ~4 ns
  * per pair quicker than mallocx/dallocx, which take the general path.
- * Our exported malloc shadows jemalloc's, so they are looked up in
- * libjemalloc's own scope once, by core_init; until then (the early
- * window) blocks come from mallocx, which the same jemalloc frees.
+ * The fast path takes malloc and calloc (the copy's, under their
+ * prefixed names) once core_init has the size classes; until then (the
+ * early window) blocks come from mallocx, which the same jemalloc frees.
  */
 
 uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
