@@ -523,9 +523,27 @@ static inline void *alloc_block(size_t size, size_t align,
 	return account_block(ptr, usable, size, tag_for(alloc_flags, site));
 }
 
+/*
+ * Stops counting @ptr, a block of jemalloc's, before it goes back: a
+ * small block's slot is cleared (alloc_inline.h), a large block's count
+ * taken from its tag.  Returns a small block's class, 0 for a large
+ * one.  The entry is read before the block goes back: the page may be
+ * another block's at once.
+ */
+static inline size_t uncount_block(void *ptr)
+{
+	uint64_t entry = allocator_pages_small_entry(ptr);
+	size_t usable = allocator_pages_entry_usable(entry);
+
+	if (usable)
+		slot_set(allocator_pages_slot(ptr, entry), 0);
+	else
+		count_large_freed(ptr);
+	return usable;
+}
+
 static inline void free_block(void *ptr)
 {
-	uint64_t entry;
 	size_t usable;
 
 	if (!ptr)
@@ -534,35 +552,22 @@ static inline void free_block(void *ptr)
 		foreign_free(ptr);
 		return;
 	}
-	entry = allocator_pages_small_entry(ptr);
-	usable = allocator_pages_entry_usable(entry);
-	if (usable) {
-		/* Before the block is jemalloc's again (alloc_inline.h). */
-		slot_set(allocator_pages_slot(ptr, entry), 0);
+	usable = uncount_block(ptr);
+	/* jemalloc finds a large block's size itself, one lookup where
+	 * sallocx and a sized free took two. */
+	if (usable)
 		core_free_to_jemalloc(ptr, usable);
-		return;
-	}
-	/* The entry is read before the block goes back: the page may be
-	 * another block's at once.  jemalloc finds a large block's size
-	 * itself, one lookup where sallocx and a sized free took two. */
-	count_large_freed(ptr);
-	core_je.free(ptr);
+	else
+		core_je.free(ptr);
 }
 
 void core_free_jemalloc(void *ptr, int jemalloc_flags)
 {
-	uint64_t entry;
-
 	if (!ptr)
 		return;
 	core_allocator_enter();
-	if (likely(block_is_ours(ptr))) {
-		entry = allocator_pages_small_entry(ptr);
-		if (allocator_pages_entry_usable(entry))
-			slot_set(allocator_pages_slot(ptr, entry), 0);
-		else
-			count_large_freed(ptr);
-	}
+	if (likely(block_is_ours(ptr)))
+		(void)uncount_block(ptr);
 	dallocx(ptr, jemalloc_flags);
 	core_allocator_leave();
 }

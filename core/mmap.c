@@ -102,27 +102,12 @@ static int64_t tag_for_mapping(int flags, uintptr_t site)
 }
 
 static void *map(void *addr, size_t len, int prot, int flags, int fd,
-		 off_t offset, uintptr_t site, bool for_jemalloc)
+		 off_t offset, uintptr_t site)
 {
 	bool locked;
 	int64_t tag;
 	long ret;
 
-	if (for_jemalloc) {
-		ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
-		/* A fixed mapping over jemalloc's own pages (commit and
-		 * decommit) does not change what it holds. */
-		if (ret != -1 && !(flags & MAP_FIXED)) {
-			if (!allocator_pages_add((uintptr_t)ret, len)) {
-				syscall(SYS_munmap, ret, len);
-				errno = ENOMEM;
-				return MAP_FAILED;
-			}
-			atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
-			atomic_fetch_add(&allocator_mappings, 1);
-		}
-		return (void *)ret;
-	}
 	if (__builtin_expect(core_program_has_other_malloc(), 0))
 		return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 	locked = page_map_lock();
@@ -143,19 +128,11 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd,
 	return (void *)ret;
 }
 
-static int unmap(void *addr, size_t len, bool for_jemalloc)
+static int unmap(void *addr, size_t len)
 {
 	bool locked;
 	long ret;
 
-	if (for_jemalloc) {
-		ret = syscall(SYS_munmap, addr, len);
-		if (ret == 0) {
-			allocator_pages_remove((uintptr_t)addr, len);
-			atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
-		}
-		return (int)ret;
-	}
 	if (__builtin_expect(core_program_has_other_malloc(), 0))
 		return (int)syscall(SYS_munmap, addr, len);
 	locked = page_map_lock();
@@ -221,7 +198,7 @@ void *core_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	void *p;
 
 	core_allocator_enter();
-	p = map(addr, len, prot, flags, fd, offset, site, false);
+	p = map(addr, len, prot, flags, fd, offset, site);
 	core_allocator_leave();
 	return p;
 }
@@ -231,7 +208,7 @@ int core_munmap(void *addr, size_t len)
 	int ret;
 
 	core_allocator_enter();
-	ret = unmap(addr, len, false);
+	ret = unmap(addr, len);
 	core_allocator_leave();
 	return ret;
 }
@@ -252,23 +229,39 @@ void *allocinfo_jemalloc_mmap(void *addr, size_t len, int prot, int flags,
 			      int fd, off_t offset)
 {
 	bool under = under_jemalloc_enter();
-	void *p;
+	long ret;
 
 	core_allocator_enter();
-	p = map(addr, len, prot, flags, fd, offset, 0, true);
+	ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
+	/* A fixed mapping over jemalloc's own pages (commit and decommit)
+	 * does not change what it holds. */
+	if (ret != -1 && !(flags & MAP_FIXED)) {
+		if (allocator_pages_add((uintptr_t)ret, len)) {
+			atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
+			atomic_fetch_add(&allocator_mappings, 1);
+		} else {
+			syscall(SYS_munmap, ret, len);
+			errno = ENOMEM;
+			ret = -1;
+		}
+	}
 	core_allocator_leave();
 	under_jemalloc_leave(under);
-	return p;
+	return (void *)ret;
 }
 
 int allocinfo_jemalloc_munmap(void *addr, size_t len)
 {
 	bool under = under_jemalloc_enter();
-	int ret;
+	long ret;
 
 	core_allocator_enter();
-	ret = unmap(addr, len, true);
+	ret = syscall(SYS_munmap, addr, len);
+	if (ret == 0) {
+		allocator_pages_remove((uintptr_t)addr, len);
+		atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
+	}
 	core_allocator_leave();
 	under_jemalloc_leave(under);
-	return ret;
+	return (int)ret;
 }
