@@ -835,6 +835,30 @@ static void refresh_charge_offset(struct codetag *ct)
 }
 
 /*
+ * Whether the unwinder's step from the frame at @frame_ip, to @ip with
+ * the stack pointer @next_sp, is a guess: @frame_ip lies in no module,
+ * so no unwind information describes its frame (a trampoline written at
+ * run time, a JIT's code), and the return address a call leaves just
+ * below the caller's stack pointer, which walks by offsets read, is not
+ * @ip.  libunwind then guesses a frame from the registers, and its walk
+ * goes on through whatever the guess read (bench/scaling's trampolines:
+ * a stale stack word, then a stack address, each given a tag).  Such a
+ * frame is where walks end: a walk that found no offset for it unwound
+ * again at every allocation (a libunwind walk each, with two
+ * sigprocmask calls per frame it looks up: 7 to 9 us an allocation at
+ * ALLOCINFO_DEPTH=4, bench/scaling sites 10 tramp).
+ */
+static bool step_is_a_guess(uintptr_t frame_ip, uintptr_t ip, uintptr_t next_sp)
+{
+	struct dl_find_object obj;
+	uintptr_t top = thread_stack_top();
+
+	if (_dl_find_object((void *)(frame_ip - 1), &obj) == 0)
+		return false;
+	return !top || next_sp > top || *(const uintptr_t *)(next_sp - 8) != ip;
+}
+
+/*
  * Measures, with the unwinder's registers, the caller offsets of the
  * first @levels frames from @site outward (those the rule looked at
  * before it decided, or a stack's): the frame whose IP is @site must
@@ -868,6 +892,7 @@ static void walk_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 	    sp != wrapper_sp)
 		return;
 	for (unsigned int level = 0; frames < 24; frames++, level++) {
+		uintptr_t frame_ip = ip;
 		uint32_t index;
 
 		/* The frames asked for, and the charged one: no tag
@@ -898,6 +923,10 @@ static void walk_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 		    unwind_get_reg(&cursor, UNW_REG_IP, &ip) != 0 ||
 		    next_sp <= sp + 8)
 			return;
+		if (step_is_a_guess(frame_ip, ip, next_sp)) {
+			record_caller_offset(ct, CALLSITE_CALLER_OUTERMOST);
+			return;
+		}
 		if (!(__atomic_load_n(&ct->flags, __ATOMIC_RELAXED) &
 		      CODETAG_FLAG_CALLER_OFFSET_CONFIRMED))
 			record_caller_offset(ct, next_sp - 8 - sp);

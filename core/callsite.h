@@ -42,7 +42,9 @@ enum callsite_code {
 };
 
 /* A caller offset (see struct callsite_facts) of a frame that has no
- * caller: the thread's outermost (clone's, _start's). */
+ * caller: the thread's outermost (clone's, _start's), or one whose
+ * caller no walk can find, in code that no unwind information describes
+ * (callsite.c, step_is_a_guess). */
 #define CALLSITE_CALLER_OUTERMOST INT32_MAX
 /* A caller offset measured twice and found to differ. */
 #define CALLSITE_CALLER_VARIES (-1)
