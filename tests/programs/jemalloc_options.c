@@ -4,7 +4,7 @@
  * malloc_conf (preload/malloc.c).  jemalloc's mallctl is looked up at
  * run time, so that the program itself links no allocator.
  *
- *   tcache_max=N dirty_decay_ms=N dss=NAME
+ *   tcache_max=N tcache_gc_delay_bytes=N dirty_decay_ms=N dss=NAME
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,7 +19,7 @@ typedef int mallctl_fn(const char *name, void *oldp, size_t *oldlenp, void *newp
 int main(void)
 {
 	mallctl_fn *mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT, "mallctl");
-	size_t tcache_max, len;
+	size_t tcache_max, gc_delay, len;
 	ssize_t decay;
 	const char *dss;
 
@@ -30,12 +30,16 @@ int main(void)
 	len = sizeof(tcache_max);
 	if (mallctl("opt.tcache_max", &tcache_max, &len, NULL, 0))
 		return 1;
+	len = sizeof(gc_delay);
+	if (mallctl("opt.tcache_gc_delay_bytes", &gc_delay, &len, NULL, 0))
+		return 1;
 	len = sizeof(decay);
 	if (mallctl("opt.dirty_decay_ms", &decay, &len, NULL, 0))
 		return 1;
 	len = sizeof(dss);
 	if (mallctl("opt.dss", &dss, &len, NULL, 0))
 		return 1;
-	printf("tcache_max=%zu dirty_decay_ms=%zd dss=%s\n", tcache_max, decay, dss);
+	printf("tcache_max=%zu tcache_gc_delay_bytes=%zu dirty_decay_ms=%zd dss=%s\n",
+	       tcache_max, gc_delay, decay, dss);
 	return 0;
 }
