@@ -157,6 +157,10 @@ void codetag_publish_route(uint32_t index);
  * inserting the site on first sight.  Lock-free; never allocates. */
 uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t slot);
 
+/* Whether the table is full and its filter made (codetag.c): new sites
+ * are then turned away without probing the slot arrays. */
+bool codetag_full_table_filtered(void);
+
 /* Bytes of the tag table and its slot arrays in memory now (profiler
  * memory; report time only: a system call per 1 MiB). */
 size_t codetag_resident_bytes(void);

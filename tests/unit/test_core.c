@@ -1056,6 +1056,41 @@ static void test_signal_landing(void)
 	CHECK_SITE(SITE(50001), 0, 0);
 }
 
+/*
+ * The table fills (CODETAG_MAX tags): every site that has a tag keeps
+ * it, a new one is charged to CODETAG_OVERFLOW, and the filter the full
+ * table is given (codetag.c), which turns new sites away without
+ * probing, is made.  Last: no tag is left for
+ * any test after it.
+ */
+static void test_full_table(void)
+{
+	uint32_t *index = calloc(CODETAG_MAX, sizeof(*index));
+	uint32_t n = 0, lost = 0, admitted = 0;
+
+	if (!CHECK(index != NULL))
+		return;
+	for (;;) {
+		uint32_t got = codetag_index_for_site_unrouted(SITE(1000000 + n));
+
+		if (got == CODETAG_OVERFLOW || n == CODETAG_MAX)
+			break;
+		index[n++] = got;
+	}
+	CHECK(n > CODETAG_MAX / 2 && n < CODETAG_MAX);
+	/* Made by the lookup that found the table full. */
+	CHECK(codetag_full_table_filtered());
+	/* New sites, turned away by the filter or by the probes. */
+	for (uint32_t i = 0; i < 100000; i++)
+		admitted += codetag_index_for_site_unrouted(SITE(3000000 + i)) != CODETAG_OVERFLOW;
+	CHECK_EQ_INT(admitted, 0);
+	/* None that has a tag is turned away. */
+	for (uint32_t i = 0; i < n; i++)
+		lost += codetag_index_for_site_unrouted(SITE(1000000 + i)) != index[i];
+	CHECK_EQ_INT(lost, 0);
+	free(index);
+}
+
 int main(void)
 {
 	test_early_window();
@@ -1078,5 +1113,6 @@ int main(void)
 	test_unwinder_fork_gate();
 	test_stack_returns_to_allocator();
 	test_signal_landing();
+	test_full_table();
 	return harness_summary();
 }
