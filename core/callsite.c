@@ -924,6 +924,10 @@ static void walk_caller_offsets(uintptr_t site, uintptr_t wrapper_sp,
 		    next_sp <= sp + 8)
 			return;
 		if (step_is_a_guess(frame_ip, ip, next_sp)) {
+			/* Confirmed at once: no later walk finds another
+			 * answer, and until confirmed every allocation at
+			 * the site unwinds again. */
+			record_caller_offset(ct, CALLSITE_CALLER_OUTERMOST);
 			record_caller_offset(ct, CALLSITE_CALLER_OUTERMOST);
 			return;
 		}
