@@ -263,6 +263,10 @@ static inline uint64_t full_filter_bits(uintptr_t site, uint32_t *word)
 	return (1ull << (h & 63)) | (1ull << ((h >> 6) & 63));
 }
 
+/* Called once the table is seen full (next_index, sequentially
+ * consistent): an insertion that starts after that finds no index left
+ * and publishes nothing, so none in flight now means every site is
+ * published. */
 static void make_full_filter(void)
 {
 	int expected = FULL_FILTER_NONE;
@@ -271,12 +275,6 @@ static void make_full_filter(void)
 	if (atomic_load(&inserts_in_flight) != 0 ||
 	    !atomic_compare_exchange_strong(&full_filter_state, &expected, FULL_FILTER_MAKING))
 		return;
-	/* Claimed since the check above: then not yet (an insertion
-	 * that starts now finds no index left, and publishes nothing). */
-	if (atomic_load(&inserts_in_flight) != 0) {
-		atomic_store(&full_filter_state, FULL_FILTER_NONE);
-		return;
-	}
 	for (uint32_t i = CODETAG_FIRST_SITE; i < CODETAG_MAX; i++) {
 		uintptr_t site = __atomic_load_n(&tags[i].ct.site, __ATOMIC_RELAXED);
 
@@ -291,21 +289,21 @@ static void make_full_filter(void)
 	atomic_store_explicit(&full_filter_state, FULL_FILTER_READY, memory_order_release);
 }
 
+bool codetag_full_table_filtered(void)
+{
+	return atomic_load_explicit(&full_filter_state, memory_order_acquire) == FULL_FILTER_READY;
+}
+
 /* Whether @site is certainly not in the full table. */
 static inline bool full_table_turns_away(uintptr_t site)
 {
 	uint32_t word;
 	uint64_t bits;
 
-	if (atomic_load_explicit(&full_filter_state, memory_order_acquire) != FULL_FILTER_READY)
+	if (!codetag_full_table_filtered())
 		return false;
 	bits = full_filter_bits(site, &word);
 	return (full_filter[word] & bits) != bits;
-}
-
-bool codetag_full_table_filtered(void)
-{
-	return atomic_load_explicit(&full_filter_state, memory_order_acquire) == FULL_FILTER_READY;
 }
 
 static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot);
