@@ -1012,7 +1012,7 @@ unsigned int frame_memo_set_bits = FRAME_MEMO_SET_BITS_ONE_FRAME;
  * where stack_by_memo answers a miss: sqlite3's one wrapper set, whose
  * ways share their first frames, cost 221 instructions a miss, and
  * missed 70% of the time.  At depth 4 (bench/instructions, against no
- * skipping): sqlite3 0.975 of the instructions, perl 1.002.  Not at
+ * skipping): sqlite3 0.975 of the instructions, perl 1.001.  Not at
  * depth 1, where a miss costs the whole lookup.
  */
 #define PATH_MISSES_TO_SKIP 8

@@ -1060,8 +1060,7 @@ static void test_signal_landing(void)
  * The table fills (CODETAG_MAX tags): every site that has a tag keeps
  * it, a new one is charged to CODETAG_OVERFLOW, and the filter the full
  * table is given (codetag.c), which turns new sites away without
- * probing, is made.  Last: no tag is left for
- * any test after it.
+ * probing, is made.  Last: no tag is left for any test after it.
  */
 static void test_full_table(void)
 {
