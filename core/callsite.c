@@ -762,28 +762,35 @@ static __thread uintptr_t stack_top;
  * dynamic loader): every frame of the main thread lies below it. */
 extern void *__libc_stack_end;
 
-/* The top of this thread's stack, found once per thread; 0 if unknown.
- * Offsets are only followed below it. */
+/*
+ * The top of this thread's stack, found once per thread; 0 if unknown.
+ * Offsets are only followed below it.
+ *
+ * No call to pthread_getattr_np: glibc holds the thread's own lock in
+ * it while it reallocs a CPU set, so an allocation there whose walk
+ * asked it again waited for that lock forever (every JVM thread calls
+ * it first on itself: java under ALLOCINFO_DEPTH=4 hung at its second
+ * thread; tests/integration/thread_attr.sh).
+ */
 static uintptr_t thread_stack_top(void)
 {
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
+	uintptr_t descriptor, frame = (uintptr_t)__builtin_frame_address(0);
 
 	if (stack_top)
 		return stack_top;
-	/* The main thread's from the loader: pthread_getattr_np reads
-	 * /proc/self/maps for it, 230,000 instructions of cc1's first
-	 * walk.  Its stack ends a little above, past argv and the
-	 * environment, where no frame is. */
+	/* The main thread's from the loader: its stack ends a little
+	 * above, past argv and the environment, where no frame is. */
 	if (getpid() == gettid() && __libc_stack_end)
 		return stack_top = (uintptr_t)__libc_stack_end;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+	/* Another thread's descriptor, which pthread_self() gives, is
+	 * where glibc made it: at the top of the thread's stack, its own
+	 * or the program's (pthread_attr_setstack), above its static TLS
+	 * and every frame.  A thread that now runs on another stack
+	 * above it (a coroutine's) gets none, and is unwound instead. */
+	descriptor = (uintptr_t)pthread_self();
+	if (frame >= descriptor)
 		return 0;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0)
-		stack_top = (uintptr_t)addr + size;
-	pthread_attr_destroy(&attr);
-	return stack_top;
+	return stack_top = descriptor;
 }
 
 /* Records a measurement: the first is kept, a second that agrees
