@@ -68,6 +68,7 @@
 #include "core/codetag.h"
 #include "core/frame_memo.h"
 #include "core/internal_scope.h"
+#include "core/unwinder_pipe.h"
 
 /* Frames of ours between the unwinder and the site: callsite_route,
  * codetag_index_for_site, core_alloc, malloc_api_*, the exported
@@ -110,7 +111,10 @@ static void load_unwinder(void)
 	unw_addr_space_t *local_space;
 	void *h = dlopen(UNWINDER_LIBRARY, RTLD_NOW | RTLD_LOCAL);
 
-	if (!h)
+	/* Its memory checks use a pipe, which must not be the program's
+	 * descriptors (core/unwinder_pipe.c): unguarded, it is not used,
+	 * and every site is its own tag. */
+	if (!h || !unwinder_pipe_guard(h))
 		return;
 	*(void **)&set_caching_policy =
 		dlsym(h, STRINGIFY(unw_set_caching_policy));
