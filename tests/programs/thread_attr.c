@@ -11,7 +11,6 @@
  * record at depth 3 names them (thread_attr.sh finds the lines from the
  * CHAIN markers).  See tests/lib.sh for the EXPECT markers.
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
