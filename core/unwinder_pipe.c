@@ -119,22 +119,23 @@ static ssize_t guarded_read(int fd, void *buf, size_t count)
 	return read(fd, buf, count);
 }
 
-/* Forgets @end if it holds @fd: whatever @fd is now, it is not
+/* Forgets @end if it holds @fd: once closed or replaced, @fd is not
  * libunwind's pipe any more. */
-static bool forget_end(_Atomic int *end, int fd)
+static void forget_end(_Atomic int *end, int fd)
 {
-	return atomic_compare_exchange_strong(end, &fd, -1);
+	atomic_compare_exchange_strong(end, &fd, -1);
 }
 
 static int guarded_close(int fd)
 {
 	bool ours;
 
-	if (fd < 0)
-		return close(fd);
+	if (fd < 0 || (fd != atomic_load_explicit(&pipe_read_end, memory_order_relaxed) &&
+		       fd != atomic_load_explicit(&pipe_write_end, memory_order_relaxed)))
+		return close(fd);	/* a file of libunwind's own: no fstat */
 	ours = is_the_pipe(fd);
-	if (!forget_end(&pipe_read_end, fd) && !forget_end(&pipe_write_end, fd))
-		return close(fd);	/* a file of libunwind's own */
+	forget_end(&pipe_read_end, fd);
+	forget_end(&pipe_write_end, fd);
 	if (!ours) {
 		errno = EBADF;	/* the program's now: left alone */
 		return -1;
