@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "core/alloc.h"
+#include "report/file_write.h"
 #include "report/format.h"
 
 static uint64_t fnv1a(const char *text)
@@ -388,18 +389,8 @@ struct cache_writer *cache_writer_start(int dir_fd, const char *name)
 
 static void flush(struct cache_writer *w)
 {
-	size_t done = 0;
-
-	while (!w->failed && done < w->used) {
-		ssize_t n = write(w->fd, w->data + done, w->used - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			w->failed = true;
-		else
-			done += (size_t)n;
-	}
+	if (!w->failed && w->used && file_write_all(w->fd, w->data, w->used) < 0)
+		w->failed = true;
 	w->used = 0;
 }
 

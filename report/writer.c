@@ -22,6 +22,7 @@
 
 #include "core/alloc.h"
 #include "core/address_sort.h"
+#include "report/file_write.h"
 #include "report/format.h"
 #include "report/loaded_modules.h"
 #include "report/symbolize.h"
@@ -48,18 +49,7 @@ struct text {
 
 static int write_all(int fd, const char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return file_write_all(fd, buf, len);
 }
 
 static bool text_fail(struct text *t, const char *at, int error)
@@ -449,17 +439,138 @@ static int append_series(const char *path, const struct text *t)
 }
 
 /*
- * Opens where the report for @path is written: @path itself if it is a
- * device or a FIFO (then @tmp is ""), else a temporary beside it, named
- * in @tmp, that report_close renames over it.  -1 (said on stderr) if
- * it cannot be.
+ * The descriptor a path names, or -1: /dev/stdin, /dev/stdout,
+ * /dev/stderr, /dev/fd/N and /proc/self/fd/N.  The report goes to the
+ * descriptor itself, at its offset, after what the program wrote there:
+ * opened anew, a file behind it would be written from its start, over
+ * the program's output.
+ */
+static int named_descriptor(const char *path)
+{
+	static const char *const std_names[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+	static const char *const fd_folders[] = { "/dev/fd/", "/proc/self/fd/" };
+	const char *digits = NULL;
+	char *end;
+	long n;
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(path, std_names[i]))
+			return i;
+	for (size_t i = 0; i < sizeof(fd_folders) / sizeof(fd_folders[0]); i++)
+		if (!strncmp(path, fd_folders[i], strlen(fd_folders[i])))
+			digits = path + strlen(fd_folders[i]);
+	if (!digits || *digits < '0' || *digits > '9')
+		return -1;
+	errno = 0;
+	n = strtol(digits, &end, 10);
+	return *end || errno || n > INT_MAX ? -1 : (int)n;
+}
+
+/* Whether the symlink @path (lstat'ed as @link) may be followed, as the
+ * kernel's fs.protected_symlinks would let this user follow it: unless
+ * it lies in a sticky folder that everyone may write (/tmp), or was made
+ * there by this user or by the folder's owner.  Another user's link
+ * planted in /tmp would send the report, which this user may write
+ * anywhere, to a file of that user's choosing. */
+static bool link_trusted(const char *path, const struct stat *link)
+{
+	char folder[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!slash) {
+		strcpy(folder, ".");
+	} else if (slash == path) {
+		strcpy(folder, "/");
+	} else {
+		if ((size_t)(slash - path) >= sizeof(folder))
+			return false;
+		memcpy(folder, path, (size_t)(slash - path));
+		folder[slash - path] = '\0';
+	}
+	if (stat(folder, &st) != 0)
+		return false;
+	if (!((st.st_mode & S_IWOTH) && (st.st_mode & S_ISVTX)))
+		return true;
+	return link->st_uid == geteuid() || link->st_uid == st.st_uid;
+}
+
+/*
+ * The report's path once symlinks are followed: a symlink is never
+ * renamed over, which would leave a file in its place (/dev/stdout was
+ * one: a report to it replaced /dev's link for every later program).
+ * A trusted link (link_trusted) is resolved in @path, a link to a
+ * descriptor (/dev/stdout's, /proc/self/fd/1) becomes that name; -1 (said
+ * on stderr) for an untrusted or broken one.  Names of descriptors are
+ * left as they are.
+ */
+static int resolve_report_path(char *path, size_t size)
+{
+	char target[PATH_MAX], resolved[PATH_MAX];
+	struct stat st;
+	ssize_t len;
+
+	if (named_descriptor(path) >= 0 || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+		return 0;
+	len = readlink(path, target, sizeof(target) - 1);
+	if (len > 0) {
+		target[len] = '\0';
+		if (named_descriptor(target) >= 0 && (size_t)len < size) {
+			memcpy(path, target, (size_t)len + 1);
+			return 0;
+		}
+	}
+	if (!link_trusted(path, &st)) {
+		errno = EPERM;
+		report_error(path, "a symlink another user made in a shared folder");
+		return -1;
+	}
+	if (!realpath(path, resolved) || strlen(resolved) >= size) {
+		report_error(path, "follow symlink");
+		return -1;
+	}
+	strcpy(path, resolved);
+	return 0;
+}
+
+/* A device, FIFO or socket at @path, opened where it is.  Not waiting
+ * for a FIFO's reader: a FIFO nobody reads would hold the program at
+ * its exit for ever. */
+static int open_in_place(const char *path)
+{
+	int fd = open(path, O_NOCTTY | O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	int flags;
+
+	if (fd < 0) {
+		report_error(path, errno == ENXIO ? "open (a FIFO with no reader)" : "open");
+		return -1;
+	}
+	/* Written as the program would write it: waiting while it is full. */
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+/*
+ * Opens where the report for @path (resolved: resolve_report_path) is
+ * written: the descriptor it names, or @path itself if it is a device,
+ * FIFO or socket (then @tmp is ""), else a temporary beside it, named in
+ * @tmp, that report_close renames over it.  -1 (said on stderr) if it
+ * cannot be.
  */
 static int report_open(const char *path, pid_t pid, char *tmp, size_t size)
 {
 	struct stat st;
-	int fd;
+	int fd, named = named_descriptor(path);
 
 	tmp[0] = '\0';
+	if (named >= 0) {
+		fd = fcntl(named, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			report_error(path, "descriptor");
+		return fd;
+	}
 	/* One lstat answers both questions for a path that is not there
 	 * or is a regular file, as it is in a short process. */
 	if (lstat(path, &st) == 0) {
@@ -468,12 +579,8 @@ static int report_open(const char *path, pid_t pid, char *tmp, size_t size)
 			report_error(path, "owned by another user");
 			return -1;
 		}
-		if (!S_ISREG(st.st_mode) && write_in_place(path)) {
-			fd = open(path, O_NOCTTY | O_WRONLY | O_CLOEXEC);
-			if (fd < 0)
-				report_error(path, "open");
-			return fd;
-		}
+		if (!S_ISREG(st.st_mode) && write_in_place(path))
+			return open_in_place(path);
 	}
 
 	if (snprintf(tmp, size, "%s.tmp.%d", path, (int)pid) >= (int)size) {
@@ -532,7 +639,8 @@ static int report_path(const char *template, const struct report_meta *meta,
 	/* A device or FIFO (/dev/null, /dev/stderr) is where every
 	 * process's report goes: "/dev/null.PID" would be a new file in
 	 * /dev. */
-	if (!meta->descendant || strstr(template, "%p") || write_in_place(out))
+	if (!meta->descendant || strstr(template, "%p") || named_descriptor(out) >= 0 ||
+	    write_in_place(out))
 		return 0;
 	len = strlen(out);
 	if (snprintf(out + len, size - len, ".%d", (int)meta->pid) >= (int)(size - len))
@@ -554,6 +662,8 @@ int report_write(const char *template, const struct report_meta *meta,
 		report_error(template, "expand");
 		return -1;
 	}
+	if (resolve_report_path(path, sizeof(path)) < 0)
+		return -1;
 	sym = symbolizer_open();
 	for (size_t i = 0; i < snap->count; i++)
 		symbolizer_resolve(sym, &snap->entries[i].name);
@@ -569,7 +679,8 @@ int report_write(const char *template, const struct report_meta *meta,
 			text_fail(&t, "write", errno);
 		text_flush(&t);
 		ret = report_close(fd, path, tmp, &t);
-		if (ret == 0 && meta->series && append_series(path, &t) < 0)
+		/* A series is a file beside a file: not for a device. */
+		if (ret == 0 && meta->series && *tmp && append_series(path, &t) < 0)
 			ret = -1;
 	} else {
 		ret = -1;

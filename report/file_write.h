@@ -1,0 +1,21 @@
+/*
+ * The profiler's own file writes (reports, their series, the caches):
+ * all of a buffer, or -1 with errno, and never a signal for the program.
+ *
+ * A write past the process's file-size limit (ulimit -f, RLIMIT_FSIZE)
+ * raises SIGXFSZ, whose default action ends the process: a program that
+ * never writes a big file itself would be killed by its profiler's
+ * report.  So the signal is blocked in the writing thread while it
+ * writes; the write then fails with EFBIG, which the caller says on
+ * stderr, and a SIGXFSZ that the write left pending, and that was not
+ * pending before, is taken off again before the thread's mask is put
+ * back.  A program's own SIGXFSZ, pending before, is left as it was.
+ */
+#ifndef ALLOCINFO_REPORT_FILE_WRITE_H
+#define ALLOCINFO_REPORT_FILE_WRITE_H
+
+#include <stddef.h>
+
+int file_write_all(int fd, const void *buf, size_t len);
+
+#endif
