@@ -249,6 +249,28 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
 }
 
 /*
+ * jemalloc reads its options on its first call, which is one of the two
+ * below (usable_for in the early window, fill_size_classes in core_init):
+ * they are chosen just before.  Threads have none to race for: a thread
+ * is made with an allocation.
+ */
+static bool jemalloc_conf_chosen;
+
+/* preload/malloc.c's chooses; a core linked without it (the unit
+ * tests) runs jemalloc with the copy's own options. */
+__attribute__((weak)) void allocinfo_jemalloc_choose_conf(void)
+{
+}
+
+static inline void before_first_jemalloc_call(void)
+{
+	if (unlikely(!jemalloc_conf_chosen)) {
+		allocinfo_jemalloc_choose_conf();
+		jemalloc_conf_chosen = true;
+	}
+}
+
+/*
  * jemalloc's own malloc, calloc and free: their fast paths are ~4 ns
  * per pair quicker than mallocx/dallocx, which take the general path.
  * The fast path takes malloc and calloc (the copy's, under their
@@ -267,6 +289,7 @@ static bool fill_size_classes(void)
 {
 	size_t i = 0;
 
+	before_first_jemalloc_call();
 	while (i <= ALLOC_SMALL_USABLE_MAX / 8) {
 		size_t usable = nallocx(i * 8 < 16 ? 16 : i * 8, 0);
 
@@ -410,6 +433,7 @@ static size_t usable_for(size_t size, int mallocx_flags)
 		if (likely(usable))
 			return usable;
 	}
+	before_first_jemalloc_call();
 	/* 16 at least: glibc's blocks are all 16-aligned. */
 	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
 	return usable > PTRDIFF_MAX ? 0 : usable;

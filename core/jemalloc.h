@@ -34,6 +34,9 @@ void allocinfo_je_free(void *ptr);
 
 /* Read by the copy as it starts (preload/malloc.c sets them). */
 extern const char *allocinfo_je_malloc_conf;
+/* Points allocinfo_je_malloc_conf at the options for this process's
+ * limits; called once, before the copy's first call (core/alloc.c). */
+void allocinfo_jemalloc_choose_conf(void);
 extern void (*allocinfo_je_malloc_message)(void *opaque, const char *text);
 
 /*

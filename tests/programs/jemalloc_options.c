@@ -5,6 +5,10 @@
  * run time, so that the program itself links no allocator.
  *
  *   tcache_max=N tcache_gc_delay_bytes=N dirty_decay_ms=N dss=NAME
+ *   narenas=N percpu_arena=NAME
+ *
+ * The second line's arenas follow the process's limits (one under
+ * ulimit -v or -d) and its CPUs: tests/integration/address_limit.sh.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -16,30 +20,35 @@
 typedef int mallctl_fn(const char *name, void *oldp, size_t *oldlenp, void *newp,
 		       size_t newlen);
 
+static mallctl_fn *mallctl;
+
+/* Reads option @name, of @size bytes, into @value; false if it cannot. */
+static int read_option(const char *name, void *value, size_t size)
+{
+	return mallctl(name, value, &size, NULL, 0) == 0;
+}
+
 int main(void)
 {
-	mallctl_fn *mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT, "mallctl");
-	size_t tcache_max, gc_delay, len;
+	size_t tcache_max, gc_delay;
 	ssize_t decay;
-	const char *dss;
+	const char *dss, *percpu;
+	unsigned int narenas;
 
+	mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT, "mallctl");
 	if (!mallctl) {
 		fprintf(stderr, "jemalloc_options: no mallctl in the process\n");
 		return 1;
 	}
-	len = sizeof(tcache_max);
-	if (mallctl("opt.tcache_max", &tcache_max, &len, NULL, 0))
-		return 1;
-	len = sizeof(gc_delay);
-	if (mallctl("opt.tcache_gc_delay_bytes", &gc_delay, &len, NULL, 0))
-		return 1;
-	len = sizeof(decay);
-	if (mallctl("opt.dirty_decay_ms", &decay, &len, NULL, 0))
-		return 1;
-	len = sizeof(dss);
-	if (mallctl("opt.dss", &dss, &len, NULL, 0))
+	if (!read_option("opt.tcache_max", &tcache_max, sizeof(tcache_max)) ||
+	    !read_option("opt.tcache_gc_delay_bytes", &gc_delay, sizeof(gc_delay)) ||
+	    !read_option("opt.dirty_decay_ms", &decay, sizeof(decay)) ||
+	    !read_option("opt.dss", &dss, sizeof(dss)) ||
+	    !read_option("opt.narenas", &narenas, sizeof(narenas)) ||
+	    !read_option("opt.percpu_arena", &percpu, sizeof(percpu)))
 		return 1;
 	printf("tcache_max=%zu tcache_gc_delay_bytes=%zu dirty_decay_ms=%zd dss=%s\n",
 	       tcache_max, gc_delay, decay, dss);
+	printf("narenas=%u percpu_arena=%s\n", narenas, percpu);
 	return 0;
 }
