@@ -29,6 +29,20 @@
  *   site is then charged as without the unwinder).
  * - Every other call passes to glibc: libunwind also reads and closes
  *   files of its own (/proc/self/maps, ELF images).
+ *
+ * Better still, no pipe at all: the check's write goes through its
+ * import of syscall, as syscall(SYS_write, write end, address, 1), and
+ * asks only whether the byte at the address can be read.  Where
+ * process_vm_readv may read the process's own memory (unless a seccomp
+ * filter forbids it, everywhere), libunwind's pipe2 gets two numbers
+ * that no descriptor can have (past the kernel's nr_open), its read of
+ * one fails with EAGAIN, as an empty pipe's does, its write to the
+ * other is that read of one byte (1, or -1 and EFAULT where the
+ * address cannot be read), and its close of either does nothing.  The
+ * program keeps all of its descriptors: a pipe took two of them, which
+ * at `ulimit -n 8` made a shell's next pipe fail.  Each check costs two
+ * system calls (getpid, for a fork's child checks its own memory, and
+ * process_vm_readv) where the pipe's cost four.
  */
 #include "core/unwinder_pipe.h"
 
@@ -43,6 +57,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Descriptors this far below the limit (or 1,024) and up hold the pipe. */
@@ -83,11 +99,50 @@ static int moved_up(int fd, int flags)
 	return high;
 }
 
+/* The numbers libunwind is given for its pipe where it needs none: past
+ * any descriptor (the kernel's nr_open is at most 2^30 - 8). */
+#define NO_PIPE_READ_END  (INT32_MAX - 1)
+#define NO_PIPE_WRITE_END (INT32_MAX - 2)
+
+/* Whether checks read the memory itself (set by unwinder_pipe_guard,
+ * before libunwind starts, where process_vm_readv works and libunwind's
+ * syscall import is guarded). */
+static bool checks_without_pipe;
+
+/* Whether the byte at @address can be read. */
+static bool readable(const void *address)
+{
+	char byte;
+	struct iovec local = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec remote = { .iov_base = (void *)address, .iov_len = 1 };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+}
+
+static long guarded_syscall(long number, long a1, long a2, long a3, long a4, long a5,
+			    long a6)
+{
+	/* An int among the variadic arguments: its register's upper half is
+	 * not part of it. */
+	if (number == SYS_write && (int)a1 == NO_PIPE_WRITE_END) {
+		if (readable((const void *)a2))
+			return 1;
+		errno = EFAULT;
+		return -1;
+	}
+	return syscall(number, a1, a2, a3, a4, a5, a6);
+}
+
 static int guarded_pipe2(int ends[2], int flags)
 {
 	int made[2];
 	struct stat st;
 
+	if (checks_without_pipe) {
+		ends[0] = NO_PIPE_READ_END;
+		ends[1] = NO_PIPE_WRITE_END;
+		return 0;
+	}
 	if (pipe2(made, flags) != 0) {
 		/* libunwind does not look at the result: with -1 its
 		 * checks fail rather than write to what the old numbers
@@ -110,6 +165,10 @@ static int guarded_pipe2(int ends[2], int flags)
 
 static ssize_t guarded_read(int fd, void *buf, size_t count)
 {
+	if (fd == NO_PIPE_READ_END) {
+		errno = EAGAIN;
+		return -1;
+	}
 	if (fd >= 0 && fd == atomic_load_explicit(&pipe_read_end, memory_order_relaxed) &&
 	    (!is_the_pipe(fd) ||
 	     !is_the_pipe(atomic_load_explicit(&pipe_write_end, memory_order_relaxed)))) {
@@ -130,6 +189,8 @@ static int guarded_close(int fd)
 {
 	bool ours;
 
+	if (fd == NO_PIPE_READ_END || fd == NO_PIPE_WRITE_END)
+		return 0;
 	if (fd < 0 || (fd != atomic_load_explicit(&pipe_read_end, memory_order_relaxed) &&
 		       fd != atomic_load_explicit(&pipe_write_end, memory_order_relaxed)))
 		return close(fd);	/* a file of libunwind's own: no fstat */
@@ -153,7 +214,12 @@ static const struct import_guard import_guards[] = {
 	{ "pipe2", (void *)guarded_pipe2 },
 	{ "read", (void *)guarded_read },
 	{ "close", (void *)guarded_close },
+	{ "syscall", (void *)guarded_syscall },
 };
+
+/* The bit of import_guards' syscall, which a check without a pipe
+ * needs. */
+#define GUARD_SYSCALL (1u << 3)
 
 /* The address a dynamic entry of @map gives: glibc has made most of
  * them absolute already, which an address past the base shows. */
@@ -270,6 +336,9 @@ bool unwinder_pipe_guard(void *handle)
 		guard_relocs(map, plt_relocs, plt_bytes, symbols, names, &relro, &imported, &done);
 	if (relocs)
 		guard_relocs(map, relocs, reloc_bytes, symbols, names, &relro, &imported, &done);
+	/* Checks read the memory themselves only where libunwind's write
+	 * comes here, and the kernel lets a process read its own. */
+	checks_without_pipe = (done & GUARD_SYSCALL) && readable(&relro);
 	/* A libunwind that makes no pipe needs no guard. */
 	return done == imported;
 }

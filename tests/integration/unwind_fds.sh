@@ -5,7 +5,10 @@
 # then allocates where the profiler unwinds.  At ALLOCINFO_DEPTH 1 and 4,
 # each with a fresh cache folder: the program reads its input whole and
 # its output file holds only its own line, as natively
-# (core/unwinder_pipe.c); the sites are charged as usual, to the callers
+# (core/unwinder_pipe.c), and it has as many descriptors open as
+# natively (the program counts them where process_vm_readv may read its
+# own memory, as the unwinder's checks then do without a pipe; its
+# stdout says which); the sites are charged as usual, to the callers
 # of strdup by the EXPECT markers and to each stub's own site.
 set -eu
 . "$TEST_SRC/lib.sh"
@@ -33,6 +36,7 @@ $(diff "$T/native.stdout" "$T/$name.stdout" | head -5)"
 	[ "$stubs" = "640 64" ] ||
 		fail_later "$name: the stubs' sites hold '$stubs' (bytes calls), not '640 64'"
 done
+grep -E '^(descriptors not counted|[0-9]+ descriptors open)' "$T/native.stdout"
 check_expect_markers "$src" "$T/depth1"
 for line in $(grep -n 'strdup(text); /\* EXPECT: 80 8 \*/' "$src" | cut -d: -f1); do
 	grep -Eq "^ +80 +8 [^ ]*unwind_fds\.c:$line func:copy_[a-z]+ stack:" "$T/depth4" ||

@@ -15,7 +15,12 @@
  * to the descriptor limit, which it first lowers to 128, but for the
  * last SPARE (room for a new pipe of libunwind's, and the wrapper
  * sites charged to their callers as usual).  It prints what it read,
- * which must be IN whole, and the sites' totals.
+ * which must be IN whole, and the sites' totals; then how many
+ * descriptors are open, which must be as many as natively: a profiler
+ * whose unwinder keeps a pipe holds two more.  (Only where the process
+ * may read its own memory with process_vm_readv, which the profiler
+ * checks memory with instead; elsewhere it needs the pipe, and the
+ * program says so.)
  * A profiler whose unwinder read from or wrote to those descriptors
  * took bytes of IN and put bytes of its memory into OUT.  It closes
  * them all before it returns.
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -59,6 +65,16 @@ static __attribute__((noinline)) void *copy_one(void)
 static __attribute__((noinline)) void *copy_two(void)
 {
 	return strdup(text); /* EXPECT: 80 8 */
+}
+
+/* Whether process_vm_readv may read this process's memory. */
+static int reads_own_memory(void)
+{
+	char from = 'x', to = 0;
+	struct iovec local = { .iov_base = &to, .iov_len = 1 };
+	struct iovec remote = { .iov_base = &from, .iov_len = 1 };
+
+	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1 && to == 'x';
 }
 
 int main(int argc, char **argv)
@@ -121,6 +137,15 @@ int main(int argc, char **argv)
 	CHECK(write(4, "written through 4\n", 18) == 18, "write to 4");
 	printf("%d copies of %zu bytes through stubs, %d from copy_one and copy_two\n",
 	       STUBS, sizeof(text), 2 * COPIES);
+	if (reads_own_memory()) {
+		int open_now = 0;
+
+		for (int fd = 0; fd < (int)limit.rlim_cur; fd++)
+			open_now += fcntl(fd, F_GETFD) >= 0;
+		printf("%d descriptors open\n", open_now);
+	} else {
+		printf("descriptors not counted: process_vm_readv refused\n");
+	}
 	/* Closed again, as a shell's exec 3<&- 4>&- would: the report at
 	 * exit needs a descriptor. */
 	for (int fd = 3; fd < (int)limit.rlim_cur; fd++)
