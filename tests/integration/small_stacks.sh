@@ -4,6 +4,14 @@
 # is natively (the library's static TLS fits in such a stack), its
 # magazines open and are flushed at its exit, and the per-site totals
 # at exit are exact; the program prints the same.
+# And the program's first allocation, made ten frames of 256 bytes deep
+# in a thread on such a stack (tests/programs/stack_headroom.c), where
+# the profiler first reads the module's routes: with a fresh default
+# cache folder (under HOME) and again with the folder the first run
+# filled, the program
+# exits 0 and its site holds its block.  (At ALLOCINFO_DEPTH > 1 a
+# first walk unwinds with libunwind, whose frames such a stack does not
+# hold: not checked here.)
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -16,5 +24,16 @@ check_expect_markers "$TEST_SRC/programs/small_stacks.c" "$T/report"
 check_no_stderr "$T/report"
 cmp -s "$T/native.stdout" "$T/report.stdout" ||
 	fail_later "small_stacks printed differently under the preload"
+
+headroom=$TEST_BIN/programs/stack_headroom
+run_native "$headroom"
+# The default folder, under HOME: its path is the one built on the way.
+mkdir "$T/home"
+for run in fresh filled; do
+	(unset ALLOCINFO_CACHE XDG_CACHE_HOME && HOME=$T/home run_preloaded "$T/headroom-$run" "$headroom")
+	cmp -s "$T/native.stdout" "$T/headroom-$run.stdout" ||
+		fail_later "stack_headroom ($run cache) printed differently"
+	check_expect_markers "$TEST_SRC/programs/stack_headroom.c" "$T/headroom-$run"
+done
 
 test_done
