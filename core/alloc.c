@@ -22,6 +22,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/single_threaded.h>
+#include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -393,8 +395,64 @@ static inline bool block_is_ours(const void *ptr)
 	return allocator_pages_contain(ptr);
 }
 
+/*
+ * The largest block served.  glibc's malloc takes a large block from
+ * mmap, which the kernel's heuristic overcommit (vm.overcommit_memory
+ * 0, its default) refuses when it needs more pages than RAM and swap
+ * hold together: malloc(1 TiB) is NULL with ENOMEM, and python3's
+ * bytes(2**40) raises MemoryError.  jemalloc maps with MAP_NORESERVE
+ * where the kernel overcommits, which that check passes: the same
+ * requests succeeded, up to 32 TiB, and a program's first writes to
+ * such a block would wake the OOM killer.  So with the heuristic on,
+ * a request (its class, for an alignment) of more pages than RAM and
+ * swap fails as glibc's does; with overcommit always (1) or never (2)
+ * jemalloc meets the kernel's own answer.  PTRDIFF_MAX until core_init,
+ * and where the settings cannot be read.
+ */
+static size_t request_max = PTRDIFF_MAX;
+
+static void bound_requests_as_glibc(void)
+{
+	char mode = 0;
+	struct sysinfo info;
+	int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+	unsigned long long bytes;
+
+	if (fd < 0)
+		return;
+	if (read(fd, &mode, 1) != 1)
+		mode = 0;
+	close(fd);
+	if (mode != '0' || sysinfo(&info) != 0)
+		return;
+	bytes = ((unsigned long long)info.totalram + info.totalswap) * info.mem_unit;
+	if (bytes < PTRDIFF_MAX)
+		request_max = (size_t)bytes;
+}
+
+static inline bool past_request_max(size_t usable)
+{
+	return usable > request_max;
+}
+
+/* The same for a block of class @usable aligned to @align: glibc maps
+ * (and jemalloc reserves) up to @align - a page more, to cut the
+ * aligned block from. */
+static inline bool aligned_past_request_max(size_t usable, size_t align)
+{
+	size_t page = (size_t)1 << ALLOCATOR_PAGES_PAGE_SHIFT;
+
+	if (align <= page)
+		return past_request_max(usable);
+	return usable > request_max || align - page > request_max - usable;
+}
+
 void core_init(const struct core_options *options)
 {
+	int saved_errno = errno;
+
+	bound_requests_as_glibc();
+	errno = saved_errno;
 	core_count_usable_size = options->count_usable_size;
 	core_internal_enter();
 	open_jemalloc_fast_path();
@@ -527,7 +585,7 @@ static inline void *alloc_block(size_t size, size_t align,
 		usable = size;
 	else
 		usable = usable_for(size, mallocx_flags);
-	if (unlikely(!usable)) {
+	if (unlikely(!usable) || unlikely(aligned_past_request_max(usable, align))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -628,7 +686,7 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 					     tag_for(alloc_flags, site));
 	}
 	usable = usable_for(size, 0);
-	if (unlikely(!usable)) {
+	if (unlikely(!usable) || unlikely(past_request_max(usable))) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -823,7 +881,7 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
 	uint32_t site_word = codetag_site_word_small(site), tag = 0;
 	void *ptr;
 
-	if (unlikely(size > PTRDIFF_MAX)) {
+	if (unlikely(past_request_max(size))) {
 		errno = ENOMEM;
 		return NULL;
 	}
