@@ -174,7 +174,7 @@ enum unwinder_answer { UNWINDER_NOW, UNWINDER_LATER, UNWINDER_NEVER };
  * (no thread waits: the loading one may need the other's lock). */
 static void unwinder_load(void)
 {
-	int unloaded = UNWINDER_UNLOADED;
+	int unloaded = UNWINDER_UNLOADED, saved_errno = errno;
 
 	if (!atomic_compare_exchange_strong(&unwinder_state, &unloaded,
 					    UNWINDER_LOADING))
@@ -182,6 +182,10 @@ static void unwinder_load(void)
 	core_internal_enter();
 	load_unwinder();
 	core_internal_leave();
+	/* As the program left it: the load runs before a dlopen or a
+	 * pthread_create of the program's, whose success keeps errno
+	 * (dlopen's search for libunwind left it 0). */
+	errno = saved_errno;
 	atomic_store_explicit(&unwinder_state, UNWINDER_LOADED, memory_order_release);
 }
 

@@ -48,6 +48,12 @@ check_no_stderr "$T/thread"
 # 3. A dlopen.
 run_preloaded "$T/dlopen" "$prog" dlopen
 check_states "$T/dlopen" "start: unwinder: no;after strdup: unwinder: no;after dlopen: unwinder: yes;"
+# errno as natively after the dlopen that loaded libunwind first (it
+# was 0).
+"$prog" dlopen >"$T/dlopen.native" 2>&1 || fail "unwinder_lazy dlopen failed natively"
+grep '^errno after dlopen' "$T/dlopen.native" >"$T/errno.native"
+grep '^errno after dlopen' "$T/dlopen.stdout" | cmp -s - "$T/errno.native" ||
+	fail "errno after the dlopen: $(grep '^errno' "$T/dlopen.stdout"), natively $(cat "$T/errno.native")"
 check_expect_markers "$src" "$T/dlopen"
 check_no_stderr "$T/dlopen"
 

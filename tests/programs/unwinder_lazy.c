@@ -8,12 +8,13 @@
  *                          site, whose caller the first run measures
  *                          with the unwinder and a later one knows
  *   unwinder_lazy thread   the same, then a thread that calls strdup
- *   unwinder_lazy dlopen   the same, then a dlopen
+ *   unwinder_lazy dlopen   the same, then a dlopen, and errno after it
  *
  * The state is read from /proc/self/maps (unwinder_state.h): the check
  * allocates nothing.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,8 +58,13 @@ int main(int argc, char **argv)
 		CHECK(pthread_join(thread, NULL) == 0, "pthread_join failed");
 		CHECK(names[3] != NULL, "strdup in the thread failed");
 	} else if (!strcmp(mode, "dlopen")) {
-		void *lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+		void *lib;
 
+		/* A dlopen that succeeds leaves errno as it was, the
+		 * profiler's load of libunwind before it included. */
+		errno = 1234;
+		lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
+		printf("errno after dlopen: %d\n", errno);
 		CHECK(lib != NULL, "dlopen libz.so.1: %s", dlerror());
 		say("after dlopen");
 	}
