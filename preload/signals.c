@@ -9,11 +9,13 @@
  * signal with the same exit status.
  *
  * The program never sees that handler.  sigaction() and signal() are
- * interposed for these signals: they return the disposition the program
- * set (the default, until it sets one), and a handler or SIG_IGN of the
- * program's replaces ours for real, so its handler runs exactly as it
- * would without us.  Setting the default back brings ours back.
- * Everything else passes straight to glibc.
+ * interposed for these signals: while ours stands in for the default,
+ * they return the default as the kernel kept it when the program set it
+ * (read back at once: its flags, glibc's restorer); a handler or SIG_IGN
+ * of the program's replaces ours for real, so its handler runs exactly
+ * as it would without us, and queries then ask the kernel, which knows
+ * when a one-shot handler has run.  Setting the default back brings ours
+ * back.  Everything else passes straight to glibc.
  */
 #include "preload/signals.h"
 
@@ -219,18 +221,34 @@ EXPORT int sigaction(int sig, const struct sigaction *act,
 	if (!is_watched(sig))
 		return __sigaction(sig, act, old);
 	w = &watched[sig];
-	if (old)
+	/* While the program's own action is installed, the kernel's is the
+	 * truth: a one-shot handler (SA_RESETHAND, sysv_signal) is SIG_DFL
+	 * once it has run, which a copy kept here would not say, and a
+	 * program that saved and restored the copy re-armed a handler the
+	 * kernel had reset. */
+	if (old && (w->ours_installed || __sigaction(sig, NULL, old) != 0))
 		*old = w->program;
 	if (!act)
 		return 0;
 	if (act->sa_handler == SIG_DFL && !(act->sa_flags & SA_SIGINFO)) {
-		if (!w->ours_installed && install_ours(sig) != 0)
-			return -1;
-	} else {
+		struct sigaction as_kept;
+
+		/* Set for a moment, and read back as the kernel keeps it
+		 * (the flags it knows, glibc's SA_RESTORER and restorer),
+		 * which is what the program's queries will be told while
+		 * ours stands in for it. */
 		if (__sigaction(sig, act, NULL) != 0)
 			return -1;
 		w->ours_installed = false;
+		w->program = __sigaction(sig, NULL, &as_kept) == 0 ? as_kept : *act;
+		/* Without ours the program's default stands: no report on
+		 * this signal, and the program's call still succeeded. */
+		(void)install_ours(sig);
+		return 0;
 	}
+	if (__sigaction(sig, act, NULL) != 0)
+		return -1;
+	w->ours_installed = false;
 	w->program = *act;
 	return 0;
 }
