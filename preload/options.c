@@ -5,9 +5,11 @@
 #include "preload/options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/callsite.h"
 
@@ -35,13 +37,42 @@ static void read_size_mode(struct allocinfo_options *options)
 			       "requested");
 }
 
+/*
+ * A relative report path is taken from the folder the process starts
+ * in, as heaptrack names its file: a daemon that changes to / (or a
+ * program that changes to any folder) had its report written there at
+ * exit, or lost it with one line on stderr where it could not write.
+ * Left relative where the folder cannot be named.
+ */
+static void absolute_from_start(char *path, size_t size)
+{
+	char cwd[PATH_MAX], joined[PATH_MAX];
+	size_t n = 0;
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)) || size > sizeof(joined))
+		return;
+	/* The folder's own % signs are not the template's. */
+	for (const char *c = cwd; *c && n + 2 < size; c++) {
+		joined[n++] = *c;
+		if (*c == '%')
+			joined[n++] = '%';
+	}
+	if (n + 1 + strlen(path) >= size)
+		return;
+	joined[n++] = '/';
+	strcpy(joined + n, path);
+	strcpy(path, joined);
+}
+
 static void read_output(struct allocinfo_options *options)
 {
 	const char *v = getenv("ALLOCINFO_OUTPUT");
 
 	strcpy(options->output_template, ALLOCINFO_DEFAULT_OUTPUT);
-	if (!v)
+	if (!v) {
+		absolute_from_start(options->output_template, sizeof(options->output_template));
 		return;
+	}
 	if (!*v)
 		warn_bad_value("ALLOCINFO_OUTPUT", v, "a path",
 			       ALLOCINFO_DEFAULT_OUTPUT);
@@ -50,6 +81,7 @@ static void read_output(struct allocinfo_options *options)
 			       ALLOCINFO_DEFAULT_OUTPUT);
 	else
 		strcpy(options->output_template, v);
+	absolute_from_start(options->output_template, sizeof(options->output_template));
 }
 
 static void read_mmap_mode(struct allocinfo_options *options)

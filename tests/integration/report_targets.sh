@@ -14,7 +14,10 @@
 #   stderr, where the report's open used to wait for ever;
 # - a file-size limit (ulimit -f) smaller than the report: the program
 #   exits 0 with its own output, and one line on stderr says the write
-#   failed, where SIGXFSZ used to kill it (exit 153).
+#   failed, where SIGXFSZ used to kill it (exit 153);
+# - a relative path is taken from the folder the process starts in, also
+#   when it changes to another (python3 os.chdir), in a folder whose name
+#   has a % sign (not a template's).
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -101,5 +104,18 @@ status=0
 [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^allocinfo: cannot write report $T/big.*: write: File too large" "$T/err" ||
 	fail "a write past the file-size limit should be one line: $(cat "$T/err")"
 [ ! -e "$T/big" ] || fail "a report cut short by the limit was put in place"
+
+# Relative, from the folder the process started in.
+mkdir "$T/start%dir" "$T/elsewhere"
+status=0
+(cd "$T/start%dir" && ALLOCINFO_OUTPUT=relative.%p LD_PRELOAD=$ALLOCINFO_LIB \
+	/usr/bin/python3 -c 'import os, sys; os.chdir(sys.argv[1]); print("moved")' "$T/elsewhere") \
+	>"$T/out" 2>"$T/err" || status=$?
+[ "$status" -eq 0 ] && [ "$(cat "$T/out")" = moved ] && [ ! -s "$T/err" ] ||
+	fail "python3 that changes folder: status $status, $(cat "$T/out" "$T/err")"
+set -- "$T/start%dir"/relative.*
+[ -f "$1" ] || fail "no report in the folder the process started in: $(ls -A "$T/start%dir" "$T/elsewhere")"
+check_report_wellformed "$1"
+[ -z "$(ls -A "$T/elsewhere")" ] || fail "a report in the folder the process moved to: $(ls -A "$T/elsewhere")"
 
 test_done
