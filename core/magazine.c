@@ -91,6 +91,20 @@ static void flush_at_exit(void *arg)
 	t->magazine_block = NULL;
 }
 
+void core_magazine_empty(void)
+{
+	struct core_thread *t = &core_thread;
+
+	for (unsigned int m = 0; m < CORE_MAGAZINES; m++) {
+		while (t->magazine_count[m]) {
+			unsigned int n = t->magazine_count[m] - 1u;
+
+			t->magazine_count[m] = (uint8_t)n;
+			core_je.free(t->magazine_block[m * CORE_MAGAZINE_BLOCKS + n].block);
+		}
+	}
+}
+
 void core_magazine_open(struct core_thread *t)
 {
 	if (t->magazines_settled || !core_is_ready() ||

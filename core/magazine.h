@@ -66,6 +66,11 @@ extern uint8_t core_size_magazine[];
  * ready): out of line, on the first free that finds them shut. */
 void core_magazine_open(struct core_thread *t);
 
+/* Gives this thread's magazines' blocks back to jemalloc, the
+ * magazines left open: for figures of the heap that count what the
+ * thread holds for reuse as free (preload/malloc_stats.c). */
+void core_magazine_empty(void);
+
 /* Fills core_magazine_of_usable from the class table (@entries classes
  * by size / 8); should jemalloc's classes be more than the magazines,
  * none opens. */
