@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -533,14 +534,27 @@ static int resolve_report_path(char *path, size_t size)
 	return 0;
 }
 
-/* A device, FIFO or socket at @path, opened where it is.  Not waiting
- * for a FIFO's reader: a FIFO nobody reads would hold the program at
- * its exit for ever. */
+/*
+ * A device, FIFO or socket at @path, opened where it is.  A FIFO's open
+ * waits for a reader, and for one that never comes the program would
+ * wait at its exit for ever: so it is opened without waiting, again
+ * every 10 ms while no reader has it open, for FIFO_READER_WAIT_MS at
+ * most (a reader started beside the program, `cat fifo &`, may open it
+ * a moment after the program ends).
+ */
+#define FIFO_READER_WAIT_MS 5000
+
 static int open_in_place(const char *path)
 {
-	int fd = open(path, O_NOCTTY | O_WRONLY | O_CLOEXEC | O_NONBLOCK);
-	int flags;
+	static const struct timespec poll_interval = { .tv_nsec = 10 * 1000 * 1000 };
+	int fd, flags;
 
+	for (int waited_ms = 0;; waited_ms += 10) {
+		fd = open(path, O_NOCTTY | O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0 || errno != ENXIO || waited_ms >= FIFO_READER_WAIT_MS)
+			break;
+		nanosleep(&poll_interval, NULL);
+	}
 	if (fd < 0) {
 		report_error(path, errno == ENXIO ? "open (a FIFO with no reader)" : "open");
 		return -1;

@@ -10,8 +10,9 @@
 #   (/tmp's kind) is never followed: its target keeps its content, one
 #   line on stderr names the link (needs root, to make the link another
 #   user's: said on stdout and left out otherwise);
-# - a FIFO that nobody reads: the program exits at once, one line on
-#   stderr, where the report's open used to wait for ever;
+# - a FIFO that nobody reads: the program exits (once the writer has
+#   waited 5 s for a reader), one line on stderr, where the report's
+#   open used to wait for ever;
 # - a file-size limit (ulimit -f) smaller than the report: the program
 #   exits 0 with its own output, and one line on stderr says the write
 #   failed, where SIGXFSZ used to kill it (exit 153);
