@@ -56,7 +56,11 @@ struct site_cache_dir *site_cache_dir_open(const char *setting,
 
 	fd = cache_dir_open(setting);
 	if (fd < 0) {
-		if (setting && errno)
+		/* ENOSYS for an open is a seccomp sandbox's answer (man-db
+		 * runs groff, tbl and col in one): nothing the user set is
+		 * wrong, and the report is the same without the cache, so
+		 * each sandboxed process of a pipeline says nothing. */
+		if (setting && errno && errno != ENOSYS)
 			fprintf(stderr, "allocinfo: ALLOCINFO_CACHE='%s': %s; "
 				"symbolizing without the cache\n", setting,
 				errno == EPERM ? "not a folder of this user's "

@@ -372,8 +372,11 @@ static void build_text(struct text *t, const struct report_meta *meta,
 
 static void report_error(const char *path, const char *what)
 {
-	fprintf(stderr, "allocinfo: cannot write report %s: %s: %s\n",
-		path, what, strerror(errno));
+	/* ENOSYS for a file's open or write is a seccomp filter's answer
+	 * (man-db's sandbox of preconv and col): said as such. */
+	fprintf(stderr, "allocinfo: cannot write report %s: %s: %s%s\n",
+		path, what, strerror(errno),
+		errno == ENOSYS ? " (a seccomp sandbox forbids it)" : "");
 }
 
 /* A target that exists and is not a regular file (a device such as

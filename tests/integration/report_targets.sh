@@ -16,6 +16,10 @@
 # - a file-size limit (ulimit -f) smaller than the report: the program
 #   exits 0 with its own output, and one line on stderr says the write
 #   failed, where SIGXFSZ used to kill it (exit 153);
+# - a process in a seccomp sandbox that forbids opening files
+#   (tests/programs/sandboxed.c, as man-db's preconv and col): one line
+#   on stderr that names the sandbox, and none for the cache folder it
+#   cannot open either;
 # - a relative path is taken from the folder the process starts in, also
 #   when it changes to another (python3 os.chdir), in a folder whose name
 #   has a % sign (not a template's).
@@ -105,6 +109,18 @@ status=0
 [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q "^allocinfo: cannot write report $T/big.*: write: File too large" "$T/err" ||
 	fail "a write past the file-size limit should be one line: $(cat "$T/err")"
 [ ! -e "$T/big" ] || fail "a report cut short by the limit was put in place"
+
+# A sandbox that forbids opening files.
+sandboxed=$TEST_BIN/programs/sandboxed
+run_native "$sandboxed"
+status=0
+ALLOCINFO_OUTPUT=$T/sandboxed ALLOCINFO_CACHE=$T/sandbox-cache LD_PRELOAD=$ALLOCINFO_LIB \
+	"$sandboxed" >"$T/out" 2>"$T/err" || status=$?
+[ "$status" -eq 0 ] && cmp -s "$T/out" "$T/native.stdout" ||
+	fail "sandboxed: status $status, stdout $(cat "$T/out")"
+[ "$(wc -l <"$T/err")" -eq 1 ] &&
+	grep -q "^allocinfo: cannot write report $T/sandboxed.*(a seccomp sandbox forbids it)$" "$T/err" ||
+	fail "sandboxed: expected one line naming the sandbox, got: $(cat "$T/err")"
 
 # Relative, from the folder the process started in.
 mkdir "$T/start%dir" "$T/elsewhere"
