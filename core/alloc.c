@@ -183,17 +183,55 @@ static bool program_defines(unsigned int what)
  * library bound to glibc's malloc (RTLD_DEEPBIND, -Bsymbolic,
  * __libc_malloc) may hand its callers blocks they free with ours.
  */
-extern void *__libc_calloc(size_t n, size_t size);
-extern void __libc_free(void *ptr);
-extern void *__libc_realloc(void *ptr, size_t size);
-extern void *__libc_memalign(size_t align, size_t size);
+/*
+ * glibc's own allocator, by the names it exports for it, looked up in
+ * libc's symbol table: the library exports those names too
+ * (preload/malloc.c), and a call by name would come back here.  Found
+ * once, at start (core_init) or by the first call that needs them.
+ */
+struct glibc_allocator {
+	void *(*calloc)(size_t n, size_t size);
+	void (*free)(void *ptr);
+	void *(*realloc)(void *ptr, size_t size);
+	void *(*memalign)(size_t align, size_t size);
+	size_t (*usable_size)(void *ptr);
+};
+static struct glibc_allocator glibc;
+static atomic_bool glibc_found;
+
+static __attribute__((noinline, cold)) void find_glibc_allocator(void)
+{
+	void *libc;
+	int saved_errno = errno;
+
+	core_internal_enter();
+	libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	if (libc) {
+		*(void **)&glibc.calloc = dlsym(libc, "__libc_calloc");
+		*(void **)&glibc.free = dlsym(libc, "__libc_free");
+		*(void **)&glibc.realloc = dlsym(libc, "__libc_realloc");
+		*(void **)&glibc.memalign = dlsym(libc, "__libc_memalign");
+		*(void **)&glibc.usable_size = dlsym(libc, "malloc_usable_size");
+		dlclose(libc);
+	}
+	core_internal_leave();
+	errno = saved_errno;
+	atomic_store_explicit(&glibc_found, true, memory_order_release);
+}
+
+static inline const struct glibc_allocator *glibc_allocator(void)
+{
+	if (!atomic_load_explicit(&glibc_found, memory_order_acquire))
+		find_glibc_allocator();
+	return &glibc;
+}
 
 static __attribute__((noinline, cold)) void foreign_free(void *ptr)
 {
 	if (program_defines(PROGRAM_DEFINES_FREE))
 		free(ptr);
-	else
-		__libc_free(ptr);
+	else if (glibc_allocator()->free)
+		glibc_allocator()->free(ptr);
 }
 
 static __attribute__((noinline, cold)) void *foreign_realloc(void *ptr,
@@ -201,7 +239,11 @@ static __attribute__((noinline, cold)) void *foreign_realloc(void *ptr,
 {
 	if (program_defines(PROGRAM_DEFINES_REALLOC))
 		return realloc(ptr, size);
-	return __libc_realloc(ptr, size);
+	if (!glibc_allocator()->realloc) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return glibc_allocator()->realloc(ptr, size);
 }
 
 /*
@@ -220,34 +262,25 @@ static __attribute__((noinline, cold)) void *program_alloc(size_t size, size_t a
 	if (align > ALLOC_MIN_ALIGN) {
 		if (program_defines(PROGRAM_DEFINES_ALIGNED_ALLOC))
 			ptr = aligned_alloc(align, size);
+		else if (glibc_allocator()->memalign)
+			ptr = glibc_allocator()->memalign(align, size);
 		else
-			ptr = __libc_memalign(align, size);
+			ptr = NULL;
 		if (ptr && zero)
 			memset(ptr, 0, size);
 		return ptr;
 	}
 	if (zero)
 		return program_defines(PROGRAM_DEFINES_CALLOC) ? calloc(1, size) :
-								 __libc_calloc(1, size);
+		       glibc_allocator()->calloc ? glibc_allocator()->calloc(1, size) : NULL;
 	return malloc(size);
 }
 
 static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
 {
-	static size_t (*glibc_usable_size)(void *);
+	const struct glibc_allocator *g = glibc_allocator();
 
-	if (!glibc_usable_size) {
-		void *libc;
-
-		core_internal_enter();
-		libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-		if (libc) {
-			*(void **)&glibc_usable_size = dlsym(libc, "malloc_usable_size");
-			dlclose(libc);
-		}
-		core_internal_leave();
-	}
-	return glibc_usable_size ? glibc_usable_size(ptr) : 0;
+	return g->usable_size ? g->usable_size(ptr) : 0;
 }
 
 /*
@@ -453,6 +486,9 @@ void core_init(const struct core_options *options)
 
 	bound_requests_as_glibc();
 	errno = saved_errno;
+	/* At start, where the loader's lock is free: a first free of a
+	 * block of glibc's may come at any time after. */
+	(void)glibc_allocator();
 	core_count_usable_size = options->count_usable_size;
 	core_internal_enter();
 	open_jemalloc_fast_path();

@@ -6,6 +6,9 @@
 # line by line, as natively).  Natively first, so each check holds for
 # glibc; then at depths 1 and 4.  Before the preload answered them they
 # reached glibc's idle allocator: every figure 0.
+# And glibc's own names, __libc_malloc and kin, mixed with malloc and
+# free (tests/programs/libc_names.c): the program runs as natively, and
+# each kept block is charged to its line.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -24,5 +27,13 @@ for depth in 1 4; do
 		fail_later "depth $depth: malloc_stats' layout differs from glibc's:
 $(cat "$T/depth$depth.stderr")"
 done
+
+names=$TEST_BIN/programs/libc_names
+run_native "$names"
+run_preloaded "$T/names" "$names"
+check_report_wellformed "$T/names"
+check_no_stderr "$T/names"
+cmp -s "$T/native.stdout" "$T/names.stdout" || fail_later "libc_names printed differently"
+check_expect_markers "$TEST_SRC/programs/libc_names.c" "$T/names"
 
 test_done
