@@ -98,46 +98,20 @@ EXPORT size_t malloc_usable_size(void *ptr)
  * them directly, to reach the system's malloc past an interposer, had
  * glibc's __libc_free given a block of ours, and glibc aborted the
  * program ("free(): invalid pointer").  Taken over too, so that every
- * name of the malloc family means one allocator; the core reaches
- * glibc's own, for blocks that glibc made, through libc's symbol table
- * (core/alloc.c).
+ * name of the malloc family means one allocator: aliases, the same
+ * code, so that a call names its caller as the standard name's does.
+ * The core reaches glibc's own, for blocks that glibc made, through
+ * libc's symbol table (core/alloc.c).
  */
-EXPORT void *__libc_malloc(size_t size)
-{
-	return core_malloc(size, CALLER);
-}
-
-EXPORT void *__libc_calloc(size_t n, size_t size)
-{
-	return core_calloc(n, size, CALLER);
-}
-
-EXPORT void *__libc_realloc(void *ptr, size_t size)
-{
-	return core_realloc_inline(ptr, size, CALLER);
-}
-
-EXPORT void __libc_free(void *ptr)
-{
-	core_free_inline(ptr);
-}
-
-EXPORT void *__libc_memalign(size_t align, size_t size)
-{
-	if (core_align_takes_fast_path(align))
-		return core_memalign_inline(align, size, CALLER);
-	return malloc_api_memalign(align, size, CALLER);
-}
-
-EXPORT void *__libc_valloc(size_t size)
-{
-	return malloc_api_valloc(size, CALLER);
-}
-
-EXPORT void *__libc_pvalloc(size_t size)
-{
-	return malloc_api_pvalloc(size, CALLER);
-}
+#define LIBC_NAME(name) \
+	EXPORT __typeof__(name) __libc_##name __attribute__((alias(#name), copy(name)))
+LIBC_NAME(malloc);
+LIBC_NAME(calloc);
+LIBC_NAME(realloc);
+LIBC_NAME(free);
+LIBC_NAME(memalign);
+LIBC_NAME(valloc);
+LIBC_NAME(pvalloc);
 
 /*
  * The exports above under hidden names, which always mean these
