@@ -57,12 +57,14 @@ void dl_before_dlopen(void)
 		callsite_load_unwinder();
 }
 
-/* Called by the trampoline, with RTLD_DEEPBIND in the flags. */
-void dl_deepbind_dropped(const char *file)
+/* Called by the trampoline, with RTLD_DEEPBIND in dlopen's @flags
+ * (its registers are dlopen's arguments).  Not said for a probe with
+ * RTLD_NOLOAD, which loads nothing and binds nothing. */
+void dl_deepbind_dropped(const char *file, int flags)
 {
 	static atomic_bool said;
 
-	if (!atomic_exchange(&said, true))
+	if (!(flags & RTLD_NOLOAD) && !atomic_exchange(&said, true))
 		fprintf(stderr, "allocinfo: dlopen(\"%s\", RTLD_DEEPBIND): loaded "
 			"without RTLD_DEEPBIND, so that the library's malloc "
 			"and free are the program's\n", file ? file : "(null)");
