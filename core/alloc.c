@@ -180,14 +180,14 @@ static bool program_defines(unsigned int what)
  * Blocks that are not ours (in no page jemalloc mapped) go back to the
  * allocator that made them, untracked: the program's other allocator
  * when it has one (core_program_has_other_malloc), else glibc, since a
- * library bound to glibc's malloc (RTLD_DEEPBIND, -Bsymbolic,
- * __libc_malloc) may hand its callers blocks they free with ours.
- */
-/*
- * glibc's own allocator, by the names it exports for it, looked up in
- * libc's symbol table: the library exports those names too
+ * library bound to glibc's malloc (RTLD_DEEPBIND, -Bsymbolic) may hand
+ * its callers blocks they free with ours.
+ *
+ * glibc's allocator is reached by the names it exports for it, looked
+ * up in libc's symbol table: the library exports those names too
  * (preload/malloc.c), and a call by name would come back here.  Found
- * once, at start (core_init) or by the first call that needs them.
+ * once, at start (core_init) or by the first call that needs them
+ * (before core_init: the early window, which has one thread).
  */
 struct glibc_allocator {
 	void *(*calloc)(size_t n, size_t size);
