@@ -79,14 +79,9 @@ static void flush_at_exit(void *arg)
 
 	(void)arg;
 	t->magazines_settled = true;
-	for (unsigned int m = 0; m < CORE_MAGAZINES; m++) {
+	for (unsigned int m = 0; m < CORE_MAGAZINES; m++)
 		t->magazine_limit[m] = 0;
-		while (t->magazine_count[m]) {
-			unsigned int n = --t->magazine_count[m];
-
-			core_je.free(t->magazine_block[m * CORE_MAGAZINE_BLOCKS + n].block);
-		}
-	}
+	core_magazine_empty();
 	core_internal_free(t->magazine_block);
 	t->magazine_block = NULL;
 }

@@ -210,16 +210,16 @@ struct import_guard {
 	void *guard;
 };
 
-static const struct import_guard import_guards[] = {
-	{ "pipe2", (void *)guarded_pipe2 },
-	{ "read", (void *)guarded_read },
-	{ "close", (void *)guarded_close },
-	{ "syscall", (void *)guarded_syscall },
-};
+/* The guards by their bit in guard_relocs' masks. */
+enum { GUARD_PIPE2, GUARD_READ, GUARD_CLOSE, GUARD_SYSCALL };
 
-/* The bit of import_guards' syscall, which a check without a pipe
- * needs. */
-#define GUARD_SYSCALL (1u << 3)
+static const struct import_guard import_guards[] = {
+	[GUARD_PIPE2] = { "pipe2", (void *)guarded_pipe2 },
+	[GUARD_READ] = { "read", (void *)guarded_read },
+	[GUARD_CLOSE] = { "close", (void *)guarded_close },
+	/* A check without a pipe needs this one. */
+	[GUARD_SYSCALL] = { "syscall", (void *)guarded_syscall },
+};
 
 /* The address a dynamic entry of @map gives: glibc has made most of
  * them absolute already, which an address past the base shows. */
@@ -338,7 +338,7 @@ bool unwinder_pipe_guard(void *handle)
 		guard_relocs(map, relocs, reloc_bytes, symbols, names, &relro, &imported, &done);
 	/* Checks read the memory themselves only where libunwind's write
 	 * comes here, and the kernel lets a process read its own. */
-	checks_without_pipe = (done & GUARD_SYSCALL) && readable(&relro);
+	checks_without_pipe = (done & (1u << GUARD_SYSCALL)) && readable(&relro);
 	/* A libunwind that makes no pipe needs no guard. */
 	return done == imported;
 }
