@@ -68,12 +68,15 @@
 #include "core/codetag.h"
 #include "core/frame_memo.h"
 #include "core/internal_scope.h"
+#include "core/profiler_stack.h"
 #include "core/unwinder_pipe.h"
 
 /* Frames of ours between the unwinder and the site: callsite_route,
  * codetag_index_for_site, core_alloc, malloc_api_*, the exported
- * symbol, with room to spare. */
-#define CALLSITE_OWN_FRAMES 8
+ * symbol, the switch onto the profiler stack (profiler_stack_switch),
+ * with room to spare: one more of ours here is one fewer of the
+ * program's (anonymous_chain.sh). */
+#define CALLSITE_OWN_FRAMES 9
 /* Wrapper frames seen through at most: std::vector's growth at -O0 is
  * five deep. */
 #define CALLSITE_WRAPPER_FRAMES 16
@@ -782,7 +785,7 @@ extern void *__libc_stack_end;
  */
 static uintptr_t thread_stack_top(void)
 {
-	uintptr_t descriptor, frame = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t descriptor, frame;
 
 	if (stack_top)
 		return stack_top;
@@ -796,6 +799,8 @@ static uintptr_t thread_stack_top(void)
 	 * and every frame.  A thread that now runs on another stack
 	 * above it (a coroutine's) gets none, and is unwound instead. */
 	descriptor = (uintptr_t)pthread_self();
+	/* The program's stack, not the profiler's (profiler_stack.h). */
+	frame = profiler_stack_program_sp();
 	if (frame >= descriptor)
 		return 0;
 	return stack_top = descriptor;
@@ -1632,19 +1637,28 @@ static uint32_t charge_by_rule(uint32_t index, uintptr_t site, uintptr_t sp,
 
 /*
  * The rest of callsite_route (below): a site not decided yet, or one
- * whose caller or stack the memo and the last paths do not know.
+ * whose caller or stack the memo and the last paths do not know.  On
+ * the profiler stack (route_with_lookups).
  */
-static __attribute__((noinline)) uint32_t
-route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wrapper_sp)
+struct route_request {
+	uint32_t index;
+	uint16_t route;
+	uintptr_t site, wrapper_sp;
+	uint32_t charged;           /* the answer */
+};
+
+static void route_with_lookups_here(void *request)
 {
+	struct route_request *r = request;
+	uint32_t index = r->index;
+	uintptr_t site = r->site, wrapper_sp = r->wrapper_sp;
+	uint16_t route = r->route;
 	struct codetag *ct = &codetag_tag(index)->ct;
 	unsigned int depth = callsite_options.depth;
 	uint32_t charged = index;
 	bool measure = true;
 	int saved_errno;
 
-	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
-		return index;
 	saved_errno = errno;
 	core_internal_enter();
 	if (route == CODETAG_ROUTE_UNDECIDED)
@@ -1654,8 +1668,6 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 	if (route == CODETAG_ROUTE_UNDECIDED)
 		mark_undecided_charge(ct);
 	if (route == CODETAG_ROUTE_UNWIND) {
-		if (!wrapper_sp)
-			wrapper_sp = wrapper_stack_pointer(site, 0);
 		if (!wrapper_sp)
 			charged = 0;
 		else if (depth > 1)
@@ -1681,7 +1693,31 @@ route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wra
 	}
 	core_internal_leave();
 	errno = saved_errno;
-	return charged;
+	r->charged = charged;
+}
+
+/*
+ * route_with_lookups_here on the profiler stack (core/profiler_stack.h):
+ * a first sight of a site there took 4 to 8 KiB below the allocation.
+ * The wrapper's stack pointer, if the caller has none, is found here
+ * first, by our frames' chain on the program's stack: from the
+ * profiler stack the chain may lead down to it, which the walk refuses.
+ */
+static __attribute__((noinline)) uint32_t
+route_with_lookups(uint32_t index, uintptr_t site, uint16_t route, uintptr_t wrapper_sp)
+{
+	struct route_request r;
+
+	if (route == CODETAG_ROUTE_UNDECIDED && !core_is_ready())
+		return index;
+	r = (struct route_request){
+		.index = index,
+		.route = route,
+		.site = site,
+		.wrapper_sp = wrapper_sp ? wrapper_sp : wrapper_stack_pointer(site, 0),
+	};
+	profiler_stack_run(route_with_lookups_here, &r);
+	return r.charged;
 }
 
 /* ALLOCINFO_DEPTH > 1: the chain by the last paths, else the walk. */

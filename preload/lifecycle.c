@@ -37,6 +37,7 @@
 #include "core/internal_scope.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
+#include "core/profiler_stack.h"
 #include "core/snapshot.h"
 #include "preload/options.h"
 #include "preload/process.h"
@@ -50,8 +51,13 @@ static struct timespec start_time;
 static bool reports_enabled;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void write_report_locked(bool series)
+/* On the profiler stack (core/profiler_stack.h), as all of the
+ * report's work: the writer's frame alone is 12 KiB, and libdw's below
+ * it more, where a thread on a 16 KiB stack that called exit() died of
+ * SIGSEGV and left no report. */
+static void write_report_locked(void *series_flag)
 {
+	bool series = *(const bool *)series_flag;
 	struct report_meta meta = {
 		.pid = getpid(),
 		.start = start_time,
@@ -95,8 +101,11 @@ bool lifecycle_write_report(enum report_reason reason)
 	fork_safe_lock(&report_lock, &hold);
 	atomic_store(&report_writer, self);
 	/* Two threads killed by one signal each: one report is enough. */
-	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true))
-		write_report_locked(reason == REPORT_AT_INTERVAL);
+	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true)) {
+		bool series = reason == REPORT_AT_INTERVAL;
+
+		profiler_stack_run(write_report_locked, &series);
+	}
 	atomic_store(&report_writer, 0);
 	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
@@ -104,31 +113,52 @@ bool lifecycle_write_report(enum report_reason reason)
 	return true;
 }
 
+struct unloading_module {
+	uintptr_t lo, hi;
+	uint32_t generation;
+};
+
+/* On the profiler stack: symbolizes with libdw. */
+static void remember_sites_locked(void *module)
+{
+	const struct unloading_module *m = module;
+	struct snapshot snap;
+
+	if (snapshot_take(&snap) == 0) {
+		symbolizer_remember_sites(&snap, m->lo, m->hi, m->generation);
+		snapshot_release(&snap);
+	}
+}
+
 void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 {
+	struct unloading_module module = { .lo = lo, .hi = hi, .generation = generation };
 	int saved_errno = errno;
 	struct fork_safe_hold hold;
-	struct snapshot snap;
 
 	if (!reports_enabled)
 		return;
 	core_internal_enter();
 	fork_safe_lock(&report_lock, &hold);
-	if (snapshot_take(&snap) == 0) {
-		symbolizer_remember_sites(&snap, lo, hi, generation);
-		snapshot_release(&snap);
-	}
+	profiler_stack_run(remember_sites_locked, &module);
 	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
 	errno = saved_errno;
+}
+
+static void remember_wrappers(void *unused)
+{
+	(void)unused;
+	wrappers_remember();
 }
 
 static void at_exit(void)
 {
 	lifecycle_write_report(REPORT_AT_EXIT);
 	/* After the report: what the next run of these modules need not
-	 * learn again (route_memory.h). */
-	wrappers_remember();
+	 * learn again (route_memory.h); on the profiler stack, as the
+	 * report. */
+	profiler_stack_run(remember_wrappers, NULL);
 }
 
 static void *interval_main(void *arg)

@@ -300,6 +300,15 @@ check_expect_markers()
 # NAME, then checks that output exactly.  A failed check is reported at
 # once and the script goes on (fail_later), so one run shows them all.
 
+# marker_line SRC MARKER: the number of the line of SRC that holds the
+# comment /* MARKER */ (a chain's DEPTH: 1, say); fails if none does.
+marker_line()
+{
+	ml_line=$(grep -n "/\* $2 \*/" "$1" | head -1 | cut -d: -f1)
+	[ -n "$ml_line" ] || fail "no /* $2 */ marker in $1"
+	echo "$ml_line"
+}
+
 # run_capture NAME STATUS CMD...: runs CMD with stdout in $T/NAME.out
 # and stderr in $T/NAME.err; its exit status must be STATUS.
 run_capture()

@@ -9,9 +9,14 @@
 # the profiler first reads the module's routes: with a fresh default
 # cache folder (under HOME) and again with the folder the first run
 # filled, the program
-# exits 0 and its site holds its block.  (At ALLOCINFO_DEPTH > 1 a
-# first walk unwinds with libunwind, whose frames such a stack does not
-# hold: not checked here.)
+# exits 0 and its site holds its block; and so at ALLOCINFO_DEPTH=4,
+# whose first walk unwinds with libunwind, on the profiler's own stack
+# (core/profiler_stack.h; on the thread's, the program died of SIGSEGV
+# with a fresh folder).
+# And a thread on such a stack that calls exit()
+# (tests/programs/exit_small_stack.c), on which the report is written:
+# at depths 1 and 4 the program exits 0 as natively, and the report
+# holds its block.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -34,6 +39,21 @@ for run in fresh filled; do
 	cmp -s "$T/native.stdout" "$T/headroom-$run.stdout" ||
 		fail_later "stack_headroom ($run cache) printed differently"
 	check_expect_markers "$TEST_SRC/programs/stack_headroom.c" "$T/headroom-$run"
+done
+for run in fresh filled; do
+	ALLOCINFO_DEPTH=4 ALLOCINFO_CACHE=$T/depth4-cache run_preloaded "$T/depth4-$run" "$headroom"
+	cmp -s "$T/native.stdout" "$T/depth4-$run.stdout" ||
+		fail_later "stack_headroom at depth 4 ($run cache) printed differently"
+	check_expect_markers "$TEST_SRC/programs/stack_headroom.c" "$T/depth4-$run"
+done
+
+exiting=$TEST_BIN/programs/exit_small_stack
+run_native "$exiting"
+for depth in 1 4; do
+	ALLOCINFO_DEPTH=$depth run_preloaded "$T/exit-$depth" "$exiting"
+	cmp -s "$T/native.stdout" "$T/exit-$depth.stdout" ||
+		fail_later "exit_small_stack at depth $depth printed differently"
+	check_expect_markers "$TEST_SRC/programs/exit_small_stack.c" "$T/exit-$depth"
 done
 
 test_done

@@ -12,10 +12,9 @@ test_init
 
 src=$TEST_SRC/programs/thread_attr.c
 prog=$TEST_BIN/programs/thread_attr
-l1=$(grep -n '/\* CHAIN: 1 \*/' "$src" | cut -d: -f1)
-l2=$(grep -n '/\* CHAIN: 2 \*/' "$src" | cut -d: -f1)
-l3=$(grep -n '/\* CHAIN: 3 \*/' "$src" | cut -d: -f1)
-[ -n "$l1" ] && [ -n "$l2" ] && [ -n "$l3" ] || fail "CHAIN markers missing in $src"
+l1=$(marker_line "$src" 'CHAIN: 1')
+l2=$(marker_line "$src" 'CHAIN: 2')
+l3=$(marker_line "$src" 'CHAIN: 3')
 
 run_native "$prog"
 for depth in 1 3 4; do
