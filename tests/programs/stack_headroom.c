@@ -6,7 +6,8 @@
  * folder (preload/route_memory.c), on this thread's stack.  With a
  * PATH_MAX buffer and snprintf there (report/cache_dir.c), that took
  * 6 KiB, and the thread overflowed its stack at 4 frames where natively
- * it runs 37 deep.  Prints "allocated at depth 10".
+ * it runs 37 deep.  Prints "allocated at depth 10" (or at the depth
+ * given as its argument: bench/stack_headroom.sh finds the deepest).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include "check.h"
 
 #define FRAMES 10
+
+static int depth_asked = FRAMES;
 
 static void *kept;
 
@@ -36,20 +39,23 @@ static __attribute__((noinline)) void *descend(int frames)
 static void *thread_main(void *arg)
 {
 	(void)arg;
-	kept = descend(FRAMES);
+	kept = descend(depth_asked);
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_attr_t attr;
 	pthread_t thread;
+
+	if (argc > 1)
+		depth_asked = atoi(argv[1]);
 
 	CHECK(pthread_attr_init(&attr) == 0, "pthread_attr_init");
 	CHECK(pthread_attr_setstacksize(&attr, PTHREAD_STACK_MIN) == 0, "a stack of PTHREAD_STACK_MIN");
 	CHECK(pthread_create(&thread, &attr, thread_main, NULL) == 0, "pthread_create");
 	CHECK(pthread_join(thread, NULL) == 0, "pthread_join");
 	CHECK(kept != NULL, "the block");
-	printf("allocated at depth %d\n", FRAMES);
+	printf("allocated at depth %d\n", depth_asked);
 	return CHECK_STATUS();
 }
