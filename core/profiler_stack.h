@@ -12,9 +12,10 @@
  * program's stack pays only the fast path's frames.
  *
  * The stack is mapped on a thread's first need (PROFILER_STACK_BYTES,
- * touched only as deep as used, with a guard page below) and unmapped
- * at the thread's exit.  Where it cannot be mapped (an address-space
- * limit), the work runs where it is, as before.
+ * touched only as deep as used, with a guard page below), or taken
+ * from an exited thread, and at the thread's exit kept for the next or
+ * unmapped.  Where it cannot be mapped (an address-space limit), the
+ * work runs where it is, as before.
  *
  * Invariants: the switch keeps a frame-pointer chain and CFI, so our
  * frame walks and libunwind's step from this stack back onto the
@@ -94,8 +95,8 @@ static inline void profiler_stack_run(void (*fn)(void *), void *arg)
  * (about) the caller's. */
 uintptr_t profiler_stack_program_sp(void);
 
-/* Thread exit: unmaps this thread's profiler stack; later work runs in
- * place. */
+/* Thread exit: gives up this thread's profiler stack (kept for another
+ * thread, or unmapped); later work runs in place. */
 void profiler_stack_release(void);
 
 #endif
