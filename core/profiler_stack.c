@@ -96,9 +96,19 @@ __asm__(
 	"	.size profiler_stack_switch, .-profiler_stack_switch\n");
 #endif
 
-static bool sp_on_profiler_stack(const struct profiler_stack *own, uintptr_t sp)
+static bool sp_on_thread_stack(const struct profiler_stack *own, uintptr_t sp)
 {
 	return own->mapping && sp - (uintptr_t)own->mapping < MAPPING_BYTES;
+}
+
+static bool sp_on_fresh_stack(const struct profiler_stack *own, uintptr_t sp)
+{
+	return own->fresh && sp - (uintptr_t)own->fresh < own->fresh_bytes;
+}
+
+static bool sp_on_profiler_stack(const struct profiler_stack *own, uintptr_t sp)
+{
+	return sp_on_thread_stack(own, sp) || sp_on_fresh_stack(own, sp);
 }
 
 /* Thread exit (a key destructor).  Not while this very stack runs it
@@ -119,29 +129,29 @@ void profiler_stack_release(void)
 	struct profiler_stack *own = &profiler_stack_own;
 
 	own->released = true;
-	if (!own->mapping || sp_on_profiler_stack(own, (uintptr_t)__builtin_frame_address(0)))
+	if (!own->mapping || sp_on_thread_stack(own, (uintptr_t)__builtin_frame_address(0)))
 		return;
 	if (!keep_cached_stack(own->mapping))
 		syscall(SYS_munmap, own->mapping, MAPPING_BYTES);
 	own->mapping = own->top = NULL;
 }
 
-/* A new stack: its mapping, or NULL.  Raw system calls: the
- * program's mmap is interposed, and these pages are the profiler's,
- * never the program's. */
-static char *map_new_stack(void)
+/* A new stack of @mapping_bytes, a guard page first: its mapping, or
+ * NULL (errno kept).  Raw system calls: the program's mmap is
+ * interposed, and these pages are the profiler's, never the program's. */
+static char *map_new_stack(size_t mapping_bytes)
 {
-	long mapped = syscall(SYS_mmap, NULL, MAPPING_BYTES, PROT_NONE,
+	int saved_errno = errno;
+	long mapped = syscall(SYS_mmap, NULL, mapping_bytes, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
 
-	if (mapped == -1)
-		return NULL;
-	if (syscall(SYS_mprotect, mapped + GUARD_BYTES, PROFILER_STACK_BYTES,
-		    PROT_READ | PROT_WRITE) != 0) {
-		syscall(SYS_munmap, mapped, MAPPING_BYTES);
-		return NULL;
+	if (mapped != -1 && syscall(SYS_mprotect, mapped + GUARD_BYTES, mapping_bytes - GUARD_BYTES,
+				    PROT_READ | PROT_WRITE) != 0) {
+		syscall(SYS_munmap, mapped, mapping_bytes);
+		mapped = -1;
 	}
-	return (char *)mapped;
+	errno = saved_errno;
+	return mapped == -1 ? NULL : (char *)mapped;
 }
 
 bool profiler_stack_map(void)
@@ -155,7 +165,7 @@ bool profiler_stack_map(void)
 		return false;
 	pthread_once(&release_key_once, make_release_key);
 	if (!release_key_made ||
-	    (!(mapping = take_cached_stack()) && !(mapping = map_new_stack())))
+	    (!(mapping = take_cached_stack()) && !(mapping = map_new_stack(MAPPING_BYTES))))
 		goto fail;
 	/* pthread_setspecific may allocate: the profiler's memory. */
 	core_internal_enter();
@@ -175,6 +185,43 @@ fail:
 	own->released = true;
 	errno = saved_errno;
 	return false;
+}
+
+void profiler_stack_run_fresh(void (*fn)(void *), void *arg, size_t bytes)
+{
+#if defined(__x86_64__)
+	struct profiler_stack *own = &profiler_stack_own;
+	size_t mapping_bytes = GUARD_BYTES + ((bytes + GUARD_BYTES - 1) & ~(size_t)(GUARD_BYTES - 1));
+	char *mapping = map_new_stack(mapping_bytes);
+	char *outer_fresh = own->fresh;
+	size_t outer_fresh_bytes = own->fresh_bytes;
+	uintptr_t outer_sp = own->program_sp;
+	bool outer_in_use = own->in_use;
+
+	if (!mapping) {
+		fn(arg);
+		return;
+	}
+	/* From the program's stack, where it left; from a profiler stack,
+	 * where that one's switch left. */
+	if (!outer_in_use)
+		__atomic_store_n(&own->program_sp, (uintptr_t)__builtin_frame_address(0),
+				 __ATOMIC_RELAXED);
+	__atomic_store_n(&own->fresh_bytes, mapping_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&own->fresh, mapping, __ATOMIC_RELAXED);
+	__atomic_store_n(&own->in_use, true, __ATOMIC_RELAXED);
+	atomic_signal_fence(memory_order_seq_cst);
+	profiler_stack_switch(arg, fn, mapping + mapping_bytes);
+	atomic_signal_fence(memory_order_seq_cst);
+	__atomic_store_n(&own->in_use, outer_in_use, __ATOMIC_RELAXED);
+	__atomic_store_n(&own->fresh, outer_fresh, __ATOMIC_RELAXED);
+	__atomic_store_n(&own->fresh_bytes, outer_fresh_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&own->program_sp, outer_sp, __ATOMIC_RELAXED);
+	syscall(SYS_munmap, mapping, mapping_bytes);
+#else
+	(void)bytes;
+	fn(arg);
+#endif
 }
 
 uintptr_t profiler_stack_program_sp(void)

@@ -27,9 +27,13 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PROFILER_STACK_BYTES (256u << 10)
+/* The report's: a default thread's stack (RLIMIT_STACK's 8 MiB), as
+ * the report had on the main thread before it had a stack of its own. */
+#define PROFILER_REPORT_STACK_BYTES (8u << 20)
 
 /*
  * This thread's profiler stack.  in_use and program_sp are written
@@ -42,7 +46,9 @@ struct profiler_stack {
 	char *mapping;          /* guard page first; NULL: none yet */
 	char *top;              /* the stack's top, 16 bytes aligned */
 	uintptr_t program_sp;   /* where the switch in use left */
-	bool in_use;
+	char *fresh;            /* profiler_stack_run_fresh's, in use */
+	size_t fresh_bytes;
+	bool in_use;            /* on this stack or a fresh one */
 	bool released;          /* the thread is exiting: none again */
 };
 
@@ -89,6 +95,15 @@ static inline void profiler_stack_run(void (*fn)(void *), void *arg)
 	fn(arg);
 }
 #endif
+
+/*
+ * Runs @fn(@arg) on a stack of @bytes mapped for this call alone and
+ * unmapped after, wherever it is called (on the program's stack or on
+ * a profiler stack): work whose depth the profiler does not bound, the
+ * report's (libdw's reading of the program's DWARF).  In place if it
+ * cannot be mapped.
+ */
+void profiler_stack_run_fresh(void (*fn)(void *), void *arg, size_t bytes);
 
 /* The program's stack pointer as its own code left it: where this
  * thread switched to the profiler stack, if it runs there now, else

@@ -51,10 +51,12 @@ static struct timespec start_time;
 static bool reports_enabled;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* On the profiler stack (core/profiler_stack.h), as all of the
+/* On a stack of its own (core/profiler_stack.h), as all of the
  * report's work: the writer's frame alone is 12 KiB, and libdw's below
  * it more, where a thread on a 16 KiB stack that called exit() died of
- * SIGSEGV and left no report. */
+ * SIGSEGV and left no report.  A fresh one of a default thread's size,
+ * mapped for the report alone: how deep libdw goes depends on the
+ * program's DWARF, and the report had the main thread's 8 MiB before. */
 static void write_report_locked(void *series_flag)
 {
 	bool series = *(const bool *)series_flag;
@@ -104,7 +106,8 @@ bool lifecycle_write_report(enum report_reason reason)
 	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true)) {
 		bool series = reason == REPORT_AT_INTERVAL;
 
-		profiler_stack_run(write_report_locked, &series);
+		profiler_stack_run_fresh(write_report_locked, &series,
+					 PROFILER_REPORT_STACK_BYTES);
 	}
 	atomic_store(&report_writer, 0);
 	fork_safe_unlock(&report_lock, &hold);
@@ -118,7 +121,7 @@ struct unloading_module {
 	uint32_t generation;
 };
 
-/* On the profiler stack: symbolizes with libdw. */
+/* On a stack of its own, as the report: symbolizes with libdw. */
 static void remember_sites_locked(void *module)
 {
 	const struct unloading_module *m = module;
@@ -140,7 +143,7 @@ void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 		return;
 	core_internal_enter();
 	fork_safe_lock(&report_lock, &hold);
-	profiler_stack_run(remember_sites_locked, &module);
+	profiler_stack_run_fresh(remember_sites_locked, &module, PROFILER_REPORT_STACK_BYTES);
 	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
 	errno = saved_errno;
@@ -156,9 +159,9 @@ static void at_exit(void)
 {
 	lifecycle_write_report(REPORT_AT_EXIT);
 	/* After the report: what the next run of these modules need not
-	 * learn again (route_memory.h); on the profiler stack, as the
+	 * learn again (route_memory.h); on a stack of its own, as the
 	 * report. */
-	profiler_stack_run(remember_wrappers, NULL);
+	profiler_stack_run_fresh(remember_wrappers, NULL, PROFILER_REPORT_STACK_BYTES);
 }
 
 static void *interval_main(void *arg)

@@ -8,9 +8,12 @@
  *   _ZNSt6vectorIiSaIiEE17_M_realloc_insert...  std::vector<int, std::allocator<int> >::_M_realloc_insert<int const&>
  *
  * The demangler is libstdc++'s __cxa_demangle, looked up with dlsym when
- * first needed: Debian's libjemalloc links libstdc++, so it is in every
- * profiled process, and the preload library does not link it.  It
- * allocates: callers run in the profiler's internal scope.
+ * first needed: a program with C++ names has libstdc++ loaded, and the
+ * preload library does not link it.  It allocates: callers run in the
+ * profiler's internal scope.  Its stack is bounded: libstdc++ refuses a
+ * name whose parse would take more than 2,048 components (GCC's PR
+ * 87675), so its arrays on the stack stay under about 60 KiB, within
+ * the profiler stack's room (core/profiler_stack.h).
  */
 #ifndef ALLOCINFO_REPORT_DEMANGLE_H
 #define ALLOCINFO_REPORT_DEMANGLE_H
