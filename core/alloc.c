@@ -29,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/single_threaded.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
 #include <ucontext.h>
@@ -297,12 +300,101 @@ __attribute__((weak)) void allocinfo_jemalloc_choose_conf(void)
 {
 }
 
+/*
+ * jemalloc cannot start in a small address space: under `ulimit -v`
+ * 40000 or 50000 (KiB), its thread cache failed to start and mallocx
+ * read through the bins it did not make, and the program died of
+ * SIGSEGV at its first allocation, where natively it runs.  So under a
+ * finite RLIMIT_AS or RLIMIT_DATA, before jemalloc's first call, the
+ * room it needs is tried with one mapping of JEMALLOC_START_ROOM,
+ * unmapped at once; without that room the process runs on glibc's
+ * allocator, unprofiled (core_jemalloc_unusable), as it would without
+ * the library.  glibc's functions are found with dlsym(RTLD_NEXT):
+ * the libc after this library, without the dlopen that
+ * glibc_allocator() makes, which allocates.
+ *
+ * The room: with 16 MiB tried, /bin/echo still died in 1 or 2 runs of
+ * 20 under limits of 43000 to 45000, where jemalloc's start needed
+ * more (its mappings are aligned to 2 MiB, and come in several); with
+ * 24 MiB, none in 50 runs at 48000 to 53000, the highest limits that
+ * fall back (49000) and the lowest that profile (50000).
+ */
+#define JEMALLOC_START_ROOM (24u << 20)
+
+static bool jemalloc_unusable;
+static struct {
+	void *(*malloc)(size_t size);
+	void *(*calloc)(size_t n, size_t size);
+	void *(*memalign)(size_t align, size_t size);
+} glibc_serving;
+
+static bool address_space_is_limited(void)
+{
+	struct rlimit limit;
+
+	return (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) ||
+	       (getrlimit(RLIMIT_DATA, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY);
+}
+
+static bool jemalloc_has_room(void)
+{
+	int saved_errno = errno;
+	long mapped;
+
+	if (!address_space_is_limited())
+		return true;
+	/* Writable and private: RLIMIT_DATA counts it, as RLIMIT_AS does. */
+	mapped = syscall(SYS_mmap, NULL, JEMALLOC_START_ROOM, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mapped != -1)
+		syscall(SYS_munmap, mapped, JEMALLOC_START_ROOM);
+	errno = saved_errno;
+	return mapped != -1;
+}
+
 static inline void before_first_jemalloc_call(void)
 {
 	if (unlikely(!jemalloc_conf_chosen)) {
 		allocinfo_jemalloc_choose_conf();
+		/* Set before the lookups: an allocation in them (there is
+		 * none in a dlsym that finds its symbol) must not come back
+		 * here, nor reach jemalloc. */
 		jemalloc_conf_chosen = true;
+		if (!jemalloc_has_room()) {
+			jemalloc_unusable = true;
+			*(void **)&glibc_serving.malloc = dlsym(RTLD_NEXT, "__libc_malloc");
+			*(void **)&glibc_serving.calloc = dlsym(RTLD_NEXT, "__libc_calloc");
+			*(void **)&glibc_serving.memalign = dlsym(RTLD_NEXT, "__libc_memalign");
+		}
 	}
+}
+
+bool core_jemalloc_unusable(void)
+{
+	return jemalloc_unusable;
+}
+
+/* An allocation of @size, aligned to @align and zeroed with @zero, from
+ * glibc: the program's and the profiler's alike, where jemalloc has no
+ * room (above).  Its blocks lie in no page of jemalloc's, so free,
+ * realloc and malloc_usable_size take them to glibc as foreign ones. */
+static __attribute__((noinline, cold)) void *glibc_alloc(size_t size, size_t align,
+							 bool zero)
+{
+	void *ptr = NULL;
+
+	if (align > ALLOC_MIN_ALIGN) {
+		if (glibc_serving.memalign && (ptr = glibc_serving.memalign(align, size)) && zero)
+			memset(ptr, 0, size);
+	} else if (zero) {
+		if (glibc_serving.calloc)
+			ptr = glibc_serving.calloc(1, size);
+	} else if (glibc_serving.malloc) {
+		ptr = glibc_serving.malloc(size);
+	}
+	if (!ptr)
+		errno = ENOMEM;
+	return ptr;
 }
 
 /*
@@ -325,6 +417,8 @@ static bool fill_size_classes(void)
 	size_t i = 0;
 
 	before_first_jemalloc_call();
+	if (jemalloc_unusable)
+		return false;
 	while (i <= ALLOC_SMALL_USABLE_MAX / 8) {
 		size_t usable = nallocx(i * 8 < 16 ? 16 : i * 8, 0);
 
@@ -608,6 +702,9 @@ static inline void *alloc_block(size_t size, size_t align,
 		errno = EINVAL;
 		return NULL;
 	}
+	before_first_jemalloc_call();
+	if (unlikely(jemalloc_unusable))
+		return glibc_alloc(size, align, alloc_flags & ALLOC_ZERO);
 	if (unlikely(!(alloc_flags & ALLOC_NO_CODETAG)) &&
 	    unlikely(core_program_has_other_malloc()))
 		return program_alloc(size, align, alloc_flags & ALLOC_ZERO);
@@ -683,6 +780,10 @@ void core_free_jemalloc(void *ptr, int jemalloc_flags)
 {
 	if (!ptr)
 		return;
+	if (unlikely(jemalloc_unusable)) {
+		core_free(ptr);
+		return;
+	}
 	core_allocator_enter();
 	if (likely(block_is_ours(ptr)))
 		(void)uncount_block(ptr);

@@ -85,6 +85,11 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
  */
 bool core_program_has_other_malloc(void);
 
+/* Whether jemalloc had no room to start (a small RLIMIT_AS or
+ * RLIMIT_DATA): the process then runs on glibc's allocator, unprofiled,
+ * and jemalloc is never called.  Known from the first allocation. */
+bool core_jemalloc_unusable(void);
+
 /* Bytes usable at @ptr; 0 for NULL. */
 size_t core_usable_size(void *ptr);
 

@@ -95,7 +95,6 @@ struct codetag_slot {
 
 extern struct alloc_tag codetag_tags[CODETAG_MAX];
 extern struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
-extern struct codetag_slot codetag_slots[CODETAG_SLOTS];
 
 static inline struct alloc_tag *codetag_tag(uint32_t index)
 {

@@ -29,6 +29,8 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
@@ -37,13 +39,64 @@
 struct alloc_tag codetag_tags[CODETAG_MAX];
 struct codetag_slot codetag_small_slots[CODETAG_SMALL_SLOTS];
 static struct codetag_slot medium_slots[CODETAG_MEDIUM_SLOTS];
-struct codetag_slot codetag_slots[CODETAG_SLOTS];
 /* Sites given slots of the small and the medium array; each is closed
  * at its share (alloc_tag.h). */
 static _Atomic uint32_t small_sites, medium_sites;
 
 #define tags codetag_tags
 static _Atomic uint32_t next_index = CODETAG_FIRST_SITE;
+
+/*
+ * The large arrays, of sites (CODETAG_SLOTS slots, 8 MiB) and of chains
+ * (below, 4 MiB), mapped when the first site or chain past the smaller
+ * arrays comes: in .bss they were 12 MiB of every process's address
+ * space, where almost no process reaches them, and under `ulimit -v`
+ * that space is the program's (grep's VmSize was 61 MB, 18 under plain
+ * jemalloc).  NULL until then, and for good if the mapping failed: such
+ * a site or chain is charged to the overflow tag, marked inaccurate,
+ * as when the table is full.  Raw system calls: the program's mmap is
+ * interposed, and this memory is the profiler's.
+ */
+static struct codetag_slot *_Atomic large_site_slots;
+static _Atomic uint64_t *_Atomic large_stack_slots;
+static atomic_bool large_array_failed;
+
+static void *map_large_array(void *_Atomic *where, size_t bytes)
+{
+	void *mapped, *expected = NULL;
+	int saved_errno;
+
+	if ((mapped = atomic_load_explicit(where, memory_order_acquire)) ||
+	    atomic_load_explicit(&large_array_failed, memory_order_relaxed))
+		return mapped;
+	saved_errno = errno;
+	mapped = (void *)syscall(SYS_mmap, NULL, bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	errno = saved_errno;
+	if (mapped == MAP_FAILED) {
+		atomic_store_explicit(&large_array_failed, true, memory_order_relaxed);
+		__atomic_or_fetch(&tags[CODETAG_OVERFLOW].ct.flags, CODETAG_FLAG_INACCURATE,
+				  __ATOMIC_RELAXED);
+		return NULL;
+	}
+	/* Two threads at once: the first one's stays. */
+	if (!atomic_compare_exchange_strong_explicit(where, &expected, mapped,
+						     memory_order_acq_rel,
+						     memory_order_acquire)) {
+		syscall(SYS_munmap, mapped, bytes);
+		return expected;
+	}
+	return mapped;
+}
+
+/* The large site array, mapped if @map; NULL if it is not. */
+static struct codetag_slot *large_sites(bool map)
+{
+	void *_Atomic *where = (void *_Atomic *)&large_site_slots;
+
+	return map ? map_large_array(where, CODETAG_SLOTS * sizeof(struct codetag_slot)) :
+		     atomic_load_explicit(where, memory_order_acquire);
+}
 
 /*
  * The small slot array is probed before each new site is written into
@@ -325,6 +378,7 @@ uint32_t codetag_site_word_past_small(uintptr_t site, uint32_t small_slot)
 static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot)
 {
 	uint32_t word, slot, large_slot = 0;
+	struct codetag_slot *large;
 	bool large_probed = false;
 
 	if ((word = insert_if_open(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
@@ -340,8 +394,8 @@ static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot)
 	 * are in the large one, which is probed first: they cost the two
 	 * probes they cost before the medium array existed (bench/scaling
 	 * at 100,000 sites: 49 ns a pair with two, 67 with three). */
-	if (array_closed(&medium_sites, CODETAG_MEDIUM_SITES)) {
-		if ((word = probe_site(codetag_slots, CODETAG_SLOTS - 1, site, &large_slot)))
+	if (array_closed(&medium_sites, CODETAG_MEDIUM_SITES) && (large = large_sites(false))) {
+		if ((word = probe_site(large, CODETAG_SLOTS - 1, site, &large_slot)))
 			return word;
 		large_probed = true;
 	}
@@ -352,10 +406,12 @@ static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot)
 	/* The medium array is closed (or closed just now): the large one,
 	 * probed once (a site the full table turns away comes here at
 	 * every allocation: bench/scaling's 1,000,000 sites). */
+	if (!(large = large_sites(true)))
+		return CODETAG_OVERFLOW;
 	if (!large_probed &&
-	    (word = probe_site(codetag_slots, CODETAG_SLOTS - 1, site, &large_slot)))
+	    (word = probe_site(large, CODETAG_SLOTS - 1, site, &large_slot)))
 		return word;
-	return insert_if_open(codetag_slots, CODETAG_SLOTS - 1, NULL, 0, site, large_slot);
+	return insert_if_open(large, CODETAG_SLOTS - 1, NULL, 0, site, large_slot);
 }
 
 uint32_t codetag_index_for_site_unrouted(uintptr_t site)
@@ -365,11 +421,12 @@ uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 
 uint32_t codetag_site_find(uintptr_t site)
 {
+	struct codetag_slot *large = large_sites(false);
 	uint32_t empty, word;
 
 	if ((word = probe_site(codetag_small_slots, CODETAG_SMALL_SLOTS - 1, site, &empty)) ||
 	    (word = probe_site(medium_slots, CODETAG_MEDIUM_SLOTS - 1, site, &empty)) ||
-	    (word = probe_site(codetag_slots, CODETAG_SLOTS - 1, site, &empty)))
+	    (large && (word = probe_site(large, CODETAG_SLOTS - 1, site, &empty))))
 		return word & CODETAG_SLOT_INDEX;
 	return 0;
 }
@@ -388,8 +445,16 @@ uint32_t codetag_site_find(uintptr_t site)
 #define CODETAG_STACK_SMALL_SLOTS (1u << 14)
 #define CODETAG_STACK_SMALL (CODETAG_STACK_SMALL_SLOTS / 2)
 static _Atomic uint64_t stack_small_slots[CODETAG_STACK_SMALL_SLOTS];
-static _Atomic uint64_t stack_slots[CODETAG_SLOTS];
 static _Atomic uint32_t small_stacks;
+
+/* The large chain array (above), mapped if @map; NULL if it is not. */
+static _Atomic uint64_t *large_stacks(bool map)
+{
+	void *_Atomic *where = (void *_Atomic *)&large_stack_slots;
+
+	return map ? map_large_array(where, CODETAG_SLOTS * sizeof(uint64_t)) :
+		     atomic_load_explicit(where, memory_order_acquire);
+}
 
 /* A chain's hash: the slot from its high 32 bits, the check kept in the
  * slot from its low 32 (made odd, so that a slot in use is never 0). */
@@ -442,9 +507,12 @@ uint32_t codetag_find_stack(const uintptr_t *frames, unsigned int depth)
 	uint32_t index = find_stack_in(stack_small_slots, CODETAG_STACK_SMALL_SLOTS - 1,
 				       hash, frames, depth);
 
-	if (index || !array_closed(&small_stacks, CODETAG_STACK_SMALL))
+	_Atomic uint64_t *large;
+
+	if (index || !array_closed(&small_stacks, CODETAG_STACK_SMALL) ||
+	    !(large = large_stacks(false)))
 		return index;
-	return find_stack_in(stack_slots, CODETAG_SLOTS - 1, hash, frames, depth);
+	return find_stack_in(large, CODETAG_SLOTS - 1, hash, frames, depth);
 }
 
 /* Publishes tag @mine, whose chain is @frames, in @array; returns it, or
@@ -481,6 +549,7 @@ static uint32_t publish_stack_tag(const uintptr_t *frames, unsigned int depth, i
 {
 	uint64_t hash = stack_hash(frames, depth);
 	uint32_t mine = claim_index();
+	_Atomic uint64_t *large;
 	uint32_t found;
 	struct codetag *ct;
 
@@ -498,9 +567,10 @@ static uint32_t publish_stack_tag(const uintptr_t *frames, unsigned int depth, i
 				      hash, mine, frames, depth);
 		if (found != mine)
 			atomic_fetch_sub_explicit(&small_stacks, 1, memory_order_relaxed);
+	} else if ((large = large_stacks(true))) {
+		found = publish_stack(large, CODETAG_SLOTS - 1, hash, mine, frames, depth);
 	} else {
-		found = publish_stack(stack_slots, CODETAG_SLOTS - 1, hash, mine,
-				      frames, depth);
+		found = CODETAG_OVERFLOW;
 	}
 	if (found == mine) {
 		*kept = 1;
@@ -562,10 +632,13 @@ static struct codetag_slot *slot_of_tag(uintptr_t site, uint32_t index)
 {
 	struct codetag_slot *s = slot_in(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
 					 site, index);
+	struct codetag_slot *large;
 
 	if (!s)
 		s = slot_in(medium_slots, CODETAG_MEDIUM_SLOTS - 1, site, index);
-	return s ? s : slot_in(codetag_slots, CODETAG_SLOTS - 1, site, index);
+	if (!s && (large = large_sites(false)))
+		s = slot_in(large, CODETAG_SLOTS - 1, site, index);
+	return s;
 }
 
 void codetag_publish_route(uint32_t index)
@@ -626,13 +699,14 @@ size_t codetag_resident_bytes(void)
 		core_resident_bytes(codetag_small_slots, sizeof(codetag_small_slots));
 	if (array_closed(&small_sites, CODETAG_SMALL_SITES))
 		bytes += core_resident_bytes(medium_slots, sizeof(medium_slots));
-	if (array_closed(&medium_sites, CODETAG_MEDIUM_SITES))
-		bytes += core_resident_bytes(codetag_slots, sizeof(codetag_slots));
+	if (large_sites(false))
+		bytes += core_resident_bytes(large_sites(false),
+					     CODETAG_SLOTS * sizeof(struct codetag_slot));
 	if (atomic_load_explicit(&full_filter_state, memory_order_relaxed) != FULL_FILTER_NONE)
 		bytes += core_resident_bytes(full_filter, sizeof(full_filter));
 	if (atomic_load_explicit(&small_stacks, memory_order_relaxed))	/* any chain */
 		bytes += core_resident_bytes(stack_small_slots, sizeof(stack_small_slots));
-	if (array_closed(&small_stacks, CODETAG_STACK_SMALL))
-		bytes += core_resident_bytes(stack_slots, sizeof(stack_slots));
+	if (large_stacks(false))
+		bytes += core_resident_bytes(large_stacks(false), CODETAG_SLOTS * sizeof(uint64_t));
 	return bytes;
 }

@@ -65,7 +65,15 @@ text_sections()
 {
 	LC_ALL=C $objdump -h "$1" | awk '$2 ~ /^\.text($|\.)/ { print $2 }' | sort -u
 }
+# Without jemalloc's constructor (its one .init_array entry, which runs
+# malloc_init): jemalloc starts at its first call, which the core makes
+# (core/alloc.c: before_first_jemalloc_call), so that the core may find
+# first that the address space has no room for it and never start it.
+# The constructor ran after the library's own, which had started
+# jemalloc already, but for that case: under `ulimit -v 28000` it
+# crashed in its own start-up where the core had chosen glibc's malloc.
 set -- --redefine-syms="$tmp/renames" \
+	--remove-section=.init_array --remove-section=.rela.init_array \
 	--weaken-symbol=malloc_message --weaken-symbol=allocinfo_je_malloc_message
 for section in $(text_sections "$tmp/copy.a"); do
 	set -- "$@" --rename-section "$section=allocinfo_jemalloc_text"

@@ -179,7 +179,7 @@ static size_t mallocx_alignment(int flags)
 void *malloc_api_mallocx(size_t size, int flags, uintptr_t site)
 {
 	if ((unsigned int)flags & MALLOCX_ARENA_BITS)
-		return mallocx(size, flags);
+		return core_jemalloc_unusable() ? NULL : mallocx(size, flags);
 	return core_alloc(size, mallocx_alignment(flags),
 			  flags & MALLOCX_ZERO ? ALLOC_ZERO : ALLOC_DEFAULT, site);
 }
@@ -212,30 +212,35 @@ size_t malloc_api_xallocx(void *ptr, size_t size, size_t extra, int flags)
 	return core_usable_size(ptr);
 }
 
+/* jemalloc's introspection, where jemalloc runs: with no room to start
+ * (core_jemalloc_unusable) it is never called, and these fail as
+ * jemalloc's own do (0, EAGAIN, nothing printed). */
 size_t malloc_api_nallocx(size_t size, int flags)
 {
-	return nallocx(size, flags);
+	return core_jemalloc_unusable() ? 0 : nallocx(size, flags);
 }
 
 int malloc_api_mallctl(const char *name, void *oldp, size_t *oldlenp,
 		       void *newp, size_t newlen)
 {
-	return mallctl(name, oldp, oldlenp, newp, newlen);
+	return core_jemalloc_unusable() ? EAGAIN : mallctl(name, oldp, oldlenp, newp, newlen);
 }
 
 int malloc_api_mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp)
 {
-	return mallctlnametomib(name, mibp, miblenp);
+	return core_jemalloc_unusable() ? EAGAIN : mallctlnametomib(name, mibp, miblenp);
 }
 
 int malloc_api_mallctlbymib(const size_t *mib, size_t miblen, void *oldp,
 			    size_t *oldlenp, void *newp, size_t newlen)
 {
-	return mallctlbymib(mib, miblen, oldp, oldlenp, newp, newlen);
+	return core_jemalloc_unusable() ? EAGAIN :
+	       mallctlbymib(mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
 void malloc_api_malloc_stats_print(void (*write_cb)(void *, const char *),
 				   void *cbopaque, const char *opts)
 {
-	malloc_stats_print(write_cb, cbopaque, opts);
+	if (!core_jemalloc_unusable())
+		malloc_stats_print(write_cb, cbopaque, opts);
 }

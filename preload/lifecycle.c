@@ -252,6 +252,22 @@ static void say_other_malloc(void)
 		(void)0;
 }
 
+/*
+ * Once, at start, on stderr: jemalloc had no room to start under the
+ * process's address-space limit (core/alloc.h), so the program runs on
+ * glibc's malloc, unprofiled, and no report is written.
+ */
+static void say_no_room_for_jemalloc(void)
+{
+	static const char msg[] = "allocinfo: the address-space limit (ulimit -v or -d) leaves "
+				  "jemalloc no room to start; the program runs on glibc's malloc, "
+				  "unprofiled, and writes no report\n";
+
+	reports_enabled = false;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		(void)0;
+}
+
 __attribute__((constructor(101))) static void allocinfo_start(void)
 {
 	int saved_errno = errno;
@@ -295,5 +311,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	}
 	core_internal_leave();
 	core_init(&options.core);
+	if (core_jemalloc_unusable())
+		say_no_room_for_jemalloc();
 	errno = saved_errno;
 }

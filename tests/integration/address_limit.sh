@@ -8,7 +8,16 @@
 # - threads that start allocating with the address space nearly used up
 #   (tests/programs/limited_threads.c) exit 0 with the program's own
 #   output in each of 20 runs at depths 1 and 4, where the library
-#   before this check crashed in about one run in five.
+#   before this check crashed in about one run in five;
+# - /bin/echo under every limit from 20 to 80 MB, in steps of 1 MB,
+#   exits 0 and prints what it prints natively: profiled, or, where the
+#   limit leaves jemalloc no room to start, on glibc's malloc with one
+#   line on stderr that says so (core/alloc.c), or without the library
+#   where the loader cannot map it (its own line).  The only other
+#   outcome allowed is the loader's failing to map the program's
+#   libraries beside the library (exit 127, its message).  Before, 11
+#   of the limits from 38 to 51 MB killed it with SIGSEGV in jemalloc's
+#   start.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -46,5 +55,43 @@ for depth in 1 4; do
 	done
 done
 echo "ok: 40 runs under ulimit -v 300000 exit 0 with the native output"
+
+no_room="allocinfo: the address-space limit (ulimit -v or -d) leaves jemalloc no room to start; the program runs on glibc's malloc, unprofiled, and writes no report"
+kinds=
+limit=20000
+while [ "$limit" -le 80000 ]; do
+	status=0
+	(ulimit -v "$limit" && /bin/echo hi) >"$T/echo-native" 2>&1 || status=$?
+	if [ "$status" -ne 0 ]; then
+		limit=$((limit + 1000))
+		continue
+	fi
+	status=0
+	(ulimit -v "$limit" && ALLOCINFO_OUTPUT=/dev/null LD_PRELOAD=$ALLOCINFO_LIB /bin/echo hi) \
+		>"$T/echo" 2>"$T/echo.err" || status=$?
+	if [ "$status" -eq 0 ] && [ "$(cat "$T/echo")" = hi ]; then
+		if [ ! -s "$T/echo.err" ]; then
+			kind=profiled
+		elif [ "$(cat "$T/echo.err")" = "$no_room" ]; then
+			kind=glibc
+		elif grep -q "cannot be preloaded" "$T/echo.err"; then
+			kind=unloaded
+		else
+			fail_later "ulimit -v $limit: echo said on stderr: $(cat "$T/echo.err")"
+			kind=bad
+		fi
+	elif [ "$status" -eq 127 ] && grep -q "error while loading shared libraries: .*failed to map segment" "$T/echo.err"; then
+		kind=no-room-for-libraries
+	else
+		fail_later "ulimit -v $limit: echo exit $status, printed '$(cat "$T/echo")' and '$(cat "$T/echo.err")'"
+		kind=bad
+	fi
+	case " $kinds " in *" $kind "*) ;; *) kinds="$kinds $kind" ;; esac
+	limit=$((limit + 1000))
+done
+# The sweep must meet both the profiled runs and the ones on glibc.
+case " $kinds " in *" profiled "*) ;; *) fail_later "no limit from 20 to 80 MB ran profiled:$kinds" ;; esac
+case " $kinds " in *" glibc "*) ;; *) fail_later "no limit from 20 to 80 MB ran on glibc's malloc:$kinds" ;; esac
+echo "ok: echo under limits from 20 to 80 MB:$kinds"
 
 test_done

@@ -65,6 +65,14 @@ stubs=$(awk '$1 == 24 && $2 == 1 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/many" | sort -u 
 [ "$(tail -c 1 "$T/many" | od -An -c | tr -d ' ')" = '\n' ] ||
 	fail "the report does not end with its last record's newline"
 
+# 25,000 sites: past the small and the medium slot arrays' 18,432, so
+# the large array is mapped for the rest when they come (core/codetag.c).
+run_preloaded "$T/more" "$many" 25000
+check_no_stderr "$T/more"
+stubs=$(awk '$1 == 24 && $2 == 1 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/more" | sort -u | wc -l)
+[ "$stubs" -eq 25000 ] || fail "$stubs distinct records of the 25,000 stub sites, not 25,000"
+grep -q 'accurate:no' "$T/more" && fail "a record of 25,000 sites is marked inaccurate"
+
 # A write that fails: /dev/full takes nothing.
 if [ -c /dev/full ]; then
 	status=0
