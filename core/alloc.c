@@ -294,6 +294,18 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
  */
 static bool jemalloc_conf_chosen;
 
+/*
+ * jemalloc's log, exp and round (core/jemalloc_math.c), named here so
+ * that a program linked with libcore.a takes their object too: only
+ * jemalloc's copy, linked after libcore.a, calls them.
+ */
+double allocinfo_jemalloc_log(double x);
+double allocinfo_jemalloc_exp(double x);
+double allocinfo_jemalloc_round(double x);
+static double (*const jemalloc_math[])(double) __attribute__((used)) = {
+	allocinfo_jemalloc_log, allocinfo_jemalloc_exp, allocinfo_jemalloc_round,
+};
+
 /* preload/malloc.c's chooses; a core linked without it (the unit
  * tests) runs jemalloc with the copy's own options. */
 __attribute__((weak)) void allocinfo_jemalloc_choose_conf(void)

@@ -49,6 +49,11 @@ done
 	echo "mmap allocinfo_jemalloc_mmap"
 	echo "munmap allocinfo_jemalloc_munmap"
 	echo "pthread_atfork allocinfo_jemalloc_atfork"
+	# libm's three, which jemalloc's heap profiler calls: the core's
+	# own (core/jemalloc_math.c), so that the library needs no libm.
+	echo "log allocinfo_jemalloc_log"
+	echo "exp allocinfo_jemalloc_exp"
+	echo "round allocinfo_jemalloc_round"
 } >"$tmp/renames"
 
 cp "$archive" "$tmp/copy.a"
