@@ -193,6 +193,7 @@ static bool program_defines(unsigned int what)
  * (before core_init: the early window, which has one thread).
  */
 struct glibc_allocator {
+	void *(*malloc)(size_t size);
 	void *(*calloc)(size_t n, size_t size);
 	void (*free)(void *ptr);
 	void *(*realloc)(void *ptr, size_t size);
@@ -210,6 +211,7 @@ static __attribute__((noinline, cold)) void find_glibc_allocator(void)
 	core_internal_enter();
 	libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	if (libc) {
+		*(void **)&glibc.malloc = dlsym(libc, "__libc_malloc");
 		*(void **)&glibc.calloc = dlsym(libc, "__libc_calloc");
 		*(void **)&glibc.free = dlsym(libc, "__libc_free");
 		*(void **)&glibc.realloc = dlsym(libc, "__libc_realloc");
@@ -288,9 +290,9 @@ static __attribute__((noinline, cold)) size_t foreign_usable_size(void *ptr)
 
 /*
  * jemalloc reads its options on its first call, which is one of the two
- * below (usable_for in the early window, fill_size_classes in core_init):
- * they are chosen just before.  Threads have none to race for: a thread
- * is made with an allocation.
+ * below (alloc_block's, in the early window or after it, and
+ * fill_size_classes' in core_init): they are chosen just before.
+ * Threads have none to race for: a thread is made with an allocation.
  */
 static bool jemalloc_conf_chosen;
 
@@ -308,8 +310,9 @@ static double (*const jemalloc_math[])(double) __attribute__((used)) = {
 
 /* preload/malloc.c's chooses; a core linked without it (the unit
  * tests) runs jemalloc with the copy's own options. */
-__attribute__((weak)) void allocinfo_jemalloc_choose_conf(void)
+__attribute__((weak)) void allocinfo_jemalloc_choose_conf(bool address_space_limited)
 {
+	(void)address_space_limited;
 }
 
 /*
@@ -334,11 +337,6 @@ __attribute__((weak)) void allocinfo_jemalloc_choose_conf(void)
 #define JEMALLOC_START_ROOM (24u << 20)
 
 static bool jemalloc_unusable;
-static struct {
-	void *(*malloc)(size_t size);
-	void *(*calloc)(size_t n, size_t size);
-	void *(*memalign)(size_t align, size_t size);
-} glibc_serving;
 
 static bool address_space_is_limited(void)
 {
@@ -348,13 +346,12 @@ static bool address_space_is_limited(void)
 	       (getrlimit(RLIMIT_DATA, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY);
 }
 
+/* Under a limit (address_space_is_limited): the room tried. */
 static bool jemalloc_has_room(void)
 {
 	int saved_errno = errno;
 	long mapped;
 
-	if (!address_space_is_limited())
-		return true;
 	/* Writable and private: RLIMIT_DATA counts it, as RLIMIT_AS does. */
 	mapped = syscall(SYS_mmap, NULL, JEMALLOC_START_ROOM, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -367,16 +364,18 @@ static bool jemalloc_has_room(void)
 static inline void before_first_jemalloc_call(void)
 {
 	if (unlikely(!jemalloc_conf_chosen)) {
-		allocinfo_jemalloc_choose_conf();
+		bool limited = address_space_is_limited();
+
+		allocinfo_jemalloc_choose_conf(limited);
 		/* Set before the lookups: an allocation in them (there is
 		 * none in a dlsym that finds its symbol) must not come back
 		 * here, nor reach jemalloc. */
 		jemalloc_conf_chosen = true;
-		if (!jemalloc_has_room()) {
+		if (limited && !jemalloc_has_room()) {
 			jemalloc_unusable = true;
-			*(void **)&glibc_serving.malloc = dlsym(RTLD_NEXT, "__libc_malloc");
-			*(void **)&glibc_serving.calloc = dlsym(RTLD_NEXT, "__libc_calloc");
-			*(void **)&glibc_serving.memalign = dlsym(RTLD_NEXT, "__libc_memalign");
+			*(void **)&glibc.malloc = dlsym(RTLD_NEXT, "__libc_malloc");
+			*(void **)&glibc.calloc = dlsym(RTLD_NEXT, "__libc_calloc");
+			*(void **)&glibc.memalign = dlsym(RTLD_NEXT, "__libc_memalign");
 		}
 	}
 }
@@ -396,13 +395,13 @@ static __attribute__((noinline, cold)) void *glibc_alloc(size_t size, size_t ali
 	void *ptr = NULL;
 
 	if (align > ALLOC_MIN_ALIGN) {
-		if (glibc_serving.memalign && (ptr = glibc_serving.memalign(align, size)) && zero)
+		if (glibc.memalign && (ptr = glibc.memalign(align, size)) && zero)
 			memset(ptr, 0, size);
 	} else if (zero) {
-		if (glibc_serving.calloc)
-			ptr = glibc_serving.calloc(1, size);
-	} else if (glibc_serving.malloc) {
-		ptr = glibc_serving.malloc(size);
+		if (glibc.calloc)
+			ptr = glibc.calloc(1, size);
+	} else if (glibc.malloc) {
+		ptr = glibc.malloc(size);
 	}
 	if (!ptr)
 		errno = ENOMEM;
@@ -633,7 +632,6 @@ static size_t usable_for(size_t size, int mallocx_flags)
 		if (likely(usable))
 			return usable;
 	}
-	before_first_jemalloc_call();
 	/* 16 at least: glibc's blocks are all 16-aligned. */
 	usable = nallocx(size < 16 ? 16 : size, mallocx_flags);
 	return usable > PTRDIFF_MAX ? 0 : usable;

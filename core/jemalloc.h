@@ -11,6 +11,7 @@
 #ifndef ALLOCINFO_CORE_JEMALLOC_H
 #define ALLOCINFO_CORE_JEMALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,9 +35,10 @@ void allocinfo_je_free(void *ptr);
 
 /* Read by the copy as it starts (preload/malloc.c sets them). */
 extern const char *allocinfo_je_malloc_conf;
-/* Points allocinfo_je_malloc_conf at the options for this process's
- * limits; called once, before the copy's first call (core/alloc.c). */
-void allocinfo_jemalloc_choose_conf(void);
+/* Points allocinfo_je_malloc_conf at the options for this process:
+ * @address_space_limited, under a finite RLIMIT_AS or RLIMIT_DATA.
+ * Called once, before the copy's first call (core/alloc.c). */
+void allocinfo_jemalloc_choose_conf(bool address_space_limited);
 extern void (*allocinfo_je_malloc_message)(void *opaque, const char *text);
 
 /*

@@ -263,7 +263,6 @@ static void say_no_room_for_jemalloc(void)
 				  "jemalloc no room to start; the program runs on glibc's malloc, "
 				  "unprofiled, and writes no report\n";
 
-	reports_enabled = false;
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
 		(void)0;
 }
@@ -311,7 +310,9 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	}
 	core_internal_leave();
 	core_init(&options.core);
-	if (core_jemalloc_unusable())
+	if (core_jemalloc_unusable()) {
+		reports_enabled = false;
 		say_no_room_for_jemalloc();
+	}
 	errno = saved_errno;
 }

@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
@@ -222,12 +221,9 @@ const char *allocinfo_je_malloc_conf = JEMALLOC_CONF_COMMON ",percpu_arena:percp
  * fails as glibc's would (0 of 12).  The cost is the threads' share of
  * one arena's locks, only in processes so limited.
  */
-void allocinfo_jemalloc_choose_conf(void)
+void allocinfo_jemalloc_choose_conf(bool address_space_limited)
 {
-	struct rlimit limit;
-
-	if ((getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) ||
-	    (getrlimit(RLIMIT_DATA, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY))
+	if (address_space_limited)
 		allocinfo_je_malloc_conf = JEMALLOC_CONF_COMMON ",narenas:1";
 }
 
