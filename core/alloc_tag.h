@@ -204,24 +204,72 @@ static inline uint32_t codetag_index_for_word(uint32_t word, uintptr_t site,
 }
 
 /*
- * The small slot word of the caller an allocation at the wrapper site
+ * A helper's charge_via (struct codetag): the wrapper's return address
+ * in the helper's frame, as its distance from the helper's site (one
+ * module: 32 bits), then, in 8-byte stack slots above the site's stack
+ * pointer, where that return address lies (the site's caller offset)
+ * and where the wrapper's caller's lies.
+ */
+static inline uint64_t codetag_via_pack(uintptr_t site, uintptr_t wrapper_return,
+					uint32_t first_slots, uint32_t charged_slots)
+{
+	return (uint64_t)(uint32_t)(int32_t)(wrapper_return - site) |
+	       (uint64_t)first_slots << 32 | (uint64_t)charged_slots << 48;
+}
+
+static inline uintptr_t codetag_via_wrapper_return(uint64_t via, uintptr_t site)
+{
+	return site + (uintptr_t)(intptr_t)(int32_t)(uint32_t)via;
+}
+
+static inline uintptr_t codetag_via_first_offset(uint64_t via)
+{
+	return (uintptr_t)((via >> 32) & 0xffff) * sizeof(uintptr_t);
+}
+
+static inline uintptr_t codetag_via_charged_offset(uint64_t via)
+{
+	return (uintptr_t)(via >> 48) * sizeof(uintptr_t);
+}
+
+/*
+ * The small slot word of the caller an allocation at the routed site
  * @site (slot word @site_word, without SELF) is charged to, when the
- * tag's charge_offset (callsite.c: refresh_charge_offset) gives the
- * caller, from @caller_sp, the wrapper's stack pointer (trusted where
- * the word below it is @site); then, if the caller is a charged site,
- * its word has SELF.  0 without an offset.  Nothing is written, called
- * or allocated: no internal scope is needed.
+ * site's tag gives where that caller lies, or 0; @caller_sp is the
+ * site's stack pointer (trusted where the word below it is @site).
+ * Two ways, both read in callsite.c's walks first:
+ *
+ * - a wrapper's site: its tag's charge_offset (refresh_charge_offset)
+ *   is where its caller lies;
+ * - an anonymous helper's site (a static function of a stripped
+ *   library, as sqlite3Malloc calls one that calls malloc), whose
+ *   tag's charge_via names the wrapper that calls it: if the return
+ *   address at the site's caller offset is that wrapper's, the
+ *   wrapper's caller lies at the offset charge_via gives.  Where it is
+ *   not a charged site (sqlite3's), callsite.c's charge_helper goes on
+ *   from there.
+ *
+ * If that caller is a charged site, its word has SELF.  Nothing is
+ * written, called or allocated: no internal scope is needed.
  */
 static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
 					   uintptr_t caller_sp)
 {
-	int32_t offset = __atomic_load_n(
-		&codetag_tags[site_word & CODETAG_SLOT_INDEX].ct.charge_offset,
-		__ATOMIC_RELAXED);
+	const struct codetag *ct = &codetag_tags[site_word & CODETAG_SLOT_INDEX].ct;
+	int32_t offset = __atomic_load_n(&ct->charge_offset, __ATOMIC_RELAXED);
+	uintptr_t charged_offset = (uintptr_t)offset;
 
-	if (offset <= 0 || ((const uintptr_t *)caller_sp)[-1] != site)
+	if (((const uintptr_t *)caller_sp)[-1] != site)
 		return 0;
-	return codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	if (offset <= 0) {
+		uint64_t via = __atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED);
+
+		if (!via || *(const uintptr_t *)(caller_sp + codetag_via_first_offset(via)) !=
+				    codetag_via_wrapper_return(via, site))
+			return 0;
+		charged_offset = codetag_via_charged_offset(via);
+	}
+	return codetag_site_word_small(*(const uintptr_t *)(caller_sp + charged_offset));
 }
 
 /* The tag codetag_caller_word gives, or 0. */

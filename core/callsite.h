@@ -125,7 +125,9 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp);
  * by offsets reads from @caller_sp (given, and checked to be @site's,
  * as core_malloc_by_route has it), or its path cache holds this path.
  * Else 0.  With ALLOCINFO_DEPTH=1 only.  It reads the stack, the memo
- * and the path cache: no lookup, no allocation, errno untouched.
+ * and the path cache, and keeps in the path cache the path it walked
+ * for an anonymous helper's site (charge_helper): no lookup, no
+ * allocation, errno untouched.
  */
 uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp);
 

@@ -47,7 +47,7 @@ enum codetag_route {
 };
 
 /*
- * A site's tag as the core keeps it: 32 bytes, so that with its
+ * A site's tag as the core keeps it: 40 bytes, so that with its
  * counters (alloc_tag.h) a tag is one cache line.  It holds no text: a
  * report names the sites of its snapshot (struct site_name, in
  * core/snapshot.h), and every tag would pay for a file, line, function
@@ -71,6 +71,13 @@ struct codetag {
 	 * refresh_charge_offset derives from the fields above, each time
 	 * one of them changes, so that the allocation tests one field. */
 	int32_t charge_offset;
+	/* For an anonymous helper's site that a wrapper of its module
+	 * calls (sqlite3's allocator behind sqlite3Malloc): the wrapper,
+	 * and where its caller lies, once a walk went that way, packed by
+	 * callsite.c's remember_helper_charge; 0 until then and wherever
+	 * refresh_charge_offset finds the site's fields no longer allow
+	 * it.  Set once: the first wrapper found keeps it. */
+	uint64_t charge_via;
 };
 
 /* Tag indices with a fixed meaning. */

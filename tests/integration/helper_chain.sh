@@ -1,0 +1,33 @@
+#!/bin/sh
+# A stripped library's anonymous allocator behind its wrappers, as
+# sqlite3's is (tests/programs/helper_lib.c): the wrapper's callers are
+# charged sites of the program, anonymous functions of the library, or
+# code of its own.  Every allocation is charged where the unwinder's
+# rule says, in a cold run (the unwinder measures the frames' offsets)
+# and in warm ones (the route memory has them, and the tag's way
+# through the wrapper and the thread's paths answer from the first
+# rounds on): the same records every time.
+set -eu
+. "$TEST_SRC/lib.sh"
+test_init
+
+prog=$TEST_BIN/callsite/helper_chain
+lib=$TEST_BIN/callsite/libhelper.so
+[ -x "$prog" ] || fail "no $prog"
+for name in helper_alloc helper_inner; do
+	nm "$lib" | grep -q " $name\$" && fail "$lib still names $name"
+done
+
+run_native "$prog"
+export ALLOCINFO_WRAPPERS=helper_xmalloc,helper_outer_xmalloc
+for run in cold warm warmer; do
+	run_preloaded "$T/$run" "$prog"
+	check_expect_markers "$TEST_SRC/programs/helper_chain.c" "$T/$run"
+	check_expect_markers "$TEST_SRC/programs/helper_lib.c" "$T/$run"
+	check_no_stderr "$T/$run"
+	grep -v '^#' "$T/$run" >"$T/$run.records"
+	[ "$run" = cold ] || diff "$T/cold.records" "$T/$run.records" >&2 ||
+		fail "the $run run's records differ from the cold run's"
+done
+
+test_done
