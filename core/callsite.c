@@ -1369,17 +1369,22 @@ static void make_path_cache(void)
 		path_cache = core_internal_calloc(PATH_CACHE_SLOTS, sizeof(*path_cache));
 }
 
-/* A walk by offsets (charge_by_offset) met an anonymous site's wrapper
+/*
+ * A walk by offsets (charge_by_offset) met an anonymous site's wrapper
  * with all it needs to read the wrapper's caller: the site's tag keeps
- * the way (remember_helper_charge), and its allocations' paths will be
- * kept (charge_helper), which needs the path cache and the stack's top.
- * In the profiler's internal scope. */
+ * the way, unless it has one (remember_helper_charge), and this
+ * thread's allocations there will keep their paths (charge_helper),
+ * which needs its path cache and its stack's top: every thread makes
+ * its own on its first walk there, after the tag's way was made.  In
+ * the profiler's internal scope.
+ */
 static __attribute__((noinline)) void
 helper_found(struct codetag *ct, uintptr_t wrapper_return, uintptr_t charged_offset)
 {
 	thread_stack_top();
 	make_path_cache();
-	remember_helper_charge(ct, wrapper_return, charged_offset);
+	if (!__atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED))
+		remember_helper_charge(ct, wrapper_return, charged_offset);
 }
 
 /*
@@ -1451,8 +1456,7 @@ charge_by_offset(struct codetag *ct, uintptr_t sp, bool memo_only, struct offset
 		}
 		if (level == 0)
 			first_caller = caller;
-		else if (level == 1 && helper_wrapped && !memo_only &&
-			 !__atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED))
+		else if (level == 1 && helper_wrapped && !memo_only)
 			helper_found(ct, first_caller, (uintptr_t)first_offset + 8 + (uintptr_t)offset);
 		if (memo_only) {
 			m = frame_memo_find(frame_memo, caller);

@@ -2,11 +2,12 @@
 # A stripped library's anonymous allocator behind its wrappers, as
 # sqlite3's is (tests/programs/helper_lib.c): the wrapper's callers are
 # charged sites of the program, anonymous functions of the library, or
-# code of its own.  Every allocation is charged where the unwinder's
-# rule says, in a cold run (the unwinder measures the frames' offsets)
-# and in warm ones (the route memory has them, and the tag's way
-# through the wrapper and the thread's paths answer from the first
-# rounds on): the same records every time.
+# code of its own.  Every allocation, in the main thread and in a
+# second one started after it, is charged where the unwinder's rule
+# says, in a cold run (the unwinder measures the frames' offsets) and
+# in warm ones (the route memory has them, and the tag's way through
+# the wrapper and each thread's paths answer from its first rounds
+# on): the same records every time.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init

@@ -1,13 +1,15 @@
 /*
  * Allocations through a stripped library's anonymous allocator behind
  * its wrappers (tests/programs/helper_lib.c), from six call sites in
- * turn, forty rounds: each is charged where the rule says, from its
- * first allocation to its last, whichever way the profiler finds the
- * answer (the tag's way through the wrapper and the thread's last
- * paths, which the first rounds make, or the walk).  The three calls
- * of helper_outer_xmalloc share every frame but the last, so their
- * paths are told apart only there.
+ * turn, forty rounds in the main thread and forty more in a second one
+ * started after: each is charged where the rule says, from its first
+ * allocation to its last, whichever way the profiler finds the answer
+ * (the tag's way through the wrapper, made by the main thread's first
+ * rounds, and each thread's own last paths, or the walk).  The three
+ * calls of helper_outer_xmalloc share every frame but the last, so
+ * their paths are told apart only there.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,22 +23,33 @@ void *helper_outer_xmalloc(size_t n);
 void *helper_own(size_t n);
 void *helper_direct(size_t n);
 
-static void *blocks[ROUNDS * SITES];
+static void *blocks[2][ROUNDS * SITES];
+
+static void *rounds(void *arg)
+{
+	void **b = arg;
+
+	for (int i = 0; i < ROUNDS; i++) {
+		*b++ = helper_xmalloc(16);       /* EXPECT: 1280 80 func:rounds */
+		*b++ = helper_outer_xmalloc(24); /* EXPECT: 1920 80 func:rounds */
+		*b++ = helper_own(32);
+		*b++ = helper_outer_xmalloc(40); /* EXPECT: 3200 80 func:rounds */
+		*b++ = helper_direct(48);
+		*b++ = helper_outer_xmalloc(56); /* EXPECT: 4480 80 func:rounds */
+	}
+	return NULL;
+}
 
 int main(void)
 {
-	void **b = blocks;
+	pthread_t thread;
 
-	for (int i = 0; i < ROUNDS; i++) {
-		*b++ = helper_xmalloc(16);       /* EXPECT: 640 40 func:main */
-		*b++ = helper_outer_xmalloc(24); /* EXPECT: 960 40 func:main */
-		*b++ = helper_own(32);
-		*b++ = helper_outer_xmalloc(40); /* EXPECT: 1600 40 func:main */
-		*b++ = helper_direct(48);
-		*b++ = helper_outer_xmalloc(56); /* EXPECT: 2240 40 func:main */
-	}
-	for (int i = 0; i < ROUNDS * SITES; i++)
-		CHECK(blocks[i] != NULL, "allocation %d failed", i);
+	rounds(blocks[0]);
+	CHECK(pthread_create(&thread, NULL, rounds, blocks[1]) == 0, "pthread_create failed");
+	CHECK(pthread_join(thread, NULL) == 0, "pthread_join failed");
+	for (int t = 0; t < 2; t++)
+		for (int i = 0; i < ROUNDS * SITES; i++)
+			CHECK(blocks[t][i] != NULL, "allocation %d of thread %d failed", i, t);
 	printf("end\n");
 	return CHECK_STATUS();
 }

@@ -30,7 +30,7 @@ void *helper_direct(size_t n);
 
 static __attribute__((noinline)) void *helper_alloc(size_t n)
 {
-	return malloc(n); /* EXPECT: 1920 40 [libhelper.so] func:helper_alloc */
+	return malloc(n); /* EXPECT: 3840 80 [libhelper.so] func:helper_alloc */
 }
 
 void *helper_xmalloc(size_t n)
@@ -40,7 +40,7 @@ void *helper_xmalloc(size_t n)
 
 static __attribute__((noinline)) void *helper_inner(size_t n)
 {
-	return helper_xmalloc(n); /* EXPECT: 1280 40 [libhelper.so] func:helper_inner */
+	return helper_xmalloc(n); /* EXPECT: 2560 80 [libhelper.so] func:helper_inner */
 }
 
 void *helper_outer_xmalloc(size_t n)
