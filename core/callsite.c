@@ -1947,8 +1947,14 @@ static inline uintptr_t helper_key(const struct helper_stack *h)
 	return h->caller ^ (h->next * 0x9e3779b97f4a7c15ull);
 }
 
-/* Whether @e, a path of @h's set, is this stack's: its first four
- * frames by what was read already, the rest from the stack. */
+/*
+ * Whether @e, a path of @h's set, is this stack's: its first four
+ * frames by what was read already, the rest from the stack.  Where the
+ * second and third lie needs no compare: the site's confirmed caller
+ * offset and the wrapper's fix them, both in the tag's charge_via,
+ * which is cleared if the first changes; where the fourth lies comes
+ * from this thread's memo, and is compared.
+ */
 static inline bool helper_path_holds(const struct path_entry *e, const struct helper_stack *h,
 				     uintptr_t wrapper_return, uintptr_t sp)
 {
