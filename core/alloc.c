@@ -998,6 +998,14 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 {
 	int32_t offset;
 
+	/* A site past the small array that is charged itself: its block
+	 * here, with no scope and no second probe of the small array. */
+	if (!site_word) {
+		site_word = codetag_site_word_known(site);
+		if (site_word & CODETAG_SLOT_SELF)
+			return malloc_charged(size, site_word - CODETAG_SLOT_SELF, zero);
+	}
+
 	/* With stacks on, every site is routed, and the memo's answers
 	 * are for one frame: the lookup. */
 	if (__builtin_expect(!site_word || !callsite_one_frame || !caller_sp ||

@@ -414,6 +414,25 @@ static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot)
 	return insert_if_open(large, CODETAG_SLOTS - 1, NULL, 0, site, large_slot);
 }
 
+uint32_t codetag_site_word_known(uintptr_t site)
+{
+	struct codetag_slot *large = large_sites(false);
+	uint32_t empty, word = 0;
+
+	/* A full table's site the filter turns away is in neither array:
+	 * the caller's lookup says so at the filter's one probe. */
+	if (codetag_full_table_filtered())
+		return 0;
+	if (large && array_closed(&medium_sites, CODETAG_MEDIUM_SITES) &&
+	    (word = probe_site(large, CODETAG_SLOTS - 1, site, &empty)))
+		return word;
+	if ((word = probe_site(medium_slots, CODETAG_MEDIUM_SLOTS - 1, site, &empty)))
+		return word;
+	if (large && !array_closed(&medium_sites, CODETAG_MEDIUM_SITES))
+		word = probe_site(large, CODETAG_SLOTS - 1, site, &empty);
+	return word;
+}
+
 uint32_t codetag_index_for_site_unrouted(uintptr_t site)
 {
 	return codetag_site_lookup(site);

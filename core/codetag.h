@@ -107,6 +107,14 @@ uint32_t codetag_index_for_site_unrouted(uintptr_t site);
 uint32_t codetag_site_find(uintptr_t site);
 
 /*
+ * The slot word of @site if the medium or the large slot array holds it
+ * (alloc_tag.h), else 0: the lookup of a site the small array does not
+ * hold, which makes no tag, writes nothing and needs no scope; 0 at
+ * once when the table is full and filtered.  Lock-free.
+ */
+uint32_t codetag_site_word_known(uintptr_t site);
+
+/*
  * Stack tags: one per distinct chain of call sites (ALLOCINFO_DEPTH),
  * in a table of their own.  codetag_find_stack returns the chain's tag
  * index, or 0 if it has none yet; codetag_index_for_stack creates it,

@@ -1,11 +1,16 @@
 /*
- * N distinct call sites, each with one live 24-byte block: N copies of
- * unmapped_site.c's stub in an executable mapping, each called once
- * with malloc.  Their records make a report of N lines named by
- * address, longer than the report writer's 64 KiB buffer for N in the
+ * N distinct call sites, each with live 24-byte blocks: N copies of
+ * unmapped_site.c's stub in an executable mapping, each called with
+ * malloc.  Their records make a report of N lines named by address,
+ * longer than the report writer's 64 KiB buffer for N in the
  * thousands.
  *
- *   many_sites N      prints "sites N"
+ *   many_sites N [ROUNDS]      prints "sites N"
+ *
+ * With ROUNDS (default 1), every stub is called in turn ROUNDS times,
+ * and then the blocks of the first round are freed: each site keeps
+ * ROUNDS - 1 blocks (one when ROUNDS is 1, the first round's being
+ * kept then), so that sites seen before allocate and free again.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,25 +30,38 @@ static const unsigned char stub[STUB_BYTES] = {
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
+	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
 	unsigned char *code;
+	void **first;
 
-	CHECK(n > 0 && n <= 100000, "usage: many_sites N (1 to 100000), not '%s'",
-	      argc > 1 ? argv[1] : "");
-	if (n <= 0 || n > 100000)
+	CHECK(n > 0 && n <= 100000 && rounds > 0 && rounds <= 100,
+	      "usage: many_sites N [ROUNDS] (1 to 100000, 1 to 100), not '%s %s'",
+	      argc > 1 ? argv[1] : "", argc > 2 ? argv[2] : "");
+	if (n <= 0 || n > 100000 || rounds <= 0 || rounds > 100)
 		return CHECK_STATUS();
 	code = mmap(NULL, (size_t)n * STUB_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	CHECK(code != MAP_FAILED, "an executable mapping failed");
-	if (code == MAP_FAILED)
+	first = calloc((size_t)n, sizeof(*first));
+	CHECK(code != MAP_FAILED && first, "an executable mapping or the block list failed");
+	if (code == MAP_FAILED || !first)
 		return CHECK_STATUS();
 	for (long i = 0; i < n; i++)
 		memcpy(code + i * STUB_BYTES, stub, STUB_BYTES);
-	for (long i = 0; i < n; i++) {
-		void *(*call_through)(size_t, void *(*)(size_t)) =
-			(void *(*)(size_t, void *(*)(size_t)))(void *)(code + i * STUB_BYTES);
+	for (long r = 0; r < rounds; r++) {
+		for (long i = 0; i < n; i++) {
+			void *(*call_through)(size_t, void *(*)(size_t)) =
+				(void *(*)(size_t, void *(*)(size_t)))(void *)(code + i * STUB_BYTES);
+			void *block = call_through(24, malloc);
 
-		CHECK(call_through(24, malloc) != NULL, "malloc through stub %ld failed", i);
+			CHECK(block != NULL, "malloc through stub %ld failed", i);
+			if (r == 0)
+				first[i] = block;
+		}
 	}
+	if (rounds > 1)
+		for (long i = 0; i < n; i++)
+			free(first[i]);
+	free(first);
 	printf("sites %ld\n", n);
 	return CHECK_STATUS();
 }
