@@ -644,6 +644,18 @@ static inline uint32_t stack_memo_find(const uintptr_t *frames, unsigned int dep
 	       m->index : 0;
 }
 
+/* Keeps chain tag @index, whose chain hashes to @hash, in this thread's
+ * stack memo; not the overflow tag: it stands for no chain. */
+static inline void stack_memo_put(uint64_t hash, uint32_t index)
+{
+	if (stack_memo && index >= CODETAG_FIRST_SITE) {
+		struct stack_memo *m = &stack_memo[hash >> (64 - STACK_MEMO_BITS)];
+
+		m->hash = hash;
+		m->index = index;
+	}
+}
+
 /* The tag of a chain of call sites, created on first sight. */
 static uint32_t stack_tag(const uintptr_t *frames, unsigned int depth,
 			  uint32_t fallback)
@@ -665,13 +677,7 @@ static uint32_t stack_tag(const uintptr_t *frames, unsigned int depth,
 		if (!kept)
 			core_internal_free(copy);
 	}
-	/* Not the overflow tag: it stands for no chain. */
-	if (stack_memo && index >= CODETAG_FIRST_SITE) {
-		struct stack_memo *m = &stack_memo[hash >> (64 - STACK_MEMO_BITS)];
-
-		m->hash = hash;
-		m->index = index;
-	}
+	stack_memo_put(hash, index);
 	return index;
 }
 
@@ -1569,6 +1575,59 @@ static inline const struct frame_memo *frame_memo_known(uintptr_t pc, uint32_t r
 }
 
 /*
+ * @pc's entry in this thread's frame memo, made from what the tag
+ * table already holds where the memo has none: the frame's tag (a
+ * probe that makes none), its code and route once decided, its
+ * confirmed caller offset, and the module the loader gives; NULL where
+ * any is still to be learnt, and the walk is left to the lookups.  It
+ * writes the memo, as frame_memo_of does, and makes no tag: no
+ * allocation, errno untouched.  @read as for frame_memo_of.
+ *
+ * With more sites in turn than a thread's memo holds (bench/scaling's
+ * 10,000 sites at ALLOCINFO_DEPTH=4), every allocation missed it for
+ * its own site and took route_with_lookups, about 1,100 instructions,
+ * where the table had every answer.
+ */
+static const struct frame_memo *frame_memo_from_tags(uintptr_t pc, uint32_t retirements,
+						     bool read)
+{
+	struct frame_memo *set = &frame_memo[frame_memo_set(pc)];
+	const struct codetag *ct;
+	struct dl_find_object obj;
+	uint32_t index, flags, known;
+	uint16_t route;
+	int32_t offset;
+	bool in_module;
+
+	if (!callsite_options.classify || (index = codetag_site_find(pc)) < CODETAG_FIRST_SITE)
+		return NULL;
+	ct = &codetag_tag(index)->ct;
+	flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
+	known = flags & CODETAG_FLAG_CODE_MASK;
+	route = __atomic_load_n(&ct->route, __ATOMIC_RELAXED);
+	if (!known || route == CODETAG_ROUTE_UNDECIDED)
+		return NULL;
+	in_module = _dl_find_object((void *)(pc - 1), &obj) == 0;
+	if (read && !in_module)
+		return NULL;
+	offset = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
+	/* First in its set, as frame_memo_of puts the entry used now. */
+	if (set[0].site != pc)
+		set[1] = set[0];
+	set[0] = (struct frame_memo){
+		.site = pc,
+		.module = in_module ? (uintptr_t)obj.dlfo_map_start : 0,
+		.index = index,
+		.caller_offset = offset > 0 && (flags & CODETAG_FLAG_CALLER_OFFSET_CONFIRMED) ?
+				 offset : 0,
+		.route = route,
+		.code = (uint16_t)((known >> CODETAG_FLAG_CODE_SHIFT) - 1),
+		.retirements = retirements,
+	};
+	return &set[0];
+}
+
+/*
  * ALLOCINFO_DEPTH > 1: the chain by offsets, or 0 to unwind instead.
  * One pass from @site outward: first past the frames seen through (the
  * rule of first_charged_frame), then the chain of depth sites from the
@@ -1581,10 +1640,14 @@ static inline const struct frame_memo *frame_memo_known(uintptr_t pc, uint32_t r
  * path: alloca).  Measuring there found nothing new in any warm run,
  * and took cc1 272 libunwind walks a compile at depth 4.
  *
- * @memo_only: by what this thread already knows, every frame read from
- * the frame memo as it is (frame_memo_known) and the chain from the
- * stack memo, 0 at the first thing either lacks; no lookup, no
- * allocation, nothing remembered, errno untouched (stack_by_memo).
+ * @memo_only: by what is known already, every frame read from the
+ * frame memo as it is (frame_memo_known), else from the tag table
+ * (frame_memo_from_tags), and the chain from the stack memo, else the
+ * chain table (codetag_find_stack), 0 at the first thing they all
+ * lack; what the tables gave is kept in the memos, and the path of a
+ * chain the table gave in the path cache, as the walk with lookups
+ * keeps them; no tag is made, no allocation, errno untouched
+ * (stack_by_memo).
  */
 static inline __attribute__((always_inline)) uint32_t
 walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool memo_only)
@@ -1603,8 +1666,12 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 		return 0;
 	for (uintptr_t pc = site;;) {
 		struct frame_memo scratch;
-		const struct frame_memo *m = memo_only ? frame_memo_known(pc, retirements) :
-					     frame_memo_of(pc, true, n > 0, &scratch);
+		const struct frame_memo *m;
+
+		if (memo_only && !(m = frame_memo_known(pc, retirements)))
+			m = frame_memo_from_tags(pc, retirements, n > 0);
+		else if (!memo_only)
+			m = frame_memo_of(pc, true, n > 0, &scratch);
 
 		if (!m) {
 			*measure = n == 0;
@@ -1632,9 +1699,22 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 	if (keep >= n)
 		keep = n - 1;
 	chain_depth = n - keep < depth ? n - keep : depth;
-	if (memo_only)
-		return stack_memo_find(frames + keep, chain_depth,
-				       chain_hash(frames + keep, chain_depth));
+	if (memo_only) {
+		uint64_t hash = chain_hash(frames + keep, chain_depth);
+
+		if ((chain = stack_memo_find(frames + keep, chain_depth, hash)))
+			return chain;
+		/* Kept in the memo, as stack_tag keeps a chain the table
+		 * had; not its path, as the walk below keeps it: the path
+		 * cache's ways then turned over faster than its paths came
+		 * back (python3 at depth 4, 20,900 more lookups of 127,700
+		 * missed it, and 0.85% more instructions where the memo
+		 * alone costs 1.4%; but bench/scaling's 10,000 sites took
+		 * 196 ns a pair where they take 123). */
+		chain = codetag_find_stack(frames + keep, chain_depth);
+		stack_memo_put(hash, chain);
+		return chain;
+	}
 	chain = stack_tag(frames + keep, chain_depth, index);
 	/* The path for the next allocation here. */
 	remember_path(frames, offsets, n, chain, retirements);

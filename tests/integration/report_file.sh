@@ -76,6 +76,15 @@ stubs=$(awk '$1 == 72 && $2 == 3 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/more" | sort -u 
 [ "$stubs" -eq 25000 ] || fail "$stubs distinct records of the 25,000 stub sites at 72 bytes in 3 calls, not 25,000"
 grep -q 'accurate:no' "$T/more" && fail "a record of 25,000 sites is marked inaccurate"
 
+# With stacks on, 6,000 sites in turn: more than a thread's frame and
+# chain memos hold, so most walks take a frame and its chain from the
+# tag tables (core/callsite.c: frame_memo_from_tags); each chain keeps
+# its own three blocks.
+ALLOCINFO_DEPTH=4 run_preloaded "$T/deep" "$many" 6000 4
+check_no_stderr "$T/deep"
+stubs=$(awk '$1 == 72 && $2 == 3 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/deep" | sort -u | wc -l)
+[ "$stubs" -eq 6000 ] || fail "$stubs distinct records of the 6,000 stub chains at 72 bytes in 3 calls, not 6,000"
+
 # A write that fails: /dev/full takes nothing.
 if [ -c /dev/full ]; then
 	status=0
