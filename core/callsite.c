@@ -1705,12 +1705,12 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 		if ((chain = stack_memo_find(frames + keep, chain_depth, hash)))
 			return chain;
 		/* Kept in the memo, as stack_tag keeps a chain the table
-		 * had; not its path, as the walk below keeps it: the path
-		 * cache's ways then turned over faster than its paths came
-		 * back (python3 at depth 4, 20,900 more lookups of 127,700
-		 * missed it, and 0.85% more instructions where the memo
-		 * alone costs 1.4%; but bench/scaling's 10,000 sites took
-		 * 196 ns a pair where they take 123). */
+		 * had; not its path, as the walk below keeps it.  Keeping
+		 * the path too cost python3 at depth 4 0.85% more
+		 * instructions than before this tier where this costs
+		 * 1.4%, but bench/scaling's 10,000 sites 196 ns a pair where
+		 * this takes 123: with more chains than the path cache's
+		 * ways, a path kept was gone before it came back. */
 		chain = codetag_find_stack(frames + keep, chain_depth);
 		stack_memo_put(hash, chain);
 		return chain;
