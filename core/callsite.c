@@ -1518,14 +1518,16 @@ charge_by_offset(struct codetag *ct, uintptr_t sp, bool memo_only, struct offset
 /*
  * The chain's tag by the last paths from @site (whose tag is @ct) and
  * its caller (see path_cache), or 0: no path, or this stack differs
- * from them, or (@may_skip) the set is being skipped.  Reads the stack
+ * from them, or (@skipped given) the set is being skipped, which
+ * *@skipped then says.  Reads the stack
  * and compares, and changes nothing but the set's counts: no lookup,
  * nothing that may allocate or set errno.  Inline: through a call,
  * perl at depth 4 ran 1.4% more instructions.
  */
 static inline __attribute__((always_inline)) uint32_t
-stack_by_path(const struct codetag *ct, uintptr_t site, uintptr_t sp, bool may_skip)
+stack_by_path(const struct codetag *ct, uintptr_t site, uintptr_t sp, bool *skipped)
 {
+	bool may_skip = skipped != NULL;
 	struct path_entry *set;
 	int32_t first = __atomic_load_n(&ct->caller_offset, __ATOMIC_RELAXED);
 	uint32_t retirements;
@@ -1542,6 +1544,7 @@ stack_by_path(const struct codetag *ct, uintptr_t site, uintptr_t sp, bool may_s
 	set = path_set_of(site, caller);
 	if (may_skip && set->skip) {
 		set->skip--;
+		*skipped = true;
 		return 0;
 	}
 	retirements = atomic_load_explicit(&codetag_retirements, memory_order_acquire);
@@ -1650,12 +1653,14 @@ static const struct frame_memo *frame_memo_from_tags(uintptr_t pc, uint32_t reti
  * (stack_by_memo).
  */
 static inline __attribute__((always_inline)) uint32_t
-walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool memo_only)
+walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool memo_only,
+	   bool keep_path)
 {
 	uintptr_t frames[CALLSITE_FRAMES_MAX], run_module = 0, top;
 	int32_t offsets[CALLSITE_FRAMES_MAX];
 	unsigned int depth = callsite_options.depth, n = 0, keep = 0, chain_depth;
 	bool charged = false;    /* keep is the charged frame */
+	bool from_tables = false; /* a frame or the chain not in the memos */
 	uint32_t retirements = atomic_load_explicit(&codetag_retirements,
 						    memory_order_acquire);
 	uint32_t chain;
@@ -1668,8 +1673,10 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 		struct frame_memo scratch;
 		const struct frame_memo *m;
 
-		if (memo_only && !(m = frame_memo_known(pc, retirements)))
+		if (memo_only && !(m = frame_memo_known(pc, retirements))) {
 			m = frame_memo_from_tags(pc, retirements, n > 0);
+			from_tables = true;
+		}
 		else if (!memo_only)
 			m = frame_memo_of(pc, true, n > 0, &scratch);
 
@@ -1702,17 +1709,23 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 	if (memo_only) {
 		uint64_t hash = chain_hash(frames + keep, chain_depth);
 
-		if ((chain = stack_memo_find(frames + keep, chain_depth, hash)))
-			return chain;
-		/* Kept in the memo, as stack_tag keeps a chain the table
-		 * had; not its path, as the walk below keeps it.  Keeping
-		 * the path too cost python3 at depth 4 0.85% more
-		 * instructions than before this tier where this costs
-		 * 1.4%, but bench/scaling's 10,000 sites 196 ns a pair where
-		 * this takes 123: with more chains than the path cache's
-		 * ways, a path kept was gone before it came back. */
-		chain = codetag_find_stack(frames + keep, chain_depth);
-		stack_memo_put(hash, chain);
+		if (!(chain = stack_memo_find(frames + keep, chain_depth, hash))) {
+			/* Kept in the memo, as stack_tag keeps a chain
+			 * the table had. */
+			chain = codetag_find_stack(frames + keep, chain_depth);
+			stack_memo_put(hash, chain);
+			from_tables = true;
+		}
+		/* And its path, as the walk below keeps it, unless its
+		 * set is being skipped (stack_by_path): with more chains
+		 * in turn than the path cache's ways, a path kept at every
+		 * allocation was gone before it came back (bench/scaling's
+		 * 10,000 sites at depth 4, 196 ns a pair where they take
+		 * 123); never kept, a thread that found its chains in the
+		 * tables walked for every allocation (bench/micro at depth
+		 * 4, 24 ns a pair where it takes 14). */
+		if (from_tables && keep_path)
+			remember_path(frames, offsets, n, chain, retirements);
 		return chain;
 	}
 	chain = stack_tag(frames + keep, chain_depth, index);
@@ -1724,7 +1737,7 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
 				bool *measure)
 {
-	return walk_stack(index, site, sp, measure, false);
+	return walk_stack(index, site, sp, measure, false, true);
 }
 
 /*
@@ -1741,11 +1754,11 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
  * about 950 instructions (callgrind, sqlite3 and bench/scaling at
  * depth 4), where this takes 250 to 360.
  */
-static uint32_t stack_by_memo(uintptr_t site, uintptr_t sp)
+static uint32_t stack_by_memo(uintptr_t site, uintptr_t sp, bool keep_path)
 {
 	bool measure;
 
-	return walk_stack(0, site, sp, &measure, true);
+	return walk_stack(0, site, sp, &measure, true, keep_path);
 }
 
 /*
@@ -1957,8 +1970,11 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
 	uintptr_t wrapper_sp = wrapper_stack_pointer(site, caller_sp);
 	uint32_t charged = 0;
 
-	if (wrapper_sp && !(charged = stack_by_path(&codetag_tag(index)->ct, site, wrapper_sp, true)))
-		charged = stack_by_memo(site, wrapper_sp);
+	bool skipped = false;
+
+	if (wrapper_sp &&
+	    !(charged = stack_by_path(&codetag_tag(index)->ct, site, wrapper_sp, &skipped)))
+		charged = stack_by_memo(site, wrapper_sp, !skipped);
 	if (charged)
 		return charged;
 	return route_with_lookups(index, site, CODETAG_ROUTE_UNWIND, wrapper_sp);
@@ -1975,7 +1991,7 @@ charge_known(struct codetag *ct, uintptr_t site, uintptr_t sp)
 {
 	uint32_t charged = charge_by_offset(ct, sp, true, NULL);
 
-	return charged ? charged : stack_by_path(ct, site, sp, false);
+	return charged ? charged : stack_by_path(ct, site, sp, NULL);
 }
 
 /*
@@ -2059,7 +2075,7 @@ charge_helper_by_walk(struct codetag *ct, uintptr_t site, uintptr_t sp, uintptr_
 	charged = charge_by_offset(ct, sp, true, &walk);
 	if (charged)
 		remember_path_under(key, walk.frames, walk.offsets, walk.n, charged, retirements);
-	return charged ? charged : stack_by_path(ct, site, sp, false);
+	return charged ? charged : stack_by_path(ct, site, sp, NULL);
 }
 
 /*
