@@ -1008,8 +1008,9 @@ malloc_past_small(size_t size, uintptr_t site, bool zero, uintptr_t caller_sp)
 }
 
 /*
- * What core_malloc_small does not answer inline: a site new to the
- * small array (@site_word 0), a routed site that is not a wrapper's
+ * What core_malloc_small does not answer inline: a site the small
+ * array does not hold (@site_word 0: malloc_past_small), a routed site
+ * that is not a wrapper's
  * (sqlite3's anonymous chains), stacks (ALLOCINFO_DEPTH > 1), or a
  * wrapper's caller that the small array does not know as charged.
  * Every way out is a tail call.  @caller_sp is trusted only where the
@@ -1022,10 +1023,9 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 
 	if (__builtin_expect(!site_word, 0))
 		return malloc_past_small(size, site, zero, caller_sp);
-
 	/* With stacks on, every site is routed, and the memo's answers
 	 * are for one frame: the lookup. */
-	if (__builtin_expect(!site_word || !callsite_one_frame || !caller_sp ||
+	if (__builtin_expect(!callsite_one_frame || !caller_sp ||
 			     ((const uintptr_t *)caller_sp)[-1] != site, 0))
 		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
 	offset = __atomic_load_n(&codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct.charge_offset,
