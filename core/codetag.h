@@ -110,7 +110,7 @@ uint32_t codetag_site_find(uintptr_t site);
  * The slot word of @site if the medium or the large slot array holds it
  * (alloc_tag.h), else 0: the lookup of a site the small array does not
  * hold, which makes no tag, writes nothing and needs no scope; 0 at
- * once when the table is full and filtered.  Lock-free.
+ * once for a site a full table's filter turns away.  Lock-free.
  */
 uint32_t codetag_site_word_known(uintptr_t site);
 

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
@@ -237,35 +238,28 @@ static void postfork_child(void)
 	core_allocator_leave();
 }
 
-/*
- * Once, at start, on stderr: the program's malloc is its own, so its
- * blocks go unprofiled (core/alloc.h).  The report is still written at
- * exit, with its own memory and a line that says why it has no more.
- */
-static void say_other_malloc(void)
+/* A line on stderr, once, at start: one write, no stdio. */
+static void say(const char *line)
 {
-	static const char msg[] = "allocinfo: the program has a malloc of its own; "
-				  "its allocations and mappings are not profiled, "
-				  "and a fatal signal writes no report\n";
-
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
 		(void)0;
 }
 
-/*
- * Once, at start, on stderr: jemalloc had no room to start under the
- * process's address-space limit (core/alloc.h), so the program runs on
- * glibc's malloc, unprofiled, and no report is written.
- */
-static void say_no_room_for_jemalloc(void)
-{
-	static const char msg[] = "allocinfo: the address-space limit (ulimit -v or -d) leaves "
-				  "jemalloc no room to start; the program runs on glibc's malloc, "
-				  "unprofiled, and writes no report\n";
+/* The program's malloc is its own, so its blocks go unprofiled
+ * (core/alloc.h).  The report is still written at exit, with its own
+ * memory and a line that says why it has no more. */
+static const char other_malloc_line[] =
+	"allocinfo: the program has a malloc of its own; "
+	"its allocations and mappings are not profiled, "
+	"and a fatal signal writes no report\n";
 
-	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		(void)0;
-}
+/* jemalloc had no room to start under the process's address-space
+ * limit (core/alloc.h), so the program runs on glibc's malloc,
+ * unprofiled, and no report is written. */
+static const char no_room_for_jemalloc_line[] =
+	"allocinfo: the address-space limit (ulimit -v or -d) leaves "
+	"jemalloc no room to start; the program runs on glibc's malloc, "
+	"unprofiled, and writes no report\n";
 
 __attribute__((constructor(101))) static void allocinfo_start(void)
 {
@@ -296,7 +290,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	 * keeps its malloc (it is ours now) but writes no report. */
 	reports_enabled = options.follow || !process_was_execed_by_profiled_parent();
 	if (reports_enabled && other_malloc)
-		say_other_malloc();
+		say(other_malloc_line);
 	if (reports_enabled) {
 		atexit(at_exit);
 		/* A fatal signal may land inside the program's own
@@ -312,7 +306,7 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	core_init(&options.core);
 	if (core_jemalloc_unusable()) {
 		reports_enabled = false;
-		say_no_room_for_jemalloc();
+		say(no_room_for_jemalloc_line);
 	}
 	errno = saved_errno;
 }

@@ -7,13 +7,18 @@
  * (the tag's way through the wrapper, made by the main thread's first
  * rounds, and each thread's own last paths, or the walk).  The three
  * calls of helper_outer_xmalloc share every frame but the last, so
- * their paths are told apart only there.
+ * their paths are told apart only there.  It prints whether the
+ * profiler's unwinder is mapped after the main thread's rounds: a run
+ * whose route memory knows the frames' offsets charges every way
+ * without it (the second thread's start loads it, as the profiler
+ * loads it before any second thread, core/callsite.h).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "unwinder_state.h"
 
 #define ROUNDS 40
 #define SITES 6
@@ -45,6 +50,7 @@ int main(void)
 	pthread_t thread;
 
 	rounds(blocks[0]);
+	printf("rounds: unwinder: %s\n", unwinder_mapped());
 	CHECK(pthread_create(&thread, NULL, rounds, blocks[1]) == 0, "pthread_create failed");
 	CHECK(pthread_join(thread, NULL) == 0, "pthread_join failed");
 	for (int t = 0; t < 2; t++)
