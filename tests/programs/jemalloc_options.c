@@ -4,7 +4,7 @@
  * malloc_conf (preload/malloc.c).  jemalloc's mallctl is looked up at
  * run time, so that the program itself links no allocator.
  *
- *   tcache_max=N tcache_gc_delay_bytes=N dirty_decay_ms=N dss=NAME
+ *   tcache_max=N tcache_nslots_large=N tcache_gc_delay_bytes=N dirty_decay_ms=N dss=NAME
  *   narenas=N percpu_arena=NAME
  *
  * The second line's arenas follow the process's limits (one under
@@ -31,6 +31,7 @@ static int read_option(const char *name, void *value, size_t size)
 int main(void)
 {
 	size_t tcache_max, gc_delay;
+	unsigned int nslots_large;
 	ssize_t decay;
 	const char *dss, *percpu;
 	unsigned int narenas;
@@ -41,14 +42,16 @@ int main(void)
 		return 1;
 	}
 	if (!read_option("opt.tcache_max", &tcache_max, sizeof(tcache_max)) ||
+	    !read_option("opt.tcache_nslots_large", &nslots_large, sizeof(nslots_large)) ||
 	    !read_option("opt.tcache_gc_delay_bytes", &gc_delay, sizeof(gc_delay)) ||
 	    !read_option("opt.dirty_decay_ms", &decay, sizeof(decay)) ||
 	    !read_option("opt.dss", &dss, sizeof(dss)) ||
 	    !read_option("opt.narenas", &narenas, sizeof(narenas)) ||
 	    !read_option("opt.percpu_arena", &percpu, sizeof(percpu)))
 		return 1;
-	printf("tcache_max=%zu tcache_gc_delay_bytes=%zu dirty_decay_ms=%zd dss=%s\n",
-	       tcache_max, gc_delay, decay, dss);
+	printf("tcache_max=%zu tcache_nslots_large=%u tcache_gc_delay_bytes=%zu "
+	       "dirty_decay_ms=%zd dss=%s\n",
+	       tcache_max, nslots_large, gc_delay, decay, dss);
 	printf("narenas=%u percpu_arena=%s\n", narenas, percpu);
 	return 0;
 }
