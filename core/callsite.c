@@ -2135,6 +2135,12 @@ charge_known_here(struct codetag *ct, uintptr_t site, uintptr_t sp)
 	return charge_known(ct, site, sp);
 }
 
+uint32_t callsite_charge_by_via(uint32_t index, uintptr_t site, uintptr_t caller_sp,
+				uint64_t via)
+{
+	return charge_helper(&codetag_tag(index)->ct, site, caller_sp, via);
+}
+
 uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp)
 {
 	struct codetag *ct = &codetag_tag(index)->ct;

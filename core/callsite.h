@@ -132,6 +132,15 @@ uint32_t callsite_route(uint32_t index, uintptr_t site, uintptr_t caller_sp);
 uint32_t callsite_route_by_memo(uint32_t index, uintptr_t site, uintptr_t caller_sp);
 
 /*
+ * callsite_route_by_memo for a site whose tag's charge_via is @via (not
+ * 0), read by the caller: an anonymous helper's, whose way the tag
+ * fixed when it was set (stacks off, routed UNWIND), so that none of
+ * callsite_route_by_memo's tests is needed.
+ */
+uint32_t callsite_charge_by_via(uint32_t index, uintptr_t site, uintptr_t caller_sp,
+				uint64_t via);
+
+/*
  * Loads the unwinder now if it is not yet (callsite.c loads it on first
  * need, where that is safe): before the process makes a second thread
  * (the profiler's own too), and before a dlopen of the program's.  Not
