@@ -1584,7 +1584,10 @@ static inline const struct frame_memo *frame_memo_known(uintptr_t pc, uint32_t r
  * confirmed caller offset, and the module the loader gives; NULL where
  * any is still to be learnt, and the walk is left to the lookups.  It
  * writes the memo, as frame_memo_of does, and makes no tag: no
- * allocation, errno untouched.  @read as for frame_memo_of.
+ * allocation, errno untouched.  @read as for frame_memo_of; @index is
+ * @pc's tag where the caller has it (the allocation's own site, whose
+ * tag malloc found: a second probe of the site arrays cost bench/scaling's
+ * 10,000 sites at depth 4 about a tenth of their time), else 0.
  *
  * With more sites in turn than a thread's memo holds (bench/scaling's
  * 10,000 sites at ALLOCINFO_DEPTH=4), every allocation missed it for
@@ -1592,17 +1595,21 @@ static inline const struct frame_memo *frame_memo_known(uintptr_t pc, uint32_t r
  * where the table had every answer.
  */
 static const struct frame_memo *frame_memo_from_tags(uintptr_t pc, uint32_t retirements,
-						     bool read)
+						     bool read, uint32_t index)
 {
 	struct frame_memo *set = &frame_memo[frame_memo_set(pc)];
 	const struct codetag *ct;
 	struct dl_find_object obj;
-	uint32_t index, flags, known;
+	uint32_t flags, known;
 	uint16_t route;
 	int32_t offset;
 	bool in_module;
 
-	if (!callsite_options.classify || (index = codetag_site_find(pc)) < CODETAG_FIRST_SITE)
+	if (!callsite_options.classify)
+		return NULL;
+	if (!index)
+		index = codetag_site_find(pc);
+	if (index < CODETAG_FIRST_SITE)
 		return NULL;
 	ct = &codetag_tag(index)->ct;
 	flags = __atomic_load_n(&ct->flags, __ATOMIC_RELAXED);
@@ -1674,7 +1681,7 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 		const struct frame_memo *m;
 
 		if (memo_only && !(m = frame_memo_known(pc, retirements))) {
-			m = frame_memo_from_tags(pc, retirements, n > 0);
+			m = frame_memo_from_tags(pc, retirements, n > 0, n ? 0 : index);
 			from_tables = true;
 		}
 		else if (!memo_only)
@@ -1754,11 +1761,11 @@ static uint32_t stack_by_offset(uint32_t index, uintptr_t site, uintptr_t sp,
  * about 950 instructions (callgrind, sqlite3 and bench/scaling at
  * depth 4), where this takes 250 to 360.
  */
-static uint32_t stack_by_memo(uintptr_t site, uintptr_t sp, bool keep_path)
+static uint32_t stack_by_memo(uint32_t index, uintptr_t site, uintptr_t sp, bool keep_path)
 {
 	bool measure;
 
-	return walk_stack(0, site, sp, &measure, true, keep_path);
+	return walk_stack(index, site, sp, &measure, true, keep_path);
 }
 
 /*
@@ -1974,7 +1981,7 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
 
 	if (wrapper_sp &&
 	    !(charged = stack_by_path(&codetag_tag(index)->ct, site, wrapper_sp, &skipped)))
-		charged = stack_by_memo(site, wrapper_sp, !skipped);
+		charged = stack_by_memo(index, site, wrapper_sp, !skipped);
 	if (charged)
 		return charged;
 	return route_with_lookups(index, site, CODETAG_ROUTE_UNWIND, wrapper_sp);
