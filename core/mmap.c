@@ -250,17 +250,24 @@ void *allocinfo_jemalloc_mmap(void *addr, size_t len, int prot, int flags,
 	return (void *)ret;
 }
 
+/*
+ * The pages are unmarked before they go back to the kernel, and marked
+ * again if they do not: unmarked after, they were free for another
+ * thread's new mapping between the system
+ * call and the unmarking, which would clear that mapping's marks.
+ */
 int allocinfo_jemalloc_munmap(void *addr, size_t len)
 {
 	bool under = under_jemalloc_enter();
 	long ret;
 
 	core_allocator_enter();
+	allocator_pages_remove((uintptr_t)addr, len);
 	ret = syscall(SYS_munmap, addr, len);
-	if (ret == 0) {
-		allocator_pages_remove((uintptr_t)addr, len);
+	if (ret == 0)
 		atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
-	}
+	else
+		(void)allocator_pages_add((uintptr_t)addr, len);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return (int)ret;
