@@ -93,6 +93,10 @@ bool core_jemalloc_unusable(void);
 /* Bytes usable at @ptr; 0 for NULL. */
 size_t core_usable_size(void *ptr);
 
+/* The blocks realloc grew into mappings of their own that live now,
+ * and those mappings' bytes (alloc.c, grown blocks). */
+void core_grown_totals(size_t *blocks, size_t *bytes);
+
 /* Live bytes and calls of a tag. */
 struct core_live {
 	int64_t bytes;

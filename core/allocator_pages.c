@@ -216,7 +216,8 @@ static bool update(uintptr_t addr, size_t len, bool set)
 	return true;
 }
 
-bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted)
+bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted,
+			       uint32_t mapped_pages)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	struct allocator_pages_leaf *leaf;
@@ -235,7 +236,8 @@ bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted)
 		retire_entry(atomic_exchange_explicit(&leaf->small[allocator_pages_index(ptr)],
 						      0, memory_order_acq_rel));
 	leaf->large[allocator_pages_index(ptr)] =
-		(struct allocator_pages_large){ .counted = counted, .tag = tag };
+		(struct allocator_pages_large){ .counted = counted, .tag = tag,
+						.mapped_pages = mapped_pages };
 	return true;
 }
 

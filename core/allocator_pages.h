@@ -78,11 +78,13 @@
 #define ALLOCATOR_PAGES_PER_LEAF \
 	(1ul << (ALLOCATOR_PAGES_LEAF_SHIFT - ALLOCATOR_PAGES_PAGE_SHIFT))
 
-/* What a large block (one that starts in the page) was counted as. */
+/* What a large block (one that starts in the page) was counted as,
+ * and whether it is jemalloc's (mapped_pages 0) or a grown block in a
+ * mapping of its own of mapped_pages pages (core/mmap.c). */
 struct allocator_pages_large {
 	uint64_t counted;
 	uint32_t tag;
-	uint32_t unused;
+	uint32_t mapped_pages;
 };
 
 /* A leaf's small entries in groups of a page of entries each: the
@@ -217,13 +219,14 @@ static inline uint32_t *allocator_pages_small_slot(const void *ptr, size_t usabl
 }
 
 /*
- * The tag and count of the large block at @ptr, a block of jemalloc's:
- * large blocks own their pages, so the entry of the first one is the
- * block's alone while it lives.  set also clears the page's small entry
- * (recycling its slot array) and returns false if no leaf could be
- * mapped for @ptr.
+ * The tag and count of the large block at @ptr, a block of jemalloc's
+ * or a grown block (@mapped_pages, else 0): large blocks own their
+ * pages, so the entry of the first one is the block's alone while it
+ * lives.  set also clears the page's small entry (recycling its slot
+ * array) and returns false if no leaf could be mapped for @ptr.
  */
-bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted);
+bool allocator_pages_set_large(const void *ptr, uint32_t tag, uint64_t counted,
+			       uint32_t mapped_pages);
 
 static inline struct allocator_pages_large allocator_pages_large_of(const void *ptr)
 {

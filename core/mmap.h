@@ -27,7 +27,20 @@ void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 /* Whether @pc lies in jemalloc's code (the library's copy of it). */
 bool core_allocator_code_contains(uintptr_t pc);
 
-/* Bytes and mappings jemalloc holds from the kernel. */
+/* Bytes and mappings the allocator holds from the kernel: jemalloc's,
+ * and grown blocks'. */
 void core_mmap_allocator_totals(int64_t *bytes, int64_t *mappings);
+
+/*
+ * The mappings of grown blocks (core/alloc.c), of whole pages: one of
+ * *@len bytes at least (*@len its length), or NULL; one resized from
+ * @old_len to @new_len bytes by mremap, in place or moved (its new
+ * address), or NULL with the mapping as it was; one given back (the
+ * last of them is kept for the next map).  Inside the allocator's
+ * scope.
+ */
+void *core_grown_map(size_t *len);
+void *core_grown_resize(void *addr, size_t old_len, size_t new_len);
+void core_grown_unmap(void *addr, size_t len);
 
 #endif

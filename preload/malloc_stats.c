@@ -13,8 +13,10 @@
  *   blocks among them, as a process's other libraries' are);
  * - arena, "system": stats.active, the bytes of the pages that hold
  *   blocks; fordblks, free: the difference;
- * - hblks and hblkhd: 0, as for glibc's blocks that are not mmapped
- *   apart: jemalloc serves large blocks from the same extents;
+ * - hblks and hblkhd: the blocks realloc grew into mappings of their
+ *   own and those mappings' bytes (core/alloc.c, grown blocks), as
+ *   glibc counts its mmapped blocks; jemalloc serves its large blocks
+ *   from its extents, among the figures above;
  * - the blocks the calling thread keeps for reuse (its magazines and
  *   jemalloc's thread cache) are given back first, and so count as free.
  * Where a figure cannot be read it is 0, as glibc's would have been.
@@ -24,12 +26,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/alloc.h"
 #include "core/magazine.h"
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
 struct heap_figures {
-	size_t allocated, active, resident;
+	size_t allocated, active, resident, mapped_blocks, mapped_bytes;
 };
 
 static size_t read_figure(const char *name)
@@ -58,6 +61,7 @@ static struct heap_figures heap_figures(void)
 	f.resident = read_figure("stats.resident");
 	if (f.active < f.allocated)
 		f.active = f.allocated;
+	core_grown_totals(&f.mapped_blocks, &f.mapped_bytes);
 	return f;
 }
 
@@ -70,6 +74,8 @@ EXPORT struct mallinfo2 mallinfo2(void)
 		.ordblks = 1,
 		.uordblks = f.allocated,
 		.fordblks = f.active - f.allocated,
+		.hblks = f.mapped_blocks,
+		.hblkhd = f.mapped_bytes,
 	};
 }
 
@@ -84,6 +90,8 @@ EXPORT struct mallinfo mallinfo(void)
 		.ordblks = (int)m.ordblks,
 		.uordblks = (int)m.uordblks,
 		.fordblks = (int)m.fordblks,
+		.hblks = (int)m.hblks,
+		.hblkhd = (int)m.hblkhd,
 	};
 }
 
@@ -96,8 +104,8 @@ EXPORT void malloc_stats(void)
 	fprintf(stderr, "system bytes     = %10zu\n", f.active);
 	fprintf(stderr, "in use bytes     = %10zu\n", f.allocated);
 	fprintf(stderr, "Total (incl. mmap):\n");
-	fprintf(stderr, "system bytes     = %10zu\n", f.active);
-	fprintf(stderr, "in use bytes     = %10zu\n", f.allocated);
+	fprintf(stderr, "system bytes     = %10zu\n", f.active + f.mapped_bytes);
+	fprintf(stderr, "in use bytes     = %10zu\n", f.allocated + f.mapped_bytes);
 	fprintf(stderr, "max mmap regions = %10u\n", 0u);
 	fprintf(stderr, "max mmap bytes   = %10lu\n", 0ul);
 }

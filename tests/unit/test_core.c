@@ -720,7 +720,7 @@ static void test_page_slots(void)
 		CHECK(cleared);
 	}
 	/* A large block's first page has no small entry. */
-	CHECK(allocator_pages_set_large(page, 1, 4096));
+	CHECK(allocator_pages_set_large(page, 1, 4096, 0));
 	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
 	allocator_pages_remove((uintptr_t)slot_page, sizeof(slot_page));
 	CHECK_EQ_INT(allocator_pages_small_entry(page), 0);
