@@ -899,6 +899,13 @@ static void *realloc_grown(void *ptr, size_t old_usable, size_t mapped, size_t s
 	void *fresh;
 
 	*declined = false;
+	/* The entry keeps a mapping's pages in 32 bits: 16 TiB. */
+	if (unlikely(len >> ALLOCATOR_PAGES_PAGE_SHIFT > UINT32_MAX)) {
+		if (mapped)
+			errno = ENOMEM;
+		*declined = !mapped;
+		return NULL;
+	}
 	if (mapped && size < CORE_GROWN_MIN) {
 		fresh = alloc_block(size, 0, alloc_flags, site);
 		if (unlikely(!fresh))
