@@ -10,7 +10,9 @@
  * glibc counts its mmapped blocks.  Natively, the same checks
  * hold for glibc.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
