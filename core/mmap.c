@@ -298,6 +298,16 @@ int allocinfo_jemalloc_munmap(void *addr, size_t len)
 
 static _Atomic uint64_t grown_kept;
 
+static inline void *kept_address(uint64_t kept)
+{
+	return (void *)(uintptr_t)((kept >> GROWN_PAGES_BITS) << GROWN_PAGE_SHIFT);
+}
+
+static inline size_t kept_length(uint64_t kept)
+{
+	return (size_t)(kept & ((1ull << GROWN_PAGES_BITS) - 1)) << GROWN_PAGE_SHIFT;
+}
+
 static void unmap_grown(void *addr, size_t len)
 {
 	allocator_pages_remove((uintptr_t)addr, len);
@@ -330,10 +340,8 @@ void *core_grown_map(size_t *len)
 	uint64_t kept = atomic_exchange(&grown_kept, 0);
 
 	if (kept) {
-		void *addr = (void *)(uintptr_t)((kept >> GROWN_PAGES_BITS) << GROWN_PAGE_SHIFT);
-		size_t kept_len = (size_t)(kept & ((1ull << GROWN_PAGES_BITS) - 1))
-				  << GROWN_PAGE_SHIFT;
-		void *grown;
+		void *addr = kept_address(kept), *grown;
+		size_t kept_len = kept_length(kept);
 
 		if (kept_len >= *len) {
 			*len = kept_len;
@@ -358,8 +366,16 @@ void core_grown_unmap(void *addr, size_t len)
 			       (uint64_t)((uintptr_t)addr >> GROWN_PAGE_SHIFT) << GROWN_PAGES_BITS |
 			       len >> GROWN_PAGE_SHIFT);
 	if (kept)
-		unmap_grown((void *)(uintptr_t)((kept >> GROWN_PAGES_BITS) << GROWN_PAGE_SHIFT),
-			    (size_t)(kept & ((1ull << GROWN_PAGES_BITS) - 1)) << GROWN_PAGE_SHIFT);
+		unmap_grown(kept_address(kept), kept_length(kept));
+}
+
+bool core_grown_release_kept(void)
+{
+	uint64_t kept = atomic_exchange(&grown_kept, 0);
+
+	if (kept)
+		unmap_grown(kept_address(kept), kept_length(kept));
+	return kept != 0;
 }
 
 void *core_grown_resize(void *addr, size_t old_len, size_t new_len)

@@ -43,4 +43,8 @@ void *core_grown_map(size_t *len);
 void *core_grown_resize(void *addr, size_t old_len, size_t new_len);
 void core_grown_unmap(void *addr, size_t len);
 
+/* Unmaps the grown block's mapping kept for the next, if there is one
+ * (malloc_trim); whether there was. */
+bool core_grown_release_kept(void);
+
 #endif

@@ -28,6 +28,7 @@
 
 #include "core/alloc.h"
 #include "core/magazine.h"
+#include "core/mmap.h"
 #include "core/malloc_api.h"
 #include "preload/export.h"
 
@@ -110,13 +111,15 @@ EXPORT void malloc_stats(void)
 	fprintf(stderr, "max mmap bytes   = %10lu\n", 0ul);
 }
 
-/* Gives jemalloc's unused dirty pages back at once (all arenas'); 1 if
- * that released memory, as glibc's answers. */
+/* Gives jemalloc's unused dirty pages back at once (all arenas'), and
+ * the mapping of a freed grown block that the core keeps for the next
+ * (core/mmap.c); 1 if that released memory, as glibc's answers. */
 EXPORT int malloc_trim(size_t pad)
 {
 	size_t before = heap_figures().resident;
+	bool released = core_grown_release_kept();
 
 	(void)pad;
 	(void)malloc_api_mallctl("arena.4096.purge", NULL, NULL, NULL, 0);
-	return heap_figures().resident < before;
+	return released || heap_figures().resident < before;
 }

@@ -6,8 +6,9 @@
  * growth, shrinking, a move back into jemalloc, frees, the reuse of a
  * kept mapping, threads and a fork; its bytes survive every move;
  * errno is untouched by every realloc that succeeds;
- * malloc_usable_size covers each request; and mallinfo2 counts them as
- * glibc counts its mmapped blocks.  Natively, the same checks
+ * malloc_usable_size covers each request; mallinfo2 counts them as
+ * glibc counts its mmapped blocks; and a freed one's pages are given
+ * back by malloc_trim at the latest.  Natively, the same checks
  * hold for glibc.
  */
 #ifndef _GNU_SOURCE
@@ -15,6 +16,7 @@
 #endif
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -45,6 +47,25 @@ static int intact(const unsigned char *p, size_t n, unsigned int seed)
 		if (p[i] != (unsigned char)(i * 31 + i / 4096 + seed))
 			return 0;
 	return 1;
+}
+
+/* The process's resident KiB (/proc/self/statm), read without an
+ * allocation; -1 if it cannot be read. */
+static long resident_kib(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	long size, pages;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld", &size, &pages) != 2)
+		return -1;
+	return pages * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* errno as realloc left it, after setting it to a value of its own. */
@@ -91,6 +112,7 @@ int main(void)
 	unsigned char *a, *b, *c, *d, *e, *f, *g, *p;
 	pthread_t threads[THREADS];
 	struct mallinfo2 mi;
+	long resident;
 	size_t n;
 	int status;
 	pid_t child;
@@ -201,5 +223,21 @@ int main(void)
 	CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
 	      WEXITSTATUS(status) == 0, "the child's growth of a");
 	CHECK(intact(a, 4 * MIB, 1) && intact(b, 300000, 2), "a and b after the child's");
+
+	/* Freed, then malloc_trim: its pages go back (glibc unmaps such a
+	 * block at free; the library keeps the last one freed for the
+	 * next, until malloc_trim). */
+	p = malloc(1000); /* EXPECT: 0 0 */
+	p = realloc(p, 4 * MIB); /* EXPECT: 0 0 */
+	CHECK(p, "realloc to 4 MiB");
+	if (!p)
+		return 1;
+	memset(p, 9, 4 * MIB);
+	resident = resident_kib();
+	free(p);
+	(void)malloc_trim(0);
+	CHECK(resident > 0 && resident_kib() + 3 * 1024 <= resident,
+	      "resident after free and malloc_trim: %ld KiB, with the block %ld",
+	      resident_kib(), resident);
 	return CHECK_STATUS();
 }
