@@ -224,6 +224,49 @@ void *core_mremap(void *old_addr, size_t old_len, size_t new_len, int flags,
 	return p;
 }
 
+/*
+ * The allocator's own mappings, jemalloc's and grown blocks': marked
+ * as the allocator's (allocator_pages.h) and summed in allocator_bytes.
+ *
+ * A new one is marked before any block in it is handed out; where a
+ * leaf cannot be mapped for its marks, its marks made so far are
+ * cleared and it is unmapped (-1, ENOMEM), for a block in pages not
+ * marked would be taken for glibc's.
+ */
+static long allocator_mapping_made(long ret, size_t len)
+{
+	if (ret == -1)
+		return -1;
+	if (!allocator_pages_add((uintptr_t)ret, len)) {
+		allocator_pages_remove((uintptr_t)ret, len);
+		syscall(SYS_munmap, ret, len);
+		errno = ENOMEM;
+		return -1;
+	}
+	atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
+	atomic_fetch_add(&allocator_mappings, 1);
+	return ret;
+}
+
+/*
+ * One unmapped: its pages are unmarked before they go back to the
+ * kernel, and marked again if they do not.  Unmarked after, they were
+ * free for another thread's new mapping between the system call and
+ * the unmarking, which would clear that mapping's marks.
+ */
+static long allocator_unmap(void *addr, size_t len)
+{
+	long ret;
+
+	allocator_pages_remove((uintptr_t)addr, len);
+	ret = syscall(SYS_munmap, addr, len);
+	if (ret == 0)
+		atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
+	else
+		(void)allocator_pages_add((uintptr_t)addr, len);
+	return ret;
+}
+
 /* jemalloc's own calls (it never calls mremap in 5.3). */
 void *allocinfo_jemalloc_mmap(void *addr, size_t len, int prot, int flags,
 			      int fd, off_t offset)
@@ -235,39 +278,20 @@ void *allocinfo_jemalloc_mmap(void *addr, size_t len, int prot, int flags,
 	ret = syscall(SYS_mmap, addr, len, prot, flags, fd, offset);
 	/* A fixed mapping over jemalloc's own pages (commit and decommit)
 	 * does not change what it holds. */
-	if (ret != -1 && !(flags & MAP_FIXED)) {
-		if (allocator_pages_add((uintptr_t)ret, len)) {
-			atomic_fetch_add(&allocator_bytes, (int64_t)round_to_pages(len));
-			atomic_fetch_add(&allocator_mappings, 1);
-		} else {
-			syscall(SYS_munmap, ret, len);
-			errno = ENOMEM;
-			ret = -1;
-		}
-	}
+	if (!(flags & MAP_FIXED))
+		ret = allocator_mapping_made(ret, len);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return (void *)ret;
 }
 
-/*
- * The pages are unmarked before they go back to the kernel, and marked
- * again if they do not: unmarked after, they were free for another
- * thread's new mapping between the system call and the unmarking,
- * which would clear that mapping's marks.
- */
 int allocinfo_jemalloc_munmap(void *addr, size_t len)
 {
 	bool under = under_jemalloc_enter();
 	long ret;
 
 	core_allocator_enter();
-	allocator_pages_remove((uintptr_t)addr, len);
-	ret = syscall(SYS_munmap, addr, len);
-	if (ret == 0)
-		atomic_fetch_sub(&allocator_bytes, (int64_t)round_to_pages(len));
-	else
-		(void)allocator_pages_add((uintptr_t)addr, len);
+	ret = allocator_unmap(addr, len);
 	core_allocator_leave();
 	under_jemalloc_leave(under);
 	return (int)ret;
@@ -308,31 +332,14 @@ static inline size_t kept_length(uint64_t kept)
 	return (size_t)(kept & ((1ull << GROWN_PAGES_BITS) - 1)) << GROWN_PAGE_SHIFT;
 }
 
-static void unmap_grown(void *addr, size_t len)
-{
-	allocator_pages_remove((uintptr_t)addr, len);
-	if (syscall(SYS_munmap, addr, len) == 0)
-		atomic_fetch_sub(&allocator_bytes, (int64_t)len);
-	else
-		(void)allocator_pages_add((uintptr_t)addr, len);
-}
-
 static void *map_grown(size_t len)
 {
-	long ret = syscall(SYS_mmap, NULL, len, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long ret = allocator_mapping_made(syscall(SYS_mmap, NULL, len,
+						  PROT_READ | PROT_WRITE,
+						  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+					  len);
 
-	if (ret == -1)
-		return NULL;
-	if (!allocator_pages_add((uintptr_t)ret, len)) {
-		allocator_pages_remove((uintptr_t)ret, len);
-		syscall(SYS_munmap, ret, len);
-		errno = ENOMEM;
-		return NULL;
-	}
-	atomic_fetch_add(&allocator_bytes, (int64_t)len);
-	atomic_fetch_add(&allocator_mappings, 1);
-	return (void *)ret;
+	return ret == -1 ? NULL : (void *)ret;
 }
 
 void *core_grown_map(size_t *len)
@@ -349,7 +356,7 @@ void *core_grown_map(size_t *len)
 		}
 		if ((grown = core_grown_resize(addr, kept_len, *len)))
 			return grown;
-		unmap_grown(addr, kept_len);
+		(void)allocator_unmap(addr, kept_len);
 	}
 	return map_grown(*len);
 }
@@ -359,14 +366,14 @@ void core_grown_unmap(void *addr, size_t len)
 	uint64_t kept;
 
 	if (len > GROWN_KEPT_MAX) {
-		unmap_grown(addr, len);
+		(void)allocator_unmap(addr, len);
 		return;
 	}
 	kept = atomic_exchange(&grown_kept,
 			       (uint64_t)((uintptr_t)addr >> GROWN_PAGE_SHIFT) << GROWN_PAGES_BITS |
 			       len >> GROWN_PAGE_SHIFT);
 	if (kept)
-		unmap_grown(kept_address(kept), kept_length(kept));
+		(void)allocator_unmap(kept_address(kept), kept_length(kept));
 }
 
 bool core_grown_release_kept(void)
@@ -374,7 +381,7 @@ bool core_grown_release_kept(void)
 	uint64_t kept = atomic_exchange(&grown_kept, 0);
 
 	if (kept)
-		unmap_grown(kept_address(kept), kept_length(kept));
+		(void)allocator_unmap(kept_address(kept), kept_length(kept));
 	return kept != 0;
 }
 
@@ -414,7 +421,7 @@ void *core_grown_resize(void *addr, size_t old_len, size_t new_len)
 	if (syscall(SYS_mremap, addr, old_len, old_len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		    fresh) != (long)(uintptr_t)fresh) {
 		(void)allocator_pages_add(start, old_len);
-		unmap_grown(fresh, new_len);
+		(void)allocator_unmap(fresh, new_len);
 		errno = ENOMEM;
 		return NULL;
 	}
