@@ -708,7 +708,8 @@ static inline size_t whole_pages(size_t size)
 }
 
 /* Counts the grown block @ptr, @len bytes mapped, of @size bytes asked,
- * under @tag.  Its pages are marked, so its leaf exists. */
+ * under @tag, and among the grown blocks.  Its pages are marked, so its
+ * leaf exists. */
 static void *account_grown(void *ptr, size_t len, size_t size, uint32_t tag)
 {
 	uint64_t counted = core_count_usable_size ? len : size;
@@ -716,15 +717,24 @@ static void *account_grown(void *ptr, size_t len, size_t size, uint32_t tag)
 	allocator_pages_set_large(ptr, tag, counted,
 				  (uint32_t)(len >> ALLOCATOR_PAGES_PAGE_SHIFT));
 	alloc_tag_add(tag, (int64_t)counted);
+	atomic_fetch_add_explicit(&grown_blocks, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&grown_bytes, (int64_t)len, memory_order_relaxed);
 	return ptr;
 }
 
-/* Unmaps the grown block @ptr of @len bytes, already uncounted; its
- * entry is cleared first, while its pages are still its own. */
-static void free_grown(void *ptr, size_t len)
+/* The grown block of @len bytes, uncounted from its tag already, is no
+ * longer among the grown blocks: freed, or resized to be counted again. */
+static void uncount_grown(size_t len)
 {
 	atomic_fetch_sub_explicit(&grown_blocks, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&grown_bytes, (int64_t)len, memory_order_relaxed);
+}
+
+/* Unmaps the grown block @ptr of @len bytes, already uncounted from its
+ * tag; its entry is cleared first, while its pages are still its own. */
+static void free_grown(void *ptr, size_t len)
+{
+	uncount_grown(len);
 	allocator_pages_set_large(ptr, 0, 0, 0);
 	core_grown_unmap(ptr, len);
 }
@@ -923,8 +933,6 @@ static void *realloc_grown(void *ptr, size_t old_usable, size_t mapped, size_t s
 		}
 		memcpy(fresh, ptr, old_usable);
 		free_block(ptr);
-		atomic_fetch_add_explicit(&grown_blocks, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&grown_bytes, (int64_t)len, memory_order_relaxed);
 		return account_grown(fresh, len, size, tag_for(alloc_flags, site));
 	}
 	/* The entry is cleared while the pages are the block's, and put
@@ -945,8 +953,7 @@ static void *realloc_grown(void *ptr, size_t old_usable, size_t mapped, size_t s
 	}
 	errno = saved_errno;
 	alloc_tag_sub(old.tag, (int64_t)old.counted);
-	atomic_fetch_add_explicit(&grown_bytes, (int64_t)len - (int64_t)mapped,
-				  memory_order_relaxed);
+	uncount_grown(mapped);
 	return account_grown(fresh, len, size, tag_for(alloc_flags, site));
 }
 
