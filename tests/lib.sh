@@ -141,6 +141,28 @@ check_no_stderr()
 $(head -n 5 "$1.stderr")"
 }
 
+# check_runs_agree PROG SOURCE...: PROG preloaded three times, cold,
+# warm and warmer (the route memory and the caches of the runs before),
+# each report matching the EXPECT markers of every SOURCE, with nothing
+# on stderr, and every record, libc's included, the same as the cold
+# run's: a frame the rule looks at is never listed in one run and not in
+# the next.  The reports are $T/cold, $T/warm and $T/warmer.
+check_runs_agree()
+{
+	cr_prog=$1
+	shift
+	for cr_run in cold warm warmer; do
+		run_preloaded "$T/$cr_run" "$cr_prog"
+		for cr_src in "$@"; do
+			check_expect_markers "$cr_src" "$T/$cr_run"
+		done
+		check_no_stderr "$T/$cr_run"
+		grep -v '^#' "$T/$cr_run" >"$T/$cr_run.records"
+		[ "$cr_run" = cold ] || diff "$T/cold.records" "$T/$cr_run.records" >&2 ||
+			fail "the $cr_run run's records differ from the cold run's"
+	done
+}
+
 # check_report_wellformed REPORT: the kernel's header, every record in
 # the allocinfo 2.0 format, records in the report's order (largest size
 # first, then more calls, then by FILE and LINE: report/writer.c's

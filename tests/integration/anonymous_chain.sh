@@ -19,17 +19,7 @@ nm "$lib" | grep -q ' anonymous_middle$' && fail "$lib still names anonymous_mid
 
 run_native "$prog"
 export ALLOCINFO_WRAPPERS=anonymous_xmalloc
-for run in cold warm warmer; do
-	run_preloaded "$T/$run" "$prog"
-	check_expect_markers "$TEST_SRC/programs/anonymous_chain.c" "$T/$run"
-	check_expect_markers "$TEST_SRC/programs/anonymous_lib.c" "$T/$run"
-	check_no_stderr "$T/$run"
-	# Every record, libc's included: a frame the rule looks at is never
-	# listed in one run and not in the next.
-	grep -v '^#' "$T/$run" >"$T/$run.records"
-	[ "$run" = cold ] || diff "$T/cold.records" "$T/$run.records" >&2 ||
-		fail "the $run run's records differ from the cold run's"
-done
+check_runs_agree "$prog" "$TEST_SRC/programs/anonymous_chain.c" "$TEST_SRC/programs/anonymous_lib.c"
 for run in warm warmer; do
 	grep -qx 'end: unwinder: no' "$T/$run.stdout" ||
 		fail "the $run run mapped the unwinder: $(cat "$T/$run.stdout")"

@@ -22,15 +22,7 @@ done
 
 run_native "$prog"
 export ALLOCINFO_WRAPPERS=helper_xmalloc,helper_outer_xmalloc
-for run in cold warm warmer; do
-	run_preloaded "$T/$run" "$prog"
-	check_expect_markers "$TEST_SRC/programs/helper_chain.c" "$T/$run"
-	check_expect_markers "$TEST_SRC/programs/helper_lib.c" "$T/$run"
-	check_no_stderr "$T/$run"
-	grep -v '^#' "$T/$run" >"$T/$run.records"
-	[ "$run" = cold ] || diff "$T/cold.records" "$T/$run.records" >&2 ||
-		fail "the $run run's records differ from the cold run's"
-done
+check_runs_agree "$prog" "$TEST_SRC/programs/helper_chain.c" "$TEST_SRC/programs/helper_lib.c"
 for run in warm warmer; do
 	grep -qx 'rounds: unwinder: no' "$T/$run.stdout" ||
 		fail "the $run run mapped the unwinder in its first rounds: $(cat "$T/$run.stdout")"
