@@ -111,6 +111,8 @@ int main(void)
 		(void (*)(void *, int))dlsym(RTLD_DEFAULT, "dallocx");
 	unsigned char *a, *b, *c, *d, *e, *f, *g, *p;
 	pthread_t threads[THREADS];
+	void *thread_block[THREADS];
+	size_t live_usable;
 	struct mallinfo2 mi;
 	long resident;
 	size_t n;
@@ -210,7 +212,7 @@ int main(void)
 		CHECK(pthread_create(&threads[i], NULL, grow_and_free, (void *)(uintptr_t)(10 + i)) == 0,
 		      "pthread_create");
 	for (int i = 0; i < THREADS; i++)
-		pthread_join(threads[i], NULL);
+		pthread_join(threads[i], &thread_block[i]);
 
 	/* A child grows and frees the parent's blocks, its own copies. */
 	child = fork();
@@ -223,6 +225,16 @@ int main(void)
 	CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) &&
 	      WEXITSTATUS(status) == 0, "the child's growth of a");
 	CHECK(intact(a, 4 * MIB, 1) && intact(b, 300000, 2), "a and b after the child's");
+
+	/* For the script: the blocks grown to 256 KiB and more that live
+	 * (a, b, e and the threads' last) and mallinfo2's figures of
+	 * mmapped blocks, which under the preload are those. */
+	live_usable = malloc_usable_size(a) + malloc_usable_size(b) + malloc_usable_size(e);
+	for (int i = 0; i < THREADS; i++)
+		live_usable += malloc_usable_size(thread_block[i]);
+	mi = mallinfo2();
+	printf("grown_live %d\ngrown_usable %zu\nhblks %zu\nhblkhd %zu\n", 3 + THREADS,
+	       live_usable, mi.hblks, mi.hblkhd);
 
 	/* Freed, then malloc_trim: its pages go back (glibc unmaps such a
 	 * block at free; the library keeps the last one freed for the
