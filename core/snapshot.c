@@ -99,8 +99,9 @@ int snapshot_take(struct snapshot *snap)
 	 * is in memory: the page-range map's pool, the page table and slot
 	 * arrays (allocator_pages.h), the threads' delta arrays and the
 	 * codetag table. */
+	snap->block_tag_bytes = (int64_t)allocator_pages_resident_bytes();
 	snap->profiler_bytes += (int64_t)page_map_overhead();
-	snap->profiler_bytes += (int64_t)allocator_pages_resident_bytes();
+	snap->profiler_bytes += snap->block_tag_bytes;
 	snap->profiler_bytes += (int64_t)alloc_tag_resident_bytes();
 	snap->profiler_bytes += (int64_t)codetag_resident_bytes();
 	core_mmap_allocator_totals(&snap->allocator_bytes, &snap->allocator_calls);

@@ -38,6 +38,11 @@ struct snapshot {
 	size_t count;
 	int64_t total_bytes, total_calls;       /* sum of entries */
 	int64_t profiler_bytes, profiler_calls; /* ALLOC_NO_CODETAG memory */
+	/* Of profiler_bytes, the blocks' tags kept outside them: the page
+	 * table and the slot arrays (allocator_pages.h), resident.  Memory
+	 * per block and per page of the heap, where the rest of
+	 * profiler_bytes is per call site or fixed. */
+	int64_t block_tag_bytes;
 	int64_t allocator_bytes, allocator_calls; /* jemalloc's own mappings */
 };
 

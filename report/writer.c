@@ -362,6 +362,7 @@ static void build_text(struct text *t, const struct report_meta *meta,
 	text_printf(t, "# total_calls: %lld\n", (long long)snap->total_calls);
 	text_printf(t, "# profiler_bytes: %lld\n", (long long)snap->profiler_bytes);
 	text_printf(t, "# profiler_calls: %lld\n", (long long)snap->profiler_calls);
+	text_printf(t, "# block_tag_bytes: %lld\n", (long long)snap->block_tag_bytes);
 	text_printf(t, "# allocator_mapped_bytes: %lld\n", (long long)snap->allocator_bytes);
 	text_printf(t, "# allocator_mappings: %lld\n", (long long)snap->allocator_calls);
 	if (meta->other_malloc)
