@@ -43,9 +43,25 @@ static uint32_t capacity_for(uint32_t index)
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * Delta arrays of exited threads, kept for the next threads to
+ * register, under the registry's lock: a program that makes a thread
+ * per task paid an mmap a thread, and a munmap whose TLB shootdown
+ * reached every CPU the process ran on.  A retired array is all zeros
+ * (flush_locked zeroed every delta it folded, and the thread wrote no
+ * other), so the next thread takes it as it is.  At most KEPT_DELTAS,
+ * with the pages their threads touched: profiler memory, counted in
+ * alloc_tag_resident_bytes.
+ */
+#define KEPT_DELTAS 16
+static struct thread_counter *kept_delta[KEPT_DELTAS];
+static uint32_t kept_capacity[KEPT_DELTAS];
+static unsigned int kept_count;
+
 /* The registry's lock is held fork-safe (core/fork_safe_lock.h): it is
- * taken once a thread (its first count, its exit), once a delta array
- * doubles (an mremap), and at report time. */
+ * taken once a thread (its first count, around the mmap of its delta
+ * array if none is kept, and its exit), once a delta array doubles (an
+ * mremap), and at report time. */
 static struct thread_counters *registry;
 static pthread_key_t exit_key;
 static atomic_bool threads_ready;
@@ -95,10 +111,27 @@ static void retire_locked(struct thread_counters *tc)
 	flush_locked(tc);
 	unlink_locked(tc);
 	if (tc->delta) {
-		syscall(SYS_munmap, tc->delta, delta_bytes(tc->capacity));
+		if (kept_count < KEPT_DELTAS) {
+			kept_delta[kept_count] = tc->delta;
+			kept_capacity[kept_count] = tc->capacity;
+			kept_count++;
+		} else {
+			syscall(SYS_munmap, tc->delta, delta_bytes(tc->capacity));
+		}
 		tc->delta = NULL;
 		tc->capacity = 0;
 	}
+}
+
+/* A kept delta array for @tc, if there is one (lock held). */
+static bool take_kept_locked(struct thread_counters *tc)
+{
+	if (!kept_count)
+		return false;
+	kept_count--;
+	tc->delta = kept_delta[kept_count];
+	tc->capacity = kept_capacity[kept_count];
+	return true;
 }
 
 /* Thread exit.  Anything the thread frees after this (other key
@@ -125,14 +158,18 @@ static void register_thread(struct thread_counters *tc)
 	/* OFF while registering: pthread_setspecific may allocate, and
 	 * those counts take the shared path. */
 	tc->state = THREAD_COUNTERS_OFF;
-	capacity = capacity_for(codetag_count());
-	mapped = syscall(SYS_mmap, NULL, delta_bytes(capacity), PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (mapped == -1)
-		return;	/* stays OFF: counts go to the shared counters */
-	tc->delta = (struct thread_counter *)mapped;
-	tc->capacity = capacity;
 	fork_safe_lock(&registry_lock, &hold);
+	if (!take_kept_locked(tc)) {
+		capacity = capacity_for(codetag_count());
+		mapped = syscall(SYS_mmap, NULL, delta_bytes(capacity), PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (mapped == -1) {
+			fork_safe_unlock(&registry_lock, &hold);
+			return;	/* stays OFF: counts go to the shared counters */
+		}
+		tc->delta = (struct thread_counter *)mapped;
+		tc->capacity = capacity;
+	}
 	tc->prev = NULL;
 	tc->next = registry;
 	if (registry)
@@ -245,6 +282,8 @@ size_t alloc_tag_resident_bytes(void)
 	for (struct thread_counters *tc = registry; tc; tc = tc->next)
 		if (tc->delta)
 			bytes += core_resident_bytes(tc->delta, delta_bytes(tc->capacity));
+	for (unsigned int i = 0; i < kept_count; i++)
+		bytes += core_resident_bytes(kept_delta[i], delta_bytes(kept_capacity[i]));
 	fork_safe_unlock(&registry_lock, &hold);
 	return bytes;
 }

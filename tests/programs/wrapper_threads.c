@@ -6,8 +6,11 @@
  * folded into the shared counters at its exit.  With stacks on, every
  * thread after the first takes the frames' code from their tags, not
  * from the classifier (frame_memo_classify): read wrong, strdup's line
- * is charged to strdup.  Rounds of 4 threads, 50 rounds: every count
- * must survive, every line keep its exact total.
+ * is charged to strdup.  The large blocks count into the thread's delta
+ * array, which a later thread takes over once this one has exited
+ * (KEPT_DELTAS): read with a delta left in it, a line counts twice.
+ * Rounds of 4 threads, 50 rounds: every count must survive, every line
+ * keep its exact total.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,6 +31,9 @@ static void *worker(void *arg)
 		(void)kept;                 /* kept live: the report shows it */
 		free(dropped);
 	}
+	/* Past the small classes: counted by the thread's deltas. */
+	free(malloc(30000));                     /* EXPECT: 0 0 func:worker */
+	(void)malloc(20000);                     /* EXPECT: 4000000 200 func:worker */
 	return arg;
 }
 
