@@ -1313,31 +1313,62 @@ struct small_live_sum {
 	uint32_t only;
 };
 
-/* Adds the blocks of one page, of class @usable, to @arg's sums. */
+/* Adds @calls blocks of @bytes in all, charged to @tag, to @sum. */
+static inline void add_small_run(struct small_live_sum *sum, uint32_t tag, int64_t bytes,
+				 int64_t calls)
+{
+	struct core_live *live;
+
+	if (sum->one_tag) {
+		if (tag != sum->only)
+			return;
+		live = &sum->live[0];
+	} else if (tag < sum->n) {
+		live = &sum->live[tag];
+	} else {
+		return;	/* a tag made after the caller looked */
+	}
+	live->bytes += bytes;
+	live->calls += calls;
+}
+
+/*
+ * Adds the blocks of one page, of class @usable, to @arg's sums.  The
+ * blocks of a page mostly come from one site, one after another: a run
+ * of one tag is summed in registers and added once.  Added slot by slot,
+ * each addition waited for the one before it to the same counters: the
+ * report at exit of 5,000,000 live blocks took 12.7 ms, where it takes
+ * 9.2 now (bench/exit_time LIB -- fork_heap 5000000 0), and each of
+ * the 50 children fork_heap forks from that heap paid as much.
+ */
 static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
 			   void *arg)
 {
 	struct small_live_sum *sum = arg;
+	uint32_t run_tag = 0;
+	/* Of two types: as two int64_t, GCC kept the pair in one vector
+	 * register, and shuffled it on every slot. */
+	int64_t run_bytes = 0;
+	unsigned int run_calls = 0;
 
 	(void)usable;	/* the slot word has the count itself */
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t word = slots[i], tag = slot_tag(word);
-		struct core_live *live;
 
 		if (!word)
 			continue;
-		if (sum->one_tag) {
-			if (tag != sum->only)
-				continue;
-			live = &sum->live[0];
-		} else if (tag < sum->n) {
-			live = &sum->live[tag];
-		} else {
-			continue;	/* a tag made after the caller looked */
+		if (tag != run_tag) {
+			if (run_calls)
+				add_small_run(sum, run_tag, run_bytes, run_calls);
+			run_tag = tag;
+			run_bytes = 0;
+			run_calls = 0;
 		}
-		live->bytes += (int64_t)slot_counted(word);
-		live->calls++;
+		run_bytes += (int64_t)slot_counted(word);
+		run_calls++;
 	}
+	if (run_calls)
+		add_small_run(sum, run_tag, run_bytes, run_calls);
 }
 
 void core_add_small_live(struct core_live *live, uint32_t n)
