@@ -54,6 +54,9 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
  * alloc_tag_resident_bytes.
  */
 #define KEPT_DELTAS 16
+/* Larger arrays (a thread that counted at over 16,384 tags) are
+ * unmapped, so that what is kept stays within 4 MiB of address space. */
+#define KEPT_DELTA_MAX_TAGS (DELTA_MIN_TAGS * 16)
 static struct thread_counter *kept_delta[KEPT_DELTAS];
 static uint32_t kept_capacity[KEPT_DELTAS];
 static unsigned int kept_count;
@@ -111,7 +114,7 @@ static void retire_locked(struct thread_counters *tc)
 	flush_locked(tc);
 	unlink_locked(tc);
 	if (tc->delta) {
-		if (kept_count < KEPT_DELTAS) {
+		if (kept_count < KEPT_DELTAS && tc->capacity <= KEPT_DELTA_MAX_TAGS) {
 			kept_delta[kept_count] = tc->delta;
 			kept_capacity[kept_count] = tc->capacity;
 			kept_count++;
