@@ -765,6 +765,46 @@ static void test_page_reuse(void)
 }
 
 /*
+ * Blocks of three sites interleaved in the same pages, with holes: the
+ * report sums a page's slots in runs of one tag (add_small_page), so a
+ * run that a hole splits, a tag that comes back after another, and the
+ * last run of a page must each be counted once.  Site A takes blocks
+ * 0, 3, 6, ..., B 1, 4, ..., C 2, 5, ..., each of its own size (1 to
+ * 16 bytes, all one class); then every block k with k % 5 == 0 is
+ * freed, and the counts must be the sums of what is left.
+ */
+#define RUN_BLOCKS 3000
+
+static void test_interleaved_runs(void)
+{
+	static void *blocks[RUN_BLOCKS];
+	int64_t want_bytes[3] = { 0 }, want_calls[3] = { 0 };
+
+	for (size_t k = 0; k < RUN_BLOCKS; k++) {
+		size_t size = 1 + k % 16;
+
+		blocks[k] = core_alloc(size, 0, ALLOC_DEFAULT, SITE(50000 + k % 3));
+		if (!CHECK(blocks[k] != NULL))
+			return;
+	}
+	for (size_t k = 0; k < RUN_BLOCKS; k++) {
+		if (k % 5 == 0) {
+			core_free(blocks[k]);
+			blocks[k] = NULL;
+			continue;
+		}
+		want_bytes[k % 3] += (int64_t)(1 + k % 16);
+		want_calls[k % 3]++;
+	}
+	for (int i = 0; i < 3; i++)
+		CHECK_SITE(SITE(50000 + i), want_bytes[i], want_calls[i]);
+	for (size_t k = 0; k < RUN_BLOCKS; k++)
+		core_free(blocks[k]);
+	for (int i = 0; i < 3; i++)
+		CHECK_SITE(SITE(50000 + i), 0, 0);
+}
+
+/*
  * Snapshots while threads allocate: the report reads slot arrays that
  * other threads are writing, installing and recycling (pages change
  * class as each round frees its slabs and the next cuts them into
@@ -1100,6 +1140,7 @@ int main(void)
 	test_block_tag_sizes();
 	test_page_slots();
 	test_page_reuse();
+	test_interleaved_runs();
 	test_many_sites();
 	test_profiler_tables();
 	test_no_codetag();
