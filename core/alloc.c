@@ -1303,39 +1303,48 @@ void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word)
 	return ptr;
 }
 
-/* A run of one page's blocks with one tag, read and not yet added. */
-struct small_run {
-	uint32_t tag;
-	uint32_t calls;
-	int64_t bytes;
-};
-
 /* Where a visit of the slot arrays adds up: @live[tag] for every tag
  * below @n, or, with @one_tag (core_read_tag), tag @only alone, into
- * @live[0].  @pending holds the page read last until it is settled. */
+ * @live[0]. */
 struct small_live_sum {
 	struct core_live *live;
 	uint32_t n;
 	bool one_tag;
 	uint32_t only;
-	unsigned int pending_runs;
-	struct small_run pending[(1u << ALLOCATOR_PAGES_PAGE_SHIFT) >> 4];
 };
 
+/* Adds @calls blocks of @bytes in all, charged to @tag, to @sum. */
+static inline void add_small_run(struct small_live_sum *sum, uint32_t tag, int64_t bytes,
+				 int64_t calls)
+{
+	struct core_live *live;
+
+	if (sum->one_tag) {
+		if (tag != sum->only)
+			return;
+		live = &sum->live[0];
+	} else if (tag < sum->n) {
+		live = &sum->live[tag];
+	} else {
+		return;	/* a tag made after the caller looked */
+	}
+	live->bytes += bytes;
+	live->calls += calls;
+}
+
 /*
- * Reads the blocks of one page, of class @usable, into @arg's pending
- * runs.  The blocks of a page mostly come from one site, one after
- * another: a run of one tag is summed in registers and kept once.
- * Added slot by slot, each addition waited for the one before it to the
- * same counters: the report at exit of 5,000,000 live blocks took
- * 12.7 ms, where it took 9.2 with runs (bench/exit_time LIB --
- * fork_heap 5000000 0), and each of the 50 children fork_heap forks
- * from that heap paid as much.
+ * Adds the blocks of one page, of class @usable, to @arg's sums.  The
+ * blocks of a page mostly come from one site, one after another: a run
+ * of one tag is summed in registers and added once.  Added slot by slot,
+ * each addition waited for the one before it to the same counters: the
+ * report at exit of 5,000,000 live blocks took 12.7 ms, where it takes
+ * 9.2 now (bench/exit_time LIB -- fork_heap 5000000 0), and each of
+ * the 50 children fork_heap forks from that heap paid as much.
  */
-static void read_small_page(size_t usable, const uint32_t *slots, unsigned int n, void *arg)
+static void add_small_page(size_t usable, const uint32_t *slots, unsigned int n,
+			   void *arg)
 {
 	struct small_live_sum *sum = arg;
-	unsigned int runs = 0;
 	uint32_t run_tag = 0;
 	/* Of two types: as two int64_t, GCC kept the pair in one vector
 	 * register, and shuffled it on every slot. */
@@ -1344,14 +1353,13 @@ static void read_small_page(size_t usable, const uint32_t *slots, unsigned int n
 
 	(void)usable;	/* the slot word has the count itself */
 	for (unsigned int i = 0; i < n; i++) {
-		uint32_t word = slot_get(&slots[i]), tag = slot_tag(word);
+		uint32_t word = slots[i], tag = slot_tag(word);
 
 		if (!word)
 			continue;
 		if (tag != run_tag) {
 			if (run_calls)
-				sum->pending[runs++] =
-					(struct small_run){ run_tag, run_calls, run_bytes };
+				add_small_run(sum, run_tag, run_bytes, run_calls);
 			run_tag = tag;
 			run_bytes = 0;
 			run_calls = 0;
@@ -1360,44 +1368,14 @@ static void read_small_page(size_t usable, const uint32_t *slots, unsigned int n
 		run_calls++;
 	}
 	if (run_calls)
-		sum->pending[runs++] = (struct small_run){ run_tag, run_calls, run_bytes };
-	sum->pending_runs = runs;
+		add_small_run(sum, run_tag, run_bytes, run_calls);
 }
-
-/* Adds the page read last to @arg's sums if its array held (@keep). */
-static void settle_small_page(bool keep, void *arg)
-{
-	struct small_live_sum *sum = arg;
-
-	for (unsigned int i = 0; keep && i < sum->pending_runs; i++) {
-		const struct small_run *run = &sum->pending[i];
-		struct core_live *live;
-
-		if (sum->one_tag) {
-			if (run->tag != sum->only)
-				continue;
-			live = &sum->live[0];
-		} else if (run->tag < sum->n) {
-			live = &sum->live[run->tag];
-		} else {
-			continue;	/* a tag made after the caller looked */
-		}
-		live->bytes += run->bytes;
-		live->calls += run->calls;
-	}
-	sum->pending_runs = 0;
-}
-
-static const struct allocator_pages_visitor small_live_visitor = {
-	.read = read_small_page,
-	.settle = settle_small_page,
-};
 
 void core_add_small_live(struct core_live *live, uint32_t n)
 {
 	struct small_live_sum sum = { .live = live, .n = n };
 
-	allocator_pages_visit_small(&small_live_visitor, &sum);
+	allocator_pages_visit_small(add_small_page, &sum);
 }
 
 void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls)
@@ -1406,7 +1384,7 @@ void core_read_tag(uint32_t index, int64_t *bytes, int64_t *calls)
 	struct small_live_sum sum = { .live = &live, .one_tag = true, .only = index };
 
 	alloc_tag_read(index, bytes, calls);
-	allocator_pages_visit_small(&small_live_visitor, &sum);
+	allocator_pages_visit_small(add_small_page, &sum);
 	*bytes += live.bytes;
 	*calls += live.calls;
 }

@@ -291,30 +291,34 @@ uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
 /* Tries before a page whose entry keeps changing is left out. */
 #define VISIT_TRIES 4
 
-static void visit_page(_Atomic uint64_t *entry, const struct allocator_pages_visitor *visitor,
+static void visit_page(_Atomic uint64_t *entry, allocator_pages_visit_fn *visit,
 		       void *arg)
 {
+	uint32_t copy[(1u << ALLOCATOR_PAGES_PAGE_SHIFT) >> 4];
+
 	for (int i = 0; i < VISIT_TRIES; i++) {
 		uint64_t seen = atomic_load_explicit(entry, memory_order_acquire);
 		size_t usable = allocator_pages_entry_usable(seen);
 		const struct allocator_pages_slots *slots = (const void *)(uintptr_t)
 			(seen >> ALLOCATOR_PAGES_CLASS_BITS);
-		bool keep;
+		unsigned int n;
 
 		if (!usable)
 			return;
-		visitor->read(usable, slots->slot, slot_count(usable), arg);
+		n = slot_count(usable);
+		for (unsigned int k = 0; k < n; k++)
+			copy[k] = __atomic_load_n(&slots->slot[k], __ATOMIC_RELAXED);
 		/* The array is ours while the entry still names it: arrays
 		 * change hands only through the entry. */
-		keep = atomic_load_explicit(entry, memory_order_acquire) == seen;
-		visitor->settle(keep, arg);
-		if (keep)
+		if (atomic_load_explicit(entry, memory_order_acquire) == seen) {
+			visit(usable, copy, n, arg);
 			return;
+		}
 	}
 }
 
 static void visit_leaf(struct allocator_pages_leaf *leaf,
-		       const struct allocator_pages_visitor *visitor, void *arg)
+		       allocator_pages_visit_fn *visit, void *arg)
 {
 	for (unsigned int w = 0; w < ALLOCATOR_PAGES_GROUPS / 64; w++) {
 		uint64_t groups = atomic_load_explicit(&leaf->small_used[w],
@@ -326,12 +330,12 @@ static void visit_leaf(struct allocator_pages_leaf *leaf,
 
 			groups &= groups - 1;
 			for (size_t i = first; i < first + ALLOCATOR_PAGES_GROUP_ENTRIES; i++)
-				visit_page(&leaf->small[i], visitor, arg);
+				visit_page(&leaf->small[i], visit, arg);
 		}
 	}
 }
 
-void allocator_pages_visit_small(const struct allocator_pages_visitor *visitor, void *arg)
+void allocator_pages_visit_small(allocator_pages_visit_fn *visit, void *arg)
 {
 	unsigned int n = atomic_load(&made_count);
 
@@ -343,7 +347,7 @@ void allocator_pages_visit_small(const struct allocator_pages_visitor *visitor, 
 				atomic_load_explicit(&made_leaves[i], memory_order_acquire);
 
 			if (leaf)
-				visit_leaf(leaf, visitor, arg);
+				visit_leaf(leaf, visit, arg);
 		}
 		return;
 	}
@@ -352,7 +356,7 @@ void allocator_pages_visit_small(const struct allocator_pages_visitor *visitor, 
 			atomic_load_explicit(&allocator_pages_leaves[i], memory_order_acquire);
 
 		if (leaf)
-			visit_leaf(leaf, visitor, arg);
+			visit_leaf(leaf, visit, arg);
 	}
 }
 

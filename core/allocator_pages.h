@@ -240,24 +240,15 @@ static inline struct allocator_pages_large allocator_pages_large_of(const void *
 }
 
 /*
- * A visit of every page with a slot array (allocator_pages_visit_small).
- * For each page, @read(@usable, @slots, @n, @arg) reads its @n slots
- * where they lie, each with a relaxed load (other threads set and clear
- * them meanwhile), and keeps what it makes of them aside; then
- * @settle(@keep, @arg) adds that to its results if the page's entry
- * named the same array and class @usable before and after the read
- * (@keep), or drops it, and the page is read again (a few times, then
- * left out: a page whose array keeps changing under a busy allocator).
+ * Calls @visit(@usable, @slots, @n, @arg) for every page with a slot
+ * array: a copy of its @n slots, taken between two equal reads of the
+ * page's entry, so of one array and one class @usable (a copy that
+ * keeps changing under a busy allocator is taken again, a few times).
  * Report time only: it reads every slot of every small-slab page.
- * (Read where they lie, not copied out first: the report of 5,000,000
- * live blocks took 9.3 ms with the copy, 7.1 without, bench/exit_time
- * -n 7 LIB -- fork_heap 5000000 0.)
  */
-struct allocator_pages_visitor {
-	void (*read)(size_t usable, const uint32_t *slots, unsigned int n, void *arg);
-	void (*settle)(bool keep, void *arg);
-};
-void allocator_pages_visit_small(const struct allocator_pages_visitor *visitor, void *arg);
+typedef void allocator_pages_visit_fn(size_t usable, const uint32_t *slots,
+				      unsigned int n, void *arg);
+void allocator_pages_visit_small(allocator_pages_visit_fn *visit, void *arg);
 
 /*
  * jemalloc mapped, or unmapped, [@addr, @addr + @len).  The add fails
