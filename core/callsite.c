@@ -1122,6 +1122,50 @@ struct path_entry {
 
 static __thread struct path_entry *path_cache;
 
+/*
+ * Memo blocks of exited threads, kept for the next threads' first
+ * walks, as the profiler stacks are (profiler_stack.c): a slot each,
+ * taken and given by compare-and-exchange, so no lock.  A block is
+ * taken as its thread left it: every entry holds only what is true of
+ * the program's code, not of a thread (a frame memo's entry checks
+ * codetag_retirements, a path is checked against the stack it is read
+ * from, a stack memo's entry against its chain's tag), so the next
+ * thread starts with its walks known.  With stacks on, a block is about
+ * 250 KiB to allocate and zero: a program that makes a thread per task
+ * (bench/workloads/thread_churn.c at ALLOCINFO_DEPTH=4) paid that for
+ * every thread.  At most KEPT_MEMOS blocks, profiler memory.
+ */
+#define KEPT_MEMOS 4
+static _Atomic(struct frame_memo *) kept_memos[KEPT_MEMOS];
+
+static struct frame_memo *take_kept_memo(void)
+{
+	for (unsigned int i = 0; i < KEPT_MEMOS; i++) {
+		struct frame_memo *memo = atomic_load_explicit(&kept_memos[i],
+							       memory_order_relaxed);
+
+		if (memo && atomic_compare_exchange_strong_explicit(
+				    &kept_memos[i], &memo, NULL,
+				    memory_order_acquire, memory_order_relaxed))
+			return memo;
+	}
+	return NULL;
+}
+
+/* Keeps @memo for a later thread, or frees it if every slot is taken. */
+static void keep_or_free_memo(struct frame_memo *memo)
+{
+	for (unsigned int i = 0; i < KEPT_MEMOS; i++) {
+		struct frame_memo *empty = NULL;
+
+		if (atomic_compare_exchange_strong_explicit(&kept_memos[i], &empty, memo,
+							    memory_order_release,
+							    memory_order_relaxed))
+			return;
+	}
+	core_internal_free(memo);
+}
+
 /* Thread exit (a key destructor, on the exiting thread). */
 static void free_frame_memo(void *memo)
 {
@@ -1131,7 +1175,7 @@ static void free_frame_memo(void *memo)
 		core_internal_free(path_cache);
 	path_cache = NULL;
 	stack_memo = NULL;
-	core_internal_free(memo);
+	keep_or_free_memo(memo);
 }
 
 /* This thread's table, made on first use; NULL if it cannot be. */
@@ -1144,12 +1188,15 @@ static struct frame_memo *thread_frame_memo(void)
 	/* With stacks on, the path cache and the stack memo live after
 	 * it, in one block.  All are probed before they are filled:
 	 * zeroed by writing. */
-	frame_memo = core_internal_calloc_touched(1, frame_memo_slots() * sizeof(*frame_memo) +
-						  (callsite_options.depth > 1 ?
-						   PATH_CACHE_SLOTS * sizeof(*path_cache) +
-						   STACK_MEMO_SLOTS * sizeof(*stack_memo) : 0));
+	frame_memo = take_kept_memo();
+	if (!frame_memo)
+		frame_memo = core_internal_calloc_touched(
+			1, frame_memo_slots() * sizeof(*frame_memo) +
+				   (callsite_options.depth > 1 ?
+				    PATH_CACHE_SLOTS * sizeof(*path_cache) +
+				    STACK_MEMO_SLOTS * sizeof(*stack_memo) : 0));
 	if (frame_memo && pthread_setspecific(memo_key, frame_memo) != 0) {
-		core_internal_free(frame_memo);
+		keep_or_free_memo(frame_memo);
 		frame_memo = NULL;
 	}
 	if (frame_memo && callsite_options.depth > 1) {

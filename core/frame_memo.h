@@ -98,8 +98,9 @@ static inline const struct frame_memo *frame_memo_find(const struct frame_memo *
 
 /*
  * The table is 32 KiB, too much for every thread's static TLS: it is
- * the profiler's memory, made on a thread's first walk and freed when
- * the thread exits (callsite.c's memo_key).  A thread that cannot have
+ * the profiler's memory, made on a thread's first walk (or taken over
+ * from a thread that exited, callsite.c's kept_memos) and freed or
+ * kept for the next thread when the thread exits (memo_key).  A thread that cannot have
  * one walks without: each frame then costs a lookup in the global
  * table.  NULL until then.
  */

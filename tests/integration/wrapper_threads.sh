@@ -1,6 +1,6 @@
 #!/bin/sh
 # Wrappers in threads that come and go (tests/programs/wrapper_threads.c):
-# 200 threads each call strdup from the same lines; every count survives
+# 300 threads each call strdup from the same lines; every count survives
 # the threads' exits, exact per line (the freed one 0 0), at depth 1 and
 # with stacks of 3.
 set -eu
