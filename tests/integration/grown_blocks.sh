@@ -15,13 +15,12 @@ for depth in 1 4; do
 	ALLOCINFO_DEPTH=$depth run_preloaded "$T/depth$depth" "$prog"
 	check_report_wellformed "$T/depth$depth"
 	check_no_stderr "$T/depth$depth"
+	check_expect_markers "$TEST_SRC/programs/grown_blocks.c" "$T/depth$depth"
+	# b, grown to 1 MiB and shrunk by less than three quarters, kept
+	# its whole mapping, which jemalloc's classes would not give it.
+	[ "$(sed -n 's/^b_usable //p' "$T/depth$depth.stdout")" = 1048576 ] ||
+		fail "depth $depth: b's usable size is $(sed -n 's/^b_usable //p' "$T/depth$depth.stdout"), not its 1 MiB mapping"
 done
-check_expect_markers "$TEST_SRC/programs/grown_blocks.c" "$T/depth1"
-
-# b, grown to 1 MiB and shrunk by less than three quarters, kept its
-# whole mapping, which jemalloc's classes would not give it.
-[ "$(sed -n 's/^b_usable //p' "$T/depth1.stdout")" = 1048576 ] ||
-	fail "b's usable size is $(sed -n 's/^b_usable //p' "$T/depth1.stdout"), not its 1 MiB mapping"
 
 # Under the preload, mallinfo2 counts exactly the grown blocks that live
 # (a, b, e and the threads' last), and their mappings' bytes, as the
