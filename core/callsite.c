@@ -1727,12 +1727,12 @@ walk_stack(uint32_t index, uintptr_t site, uintptr_t sp, bool *measure, bool mem
 		struct frame_memo scratch;
 		const struct frame_memo *m;
 
-		if (memo_only && !(m = frame_memo_known(pc, retirements))) {
+		if (!memo_only) {
+			m = frame_memo_of(pc, true, n > 0, &scratch);
+		} else if (!(m = frame_memo_known(pc, retirements))) {
 			m = frame_memo_from_tags(pc, retirements, n > 0, n ? 0 : index);
 			from_tables = true;
 		}
-		else if (!memo_only)
-			m = frame_memo_of(pc, true, n > 0, &scratch);
 
 		if (!m) {
 			*measure = n == 0;
@@ -2023,7 +2023,6 @@ static __attribute__((noinline)) uint32_t route_stack(uint32_t index, uintptr_t 
 {
 	uintptr_t wrapper_sp = wrapper_stack_pointer(site, caller_sp);
 	uint32_t charged = 0;
-
 	bool skipped = false;
 
 	if (wrapper_sp &&
