@@ -54,6 +54,20 @@ __attribute__((noinline)) void fill_containers()
 	touched++;
 }
 
+// Grown by libstdc++'s wrappers that call wrappers (append calls
+// _M_replace_aux, which calls _M_mutate, which calls operator new), at
+// one line 200 times: after the first few, each is charged through the
+// wrappers' own tags (core/alloc_tag.h, codetag_charged_past_wrappers).
+static std::string *grown;
+
+__attribute__((noinline)) void grow_strings()
+{
+	grown = new std::string[200]; /* EXPECT: 6408 1 func:grow_strings */
+	for (int i = 0; i < 200; i++)
+		grown[i].append(40, 'y'); /* EXPECT: 8200 200 func:grow_strings */
+	touched++;
+}
+
 __attribute__((noinline)) void test_lambda()
 {
 	static char *kept;
@@ -78,8 +92,10 @@ int main()
 	long *b = make(7L);
 
 	fill_containers();
+	grow_strings();
 	test_lambda();
 	CHECK(a[0] == 5 && *b == 7, "values");
 	CHECK(numbers->size() == 5 && text->size() == 40, "containers");
+	CHECK(grown[199].size() == 40, "grown strings");
 	return CHECK_STATUS();
 }
