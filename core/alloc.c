@@ -1200,9 +1200,14 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 		return malloc_by_lookup(size, site, site_word, zero, caller_sp);
 	ct = &codetag_tag(site_word & CODETAG_SLOT_INDEX)->ct;
 	offset = __atomic_load_n(&ct->charge_offset, __ATOMIC_RELAXED);
-	if (offset > 0)
-		return malloc_by_caller_memo(size, site, site_word, zero, caller_sp,
-					     *(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	if (offset > 0) {
+		uintptr_t at = caller_sp + (uintptr_t)offset, caller = *(const uintptr_t *)at;
+		uint32_t tag = codetag_charged_past_wrappers(caller, at + sizeof(uintptr_t));
+
+		if (tag)
+			return malloc_charged(size, tag, zero);
+		return malloc_by_caller_memo(size, site, site_word, zero, caller_sp, caller);
+	}
 	return malloc_by_memo(size, site, site_word, zero, caller_sp,
 			      __atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED));
 }
