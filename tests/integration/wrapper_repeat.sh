@@ -5,13 +5,15 @@
 # offset instead of unwinding, and it must charge exactly the same lines;
 # a wrapper with a variable-length frame must fall back to unwinding,
 # also one whose frame grows only after its offset was confirmed;
-# a realloc wrapper within a block's class charges its callers too;
+# a realloc wrapper within a block's class charges its callers too, as
+# do the same through a second wrapper and a wrapped wrapper's large
+# blocks;
 # and with ALLOCINFO_DEPTH=3 the same holds frame by frame.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
 
-ALLOCINFO_WRAPPERS=repeat_alloc,repeat_alloc_twice_wrapped,repeat_alloc_varying,repeat_alloc_late_varying,repeat_realloc
+ALLOCINFO_WRAPPERS=repeat_alloc,repeat_alloc_twice_wrapped,repeat_alloc_varying,repeat_alloc_late_varying,repeat_realloc,repeat_realloc_twice_wrapped
 export ALLOCINFO_WRAPPERS
 for prog in "$TEST_BIN/programs/wrapper_repeat" "$TEST_BIN/callsite/wrapper_repeat_O2"; do
 	name=${prog##*/}

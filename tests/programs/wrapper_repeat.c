@@ -13,7 +13,9 @@
  * when the size changes only after the offset was confirmed; one
  * wrapper called from two lines in turn; and a realloc wrapper that
  * keeps each block in its size class, whose slot then names the line
- * that called the wrapper (realloc's fast path asks the same shortcut).
+ * that called the wrapper (realloc's fast path asks the same shortcut),
+ * also through a second wrapper, as the large blocks of the wrapper
+ * called through another are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,14 @@ __attribute__((noinline)) void *repeat_realloc(void *p, size_t n)
 	return q;
 }
 
+__attribute__((noinline)) void *repeat_realloc_twice_wrapped(void *p, size_t n)
+{
+	void *q = repeat_realloc(p, n); /* EXPECT: none */
+
+	sink[1022] = q;
+	return q;
+}
+
 int main(void)
 {
 	for (int i = 0; i < 100; i++)
@@ -91,6 +101,9 @@ int main(void)
 		keep(repeat_alloc(16)); /* EXPECT: 800 50 func:main */
 	for (int i = 0; i < 100; i++)
 		keep(repeat_alloc_twice_wrapped(4)); /* EXPECT: 400 100 func:main */
+	/* Past the small classes, malloc's path for large blocks. */
+	for (int i = 0; i < 10; i++)
+		keep(repeat_alloc_twice_wrapped(20000)); /* EXPECT: 200000 10 func:main */
 	for (int i = 0; i < 100; i++)
 		keep(strdup("hello")); /* EXPECT: 600 100 func:main */
 	for (int i = 0; i < 100; i++)
@@ -116,6 +129,16 @@ int main(void)
 			r = repeat_realloc(r, 22); /* EXPECT: 1100 50 func:main */
 		else
 			r = repeat_realloc(r, 23); /* EXPECT: 1150 50 func:main */
+		CHECK(((unsigned char *)r)[19] == (unsigned char)i, "realloc lost the contents");
+		keep(r);
+	}
+	/* The same through a second wrapper. */
+	for (int i = 0; i < 100; i++) {
+		void *r = malloc(20); /* EXPECT: 0 0 func:main */
+
+		CHECK(r != NULL, "allocation failed");
+		memset(r, i, 20);
+		r = repeat_realloc_twice_wrapped(r, 22); /* EXPECT: 2200 100 func:main */
 		CHECK(((unsigned char *)r)[19] == (unsigned char)i, "realloc lost the contents");
 		keep(r);
 	}
