@@ -1233,14 +1233,10 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (likely(site_word & CODETAG_SLOT_SELF)) {
+	if (likely(site_word & CODETAG_SLOT_SELF))
 		tag = site_word - CODETAG_SLOT_SELF;
-	} else if (site_word) {
-		uint32_t caller_word = codetag_caller_word(site_word, site, caller_sp);
-
-		if (caller_word & CODETAG_SLOT_SELF)
-			tag = caller_word - CODETAG_SLOT_SELF;
-	}
+	else if (site_word)
+		tag = codetag_caller_charged(site_word, site, caller_sp);
 	core_allocator_enter();
 	ptr = zero ? core_je.calloc(1, size) : core_je.malloc(size);
 	if (likely(ptr)) {

@@ -251,25 +251,38 @@ static inline uintptr_t codetag_via_charged_offset(uint64_t via)
  *
  * If that caller is a charged site, its word has SELF.  Nothing is
  * written, called or allocated: no internal scope is needed.
+ * codetag_caller_at finds, in *@at, where that caller's return address
+ * lies, and returns false where neither way is open.
  */
-static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
-					   uintptr_t caller_sp)
+static inline bool codetag_caller_at(uint32_t site_word, uintptr_t site, uintptr_t caller_sp,
+				     uintptr_t *at)
 {
 	const struct codetag *ct = &codetag_tags[site_word & CODETAG_SLOT_INDEX].ct;
 	int32_t offset = __atomic_load_n(&ct->charge_offset, __ATOMIC_RELAXED);
 	uintptr_t charged_offset = (uintptr_t)offset;
 
 	if (((const uintptr_t *)caller_sp)[-1] != site)
-		return 0;
+		return false;
 	if (offset <= 0) {
 		uint64_t via = __atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED);
 
 		if (!via || *(const uintptr_t *)(caller_sp + codetag_via_first_offset(via)) !=
 				    codetag_via_wrapper_return(via, site))
-			return 0;
+			return false;
 		charged_offset = codetag_via_charged_offset(via);
 	}
-	return codetag_site_word_small(*(const uintptr_t *)(caller_sp + charged_offset));
+	*at = caller_sp + charged_offset;
+	return true;
+}
+
+static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
+					   uintptr_t caller_sp)
+{
+	uintptr_t at;
+
+	if (!codetag_caller_at(site_word, site, caller_sp, &at))
+		return 0;
+	return codetag_site_word_small(*(const uintptr_t *)at);
 }
 
 /*
@@ -309,13 +322,18 @@ static inline uint32_t codetag_charged_past_wrappers(uintptr_t caller, uintptr_t
 	return 0;
 }
 
-/* The tag codetag_caller_word gives, or 0. */
+/* The tag an allocation at the routed site @site is charged to, as
+ * codetag_caller_word finds its caller and codetag_charged_past_wrappers
+ * goes on from there, or 0: for realloc's and large blocks' paths, which
+ * take no second call for wrappers called by wrappers. */
 static inline uint32_t codetag_caller_charged(uint32_t site_word, uintptr_t site,
 					       uintptr_t caller_sp)
 {
-	uint32_t word = codetag_caller_word(site_word, site, caller_sp);
+	uintptr_t at;
 
-	return word & CODETAG_SLOT_SELF ? word - CODETAG_SLOT_SELF : 0;
+	if (!codetag_caller_at(site_word, site, caller_sp, &at))
+		return 0;
+	return codetag_charged_past_wrappers(*(const uintptr_t *)at, at + sizeof(uintptr_t));
 }
 
 static inline uint32_t codetag_index_for_site(uintptr_t site)
