@@ -3,8 +3,9 @@
  *
  * Data.  A set of loaded modules sorted by address, published through
  * one atomic pointer; each module, once listed, has one sorted array of
- * function ranges, each marked wrapper or not, read from its file the
- * first time a site in it is classified.  Readers (the classifier,
+ * function ranges, each marked wrapper or not, read from its file (or
+ * mapped from the function cache, function_cache.h) the first time a
+ * site in it is classified.  Readers (the classifier,
  * inside malloc) load the pointers and search; nothing is ever freed
  * once published, so a reader never sees memory go away.  A new module
  * (dlopen) makes a new set: the thread that meets it lists the modules
@@ -49,23 +50,12 @@
 #include "core/callsite.h"
 #include "core/codetag.h"
 #include "core/internal_scope.h"
+#include "preload/function_cache.h"
 #include "preload/route_memory.h"
 #include "core/address_sort.h"
 #include "report/loaded_modules.h"
 #include "report/mapped_file.h"
 #include "report/wrapper_names.h"
-
-struct func_range {
-	uintptr_t lo;
-	uint32_t size;
-	uint32_t wrapper;
-};
-
-/* A module's functions, sorted by lo; immutable once published. */
-struct func_table {
-	size_t count;
-	struct func_range funcs[];
-};
 
 /*
  * A loaded module.  Shared by every set that lists it and never freed:
@@ -98,8 +88,8 @@ static int compare_funcs(const void *pa, const void *pb)
 {
 	const struct func_range *a = pa, *b = pb;
 
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
 	return a->size < b->size ? -1 : a->size > b->size;
 }
 
@@ -137,17 +127,18 @@ static bool find_symbols(const unsigned char *map, size_t size,
 
 #define NAME_PREFETCH_AHEAD 16
 
-/* The function ranges of the symbols of @syms, loaded at @base. */
+/* The function ranges of the symbols of @syms. */
 static const struct func_table *read_functions(const ElfW(Sym) *syms, size_t nsyms,
-					       const char *strtab, size_t strsize,
-					       uintptr_t base)
+					       const char *strtab, size_t strsize)
 {
 	struct func_table *t, *fit;
+	struct func_range *funcs;
 	size_t n = 0, count = 0;
 
 	t = core_internal_alloc(sizeof(*t) + nsyms * sizeof(t->funcs[0]));
 	if (!t)
 		return &no_functions;
+	funcs = (struct func_range *)(t + 1);
 	for (size_t i = 0; i < nsyms; i++) {
 		const ElfW(Sym) *s = &syms[i];
 
@@ -163,30 +154,34 @@ static const struct func_table *read_functions(const ElfW(Sym) *syms, size_t nsy
 		if (ELF64_ST_TYPE(s->st_info) != STT_FUNC || s->st_shndx == SHN_UNDEF ||
 		    s->st_size == 0 || s->st_size > UINT32_MAX || s->st_name >= strsize)
 			continue;
-		t->funcs[n].lo = base + s->st_value;
-		t->funcs[n].size = (uint32_t)s->st_size;
-		t->funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
+		funcs[n].offset = s->st_value;
+		funcs[n].size = (uint32_t)s->st_size;
+		funcs[n].wrapper = wrapper_names_match(strtab + s->st_name);
 		n++;
 	}
-	address_sort(t->funcs, n, sizeof(t->funcs[0]), offsetof(struct func_range, lo),
+	address_sort(funcs, n, sizeof(funcs[0]), offsetof(struct func_range, offset),
 		     compare_funcs);
 	/* Aliases (strdup and __strdup) share a range: one entry, a
 	 * wrapper if any of its names is. */
 	for (size_t i = 0; i < n; i++) {
-		struct func_range *last = count ? &t->funcs[count - 1] : NULL;
+		struct func_range *last = count ? &funcs[count - 1] : NULL;
 
-		if (last && last->lo == t->funcs[i].lo && last->size == t->funcs[i].size)
-			last->wrapper |= t->funcs[i].wrapper;
+		if (last && last->offset == funcs[i].offset && last->size == funcs[i].size)
+			last->wrapper |= funcs[i].wrapper;
 		else
-			t->funcs[count++] = t->funcs[i];
+			funcs[count++] = funcs[i];
 	}
 	if (!count) {
 		core_internal_free(t);
 		return &no_functions;
 	}
+	fit = core_internal_realloc(t, sizeof(*t) + count * sizeof(funcs[0]));
+	if (fit)
+		t = fit;
 	t->count = count;
-	fit = core_internal_realloc(t, sizeof(*t) + count * sizeof(t->funcs[0]));
-	return fit ? fit : t;
+	t->funcs = (const struct func_range *)(t + 1);
+	t->mapped_bytes = 0;
+	return t;
 }
 
 /* Reads the function symbols of @m's file. */
@@ -202,7 +197,7 @@ static const struct func_table *scan_file(const struct module_ranges *m)
 		return table;
 	if (find_symbols(file.bytes, file.size, &syms, &nsyms, &strtab, &strsize) &&
 	    strtab[strsize - 1] == '\0')
-		table = read_functions(syms, nsyms, strtab, strsize, m->base);
+		table = read_functions(syms, nsyms, strtab, strsize);
 	mapped_file_close(&file);
 	return table;
 }
@@ -211,25 +206,35 @@ static const struct func_table *scan_file(const struct module_ranges *m)
  * @m's functions, read on first use: only the modules that hold an
  * allocation site are read, not every library a process maps (the
  * profiler's own among them), which cost each short-lived process
- * milliseconds at start.
+ * milliseconds at start.  From the function cache (function_cache.h)
+ * if an earlier process kept the table, else from the file's symbols,
+ * and then kept.
  */
 static const struct func_table *module_functions(struct module_ranges *m)
 {
 	const struct func_table *table = atomic_load_explicit(&m->table,
 							      memory_order_acquire);
 	const struct func_table *expected = NULL;
+	struct function_cache_key key;
+	bool keyed;
 	int saved_errno;
 
 	if (__builtin_expect(table != NULL, 1))
 		return table;
 	saved_errno = errno;
-	table = scan_file(m);
+	keyed = function_cache_key(m->path, m->build_id, m->build_id_len, &key);
+	table = keyed ? function_cache_load(&key) : NULL;
+	if (!table) {
+		table = scan_file(m);
+		if (keyed && table != &no_functions)
+			function_cache_store(&key, table);
+	}
 	errno = saved_errno;
 	if (atomic_compare_exchange_strong(&m->table, &expected, table))
 		return table;
 	/* Another thread read it first. */
 	if (table != &no_functions)
-		core_internal_free((void *)table);
+		function_table_free(table);
 	return expected;
 }
 
@@ -461,6 +466,7 @@ static void classify(uintptr_t pc, struct callsite_facts *facts, bool untagged)
 {
 	struct module_ranges *m = module_of(pc);
 	const struct func_table *table;
+	uintptr_t offset;
 	size_t lo;
 
 	if (!m)
@@ -471,9 +477,10 @@ static void classify(uintptr_t pc, struct callsite_facts *facts, bool untagged)
 	table = module_functions(m);
 	if (!table->count)
 		return;
+	offset = pc - m->base;
 	lo = address_count_at_or_below(table->funcs, table->count, sizeof(table->funcs[0]),
-				       offsetof(struct func_range, lo), pc);
-	if (lo == 0 || pc - table->funcs[lo - 1].lo >= table->funcs[lo - 1].size)
+				       offsetof(struct func_range, offset), offset);
+	if (lo == 0 || offset - table->funcs[lo - 1].offset >= table->funcs[lo - 1].size)
 		facts->code = CALLSITE_CODE_ANONYMOUS;
 	else if (table->funcs[lo - 1].wrapper)
 		facts->code = CALLSITE_CODE_WRAPPER;
@@ -503,6 +510,8 @@ void wrappers_start(const struct allocinfo_options *options)
 		wrapper_names_add_user(options->wrappers);
 	route_memory_configure(options->cache[0] ? options->cache : NULL,
 			       options->wrappers);
+	function_cache_configure(options->cache[0] ? options->cache : NULL,
+				 options->wrappers);
 	rebuild(NULL);
 	callsite_init(&cs);
 }
