@@ -19,7 +19,11 @@
 # - a process in a seccomp sandbox that forbids opening files
 #   (tests/programs/sandboxed.c, as man-db's preconv and col): one line
 #   on stderr that names the sandbox, and none for the cache folder it
-#   cannot open either;
+#   cannot open either; where only opens to write are forbidden (as in
+#   man-db's sandbox), the same line, and no name is looked up for the
+#   report that cannot be written: libdw is not loaded (LD_DEBUG=files
+#   says what the loader loads), where a report that can be written
+#   loads it;
 # - a relative path is taken from the folder the process starts in, also
 #   when it changes to another (python3 os.chdir), in a folder whose name
 #   has a % sign (not a template's).
@@ -121,6 +125,22 @@ ALLOCINFO_OUTPUT=$T/sandboxed ALLOCINFO_CACHE=$T/sandbox-cache LD_PRELOAD=$ALLOC
 [ "$(wc -l <"$T/err")" -eq 1 ] &&
 	grep -q "^allocinfo: cannot write report $T/sandboxed.*(a seccomp sandbox forbids it)$" "$T/err" ||
 	fail "sandboxed: expected one line naming the sandbox, got: $(cat "$T/err")"
+# Only writes forbidden.  First, that the loader's word shows libdw
+# when a report is made, in a cache folder of its own (no answers yet).
+libdw_loaded() { grep -q 'file=libdw\.so.*dynamically loaded' "$1"; }
+ALLOCINFO_OUTPUT=$T/writable ALLOCINFO_CACHE=$T/writable-cache LD_DEBUG=files \
+	LD_PRELOAD=$ALLOCINFO_LIB "$prog" >/dev/null 2>"$T/err" ||
+	fail "sites_c with LD_DEBUG=files: $(tail -n 3 "$T/err")"
+libdw_loaded "$T/err" || fail "LD_DEBUG=files shows no libdw for a report that was written"
+status=0
+ALLOCINFO_OUTPUT=$T/sandboxed ALLOCINFO_CACHE=$T/sandbox-writes-cache LD_DEBUG=files \
+	LD_PRELOAD=$ALLOCINFO_LIB "$sandboxed" writes >"$T/out" 2>"$T/err" || status=$?
+[ "$status" -eq 0 ] && cmp -s "$T/out" "$T/native.stdout" ||
+	fail "sandboxed writes: status $status, stdout $(cat "$T/out")"
+[ "$(grep -c '^allocinfo:' "$T/err")" -eq 1 ] &&
+	grep -q "^allocinfo: cannot write report $T/sandboxed.*(a seccomp sandbox forbids it)$" "$T/err" ||
+	fail "sandboxed writes: expected one line naming the sandbox, got: $(grep -v '^ *[0-9]*:' "$T/err")"
+libdw_loaded "$T/err" && fail "sandboxed writes: libdw was loaded for a report that cannot be written"
 
 # Relative, from the folder the process started in.
 mkdir "$T/start%dir" "$T/elsewhere"
