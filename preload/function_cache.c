@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -107,7 +106,7 @@ static struct function_cache_head head_of(const struct function_cache_key *key, 
 	};
 }
 
-/* Whether the mapped file @bytes of @size bytes is a table for @key:
+/* Whether the file read, @bytes of @size, is a table for @key:
  * its header, identity and length, and entries in order. */
 static bool usable(const unsigned char *bytes, size_t size,
 		   const struct function_cache_key *key, size_t *count)
@@ -136,13 +135,19 @@ static bool usable(const unsigned char *bytes, size_t size,
 	return true;
 }
 
+/*
+ * Read, not mapped: a file another process of the user's truncated in
+ * place (our writers rename, but a user's shell may not) would send
+ * SIGBUS to a program that reads its mapping past the new end.  The
+ * order check reads every entry anyway.
+ */
 const struct func_table *function_cache_load(const struct function_cache_key *key)
 {
 	char name[NAME_MAX + 1];
 	struct func_table *table = NULL;
+	unsigned char *bytes;
 	struct stat st;
-	void *map = MAP_FAILED;
-	size_t count = 0;
+	size_t count = 0, size, done = 0;
 	int dir, fd;
 
 	_Static_assert(sizeof(struct function_cache_head) % 8 == 0 &&
@@ -155,24 +160,35 @@ const struct func_table *function_cache_load(const struct function_cache_key *ke
 	close(dir);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-	    st.st_size > 0 &&
-	    (unsigned long long)st.st_size <= FUNCTION_CACHE_MAX_FUNCS * sizeof(struct func_range) +
-						     header_bytes + sizeof(struct function_cache_head))
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_size <= 0 ||
+	    (unsigned long long)st.st_size > FUNCTION_CACHE_MAX_FUNCS * sizeof(struct func_range) +
+						     header_bytes + sizeof(struct function_cache_head)) {
+		close(fd);
 		return NULL;
-	if (usable(map, (size_t)st.st_size, key, &count))
-		table = core_internal_alloc(sizeof(*table));
-	if (!table) {
-		munmap(map, (size_t)st.st_size);
+	}
+	size = (size_t)st.st_size;
+	/* The table's struct first, the file after it: entries at a
+	 * multiple of 8 (the header's padding keeps them so). */
+	table = core_internal_alloc(sizeof(*table) + size);
+	bytes = (unsigned char *)(table + 1);
+	while (table && done < size) {
+		ssize_t n = read(fd, bytes + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	if (!table || done != size || !usable(bytes, size, key, &count)) {
+		core_internal_free(table);
 		return NULL;
 	}
 	table->count = count;
-	table->funcs = (const struct func_range *)((const unsigned char *)map + header_bytes +
+	table->funcs = (const struct func_range *)(bytes + header_bytes +
 						    sizeof(struct function_cache_head));
-	table->mapped_bytes = (size_t)st.st_size;
 	return table;
 }
 
@@ -212,9 +228,5 @@ void function_cache_store(const struct function_cache_key *key, const struct fun
 
 void function_table_free(const struct func_table *table)
 {
-	if (table->mapped_bytes)
-		munmap((void *)((const unsigned char *)table->funcs - header_bytes -
-				sizeof(struct function_cache_head)),
-		       table->mapped_bytes);
 	core_internal_free((void *)table);
 }

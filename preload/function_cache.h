@@ -10,8 +10,9 @@
  * name, nor for a process that leaves with _exit, which writes no
  * memory: rust-lld is both, and its libLLVM holds 186,000 functions.
  * Matching their names against the wrapper list and sorting them was
- * 58 M of its 145 M instructions, in every link (callgrind).  The
- * table is written as soon as it is made, and the next process maps it.
+ * 58 M of its 146 M instructions, in every link (callgrind).  The
+ * table is written as soon as it is made, and the next process reads
+ * it.
  *
  * Key: the module's build-id when it has one.  Else the file's identity
  * as stat gives it, device and inode in the name, size and the times
@@ -45,11 +46,11 @@ struct func_range {
 	uint32_t wrapper;
 };
 
-/* A module's functions, sorted by offset; immutable once published. */
+/* A module's functions, sorted by offset, in the same allocation as
+ * the struct; immutable once published. */
 struct func_table {
 	size_t count;
 	const struct func_range *funcs;
-	size_t mapped_bytes;          /* 0: funcs lies in this allocation */
 };
 
 /* What names a module's file: its build-id, else its identity on disk. */
@@ -71,13 +72,13 @@ void function_cache_configure(const char *setting, const char *config);
 bool function_cache_key(const char *path, const unsigned char *build_id, size_t len,
 			struct function_cache_key *key);
 
-/* The table kept under @key, mapped, or NULL: no usable file. */
+/* The table kept under @key, read, or NULL: no usable file. */
 const struct func_table *function_cache_load(const struct function_cache_key *key);
 
 /* Keeps @table under @key, for the next process. */
 void function_cache_store(const struct function_cache_key *key, const struct func_table *table);
 
-/* Frees a table that was not published (a mapped one is unmapped). */
+/* Frees a table that was not published. */
 void function_table_free(const struct func_table *table);
 
 #endif

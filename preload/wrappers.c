@@ -4,7 +4,7 @@
  * Data.  A set of loaded modules sorted by address, published through
  * one atomic pointer; each module, once listed, has one sorted array of
  * function ranges, each marked wrapper or not, read from its file (or
- * mapped from the function cache, function_cache.h) the first time a
+ * from the function cache, function_cache.h) the first time a
  * site in it is classified.  Readers (the classifier,
  * inside malloc) load the pointers and search; nothing is ever freed
  * once published, so a reader never sees memory go away.  A new module
@@ -180,7 +180,6 @@ static const struct func_table *read_functions(const ElfW(Sym) *syms, size_t nsy
 		t = fit;
 	t->count = count;
 	t->funcs = (const struct func_range *)(t + 1);
-	t->mapped_bytes = 0;
 	return t;
 }
 
