@@ -8,8 +8,6 @@
  */
 #include "preload/function_cache.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -144,11 +142,10 @@ static bool usable(const unsigned char *bytes, size_t size,
 const struct func_table *function_cache_load(const struct function_cache_key *key)
 {
 	char name[NAME_MAX + 1];
-	struct func_table *table = NULL;
-	unsigned char *bytes;
-	struct stat st;
-	size_t count = 0, size, done = 0;
-	int dir, fd;
+	struct func_table *table;
+	const unsigned char *bytes;
+	size_t count = 0, size;
+	int dir;
 
 	_Static_assert(sizeof(struct function_cache_head) % 8 == 0 &&
 		       sizeof(struct func_range) == 16, "the file's layout");
@@ -156,33 +153,17 @@ const struct func_table *function_cache_load(const struct function_cache_key *ke
 	if (dir < 0)
 		return NULL;
 	file_name(name, key);
-	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(dir);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_size <= 0 ||
-	    (unsigned long long)st.st_size > FUNCTION_CACHE_MAX_FUNCS * sizeof(struct func_range) +
-						     header_bytes + sizeof(struct function_cache_head)) {
-		close(fd);
-		return NULL;
-	}
-	size = (size_t)st.st_size;
 	/* The table's struct first, the file after it: entries at a
 	 * multiple of 8 (the header's padding keeps them so). */
-	table = core_internal_alloc(sizeof(*table) + size);
-	bytes = (unsigned char *)(table + 1);
-	while (table && done < size) {
-		ssize_t n = read(fd, bytes + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	if (!table || done != size || !usable(bytes, size, key, &count)) {
+	table = cache_dir_read_bytes(dir, name,
+				     FUNCTION_CACHE_MAX_FUNCS * sizeof(struct func_range) +
+					     header_bytes + sizeof(struct function_cache_head),
+				     sizeof(*table), 0, &size);
+	close(dir);
+	if (!table)
+		return NULL;
+	bytes = (const unsigned char *)(table + 1);
+	if (!usable(bytes, size, key, &count)) {
 		core_internal_free(table);
 		return NULL;
 	}

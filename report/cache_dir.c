@@ -241,11 +241,12 @@ int cache_dir_open(const char *setting)
 	return setting ? open_private_dir(setting, true) : open_default_dir();
 }
 
-char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
+void *cache_dir_read_bytes(int dir_fd, const char *name, size_t max_bytes, size_t lead,
+			   size_t tail, size_t *size)
 {
 	int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	char *text = NULL;
+	char *block = NULL;
 	size_t done = 0;
 
 	if (fd < 0)
@@ -254,12 +255,12 @@ char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
 	    st.st_uid != geteuid() || st.st_size <= 0 ||
 	    (unsigned long long)st.st_size > max_bytes)
 		goto out;
-	text = core_internal_alloc((size_t)st.st_size + 1 + CACHE_DIR_READ_PAD);
-	if (!text)
+	block = core_internal_alloc(lead + (size_t)st.st_size + tail);
+	if (!block)
 		goto out;
-	memset(text + st.st_size, 0, 1 + CACHE_DIR_READ_PAD);
+	memset(block + lead + st.st_size, 0, tail);
 	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + done, (size_t)st.st_size - done);
+		ssize_t n = read(fd, block + lead + done, (size_t)st.st_size - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -267,13 +268,26 @@ char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
 			break;
 		done += (size_t)n;
 	}
-	text[done] = '\0';
-	if (done != (size_t)st.st_size || memchr(text, '\0', done)) {
+	if (done != (size_t)st.st_size) {
+		core_internal_free(block);
+		block = NULL;
+	}
+	*size = done;
+out:
+	close(fd);
+	return block;
+}
+
+char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes)
+{
+	size_t size;
+	char *text = cache_dir_read_bytes(dir_fd, name, max_bytes, 0, 1 + CACHE_DIR_READ_PAD,
+					  &size);
+
+	if (text && memchr(text, '\0', size)) {
 		core_internal_free(text);
 		text = NULL;
 	}
-out:
-	close(fd);
 	return text;
 }
 

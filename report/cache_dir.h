@@ -64,6 +64,12 @@ int cache_dir_open(const char *setting);
  * a time of cache_dir_take_line and of the index's newline search. */
 char *cache_dir_read(int dir_fd, const char *name, size_t max_bytes);
 
+/* The whole of the file @name in @dir_fd, by the same rules but any
+ * bytes, in *@size, at @lead bytes into a block (core_internal_free it)
+ * that has @tail zero bytes after them; NULL as cache_dir_read. */
+void *cache_dir_read_bytes(int dir_fd, const char *name, size_t max_bytes, size_t lead,
+			   size_t tail, size_t *size);
+
 /*
  * A cache file's lines, found by key without being parsed.  Each line
  * after the header starts with its key, 1 to 16 lower-case hex digits,

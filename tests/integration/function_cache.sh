@@ -74,11 +74,15 @@ check_marked "$T/touched"
 set -- $(wrapper_entry)
 [ "$2" = 1 ] || fail "the table of the changed program was not made again"
 
-# 5. A table cut short is not used, and is replaced.
+# 5. A table cut short is not used, and is replaced: whole again, in a
+#    new file.
+whole=$(stat -c %s "$file")
+inode=$(stat -c %i "$file")
 truncate -s -16 "$file"
 run_preloaded "$T/cut" "$prog" "$lib"
 check_marked "$T/cut"
-set -- $(wrapper_entry)
+[ "$(stat -c %s "$file")" = "$whole" ] && [ "$(stat -c %i "$file")" != "$inode" ] ||
+	fail "a table cut short was not replaced: $(stat -c '%s bytes, inode %i' "$file"), $whole bytes before"
 
 # 6. A symlink in its place is not followed, and is replaced by a file.
 echo "someone else's" >"$T/target"
