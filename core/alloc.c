@@ -45,6 +45,7 @@
 #include "core/codetag.h"
 #include "core/frame_memo.h"
 #include "core/internal_scope.h"
+#include "core/malloc_api.h"
 #include "core/mmap.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -1061,7 +1062,7 @@ malloc_charged(size_t size, uint32_t tag, bool zero)
 	uint32_t word = slot_word(tag, size);
 
 	return core_malloc_charged_block(&core_thread, usable, small_magazine_for(size), word,
-					 zero);
+					 zero ? CORE_CALLOC : CORE_MALLOC);
 }
 
 /* core_malloc_by_route's lookups: a site new to the small array, or a
@@ -1263,6 +1264,31 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
 __attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t site)
 {
 	return core_malloc(size, site);
+}
+
+void *core_new_general(size_t size, uintptr_t site, bool nothrow, uintptr_t caller_sp)
+{
+	void *ptr;
+
+	if (core_thread.allocator_state)
+		ptr = core_alloc(size, 0, ALLOC_DEFAULT, site);
+	else if (size > ALLOC_SMALL_USABLE_MAX)
+		ptr = core_malloc_large(size, site, false, caller_sp);
+	else
+		ptr = core_malloc_by_route(size, site, codetag_site_word_small(site), false,
+					   caller_sp);
+	if (likely(ptr))
+		return ptr;
+	return malloc_api_operator_new(size, 0, nothrow, site);
+}
+
+void *core_new_from_jemalloc(void *ptr, size_t usable, uint32_t word, bool nothrow,
+			     uintptr_t site)
+{
+	ptr = ptr ? core_malloc_new_slots(ptr, usable, word) : core_malloc_failed(NULL, usable);
+	if (likely(ptr))
+		return ptr;
+	return malloc_api_operator_new(slot_counted(word), 0, nothrow, site);
 }
 
 void *core_realloc_routed(void *ptr, uint64_t entry, size_t size, uint32_t site_word,

@@ -141,6 +141,37 @@ void *core_malloc_new_slots(void *ptr, size_t usable, uint32_t word);
 void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller_sp);
 
 /*
+ * What a small allocation is for: the fast path is the same, its ways
+ * out differ.  Where malloc's failure is NULL and ENOMEM, operator
+ * new's goes on to the new_handler loop (malloc_api_operator_new), so
+ * that its ways out are tail calls too: new's fast path then keeps no
+ * register more than malloc's across jemalloc's call (with the loop
+ * after a call, it kept the size and the site as well, 7 instructions
+ * more on each new).
+ */
+enum core_malloc_kind {
+	CORE_MALLOC,
+	CORE_CALLOC,		/* zeroed: jemalloc's calloc, or a kept block zeroed */
+	CORE_NEW,		/* operator new: the new_handler loop, then bad_alloc */
+	CORE_NEW_NOTHROW,	/* nothrow new: the loop, then NULL */
+};
+
+static inline bool core_kind_is_new(enum core_malloc_kind kind)
+{
+	return kind == CORE_NEW || kind == CORE_NEW_NOTHROW;
+}
+
+/* operator new's ways out of core_malloc_small (alloc.c), each malloc's
+ * own and then, on failure, the new_handler loop (@nothrow as the
+ * operator's): the general ones (a state, a large size, a route) with
+ * @caller_sp as for core_malloc_by_route; and after jemalloc's call,
+ * where @ptr, its block of class @usable (or NULL), has no slot array
+ * of its class yet, the size being in @word. */
+void *core_new_general(size_t size, uintptr_t site, bool nothrow, uintptr_t caller_sp);
+void *core_new_from_jemalloc(void *ptr, size_t usable, uint32_t word, bool nothrow,
+			     uintptr_t site);
+
+/*
  * The stack pointer of an exported function's caller where it resumes,
  * in an always_inline function inlined into that exported function,
  * which keeps a frame pointer: above its saved frame pointer and its
@@ -148,18 +179,32 @@ void *core_malloc_large(size_t size, uintptr_t site, bool zero, uintptr_t caller
  */
 #define CORE_CALLER_SP() ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(uintptr_t))
 
+/* The exported function's caller, read from its frame again (the word
+ * below CORE_CALLER_SP), where a register would have to keep it across
+ * a call. */
+#define CORE_CALLER_AGAIN() (((const uintptr_t *)CORE_CALLER_SP())[-1])
+
 /* The end of every small malloc: @ptr, a fresh block of class @usable
  * from jemalloc (or NULL), gets its slot @word. */
 static inline __attribute__((always_inline)) void *
-core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
+core_malloc_set_slot(void *ptr, size_t usable, uint32_t word, enum core_malloc_kind kind)
 {
+	bool nothrow = kind == CORE_NEW_NOTHROW;
 	uint64_t entry;
 
-	if (__builtin_expect(!ptr, 0))
+	if (__builtin_expect(!ptr, 0)) {
+		if (core_kind_is_new(kind))
+			return core_new_from_jemalloc(NULL, usable, word, nothrow,
+						      CORE_CALLER_AGAIN());
 		return core_malloc_failed(NULL, usable);
+	}
 	entry = allocator_pages_fresh_entry(ptr);
-	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0))
+	if (__builtin_expect(allocator_pages_entry_usable(entry) != usable, 0)) {
+		if (core_kind_is_new(kind))
+			return core_new_from_jemalloc(ptr, usable, word, nothrow,
+						      CORE_CALLER_AGAIN());
 		return core_malloc_new_slots(ptr, usable, word);
+	}
 	slot_set(allocator_pages_slot(ptr, entry), word);
 	return ptr;
 }
@@ -168,13 +213,14 @@ core_malloc_set_slot(void *ptr, size_t usable, uint32_t word)
  * The end of a small malloc of class @usable (whose magazine is
  * @magazine) whose slot @word is made: the thread's last block of the
  * class freed (magazine.h), whose slot free found, else jemalloc's;
- * zeroed with @zero.
+ * zeroed for CORE_CALLOC.
  */
 static inline __attribute__((always_inline)) void *
 core_malloc_charged_block(struct core_thread *t, size_t usable, unsigned int magazine,
-			  uint32_t word, bool zero)
+			  uint32_t word, enum core_malloc_kind kind)
 {
 	unsigned int held = t->magazine_count[magazine];
+	bool zero = kind == CORE_CALLOC;
 	void *ptr;
 
 	if (held) {
@@ -188,21 +234,26 @@ core_malloc_charged_block(struct core_thread *t, size_t usable, unsigned int mag
 	}
 	/* Asking for the class itself: jemalloc serves exactly @usable. */
 	ptr = zero ? core_je.calloc(1, usable) : core_je.malloc(usable);
-	return core_malloc_set_slot(ptr, usable, word);
+	return core_malloc_set_slot(ptr, usable, word, kind);
 }
 
 /*
- * malloc(@size), or with @zero calloc's zeroed block, called from @site.
- * jemalloc's is the one call that returns here: everything else that
- * needs a call leaves by a tail call, so that few registers are kept
- * across jemalloc's.
+ * malloc(@size) called from @site, or calloc's zeroed block, or
+ * operator new's, as @kind says.  jemalloc's is the one call that
+ * returns here: everything else that needs a call leaves by a tail
+ * call, so that few registers are kept across jemalloc's.
  */
 static inline __attribute__((always_inline)) void *
-core_malloc_small(size_t size, uintptr_t site, bool zero)
+core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 {
 	struct core_thread *t = &core_thread;
+	bool zero = kind == CORE_CALLOC;
 	uint32_t site_word, word;
 	size_t usable;
+
+	if (core_kind_is_new(kind) &&
+	    __builtin_expect(t->allocator_state || size > ALLOC_SMALL_USABLE_MAX, 0))
+		return core_new_general(size, site, kind == CORE_NEW_NOTHROW, CORE_CALLER_SP());
 
 	/* A state of 0 or the general path (thread.h): inside the
 	 * allocator or the profiler's scope, a signal waiting, the core
@@ -224,14 +275,18 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
 		 * instructions more. */
 		uint32_t caller_word = codetag_caller_word(site_word, site, caller_sp);
 
-		if (!(caller_word & CODETAG_SLOT_SELF))
+		if (!(caller_word & CODETAG_SLOT_SELF)) {
+			if (core_kind_is_new(kind))
+				return core_new_general(size, site, kind == CORE_NEW_NOTHROW,
+							caller_sp);
 			return core_malloc_by_route(size, site, site_word, zero, caller_sp);
+		}
 		site_word = caller_word;
 	}
 	usable = small_usable_for(size);
 	/* SELF is set: the subtraction clears it, in the same lea. */
 	word = slot_word(site_word - CODETAG_SLOT_SELF, size);
-	return core_malloc_charged_block(t, usable, small_magazine_for(size), word, zero);
+	return core_malloc_charged_block(t, usable, small_magazine_for(size), word, kind);
 }
 
 /* Inline in every caller: GCC kept one out-of-line copy for C++'s
@@ -239,7 +294,15 @@ core_malloc_small(size_t size, uintptr_t site, bool zero)
  * LLVM allocates with new: 1% of its samples in that copy). */
 static inline __attribute__((always_inline)) void *core_malloc(size_t size, uintptr_t site)
 {
-	return core_malloc_small(size, site, false);
+	return core_malloc_small(size, site, CORE_MALLOC);
+}
+
+/* operator new(@size) from @site, nothrow's with @nothrow: malloc's
+ * fast path, whose failures go on to the new_handler loop. */
+static inline __attribute__((always_inline)) void *core_operator_new(size_t size, uintptr_t site,
+								     bool nothrow)
+{
+	return core_malloc_small(size, site, nothrow ? CORE_NEW_NOTHROW : CORE_NEW);
 }
 
 /*
@@ -274,7 +337,7 @@ core_memalign_inline(size_t align, size_t size, uintptr_t site)
 	uint32_t site_word;
 
 	if (align <= ALLOC_MIN_ALIGN)
-		return core_malloc_small(size, site, false);
+		return core_malloc_small(size, site, CORE_MALLOC);
 	/* A block of 0 bytes is still one of the alignment's class. */
 	class_size = ((size ? size : 1) + align - 1) & ~(align - 1);
 	if (__builtin_expect(t->allocator_state || size > ALLOC_SMALL_USABLE_MAX ||
@@ -287,7 +350,7 @@ core_memalign_inline(size_t align, size_t size, uintptr_t site)
 	/* A block of the class from the magazine lies at a multiple of
 	 * the alignment too: it came from a slab of the class. */
 	return core_malloc_charged_block(t, usable, small_magazine_for(class_size),
-					 slot_word(site_word - CODETAG_SLOT_SELF, size), false);
+					 slot_word(site_word - CODETAG_SLOT_SELF, size), CORE_MALLOC);
 }
 
 /* calloc(@n, @size) from @site: glibc's ENOMEM when the product
@@ -300,7 +363,7 @@ static inline void *core_calloc(size_t n, size_t size, uintptr_t site)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return core_malloc_small(total, site, true);
+	return core_malloc_small(total, site, CORE_CALLOC);
 }
 
 /* malloc(@size) from @site, for realloc(NULL, @size): core_malloc out

@@ -22,11 +22,7 @@
 static inline __attribute__((always_inline)) void *
 operator_new(size_t size, int nothrow, uintptr_t site)
 {
-	void *p = core_malloc(size, site);
-
-	if (__builtin_expect(p != NULL, 1))
-		return p;
-	return malloc_api_operator_new(size, 0, nothrow, site);
+	return core_operator_new(size, site, nothrow);
 }
 
 /* Aligned new, as operator_new on the aligned fast path where the

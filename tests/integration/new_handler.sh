@@ -2,10 +2,11 @@
 # operator new's failure path (tests/programs/new_handler.cc): the
 # new_handler is called and the allocation retried until the handler
 # is removed (then std::bad_alloc, or nullptr for nothrow) or the retry
-# succeeds; a handler's bad_alloc makes nothrow new return nullptr; also
-# in C++ code that a C program loads with dlopen.
-# The program must pass its own checks with and without the preload,
-# and the one successful 1 GiB allocation is counted at its site.
+# succeeds, for a 1 GiB block and for 48-byte ones (whose failure comes
+# after jemalloc's call on new's fast path); a handler's bad_alloc makes
+# nothrow new return nullptr; also in C++ code that a C program loads
+# with dlopen.  The program must pass its own checks with and without
+# the preload, and each block made on a retry is counted at its site.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init

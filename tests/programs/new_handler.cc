@@ -127,18 +127,25 @@ static void test_throwing_handler(void)
 	std::set_new_handler(nullptr);
 }
 
-static void test_retry_succeeds(void)
+// Leaves @room bytes of address space, and handler_lifts_limit as the
+// new_handler, which gives the rest back.
+static void limit_until_handler(std::size_t room)
 {
-	const std::size_t gib = std::size_t(1) << 30;
 	struct rlimit tight;
 
 	CHECK(getrlimit(RLIMIT_AS, &saved_as) == 0, "getrlimit failed");
 	tight = saved_as;
-	tight.rlim_cur = address_space_size() + 256 * 1024 * 1024;
+	tight.rlim_cur = address_space_size() + room;
 	CHECK(setrlimit(RLIMIT_AS, &tight) == 0, "setrlimit failed");
-
 	handler_calls = 0;
 	std::set_new_handler(handler_lifts_limit);
+}
+
+static void test_retry_succeeds(void)
+{
+	const std::size_t gib = std::size_t(1) << 30;
+
+	limit_until_handler(256 * 1024 * 1024);
 	char *big = new char[gib]; /* EXPECT: 1073741824 1 */
 	big[0] = 1;
 	big[gib - 1] = 2;
@@ -147,6 +154,53 @@ static void test_retry_succeeds(void)
 	std::set_new_handler(nullptr);
 	// Kept until exit: the report shows it live.
 	CHECK(big[0] + big[gib - 1] == 3, "the block lost its bytes");
+}
+
+/*
+ * The same for a small block, whose failure comes from a small class:
+ * 48-byte blocks until the address space runs out (the handler lifts
+ * the limit, and the block is made on the retry).  All but that last
+ * block are freed again, each linked to the one before.  Plain and
+ * nothrow new.
+ */
+static void *small_blocks_until_handler(bool nothrow)
+{
+	const long max_blocks = 20L * 1000 * 1000;
+	void *chain = nullptr, *p = nullptr;
+
+	limit_until_handler(32 * 1024 * 1024);
+	for (long n = 0; n < max_blocks && handler_calls == 0; n++) {
+		if (nothrow)
+			p = ::operator new(48, std::nothrow); /* EXPECT: 48 1 */
+		else
+			p = ::operator new(48); /* EXPECT: 48 1 */
+		CHECK(p != nullptr, "a 48-byte new failed after %ld blocks", n);
+		if (!p)
+			break;
+		*(void **)p = chain;
+		chain = p;
+	}
+	std::set_new_handler(nullptr);
+	setrlimit(RLIMIT_AS, &saved_as);
+	CHECK(handler_calls == 1, "new_handler called %d times for %s 48-byte blocks, not 1",
+	      handler_calls, nothrow ? "nothrow" : "plain");
+	chain = p ? *(void **)p : nullptr;
+	while (chain) {
+		void *next = *(void **)chain;
+
+		::operator delete(chain);
+		chain = next;
+	}
+	return p;
+}
+
+// Kept until exit: the report shows the last block of each loop live.
+static void *small_retried[2];
+
+static void test_small_retry_succeeds(void)
+{
+	small_retried[0] = small_blocks_until_handler(false);
+	small_retried[1] = small_blocks_until_handler(true);
 }
 
 // Built twice: as a program, and with NEW_HANDLER_PLUGIN as a library
@@ -159,6 +213,7 @@ int main()
 {
 	test_handler_retries_then_throws();
 	test_retry_succeeds();
+	test_small_retry_succeeds();
 	test_throwing_handler();
 	return CHECK_STATUS();
 }
