@@ -1266,7 +1266,8 @@ __attribute__((noinline)) void *core_malloc_for_realloc(size_t size, uintptr_t s
 	return core_malloc(size, site);
 }
 
-void *core_new_general(size_t size, uintptr_t site, bool nothrow, uintptr_t caller_sp)
+void *core_new_general(size_t size, uintptr_t site, uint32_t site_word, bool nothrow,
+		       uintptr_t caller_sp)
 {
 	void *ptr;
 
@@ -1275,8 +1276,7 @@ void *core_new_general(size_t size, uintptr_t site, bool nothrow, uintptr_t call
 	else if (size > ALLOC_SMALL_USABLE_MAX)
 		ptr = core_malloc_large(size, site, false, caller_sp);
 	else
-		ptr = core_malloc_by_route(size, site, codetag_site_word_small(site), false,
-					   caller_sp);
+		ptr = core_malloc_by_route(size, site, site_word, false, caller_sp);
 	if (likely(ptr))
 		return ptr;
 	return malloc_api_operator_new(size, 0, nothrow, site);

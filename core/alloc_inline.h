@@ -163,11 +163,12 @@ static inline bool core_kind_is_new(enum core_malloc_kind kind)
 
 /* operator new's ways out of core_malloc_small (alloc.c), each malloc's
  * own and then, on failure, the new_handler loop (@nothrow as the
- * operator's): the general ones (a state, a large size, a route) with
- * @caller_sp as for core_malloc_by_route; and after jemalloc's call,
- * where @ptr, its block of class @usable (or NULL), has no slot array
- * of its class yet, the size being in @word. */
-void *core_new_general(size_t size, uintptr_t site, bool nothrow, uintptr_t caller_sp);
+ * operator's): the general ones (a state, a large size, a route, whose
+ * @site_word and @caller_sp are core_malloc_by_route's); and after
+ * jemalloc's call, where @ptr, its block of class @usable (or NULL),
+ * has no slot array of its class yet, the size being in @word. */
+void *core_new_general(size_t size, uintptr_t site, uint32_t site_word, bool nothrow,
+		       uintptr_t caller_sp);
 void *core_new_from_jemalloc(void *ptr, size_t usable, uint32_t word, bool nothrow,
 			     uintptr_t site);
 
@@ -253,7 +254,8 @@ core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 
 	if (core_kind_is_new(kind) &&
 	    __builtin_expect(t->allocator_state || size > ALLOC_SMALL_USABLE_MAX, 0))
-		return core_new_general(size, site, kind == CORE_NEW_NOTHROW, CORE_CALLER_SP());
+		return core_new_general(size, site, 0, kind == CORE_NEW_NOTHROW,
+					CORE_CALLER_SP());
 
 	/* A state of 0 or the general path (thread.h): inside the
 	 * allocator or the profiler's scope, a signal waiting, the core
@@ -277,8 +279,8 @@ core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 
 		if (!(caller_word & CODETAG_SLOT_SELF)) {
 			if (core_kind_is_new(kind))
-				return core_new_general(size, site, kind == CORE_NEW_NOTHROW,
-							caller_sp);
+				return core_new_general(size, site, site_word,
+							kind == CORE_NEW_NOTHROW, caller_sp);
 			return core_malloc_by_route(size, site, site_word, zero, caller_sp);
 		}
 		site_word = caller_word;
