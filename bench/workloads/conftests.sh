@@ -8,14 +8,13 @@
 #   sh bench/workloads/conftests.sh N DIR
 set -eu
 [ $# -eq 2 ] || { echo "usage: sh bench/workloads/conftests.sh N DIR" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$2"
 cd "$2"
 i=0
 while [ "$i" -lt "$1" ]; do
 	i=$((i + 1))
 	# A size no earlier run used: the process id and the count.
-	printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { char *p = malloc(%d); printf("%%p\\n", (void *)p); return 0; }\n' \
-		"$$$i" >conftest.c
-	gcc -g -O2 -o conftest conftest.c
+	sh "$here/new_program.sh" "$$$i" conftest
 	./conftest >/dev/null
 done
