@@ -182,7 +182,7 @@ void function_cache_store(const struct function_cache_key *key, const struct fun
 	struct cache_writer *w;
 	int dir;
 
-	if (!table->count || table->count > FUNCTION_CACHE_MAX_FUNCS)
+	if (table->count < FUNCTION_CACHE_MIN_FUNCS || table->count > FUNCTION_CACHE_MAX_FUNCS)
 		return;
 	dir = cache_dir_open(cache_setting);
 	if (dir < 0)

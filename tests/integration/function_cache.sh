@@ -6,7 +6,8 @@
 # records, the file not rewritten); the table is really what routes the
 # sites (a planted mark moves my_wrapper's allocation); a file changed
 # since, a table cut short, or a symlink in its place is not used; off
-# keeps none.
+# keeps none; a table under FUNCTION_CACHE_MIN_FUNCS functions is not
+# kept (the program has 1,024 filler functions, so that its own is).
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -99,5 +100,18 @@ ALLOCINFO_CACHE=off run_preloaded "$T/off" "$prog" "$lib"
 check_marked "$T/off"
 [ ! -e "$T/cache" ] || fail "ALLOCINFO_CACHE=off made $T/cache"
 
-echo "ok: a program without a build-id keeps its function table by device and inode; warm = cold, planted, changed, cut, symlink, off"
+# 8. A small table is not kept (FUNCTION_CACHE_MIN_FUNCS): callsite_c
+#    itself, without the filler functions, is read again where needed.
+#    Its sites are named all the same, and its site cache is kept.
+small=$TEST_BIN/programs/callsite_c
+small_id=$(readelf -n "$small" | awk '/Build ID:/ { print $3 }')
+[ -n "$small_id" ] || fail "no build-id in $small"
+rm -rf "$T/cache"
+run_preloaded "$T/small" "$small" "$lib"
+check_marked "$T/small"
+[ -f "$T/cache/$small_id" ] || fail "no site cache for callsite_c: $(ls "$T/cache" 2>&1)"
+[ ! -e "$T/cache/$small_id.functions" ] ||
+	fail "callsite_c's table of $(nm "$small" | grep -ci ' t ') functions was kept"
+
+echo "ok: a program without a build-id keeps its function table by device and inode; warm = cold, planted, changed, cut, symlink, off; a small table is not kept"
 test_done

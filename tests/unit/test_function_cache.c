@@ -4,7 +4,8 @@
  * entry, under a build-id and under a file's identity; a file of
  * another identity, another wrapper list, another length, out of order,
  * with a bad mark, or a symlink in its place is not used; off stores and
- * loads nothing.
+ * loads nothing; a table under FUNCTION_CACHE_MIN_FUNCS functions is not
+ * stored.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -180,6 +181,31 @@ static void test_other_config(void)
 	free(table);
 }
 
+/* A table under FUNCTION_CACHE_MIN_FUNCS functions is not kept; one of
+ * that many is. */
+static void test_small_table(void)
+{
+	struct func_table *table = make_table();
+	struct function_cache_key key;
+	const struct func_table *loaded;
+	char path[256];
+
+	path_of(path, sizeof(path), "deadbeef.functions");
+	unlink(path);
+	function_cache_key(module, build_id, sizeof(build_id), &key);
+	table->count = FUNCTION_CACHE_MIN_FUNCS - 1;
+	function_cache_store(&key, table);
+	CHECK(access(path, F_OK) != 0);
+	CHECK(!function_cache_load(&key));
+	table->count = FUNCTION_CACHE_MIN_FUNCS;
+	function_cache_store(&key, table);
+	loaded = function_cache_load(&key);
+	CHECK(same_table(loaded, table));
+	function_table_free(loaded);
+	unlink(path);
+	free(table);
+}
+
 int main(void)
 {
 	char path[256];
@@ -192,6 +218,7 @@ int main(void)
 	RUN_TEST(test_file_identity);
 	RUN_TEST(test_off);
 	RUN_TEST(test_other_config);
+	RUN_TEST(test_small_table);
 	path_of(path, sizeof(path), "deadbeef.functions");
 	unlink(path);
 	/* The file identity's table, whatever its name. */
