@@ -564,6 +564,30 @@ static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
 	add_learned(list, site, module_holding(list->set, site - 1), facts);
 }
 
+/*
+ * Whether the @n sites of @m learned in this run are worth its routes
+ * file: not when @m's table is one the function cache does not keep
+ * either (under FUNCTION_CACHE_MIN_FUNCS functions) and every site is
+ * @m's own with nothing measured, as in a configure script's test
+ * programs.  The next run classifies such sites again from the symbols
+ * in less time than the file's creation took (about 150 us on the
+ * bench's host, strace -T).
+ */
+static bool routes_worth_keeping(const struct module_ranges *m,
+				 const struct learned_site *sites, size_t n)
+{
+	const struct func_table *table = atomic_load_explicit(&m->table,
+							      memory_order_acquire);
+
+	if (!table || table->count >= FUNCTION_CACHE_MIN_FUNCS)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (sites[i].facts.code != CALLSITE_CODE_OWN || sites[i].facts.route ||
+		    sites[i].facts.caller_offset)
+			return true;
+	return false;
+}
+
 /* By module, then offset: by address, as modules do not overlap. */
 static int compare_learned(const void *pa, const void *pb)
 {
@@ -626,7 +650,7 @@ void wrappers_remember(void)
 			sites[n] = list.entries[i + n].site;
 			adds |= list.entries[i + n].adds;
 		}
-		if (adds)
+		if (adds && routes_worth_keeping(m, sites, n))
 			route_memory_store(m->build_id, m->build_id_len, module_memory(m),
 					   sites, n);
 	}

@@ -7,7 +7,8 @@
 # sites (a planted mark moves my_wrapper's allocation); a file changed
 # since, a table cut short, or a symlink in its place is not used; off
 # keeps none; a table under FUNCTION_CACHE_MIN_FUNCS functions is not
-# kept (the program has 1,024 filler functions, so that its own is).
+# kept (the program has 1,024 filler functions, so that its own is), nor
+# the routes of such a module whose sites are all its own.
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -113,5 +114,26 @@ check_marked "$T/small"
 [ ! -e "$T/cache/$small_id.functions" ] ||
 	fail "callsite_c's table of $(nm "$small" | grep -ci ' t ') functions was kept"
 
-echo "ok: a program without a build-id keeps its function table by device and inode; warm = cold, planted, changed, cut, symlink, off; a small table is not kept"
+# 9. Nor, for such a module, routes that only say "own" (the router's
+#    memory, preload/route_memory.h): usable's sites are all in main.
+#    Its second run names them as its first did, from the symbols again
+#    (ALLOCINFO_SIZE=usable, as its markers count).
+own=$TEST_BIN/programs/usable
+own_id=$(readelf -n "$own" | awk '/Build ID:/ { print $3 }')
+[ -n "$own_id" ] || fail "no build-id in $own"
+rm -rf "$T/cache"
+for run in 1 2; do
+	ALLOCINFO_SIZE=usable run_preloaded "$T/own$run" "$own"
+	check_expect_markers "$TEST_SRC/programs/usable.c" "$T/own$run" "$T/own$run.stdout"
+	check_no_stderr "$T/own$run"
+	[ -f "$T/cache/$own_id" ] || fail "run $run: no site cache for usable: $(ls "$T/cache" 2>&1)"
+	for kept in functions routes; do
+		[ ! -e "$T/cache/$own_id.$kept" ] ||
+			fail "run $run: usable's $kept were kept: $(cat "$T/cache/$own_id.$kept")"
+	done
+done
+records "$T/own1" >"$T/own1.records"
+records "$T/own2" | diff "$T/own1.records" - >&2 || fail "usable's second run named its sites otherwise"
+
+echo "ok: a program without a build-id keeps its function table by device and inode; warm = cold, planted, changed, cut, symlink, off; a small table, and a small module's own routes, are not kept"
 test_done
