@@ -142,8 +142,7 @@ static void retire_entry(uint64_t entry)
 	size_t usable = allocator_pages_entry_usable(entry);
 
 	if (usable)
-		push_slots((struct allocator_pages_slots *)(uintptr_t)
-			   (entry >> ALLOCATOR_PAGES_CLASS_BITS), slot_units(usable));
+		push_slots(allocator_pages_entry_slots(entry), slot_units(usable));
 }
 
 /* The leaf of @index, mapped and installed if @create; NULL if none. */
@@ -271,7 +270,7 @@ uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable)
 	      (1ull << (group % 64))))
 		atomic_fetch_or_explicit(&leaf->small_used[group / 64], 1ull << (group % 64),
 					 memory_order_release);
-	fresh = (uint64_t)(uintptr_t)slots << ALLOCATOR_PAGES_CLASS_BITS | usable;
+	fresh = allocator_pages_entry(slots, usable);
 	old = atomic_load_explicit(entry, memory_order_acquire);
 	for (;;) {
 		/* Another block of the class installed one first. */
@@ -299,8 +298,7 @@ static void visit_page(_Atomic uint64_t *entry, allocator_pages_visit_fn *visit,
 	for (int i = 0; i < VISIT_TRIES; i++) {
 		uint64_t seen = atomic_load_explicit(entry, memory_order_acquire);
 		size_t usable = allocator_pages_entry_usable(seen);
-		const struct allocator_pages_slots *slots = (const void *)(uintptr_t)
-			(seen >> ALLOCATOR_PAGES_CLASS_BITS);
+		const struct allocator_pages_slots *slots = allocator_pages_entry_slots(seen);
 		unsigned int n;
 
 		if (!usable)

@@ -190,15 +190,32 @@ static inline unsigned int allocator_pages_slot_shift(size_t usable)
 	return 31u - (unsigned int)__builtin_clz((unsigned int)usable);
 }
 
+/*
+ * A small entry: the address of its array's first slot, not of the
+ * array, above the class in the low ALLOCATOR_PAGES_CLASS_BITS bits, so
+ * that a block's slot is its index scaled and added (with the array's
+ * own address, malloc and free each took an instruction more to step
+ * past its link).
+ */
+static inline uint64_t allocator_pages_entry(struct allocator_pages_slots *slots, size_t usable)
+{
+	return (uint64_t)(uintptr_t)slots->slot << ALLOCATOR_PAGES_CLASS_BITS | usable;
+}
+
+/* The slot array of a small @entry (not 0). */
+static inline struct allocator_pages_slots *allocator_pages_entry_slots(uint64_t entry)
+{
+	return (struct allocator_pages_slots *)((uintptr_t)(entry >> ALLOCATOR_PAGES_CLASS_BITS) -
+						offsetof(struct allocator_pages_slots, slot));
+}
+
 /* The slot of the small block at @ptr, of its page's @entry (not 0). */
 static inline uint32_t *allocator_pages_slot(const void *ptr, uint64_t entry)
 {
 	uint32_t offset = (uint32_t)((uintptr_t)ptr & ((1u << ALLOCATOR_PAGES_PAGE_SHIFT) - 1));
-	struct allocator_pages_slots *slots =
-		(struct allocator_pages_slots *)(uintptr_t)(entry >> ALLOCATOR_PAGES_CLASS_BITS);
+	uint32_t *first = (uint32_t *)(uintptr_t)(entry >> ALLOCATOR_PAGES_CLASS_BITS);
 
-	return &slots->slot[offset >> allocator_pages_slot_shift(entry &
-								  ALLOCATOR_PAGES_CLASS_MASK)];
+	return &first[offset >> allocator_pages_slot_shift(entry & ALLOCATOR_PAGES_CLASS_MASK)];
 }
 
 uint32_t *allocator_pages_install_slots(const void *ptr, size_t usable);
