@@ -21,6 +21,17 @@ fi
 
 records() { grep -v '^#' "$1"; }
 
+# check_cache_file FILE MAGIC FORMAT: FILE was left by the run, private
+# to the user (mode 600), and its header line is "MAGIC FORMAT VERSION
+# CONFIG" (report/cache_dir.h), FORMAT an extended regular expression.
+check_cache_file()
+{
+	[ -f "$1" ] || fail "no $1 after the first run: $(ls -la "${1%/*}" 2>&1)"
+	[ "$(stat -c %a "$1")" = 600 ] || fail "${1##*/}: mode $(stat -c %a "$1"), not 600"
+	head -n 1 "$1" | grep -Eq "^$2 $3 [^ ]+ [0-9a-f]{16}\$" ||
+		fail "${1##*/}: header '$(head -n 1 "$1")'"
+}
+
 # check_marked REPORT: the markers' exact sites, bytes and calls.
 check_marked()
 {

@@ -45,10 +45,7 @@ EOF
 # 1. Cold: the table is kept, private, with a header line.
 run_preloaded "$T/cold" "$prog" "$lib"
 check_marked "$T/cold"
-[ -f "$file" ] || fail "no $file after the first run: $(ls -la "$T/cache" 2>&1)"
-[ "$(stat -c %a "$file")" = 600 ] || fail "mode $(stat -c %a "$file"), not 600"
-head -n 1 "$file" | grep -Eq '^allocinfo-functions 1 [^ ]+ [0-9a-f]{16}$' ||
-	fail "header: '$(head -n 1 "$file")'"
+check_cache_file "$file" allocinfo-functions 1
 set -- $(wrapper_entry)
 [ "$2" = 1 ] || fail "my_wrapper is not marked a wrapper in the table: $*"
 

@@ -20,10 +20,7 @@ wrapper_line() { awk -F '\t' 'NR > 1 && $2 == "wrapper"' "$file"; }
 #    whose caller offset was measured once (my_wrapper is called once).
 run_preloaded "$T/cold" "$prog" "$lib"
 check_marked "$T/cold"
-[ -f "$file" ] || fail "no $file after the first run: $(ls -la "$T/cache" 2>&1)"
-[ "$(stat -c %a "$file")" = 600 ] || fail "mode $(stat -c %a "$file"), not 600"
-head -n 1 "$file" | grep -Eq '^allocinfo-routes 1 [^ ]+ [0-9a-f]{16}$' ||
-	fail "header: '$(head -n 1 "$file")'"
+check_cache_file "$file" allocinfo-routes 1
 sed 1d "$file" | grep -Evq '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' &&
 	fail "a line out of format: $(sed 1d "$file" | grep -Ev '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' | head -n 1)"
 [ "$(wrapper_line | wc -l)" -eq 1 ] || fail "not one wrapper site: $(cat "$file")"

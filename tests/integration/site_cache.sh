@@ -17,11 +17,8 @@ file=$cache/$build_id
 #    build-id holds its sites.
 run_preloaded "$T/cold" "$prog" "$lib"
 check_marked "$T/cold"
-[ -f "$file" ] || fail "no cache file $file after the first run: $(ls -la "$cache" 2>&1)"
+check_cache_file "$file" allocinfo-site-cache '[0-9]+'
 [ "$(stat -c %a "$cache")" = 700 ] || fail "cache folder mode $(stat -c %a "$cache"), not 700"
-[ "$(stat -c %a "$file")" = 600 ] || fail "cache file mode $(stat -c %a "$file"), not 600"
-head -n 1 "$file" | grep -Eq '^allocinfo-site-cache [0-9]+ [^ ]+ [0-9a-f]{16}$' ||
-	fail "cache file header: '$(head -n 1 "$file")'"
 marked=$(grep -c 'EXPECT' "$src")
 sites=$(($(wc -l <"$file") - 1))
 [ "$sites" -ge "$marked" ] || fail "$sites sites cached for $marked marked lines"
