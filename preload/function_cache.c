@@ -17,7 +17,8 @@
 #include "report/cache_dir.h"
 
 #define FUNCTION_CACHE_MAGIC  "allocinfo-functions"
-#define FUNCTION_CACHE_FORMAT 1
+/* 2: Rust's standard library is a wrapper (report/rust_names.h). */
+#define FUNCTION_CACHE_FORMAT 2
 /* More functions than any module has: 4 M entries, 64 MiB. */
 #define FUNCTION_CACHE_MAX_FUNCS (1u << 22)
 

@@ -19,8 +19,9 @@
 #include "report/cache_dir.h"
 
 #define ROUTE_MEMORY_MAGIC "allocinfo-routes"
-/* Bump when what a run learns changes for the same code. */
-#define ROUTE_MEMORY_FORMAT 1
+/* Bump when what a run learns changes for the same code.  2: Rust's
+ * standard library is a wrapper (report/rust_names.h). */
+#define ROUTE_MEMORY_FORMAT 2
 
 struct remembered_site {
 	uint64_t offset;

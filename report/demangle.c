@@ -10,6 +10,7 @@
  * ) are not brackets ("operator<<", "operator()").
  */
 #include "report/demangle.h"
+#include "report/rust_names.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -122,7 +123,13 @@ bool demangle_short(const char *name, char *buf, size_t size)
 	int status = -1;
 	size_t len;
 
-	if (strncmp(name, "_Z", 2) || !size)
+	if (!size)
+		return false;
+	/* Rust's names first: a legacy one is also a valid C++ name, which
+	 * __cxa_demangle would end with the hash. */
+	if (rust_demangle_short(name, buf, size))
+		return true;
+	if (strncmp(name, "_Z", 2))
 		return false;
 	if (!looked_up) {
 		*(void **)&cxa_demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");

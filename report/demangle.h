@@ -22,9 +22,10 @@
 #include <stddef.h>
 
 /*
- * Writes the short demangled form of @name into @buf.  Returns false,
- * leaving @buf unspecified, if @name is not a mangled C++ name (it does
- * not start with "_Z"), cannot be demangled, or does not fit in @size.
+ * Writes the short demangled form of @name into @buf: a C++ name's, or
+ * a Rust name's (report/rust_names.h).  Returns false, leaving @buf
+ * unspecified, if @name is neither, cannot be demangled, or does not
+ * fit in @size.
  */
 bool demangle_short(const char *name, char *buf, size_t size);
 

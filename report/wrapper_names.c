@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "report/demangle.h"
+#include "report/rust_names.h"
 
 static const char *const builtin_patterns[] = {
 	/* A call site inside a function with an allocator's own name is
@@ -66,6 +67,11 @@ static const char *const builtin_patterns[] = {
 	"sqlite3DbSpanDup", "sqlite3MPrintf", "sqlite3VMPrintf",
 	"sqlite3_mprintf", "sqlite3_vmprintf", "sqlite3Mem*",
 	"sqlite3PageMalloc",
+	/* Rust's allocator shims, as rustc names them without v0 mangling
+	 * (with it, they are the __rustc crate's: rust_names.h). */
+	"__rust_alloc", "__rust_alloc_zeroed", "__rust_realloc",
+	"__rdl_alloc", "__rdl_alloc_zeroed", "__rdl_realloc",
+	"__rg_alloc", "__rg_alloc_zeroed", "__rg_realloc",
 	/* OpenSSL (libcrypto, and node, which links it in). */
 	"CRYPTO_malloc", "CRYPTO_zalloc", "CRYPTO_realloc",
 	"CRYPTO_clear_realloc", "CRYPTO_strdup", "CRYPTO_strndup",
@@ -235,6 +241,32 @@ bool wrapper_names_add_user(const char *list)
 	return true;
 }
 
+/*
+ * Rust: the functions of the standard library's crates allocate for the
+ * code that used them (Vec, String, Box, format!, collect, HashMap's
+ * hashbrown), as std:: does in C++; __rustc holds the allocator shims
+ * (__rust_alloc, __rdl_alloc) under v0 mangling.  A function is the
+ * crate's that defines it (rust_names.h): a program's own impl of
+ * Display or Clone is the program's.
+ */
+static const char *const rust_wrapper_crates[] = {
+	"alloc", "core", "std", "hashbrown", "__rustc",
+};
+
+static bool rust_wrapper(const char *name)
+{
+	char crate[64];
+
+	if (strncmp(name, "_R", 2) && strncmp(name, "_ZN", 3))
+		return false;
+	if (!rust_symbol_crate(name, crate, sizeof(crate)))
+		return false;
+	for (size_t i = 0; i < sizeof(rust_wrapper_crates) / sizeof(rust_wrapper_crates[0]); i++)
+		if (!strcmp(crate, rust_wrapper_crates[i]))
+			return true;
+	return false;
+}
+
 bool wrapper_names_match(const char *name)
 {
 	char demangled[1024];
@@ -242,9 +274,9 @@ bool wrapper_names_match(const char *name)
 
 	if (!name || !*name)
 		return false;
-	if (builtin_match(name))
+	if (builtin_match(name) || rust_wrapper(name))
 		return true;
-	if (user_demangled && name[0] == '_' && name[1] == 'Z')
+	if (user_demangled && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 		have_demangled = demangle_short(name, demangled, sizeof(demangled));
 	for (unsigned int i = 0; i < user_count; i++) {
 		const char *p = user_patterns[i];

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the names behind call sites: the short form of demangled
- * C++ names (report/demangle.c), the wrapper globs and the built-in list
- * (report/wrapper_names.c), and stack tags (core/codetag.c).
+ * C++ names (report/demangle.c), Rust's names (report/rust_names.c), the
+ * wrapper globs and the built-in list (report/wrapper_names.c), and stack
+ * tags (core/codetag.c).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include "core/codetag.h"
 #include "core/address_sort.h"
 #include "report/demangle.h"
+#include "report/rust_names.h"
 #include "report/wrapper_names.h"
 #include "tests/unit/harness.h"
 
@@ -52,6 +54,146 @@ static void test_demangle(void)
 	/* No libstdc++ in this test: only the refusals are certain. */
 	CHECK(!demangle_short("malloc", buf, sizeof(buf)));
 	CHECK(!demangle_short("", buf, sizeof(buf)));
+}
+
+/* Symbols of programs built with rustc 1.95 (v0, and legacy for the
+ * program's own code) and Debian's rustc 1.63 (legacy). */
+static const char v0_alloc[] = "_RNvNtCslNYArtu3iFV_5alloc5alloc5alloc";
+static const char v0_grow_one[] =
+	"_RNvMs3_NtCslNYArtu3iFV_5alloc7raw_vecINtB5_6RawVecyE8grow_oneCsjPdtwTXHDok_10rust_sites";
+static const char v0_user_display[] =
+	"_RNvXCsbVXqutUjNVO_1xNtB2_5LabelNtNtCsgEmfK2I1SDS_4core3fmt7Display3fmt";
+static const char v0_trait_default[] =
+	"_RNvYNtNtCslNYArtu3iFV_5alloc6string6StringNtNtCsgEmfK2I1SDS_4core3fmt5Write9write_fmtCsjPdtwTXHDok_10rust_sites";
+static const char v0_closure[] = "_RNCINvNtCsjrHSEGnQ3l9_3std2rt10lang_startuE0CsbVXqutUjNVO_1x.llvm.1822091041906401208";
+static const char v0_shim[] = "_RNvCsfLfy6EI15iL_7___rustc12___rust_alloc";
+static const char v0_hashbrown[] = "_RNvMNtCsgvbsrvnw3yD_9hashbrown3rawNtB2_11Fallibility9alloc_err";
+static const char legacy_alloc[] = "_ZN5alloc5alloc5alloc17hb9213c8b740e8eb8E";
+static const char legacy_user[] = "_ZN10rust_sites5boxed17h51623ea8cb5165eaE";
+static const char legacy_user_display[] =
+	"_ZN47_$LT$x..Label$u20$as$u20$core..fmt..Display$GT$3fmt17h395daac04151ae4dE";
+static const char legacy_hasher[] =
+	"_ZN71_$LT$core..hash..sip..Hasher$LT$S$GT$$u20$as$u20$core..hash..Hasher$GT$5write17h168234f45e102d50E";
+static const char legacy_generic_self[] =
+	"_ZN45_$LT$T$u20$as$u20$alloc..string..ToString$GT$9to_string17h0123456789abcdefE";
+static const char legacy_closure[] =
+	"_ZN3std2rt10lang_start28_$u7b$$u7b$closure$u7d$$u7d$17ha86af84d9cc65291E.llvm.42";
+
+static bool crate_is(const char *name, const char *want)
+{
+	char crate[64];
+
+	if (!rust_symbol_crate(name, crate, sizeof(crate)))
+		return CHECK(!want);
+	return CHECK(want) && CHECK_EQ_STR(crate, want);
+}
+
+static bool demangles_to(const char *name, const char *want)
+{
+	char buf[256];
+
+	if (!demangle_short(name, buf, sizeof(buf)))
+		return CHECK(!want);
+	return CHECK(want) && CHECK_EQ_STR(buf, want);
+}
+
+static void test_rust_names(void)
+{
+	char buf[256];
+	char name[512];
+
+	crate_is(v0_alloc, "alloc");
+	crate_is(v0_grow_one, "alloc");
+	/* An impl's method is the crate's that wrote the impl; a trait's
+	 * provided method, the trait's. */
+	crate_is(v0_user_display, "x");
+	crate_is(v0_trait_default, "core");
+	crate_is(v0_closure, "std");
+	crate_is(v0_shim, "__rustc");
+	crate_is(v0_hashbrown, "hashbrown");
+	crate_is(legacy_alloc, "alloc");
+	crate_is(legacy_user, "rust_sites");
+	/* Legacy names name no impl's crate: the type's, else the trait's. */
+	crate_is(legacy_user_display, "x");
+	crate_is(legacy_hasher, "core");
+	crate_is(legacy_generic_self, "alloc");
+	crate_is(legacy_closure, "std");
+	/* C++ and C names are not Rust's. */
+	crate_is("_ZN2ns5Klass6methodEi", NULL);
+	crate_is("_ZN3foo3barE", NULL);
+	crate_is("main", NULL);
+	crate_is("_R", NULL);
+	crate_is("_Rfoo", NULL);
+
+	demangles_to(v0_alloc, "alloc::alloc::alloc");
+	demangles_to(v0_grow_one, "<alloc::raw_vec::RawVec>::grow_one");
+	demangles_to(v0_user_display, "<x::Label as core::fmt::Display>::fmt");
+	demangles_to(v0_trait_default, "<alloc::string::String as core::fmt::Write>::write_fmt");
+	demangles_to(v0_closure, "std::rt::lang_start::{closure}");
+	demangles_to(v0_shim, "__rustc::__rust_alloc");
+	demangles_to(legacy_alloc, "alloc::alloc::alloc");
+	demangles_to(legacy_user, "rust_sites::boxed");
+	demangles_to(legacy_hasher, "<core::hash::sip::Hasher<S> as core::hash::Hasher>::write");
+	demangles_to(legacy_closure, "std::rt::lang_start::{{closure}}");
+	/* Types in a v0 path: references, slices, arrays, tuples, pointers,
+	 * functions and trait objects (hand-made from the grammar). */
+	demangles_to("_RNvMCs1_1aRSh1f", "<&[u8]>::f");
+	demangles_to("_RNvMCs1_1aQAmj3_1f", "<&mut [u32; 3]>::f");
+	demangles_to("_RNvMCs1_1aTPbOcE1f", "<(*const bool, *mut char)>::f");
+	demangles_to("_RNvMCs1_1aFEu1f", "<fn(..)>::f");
+	demangles_to("_RNvMCs1_1aDNtB4_1TEL_E1f", NULL);
+	demangles_to("_RNvMCs1_1aDNtB2_1TEL_1f", "<dyn a::T>::f");
+	/* Too long for the buffer: refused, not cut. */
+	CHECK(!rust_demangle_short(v0_grow_one, buf, 12));
+	CHECK(!rust_demangle_short(legacy_hasher, buf, 12));
+
+	/* The standard library's crates are wrappers, the program's not. */
+	CHECK(wrapper_names_match(v0_alloc));
+	CHECK(wrapper_names_match(v0_grow_one));
+	CHECK(wrapper_names_match(v0_trait_default));
+	CHECK(wrapper_names_match(v0_shim));
+	CHECK(wrapper_names_match(v0_hashbrown));
+	CHECK(wrapper_names_match(legacy_alloc));
+	CHECK(wrapper_names_match(legacy_hasher));
+	CHECK(wrapper_names_match(legacy_generic_self));
+	CHECK(wrapper_names_match("__rust_alloc"));
+	CHECK(wrapper_names_match("__rdl_realloc"));
+	CHECK(!wrapper_names_match(v0_user_display));
+	CHECK(!wrapper_names_match(legacy_user));
+	CHECK(!wrapper_names_match(legacy_user_display));
+
+	/* Malformed names: every prefix of a real one, back-references
+	 * forward or to themselves, nesting past the bound, a loop of
+	 * back-references, lengths past the name: refused or read, and
+	 * never past the string (ASan). */
+	for (size_t n = 0; n <= sizeof(v0_grow_one) - 1; n++) {
+		memcpy(name, v0_grow_one, n);
+		name[n] = '\0';
+		rust_symbol_crate(name, buf, sizeof(buf));
+		rust_demangle_short(name, buf, sizeof(buf));
+	}
+	for (size_t n = 0; n <= sizeof(legacy_hasher) - 1; n++) {
+		memcpy(name, legacy_hasher, n);
+		name[n] = '\0';
+		rust_symbol_crate(name, buf, sizeof(buf));
+		rust_demangle_short(name, buf, sizeof(buf));
+	}
+	crate_is("_RNvB0_1f", NULL);
+	crate_is("_RNvB1_1f", NULL);
+	demangles_to("_RNvB_1f", NULL);
+	memset(name, 'N', sizeof(name));
+	memcpy(name, "_R", 2);
+	name[sizeof(name) - 1] = '\0';
+	crate_is(name, NULL);
+	CHECK(!rust_demangle_short(name, buf, sizeof(buf)));
+	/* Each back-reference reads the tuple again, and so on: bounded by
+	 * the depth and the budget. */
+	snprintf(name, sizeof(name), "_RMCs_1aT%sE", "B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_"
+		 "B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_");
+	rust_demangle_short(name, buf, sizeof(buf));
+	crate_is("_RC999999999999999999999a", NULL);
+	crate_is("_ZN99999999999alloc17h0123456789abcdefE", NULL);
+	crate_is("_ZN5alloc17h0123456789abcdeE", NULL);
 }
 
 static void test_glob(void)
@@ -285,6 +427,7 @@ int main(void)
 {
 	RUN_TEST(test_shorten);
 	RUN_TEST(test_demangle);
+	RUN_TEST(test_rust_names);
 	RUN_TEST(test_glob);
 	RUN_TEST(test_builtin_list);
 	RUN_TEST(test_address_sort);
