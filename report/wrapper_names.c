@@ -7,7 +7,8 @@
  * developer can act on is the caller's.  C++ standard library code is
  * matched by the scope in its mangled name: everything in std:: and
  * __gnu_cxx:: (the allocators, containers, strings, streams,
- * make_shared) allocates on behalf of the code that used it.
+ * make_shared) allocates on behalf of the code that used it; and so does
+ * Rust's standard library (rust_wrapper below).
  */
 #include "report/wrapper_names.h"
 

@@ -6,6 +6,8 @@
  *
  * Patterns match symbol names as the linker sees them (ELF symbols, and
  * DWARF linkage names for inlined code): C names, and mangled C++ names.
+ * Rust's are matched by the crate that defines the function
+ * (rust_names.h): all of the standard library's crates are wrappers.
  * A user pattern that contains "::" matches the demangled name instead
  * (demangle.h: "Pool::alloc", "*::make_buffer").  '*' matches any run of
  * characters, '?' any one; nothing else is special.
