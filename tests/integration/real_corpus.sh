@@ -4,7 +4,8 @@
 # linking (the drivers run cc1/cc1plus, as, collect2 and ld), git on a
 # fresh repository (init, add, commit, log, gc, fsck), make, bash,
 # sort, tar with xz, node, cmake (configure and build a project), gdb in
-# batch mode, mawk, sed, grep, diff, jq and openssl.
+# batch mode, mawk, sed, grep, diff, jq and openssl; and two Rust
+# programs, ripgrep and fd, with threads of their own.
 #
 # Each workload runs twice in the same working directory, set up the
 # same way: without the preload, then with it.  Their exit statuses,
@@ -27,7 +28,7 @@ test_init
 [ -x "$ALLOCINFO_TOOL" ] || fail "no allocinfo tool at $ALLOCINFO_TOOL"
 missing=
 for p in python3 perl sqlite3 gcc g++ git make bash sort tar xz node cmake gdb \
-	mawk sed grep diff jq openssl; do
+	mawk sed grep diff jq openssl rg fdfind; do
 	[ -x "/usr/bin/$p" ] || missing="$missing /usr/bin/$p"
 done
 [ -z "$missing" ] || fail "not installed (.ci/install-deps installs them):$missing"
@@ -472,6 +473,24 @@ run_case openssl setup_text "data.enc" "openssl.*" sh -c '
 	/usr/bin/openssl enc -aes-256-cbc -K 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f \
 		-iv 0f0e0d0c0b0a09080706050403020100 -in data.csv -out data.enc
 	/usr/bin/openssl dgst -sha512 data.enc'
+
+# ---- Rust: ripgrep and fd (Debian's, built with Debian's rustc and
+# stripped), in a tree of text files; with threads, their output is
+# sorted, as its order is theirs to choose
+setup_tree()
+{
+	setup_text
+	for d in a b c; do
+		mkdir -p "tree/$d/deep"
+		for i in 1 2 3 4 5 6; do
+			sed -n "$i~7p" data.csv >"tree/$d/part$i.csv"
+			sed -n "$i~5p" data2.csv >"tree/$d/deep/more$i.txt"
+		done
+	done
+}
+run_case rg setup_tree - "rg.*" /usr/bin/rg --sort path -n -e ',gree,4[0-9]{2}\.' -e 'blue,499' tree
+run_case rg-threads setup_tree - "rg.*" sh -c '/usr/bin/rg -j2 -c -i flag tree | sort'
+run_case fd setup_tree - "fd.[0-9]*" sh -c '/usr/bin/fdfind -j2 -e csv -e txt . tree | sort'
 
 [ "$cases" -ge 15 ] || fail "only $cases programs ran"
 test_done
