@@ -161,6 +161,14 @@ static void test_rust_names(void)
 	CHECK(!wrapper_names_match(v0_user_display));
 	CHECK(!wrapper_names_match(legacy_user));
 	CHECK(!wrapper_names_match(legacy_user_display));
+	/* A user's glob with "::" matches Rust's demangled names too. */
+	CHECK(wrapper_names_add_user("rust_sites::b*,<x::Label as *>::fmt"));
+	CHECK(wrapper_names_match(legacy_user));
+	CHECK(wrapper_names_match(legacy_user_display));
+	CHECK(wrapper_names_match(v0_user_display));
+	CHECK(!wrapper_names_match("_ZN10rust_sites4main17h6ac54c3440f4ef3eE"));
+	CHECK(wrapper_names_add_user("unrelated"));
+	CHECK(!wrapper_names_match(legacy_user));
 
 	/* Malformed names: every prefix of a real one, back-references
 	 * forward or to themselves, nesting past the bound, a loop of
