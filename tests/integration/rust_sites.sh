@@ -4,7 +4,8 @@
 # functions are wrappers (report/rust_names.h), so every block is
 # charged to the program's line that used Box, Vec, String, format! or
 # collect, inlined or not, never to alloc::alloc::alloc; a program's own
-# impl of Display keeps its lines; names are demangled.  Cold, warm and
+# impl of Display keeps its lines, and so does a thread's closure; names
+# are demangled.  Cold, warm and
 # warmer runs give the same records, and the program prints the same
 # with and without the preload.
 set -eu

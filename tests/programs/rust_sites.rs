@@ -4,12 +4,13 @@
 // Vec, String, format! and collect each reach malloc through a chain of
 // its functions (alloc::alloc::alloc, RawVec, __rust_alloc, __rdl_alloc),
 // inlined into the caller or not.  The report must charge the line
-// below that used it, never a line of the library.  Every block is kept
-// to the end, its address published so that the optimizer cannot drop
-// the allocation, and leaked, so that it is live at exit.  Sizes the
-// library decides (a grown Vec's capacity, format!'s) are printed as
-// NAME VALUE lines for the markers' @NAME, by a write that allocates
-// nothing (the first println! allocates stdout's buffer).
+// below that used it, never a line of the library, in the main thread
+// and in another.  Every block is kept to the end, its address
+// published so that the optimizer cannot drop the allocation, and
+// leaked, so that it is live at exit.  Sizes the library decides (a
+// grown Vec's capacity, format!'s) are printed as NAME VALUE lines for
+// the markers' @NAME, by a write that allocates nothing (the first
+// println! allocates stdout's buffer).
 use std::fmt;
 use std::fs::File;
 use std::io::{Cursor, Write};
@@ -91,6 +92,17 @@ fn main() {
     let label_bytes = label.capacity();
     keep(label.as_ptr());
     forget(label);
+
+    // A thread's closure runs inside the library's
+    // __rust_begin_short_backtrace, inlined there when optimized: its
+    // blocks are charged to its own lines.  spawn's own blocks (the
+    // thread's handle and result) are freed by join.
+    let worker = std::thread::spawn(move || { /* EXPECT: 0 0 */
+        let buffer: Vec<u32> = Vec::with_capacity(29 + one); /* EXPECT: 120 1 */
+        keep(buffer.as_ptr() as *const u8);
+        forget(buffer);
+    });
+    worker.join().unwrap();
 
     let mut buf = [0u8; 256];
     let mut out = Cursor::new(&mut buf[..]);

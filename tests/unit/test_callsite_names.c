@@ -161,6 +161,10 @@ static void test_rust_names(void)
 	CHECK(!wrapper_names_match(v0_user_display));
 	CHECK(!wrapper_names_match(legacy_user));
 	CHECK(!wrapper_names_match(legacy_user_display));
+	/* std's runner of threads' closures and main is not one. */
+	CHECK(!wrapper_names_match("_ZN3std3sys9backtrace28__rust_begin_short_backtrace17hdfeede13cf6da0c4E"));
+	CHECK(!wrapper_names_match("_ZN3std10sys_common9backtrace28__rust_begin_short_backtrace17h99a2339b50319ca7E"));
+	CHECK(!wrapper_names_match("_RINvNtNtCsjrHSEGnQ3l9_3std3sys9backtrace28___rust_begin_short_backtraceFEuuECsjPdtwTXHDok_10rust_sites"));
 	/* A user's glob with "::" matches Rust's demangled names too. */
 	CHECK(wrapper_names_add_user("rust_sites::b*,<x::Label as *>::fmt"));
 	CHECK(wrapper_names_match(legacy_user));
