@@ -23,8 +23,9 @@
 #define SITE_CACHE_MAGIC "allocinfo-site-cache"
 /* Bump when the symbolizer's answers change for the same input, or
  * their text.  5: LINE '-', no line in the module's DWARF.  6: Rust's
- * standard library is a wrapper, its names demangled. */ 
-#define SITE_CACHE_FORMAT 6
+ * standard library is a wrapper, its names demangled; 7: but for
+ * __rust_begin_short_backtrace. */
+#define SITE_CACHE_FORMAT 7
 
 struct site_cache_dir {
 	int fd;
