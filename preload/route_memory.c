@@ -21,8 +21,8 @@
 #define ROUTE_MEMORY_MAGIC "allocinfo-routes"
 /* Bump when what a run learns changes for the same code.  2: Rust's
  * standard library is a wrapper (report/rust_names.h); 3: but for
- * __rust_begin_short_backtrace. */
-#define ROUTE_MEMORY_FORMAT 3
+ * __rust_begin_short_backtrace; 4: nor is std::thread's _M_run. */
+#define ROUTE_MEMORY_FORMAT 4
 
 struct remembered_site {
 	uint64_t offset;

@@ -24,8 +24,8 @@
 /* Bump when the symbolizer's answers change for the same input, or
  * their text.  5: LINE '-', no line in the module's DWARF.  6: Rust's
  * standard library is a wrapper, its names demangled; 7: but for
- * __rust_begin_short_backtrace. */
-#define SITE_CACHE_FORMAT 7
+ * __rust_begin_short_backtrace; 8: nor is std::thread's _M_run. */
+#define SITE_CACHE_FORMAT 8
 
 struct site_cache_dir {
 	int fd;

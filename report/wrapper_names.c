@@ -262,16 +262,28 @@ static bool rust_wrapper(const char *name)
 		return false;
 	if (!rust_symbol_crate(name, crate, sizeof(crate)))
 		return false;
-	/* The one function of std that only runs the program's code: a
-	 * thread's closure and main are called through it, and an
-	 * optimized build inlines them into it.  As a wrapper, a thread's
-	 * allocations went on past it, to libc's start_thread. */
-	if (strstr(name, "rust_begin_short_backtrace"))
-		return false;
 	for (size_t i = 0; i < sizeof(rust_wrapper_crates) / sizeof(rust_wrapper_crates[0]); i++)
 		if (!strcmp(crate, rust_wrapper_crates[i]))
 			return true;
 	return false;
+}
+
+/*
+ * Functions in the standard libraries' scopes that run the program's
+ * code rather than allocate for it: a thread's body is called through
+ * them, and an optimized build inlines it into them.  As wrappers, a
+ * thread's allocations went on past them, to where the thread starts
+ * (libstdc++'s execute_native_thread_routine, libc's start_thread).
+ * - C++: std::thread::_State_impl<...>::_M_run(), which calls the
+ *   std::thread's callable;
+ * - Rust: std's __rust_begin_short_backtrace, which calls a thread's
+ *   closure and main (both manglings have the name as it is).
+ */
+static bool runs_program_code(const char *name)
+{
+	if (!strncmp(name, "_ZNSt6thread11_State_impl", 25))
+		return strstr(name, "6_M_runEv") != NULL;
+	return strstr(name, "rust_begin_short_backtrace") != NULL;
 }
 
 bool wrapper_names_match(const char *name)
@@ -281,7 +293,7 @@ bool wrapper_names_match(const char *name)
 
 	if (!name || !*name)
 		return false;
-	if (builtin_match(name) || rust_wrapper(name))
+	if ((builtin_match(name) || rust_wrapper(name)) && !runs_program_code(name))
 		return true;
 	if (user_demangled && name[0] == '_' && (name[1] == 'Z' || name[1] == 'R'))
 		have_demangled = demangle_short(name, demangled, sizeof(demangled));

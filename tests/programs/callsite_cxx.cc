@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.h"
+#include "thread_helper.h"
 
 // Touched after calls, so -O2 keeps them calls and not jumps.
 static volatile int touched;
@@ -85,6 +86,23 @@ __attribute__((noinline)) void test_lambda()
 	CHECK(kept != nullptr, "lambda allocation failed");
 }
 
+/*
+ * A std::thread's lambda: libstdc++ calls it from
+ * std::thread::_State_impl<...>::_M_run(), which -O2 inlines it into;
+ * its block is charged to its own line, not to where libstdc++ starts
+ * the thread.  (No func: the inlined lambda's DWARF has no linkage name,
+ * so -O2 names it operator().)
+ */
+static int *from_thread;
+
+__attribute__((noinline)) static void test_thread()
+{
+	run_on_thread([] {
+		from_thread = new int[25]; /* EXPECT: 100 1 */
+		touched = 1;
+	});
+}
+
 int main()
 {
 	ns::Klass k;
@@ -94,8 +112,10 @@ int main()
 	fill_containers();
 	grow_strings();
 	test_lambda();
+	test_thread();
 	CHECK(a[0] == 5 && *b == 7, "values");
 	CHECK(numbers->size() == 5 && text->size() == 40, "containers");
 	CHECK(grown[199].size() == 40, "grown strings");
+	CHECK(from_thread != nullptr, "the thread ran");
 	return CHECK_STATUS();
 }
