@@ -24,8 +24,10 @@
 /* Bump when the symbolizer's answers change for the same input, or
  * their text.  5: LINE '-', no line in the module's DWARF.  6: Rust's
  * standard library is a wrapper, its names demangled; 7: but for
- * __rust_begin_short_backtrace; 8: nor is std::thread's _M_run. */
-#define SITE_CACHE_FORMAT 8
+ * __rust_begin_short_backtrace; 8: nor is std::thread's _M_run; 9: an
+ * inlined function of the C++ library's headers without a linkage name
+ * is a wrapper. */
+#define SITE_CACHE_FORMAT 9
 
 struct site_cache_dir {
 	int fd;

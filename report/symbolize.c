@@ -66,6 +66,7 @@
 	X(dwfl_module_addrdie) X(dwarf_tag)				\
 	X(dwarf_attr) X(dwarf_attr_integrate) X(dwarf_formstring)	\
 	X(dwarf_formudata) X(dwarf_diename) X(dwarf_getsrcfiles)	\
+	X(dwarf_decl_file)						\
 	X(dwarf_filesrc) X(dwfl_module_getsymtab)			\
 	X(dwfl_module_getsym_info) X(dwarf_child) X(dwarf_siblingof)	\
 	X(dwarf_ranges) X(dwarf_dieoffset) X(dwfl_module_build_id)	\
@@ -790,6 +791,22 @@ static const char *die_linkage_name(Dwarf_Die *die)
 }
 
 
+/*
+ * Whether a function is declared in the C++ standard library's headers
+ * (libstdc++'s under include/c++/VERSION, libc++'s under include/c++/v1),
+ * where every function is std::'s or __gnu_cxx::'s, a wrapper's
+ * (report/wrapper_names.c).  For the inlined functions to which GCC
+ * gives no linkage name, some member templates: std::function's
+ * _M_init_functor (its callable's block, reported at std_function.h:215
+ * before), std::thread's constructor.
+ */
+static bool declared_in_cxx_library(Dwarf_Die *die)
+{
+	const char *file = dw.dwarf_decl_file(die);
+
+	return file && strstr(file, "/include/c++/");
+}
+
 /* The file and line that an inlined subroutine was called from. */
 static bool inline_call_site(Dwarf_Die *cudie, Dwarf_Die *inlined,
 			     const char **file, unsigned int *line)
@@ -974,7 +991,7 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 		int tag = dw.dwarf_tag(scope);
 		const char *file;
 		unsigned int line;
-		bool wrapper;
+		bool wrapper, mangled;
 
 		name = die_linkage_name(scope);
 		/* GCC gives a lambda's operator() no linkage name; out of
@@ -985,11 +1002,14 @@ static bool resolve_scopes(struct symbolizer *sym, Dwfl_Module *mod,
 			if (sym_name && !strncmp(sym_name, "_Z", 2))
 				name = sym_name;
 		}
+		mangled = name != NULL;
 		if (!name)
 			name = dw.dwarf_diename(scope);
 		if (!name)
 			break;
 		name = display_name(sym, name, &wrapper);
+		if (!wrapper && !mangled && tag == DW_TAG_inlined_subroutine)
+			wrapper = declared_in_cxx_library(scope);
 		if (!wrapper || tag != DW_TAG_inlined_subroutine ||
 		    !inline_call_site(cudie, scope, &file, &line))
 			break;

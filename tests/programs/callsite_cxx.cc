@@ -5,6 +5,7 @@
  * prints them; the standard library (std::vector, std::string,
  * std::make_unique) is seen through to the line that used it.
  */
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +104,25 @@ __attribute__((noinline)) static void test_thread()
 	});
 }
 
+/*
+ * std::function keeps a callable larger than its own storage in a block
+ * of its own, made by _M_init_functor, a member template to which GCC
+ * gives no linkage name when it inlines it (-O2): the symbolizer knows
+ * it is std::'s by the header that declares it.  The move keeps the
+ * block where it is.
+ */
+static std::function<long()> *kept_function;
+static long kept_function_value;
+
+__attribute__((noinline)) static void test_function()
+{
+	long big[8] = { touched, 1, 2, 3, 4, 5, 6, 7 };
+	std::function<long()> local([big] { return big[0] + big[7]; }); /* EXPECT: 64 1 */
+
+	kept_function = new std::function<long()>(std::move(local)); /* EXPECT: 32 1 */
+	kept_function_value = big[0] + big[7];
+}
+
 int main()
 {
 	ns::Klass k;
@@ -113,9 +133,11 @@ int main()
 	grow_strings();
 	test_lambda();
 	test_thread();
+	test_function();
 	CHECK(a[0] == 5 && *b == 7, "values");
 	CHECK(numbers->size() == 5 && text->size() == 40, "containers");
 	CHECK(grown[199].size() == 40, "grown strings");
 	CHECK(from_thread != nullptr, "the thread ran");
+	CHECK((*kept_function)() == kept_function_value, "the kept function");
 	return CHECK_STATUS();
 }

@@ -2,9 +2,8 @@
  * Runs @fn on a std::thread and waits for it (callsite_cxx.cc).  In a
  * file of its own, which no EXPECT marker checks: the thread's state,
  * allocated by std::thread's constructor and freed as the thread ends,
- * is charged to this line at -O0 and to libstdc++'s header at -O2,
- * where the constructor is inlined and its DWARF scope has no linkage
- * name to say it is std::'s.
+ * is charged to the line that constructs it, whichever function that
+ * is at each level of optimization.
  */
 #ifndef ALLOCINFO_TESTS_THREAD_HELPER_H
 #define ALLOCINFO_TESTS_THREAD_HELPER_H
