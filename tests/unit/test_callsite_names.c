@@ -207,6 +207,47 @@ static void test_rust_names(void)
 	snprintf(name, sizeof(name), "_RMCs_1aT%sE", "B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_"
 		 "B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_B5_");
 	rust_demangle_short(name, buf, sizeof(buf));
+	/* Mutated names (a byte changed, dropped or added, a few times
+	 * over), fixed seed: read without a fault under ASan/UBSan, and the
+	 * short name, when there is one, NUL-terminated within its size. */
+	{
+		static const char *const seeds[] = {
+			v0_alloc, v0_grow_one, v0_user_display, v0_trait_default,
+			v0_closure, v0_shim, v0_hashbrown, legacy_alloc, legacy_user,
+			legacy_user_display, legacy_hasher, legacy_generic_self,
+			legacy_closure,
+		};
+		static const char bytes[] = "_0123456789abcdefsuvBCDEGIKLMNQRSTXY$.";
+		uint64_t state = 0x9e3779b97f4a7c15u;
+		unsigned int bad = 0;
+
+		for (int round = 0; round < 20000; round++) {
+			size_t len;
+
+			state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+			snprintf(name, sizeof(name), "%s", seeds[state % (sizeof(seeds) / sizeof(seeds[0]))]);
+			for (int m = 0; m < 3; m++) {
+				size_t at;
+
+				len = strlen(name);
+				state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+				at = (size_t)(state >> 8) % len;
+				if (state % 3 == 0)
+					name[at] = bytes[(state >> 40) % (sizeof(bytes) - 1)];
+				else if (state % 3 == 1)
+					memmove(name + at, name + at + 1, len - at);
+				else if (len + 2 < sizeof(name)) {
+					memmove(name + at + 1, name + at, len - at + 1);
+					name[at] = bytes[(state >> 40) % (sizeof(bytes) - 1)];
+				}
+			}
+			rust_symbol_crate(name, buf, sizeof(buf));
+			len = 1 + (size_t)(state >> 20) % sizeof(buf);
+			if (rust_demangle_short(name, buf, len) && strnlen(buf, len) == len)
+				bad++;
+		}
+		CHECK_EQ_UINT(bad, 0);
+	}
 	crate_is("_RC999999999999999999999a", NULL);
 	crate_is("_ZN99999999999alloc17h0123456789abcdefE", NULL);
 	crate_is("_ZN5alloc17h0123456789abcdeE", NULL);
