@@ -18,8 +18,9 @@
 
 #define FUNCTION_CACHE_MAGIC  "allocinfo-functions"
 /* 2: Rust's standard library is a wrapper (report/rust_names.h); 3: but
- * for __rust_begin_short_backtrace; 4: nor is std::thread's _M_run. */
-#define FUNCTION_CACHE_FORMAT 4
+ * for __rust_begin_short_backtrace; 4: nor is std::thread's _M_run; 5:
+ * nor std::function's _M_invoke. */
+#define FUNCTION_CACHE_FORMAT 5
 /* More functions than any module has: 4 M entries, 64 MiB. */
 #define FUNCTION_CACHE_MAX_FUNCS (1u << 22)
 

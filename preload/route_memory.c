@@ -21,8 +21,9 @@
 #define ROUTE_MEMORY_MAGIC "allocinfo-routes"
 /* Bump when what a run learns changes for the same code.  2: Rust's
  * standard library is a wrapper (report/rust_names.h); 3: but for
- * __rust_begin_short_backtrace; 4: nor is std::thread's _M_run. */
-#define ROUTE_MEMORY_FORMAT 4
+ * __rust_begin_short_backtrace; 4: nor is std::thread's _M_run; 5: nor
+ * std::function's _M_invoke. */
+#define ROUTE_MEMORY_FORMAT 5
 
 struct remembered_site {
 	uint64_t offset;

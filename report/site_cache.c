@@ -26,8 +26,8 @@
  * standard library is a wrapper, its names demangled; 7: but for
  * __rust_begin_short_backtrace; 8: nor is std::thread's _M_run; 9: an
  * inlined function of the C++ library's headers without a linkage name
- * is a wrapper. */
-#define SITE_CACHE_FORMAT 9
+ * is a wrapper; 10: std::function's _M_invoke is not. */
+#define SITE_CACHE_FORMAT 10
 
 struct site_cache_dir {
 	int fd;

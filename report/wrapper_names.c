@@ -275,7 +275,9 @@ static bool rust_wrapper(const char *name)
  * thread's allocations went on past them, to where the thread starts
  * (libstdc++'s execute_native_thread_routine, libc's start_thread).
  * - C++: std::thread::_State_impl<...>::_M_run(), which calls the
- *   std::thread's callable;
+ *   std::thread's callable, and std::_Function_handler<...>::_M_invoke(),
+ *   which calls a std::function's (there the caller is the program's,
+ *   but the line is the call's, not the lambda's);
  * - Rust: std's __rust_begin_short_backtrace, which calls a thread's
  *   closure and main (both manglings have the name as it is).
  */
@@ -283,6 +285,8 @@ static bool runs_program_code(const char *name)
 {
 	if (!strncmp(name, "_ZNSt6thread11_State_impl", 25))
 		return strstr(name, "6_M_runEv") != NULL;
+	if (!strncmp(name, "_ZNSt17_Function_handler", 24))
+		return strstr(name, "9_M_invokeERKSt9_Any_data") != NULL;
 	return strstr(name, "rust_begin_short_backtrace") != NULL;
 }
 

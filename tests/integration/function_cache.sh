@@ -45,7 +45,7 @@ EOF
 # 1. Cold: the table is kept, private, with a header line.
 run_preloaded "$T/cold" "$prog" "$lib"
 check_marked "$T/cold"
-check_cache_file "$file" allocinfo-functions 4
+check_cache_file "$file" allocinfo-functions 5
 set -- $(wrapper_entry)
 [ "$2" = 1 ] || fail "my_wrapper is not marked a wrapper in the table: $*"
 

@@ -20,7 +20,7 @@ wrapper_line() { awk -F '\t' 'NR > 1 && $2 == "wrapper"' "$file"; }
 #    whose caller offset was measured once (my_wrapper is called once).
 run_preloaded "$T/cold" "$prog" "$lib"
 check_marked "$T/cold"
-check_cache_file "$file" allocinfo-routes 4
+check_cache_file "$file" allocinfo-routes 5
 sed 1d "$file" | grep -Evq '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' &&
 	fail "a line out of format: $(sed 1d "$file" | grep -Ev '^[0-9a-f]+	(own|wrapper|anonymous)	(-|self|unwind)	(-|varies|(outermost|[1-9][0-9]*)\??)$' | head -n 1)"
 [ "$(wrapper_line | wc -l)" -eq 1 ] || fail "not one wrapper site: $(cat "$file")"

@@ -123,6 +123,27 @@ __attribute__((noinline)) static void test_function()
 	kept_function_value = big[0] + big[7];
 }
 
+/*
+ * A std::function's lambda called through it: libstdc++'s
+ * _Function_handler<...>::_M_invoke() calls it, and -O2 inlines it
+ * there; its block is charged to its own line, not to the line that
+ * called the std::function.
+ */
+static char *from_function;
+
+__attribute__((noinline)) static void call_function(const std::function<void()> &fn)
+{
+	fn();
+	touched = 2;
+}
+
+__attribute__((noinline)) static void test_function_call()
+{
+	call_function([] {
+		from_function = new char[24]; /* EXPECT: 24 1 */
+	});
+}
+
 int main()
 {
 	ns::Klass k;
@@ -134,10 +155,12 @@ int main()
 	test_lambda();
 	test_thread();
 	test_function();
+	test_function_call();
 	CHECK(a[0] == 5 && *b == 7, "values");
 	CHECK(numbers->size() == 5 && text->size() == 40, "containers");
 	CHECK(grown[199].size() == 40, "grown strings");
 	CHECK(from_thread != nullptr, "the thread ran");
 	CHECK((*kept_function)() == kept_function_value, "the kept function");
+	CHECK(from_function != nullptr, "the called function");
 	return CHECK_STATUS();
 }

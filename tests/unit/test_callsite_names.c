@@ -161,11 +161,14 @@ static void test_rust_names(void)
 	CHECK(!wrapper_names_match(v0_user_display));
 	CHECK(!wrapper_names_match(legacy_user));
 	CHECK(!wrapper_names_match(legacy_user_display));
-	/* The runners of threads' bodies are not wrappers: Rust std's
-	 * __rust_begin_short_backtrace, C++'s std::thread _M_run. */
+	/* The runners of the program's code are not wrappers: Rust std's
+	 * __rust_begin_short_backtrace, C++'s std::thread _M_run and
+	 * std::function _M_invoke. */
 	CHECK(!wrapper_names_match("_ZNSt6thread11_State_implINS_8_InvokerISt5tupleIJZ4mainEUlvE_EEEEE6_M_runEv"));
 	CHECK(!wrapper_names_match("_ZNSt6thread11_State_implINS_8_InvokerISt5tupleIJZ4mainEUlvE_EEEEE6_M_runEv.cold"));
 	CHECK(wrapper_names_match("_ZNSt6thread11_State_implINS_8_InvokerISt5tupleIJZ4mainEUlvE_EEEEED0Ev"));
+	CHECK(!wrapper_names_match("_ZNSt17_Function_handlerIFvvEZ4mainEUlvE_E9_M_invokeERKSt9_Any_data"));
+	CHECK(wrapper_names_match("_ZNSt17_Function_handlerIFvvEZ4mainEUlvE_E10_M_managerERSt9_Any_dataRKS3_St18_Manager_operation"));
 	CHECK(!wrapper_names_match("_ZN3std3sys9backtrace28__rust_begin_short_backtrace17hdfeede13cf6da0c4E"));
 	CHECK(!wrapper_names_match("_ZN3std10sys_common9backtrace28__rust_begin_short_backtrace17h99a2339b50319ca7E"));
 	CHECK(!wrapper_names_match("_RINvNtNtCsjrHSEGnQ3l9_3std3sys9backtrace28___rust_begin_short_backtraceFEuuECsjPdtwTXHDok_10rust_sites"));
