@@ -304,7 +304,7 @@ static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
  * finish_grow, under core::fmt::write and an integer's fmt), and with 4
  * each such realloc took the memo, about 400 instructions
  * (bench/workloads/churn.rs: 1.13 of plain jemalloc's instructions with
- * 4, 1.06 with 12).
+ * 4, 1.06 with 12 or 16).
  */
 #define CODETAG_WRAPPER_CHAIN 16
 

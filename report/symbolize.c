@@ -790,7 +790,6 @@ static const char *die_linkage_name(Dwarf_Die *die)
 	return NULL;
 }
 
-
 /*
  * Whether a function is declared in the C++ standard library's headers
  * (libstdc++'s under include/c++/VERSION, libc++'s under include/c++/v1),
