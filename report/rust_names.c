@@ -621,8 +621,6 @@ static bool legacy_components(const char *name,
 			return false;
 	if (s[1] && s[1] != '.')
 		return false;
-	if (!component)
-		return true;
 	for (s = name + 3;;) {
 		size_t len = 0;
 
@@ -775,29 +773,25 @@ static bool legacy_first_crate(const char *s, size_t n, void *arg)
 
 bool rust_symbol_crate(const char *name, char *crate, size_t size)
 {
+	struct legacy_crate c = { .crate = crate, .size = size };
 	struct v0 p;
 	const char *s;
 	size_t n;
 
 	if (!name || !size)
 		return false;
-	if (v0_start(&p, name)) {
-		if (!v0_path_crate(&p, &s, &n) || n >= size)
-			return false;
-		memcpy(crate, s, n);
-		crate[n] = '\0';
-		return true;
-	}
-	if (legacy_components(name, NULL, NULL)) {
-		struct legacy_crate c = { .crate = crate, .size = size };
-
+	if (!v0_start(&p, name))
 		return legacy_components(name, legacy_first_crate, &c) && c.found;
-	}
-	return false;
+	if (!v0_path_crate(&p, &s, &n) || n >= size)
+		return false;
+	memcpy(crate, s, n);
+	crate[n] = '\0';
+	return true;
 }
 
 bool rust_demangle_short(const char *name, char *buf, size_t size)
 {
+	struct legacy_out o = { .buf = buf, .size = size, .ok = true };
 	struct v0 p;
 
 	if (!name || !size)
@@ -810,13 +804,8 @@ bool rust_demangle_short(const char *name, char *buf, size_t size)
 		buf[p.used] = '\0';
 		return true;
 	}
-	if (legacy_components(name, NULL, NULL)) {
-		struct legacy_out o = { .buf = buf, .size = size, .ok = true };
-
-		if (!legacy_components(name, legacy_print_component, &o) || !o.ok)
-			return false;
-		buf[o.used] = '\0';
-		return true;
-	}
-	return false;
+	if (!legacy_components(name, legacy_print_component, &o) || !o.ok)
+		return false;
+	buf[o.used] = '\0';
+	return true;
 }

@@ -258,8 +258,6 @@ static bool rust_wrapper(const char *name)
 {
 	char crate[64];
 
-	if (strncmp(name, "_R", 2) && strncmp(name, "_ZN", 3))
-		return false;
 	if (!rust_symbol_crate(name, crate, sizeof(crate)))
 		return false;
 	for (size_t i = 0; i < sizeof(rust_wrapper_crates) / sizeof(rust_wrapper_crates[0]); i++)

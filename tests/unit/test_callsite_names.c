@@ -185,17 +185,13 @@ static void test_rust_names(void)
 	 * forward or to themselves, nesting past the bound, a loop of
 	 * back-references, lengths past the name: refused or read, and
 	 * never past the string (ASan). */
-	for (size_t n = 0; n <= sizeof(v0_grow_one) - 1; n++) {
-		memcpy(name, v0_grow_one, n);
-		name[n] = '\0';
-		rust_symbol_crate(name, buf, sizeof(buf));
-		rust_demangle_short(name, buf, sizeof(buf));
-	}
-	for (size_t n = 0; n <= sizeof(legacy_hasher) - 1; n++) {
-		memcpy(name, legacy_hasher, n);
-		name[n] = '\0';
-		rust_symbol_crate(name, buf, sizeof(buf));
-		rust_demangle_short(name, buf, sizeof(buf));
+	for (const char *const *whole = (const char *const[]){ v0_grow_one, legacy_hasher, NULL };
+	     *whole; whole++) {
+		for (size_t n = 0; n <= strlen(*whole); n++) {
+			snprintf(name, sizeof(name), "%.*s", (int)n, *whole);
+			rust_symbol_crate(name, buf, sizeof(buf));
+			rust_demangle_short(name, buf, sizeof(buf));
+		}
 	}
 	crate_is("_RNvB0_1f", NULL);
 	crate_is("_RNvB1_1f", NULL);
