@@ -67,20 +67,34 @@ _Static_assert(sizeof(struct alloc_tag) == 64, "a tag is one cache line");
  * cost cc1 (1,289 sites) megabytes of RSS, and with ALLOCINFO_DEPTH=4
  * (4,400 sites, frames included) two page faults a site, a fifth of a
  * short compile's time.  The first CODETAG_SMALL_SITES sites go to a
- * 64 KiB array, at most half full; once it has taken its share it is
+ * 256 KiB array, at most half full; once it has taken its share it is
  * closed, and the next CODETAG_MEDIUM_SITES go to a 512 KiB one, the
  * rest to the large one.  A lookup probes the small array to an empty
  * slot, and the others only then (codetag_site_word_past_small): the
  * medium one while it takes sites, the large one first once it is
- * closed, since most sites are there then.  The medium array's size is
- * a trade: clang -O2 -c at depth 4 (over 6,000 sites) put thousands in
- * the large array, 3,100 page faults and 6.6 MiB of the profiler's
- * memory, with a 128 KiB one; with 512 KiB, bench/scaling's 100,000
- * sites cost 47.8 ns a pair instead of 46.7, its 10,000 37.7 instead
- * of 38.4.
+ * closed, since most sites are there then.
+ *
+ * Only the small array is probed inline, so a site past it costs every
+ * allocation there calls and a second lookup (core_malloc_by_route).
+ * Sites take the arrays in the order they first allocate, and a large
+ * program's hot ones may come late: Debian's rustc (LLVM in libLLVM)
+ * has 4,500, and with a 64 KiB small array (2,048 sites) 1.44 M of its
+ * allocations compiling bench/workloads/churn.rs went the long way,
+ * 4.7% of all its instructions (bench/instructions --warm 1 OLD NEW --
+ * /usr/bin/rustc -O churn.rs: 3,995 M and 3,805 M, plain jemalloc
+ * 3,732 M).  The cost of the larger array is its pages: a hash spreads
+ * sites over all 64 of them, 192 KiB more of the profiler's memory than
+ * before for a program of a thousand sites, and no measurable change in
+ * python3 -c pass (1,179 to 1,377 page faults either way).
+ *
+ * The medium array's size is a trade: clang -O2 -c at depth 4 (over
+ * 6,000 sites) put thousands in the large array, 3,100 page faults and
+ * 6.6 MiB of the profiler's memory, with a 128 KiB one; with 512 KiB,
+ * bench/scaling's 100,000 sites cost 47.8 ns a pair instead of 46.7,
+ * its 10,000 37.7 instead of 38.4.
  */
 #define CODETAG_SLOTS (2 * CODETAG_MAX) /* load factor <= 1/2 */
-#define CODETAG_SMALL_SLOTS (1u << 12)
+#define CODETAG_SMALL_SLOTS (1u << 14)
 #define CODETAG_SMALL_SITES (CODETAG_SMALL_SLOTS / 2)
 #define CODETAG_MEDIUM_SLOTS (1u << 15)
 #define CODETAG_MEDIUM_SITES (CODETAG_MEDIUM_SLOTS / 2)

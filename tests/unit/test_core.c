@@ -287,12 +287,12 @@ static void test_block_tag_sizes(void)
 
 /*
  * A thread's counters grow with the tags it counts (alloc_tag.c): one
- * thread allocates at 20,000 sites, past its first array, and another
+ * thread allocates at 30,000 sites, past its first array, and another
  * frees every block; each site's counts stay exact throughout.  The
  * sites fill the small and the medium slot arrays and go on into the
  * large one (alloc_tag.h).
  */
-#define MANY_SITES 20000
+#define MANY_SITES 30000
 
 static void *many_blocks[MANY_SITES];
 
