@@ -70,30 +70,52 @@ static pthread_key_t exit_key;
 static atomic_bool threads_ready;
 
 /*
- * Folds @tc's deltas into the shared counters and zeroes them.  Pages of
- * the array the thread never touched read as the kernel's zero page (a
- * minor fault per 256 tags, no memory); residency (mincore) cannot be
- * used to skip them, for a page that was swapped out is not resident.
+ * The first tag at or after @i and below @end whose page of @tc's array
+ * the thread wrote (its bit in tc->written), with the end of that page,
+ * at most @end, in *@run_end; @end if there is none.  The pages it
+ * passes over are all zero, and are not read: residency (mincore) could
+ * not tell them, for a page that was swapped out is not resident.
  */
+static uint32_t next_written(const struct thread_counters *tc, uint32_t i, uint32_t end,
+			     uint32_t *run_end)
+{
+	while (i < end) {
+		uint32_t page = i / THREAD_COUNTERS_PAGE_TAGS;
+		uint32_t page_end = (page + 1) * THREAD_COUNTERS_PAGE_TAGS;
+
+		if ((atomic_load_explicit(&tc->written[page / 64], memory_order_relaxed) >>
+		     (page % 64)) & 1) {
+			*run_end = page_end < end ? page_end : end;
+			return i;
+		}
+		i = page_end;
+	}
+	*run_end = end;
+	return end;
+}
+
+/* Folds @tc's deltas into the shared counters and zeroes them. */
 static void flush_locked(struct thread_counters *tc)
 {
-	uint32_t n = codetag_count();
+	uint32_t n = codetag_count(), i = 0, run;
 
 	if (!tc->delta)
 		return;
 	if (n > tc->capacity)
 		n = tc->capacity;
-	for (uint32_t i = 0; i < n; i++) {
-		struct thread_counter *d = &tc->delta[i];
-		int64_t bytes, calls;
+	while ((i = next_written(tc, i, n, &run)) < n) {
+		for (; i < run; i++) {
+			struct thread_counter *d = &tc->delta[i];
+			int64_t bytes, calls;
 
-		bytes = atomic_load_explicit(&d->bytes, memory_order_relaxed);
-		calls = atomic_load_explicit(&d->calls, memory_order_relaxed);
-		if (!bytes && !calls)
-			continue;	/* and no write: the page stays shared */
-		alloc_tag_adjust(codetag_tag(i), bytes, calls);
-		atomic_store_explicit(&d->bytes, 0, memory_order_relaxed);
-		atomic_store_explicit(&d->calls, 0, memory_order_relaxed);
+			bytes = atomic_load_explicit(&d->bytes, memory_order_relaxed);
+			calls = atomic_load_explicit(&d->calls, memory_order_relaxed);
+			if (!bytes && !calls)
+				continue;
+			alloc_tag_adjust(codetag_tag(i), bytes, calls);
+			atomic_store_explicit(&d->bytes, 0, memory_order_relaxed);
+			atomic_store_explicit(&d->calls, 0, memory_order_relaxed);
+		}
 	}
 }
 
@@ -113,6 +135,9 @@ static void retire_locked(struct thread_counters *tc)
 {
 	flush_locked(tc);
 	unlink_locked(tc);
+	/* The array is all zero now, kept or not. */
+	for (unsigned int w = 0; w < THREAD_COUNTERS_WRITTEN_WORDS; w++)
+		atomic_store_explicit(&tc->written[w], 0, memory_order_relaxed);
 	if (tc->delta) {
 		if (kept_count < KEPT_DELTAS && tc->capacity <= KEPT_DELTA_MAX_TAGS) {
 			kept_delta[kept_count] = tc->delta;
@@ -247,16 +272,20 @@ static void add_counters(struct core_live *live, uint32_t first, uint32_t n)
 		live[i].calls += atomic_load_explicit(&tag->shared.calls, memory_order_relaxed);
 	}
 	for (struct thread_counters *tc = registry; tc; tc = tc->next) {
-		uint32_t m;
+		uint32_t end, i = first, run;
 
 		if (!tc->delta || first >= tc->capacity)
 			continue;
-		m = tc->capacity - first < n ? tc->capacity - first : n;
-		for (uint32_t i = 0; i < m; i++) {
-			live[i].bytes += atomic_load_explicit(&tc->delta[first + i].bytes,
-							      memory_order_relaxed);
-			live[i].calls += atomic_load_explicit(&tc->delta[first + i].calls,
-							      memory_order_relaxed);
+		end = tc->capacity - first < n ? tc->capacity : first + n;
+		while ((i = next_written(tc, i, end, &run)) < end) {
+			for (; i < run; i++) {
+				const struct thread_counter *d = &tc->delta[i];
+
+				live[i - first].bytes += atomic_load_explicit(&d->bytes,
+									      memory_order_relaxed);
+				live[i - first].calls += atomic_load_explicit(&d->calls,
+									      memory_order_relaxed);
+			}
 		}
 	}
 	fork_safe_unlock(&registry_lock, &hold);

@@ -385,6 +385,20 @@ void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls);
  * it runs at depth 2 and takes the shared, atomic path, so it never
  * races the update it interrupted.
  */
+/* Marks the page of @tc's array that holds tag @index's delta as
+ * written (struct thread_counters), once: the bit is stored only when
+ * it was clear, so the line stays clean after. */
+static inline void thread_counters_mark_written(struct thread_counters *tc, uint32_t index)
+{
+	uint32_t page = index / THREAD_COUNTERS_PAGE_TAGS;
+	_Atomic uint64_t *word = &tc->written[page / 64];
+	uint64_t bits = atomic_load_explicit(word, memory_order_relaxed);
+	uint64_t bit = 1ull << (page % 64);
+
+	if (__builtin_expect(!(bits & bit), 0))
+		atomic_store_explicit(word, bits | bit, memory_order_relaxed);
+}
+
 static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
 					int64_t bytes, int64_t calls)
 {
@@ -394,6 +408,7 @@ static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
 		alloc_tag_count_grow(index, bytes, calls);
 		return;
 	}
+	thread_counters_mark_written(&t->counters, index);
 	d = &t->counters.delta[index];
 	atomic_store_explicit(&d->bytes, atomic_load_explicit(&d->bytes,
 			      memory_order_relaxed) + bytes, memory_order_relaxed);

@@ -349,6 +349,63 @@ static void test_many_sites(void)
 }
 
 /*
+ * A thread's deltas are read only in the pages of its array it wrote
+ * (struct thread_counters, written): large blocks, which are counted
+ * there, at tags a page or more apart, read while the thread lives
+ * (the report's sum) and after it exits (the fold into the shared
+ * counters), then freed by another thread.  A delta written without
+ * its page's bit would be lost to both.
+ */
+#define DELTA_PAGE_SITES 8
+#define DELTA_PAGE_SPACING (THREAD_COUNTERS_PAGE_TAGS + 40)
+#define DELTA_LARGE (ALLOC_SMALL_USABLE_MAX + 4000)
+
+static void *delta_blocks[DELTA_PAGE_SITES];
+static pthread_barrier_t delta_barrier;
+
+static uintptr_t delta_site(int k)
+{
+	return SITE(100000 + k * (DELTA_PAGE_SPACING + 1));
+}
+
+static void *count_in_spread_pages(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < DELTA_PAGE_SITES; k++) {
+		/* Tags for the sites between, so that the next large
+		 * site's tag lies a page of deltas further on. */
+		for (int f = 1; f <= DELTA_PAGE_SPACING; f++)
+			core_free(core_alloc(16, 0, ALLOC_DEFAULT, delta_site(k) + 16 * f));
+		delta_blocks[k] = core_alloc(DELTA_LARGE + k, 0, ALLOC_DEFAULT, delta_site(k));
+	}
+	pthread_barrier_wait(&delta_barrier);	/* counted: main reads */
+	pthread_barrier_wait(&delta_barrier);	/* read: free half, exit */
+	for (int k = 0; k < DELTA_PAGE_SITES; k += 2)
+		core_free(delta_blocks[k]);
+	return NULL;
+}
+
+static void test_delta_pages(void)
+{
+	pthread_t thread;
+
+	pthread_barrier_init(&delta_barrier, NULL, 2);
+	CHECK(pthread_create(&thread, NULL, count_in_spread_pages, NULL) == 0);
+	pthread_barrier_wait(&delta_barrier);
+	for (int k = 0; k < DELTA_PAGE_SITES; k++)
+		CHECK_SITE(delta_site(k), DELTA_LARGE + k, 1);
+	pthread_barrier_wait(&delta_barrier);
+	CHECK(pthread_join(thread, NULL) == 0);
+	for (int k = 0; k < DELTA_PAGE_SITES; k++)
+		CHECK_SITE(delta_site(k), k % 2 ? DELTA_LARGE + k : 0, k % 2);
+	for (int k = 1; k < DELTA_PAGE_SITES; k += 2)
+		core_free(delta_blocks[k]);
+	for (int k = 0; k < DELTA_PAGE_SITES; k++)
+		CHECK_SITE(delta_site(k), 0, 0);
+	pthread_barrier_destroy(&delta_barrier);
+}
+
+/*
  * The tables the profiler maps outside the allocator count as its
  * memory: this thread has counted, so its delta array has a page in
  * memory, and so does the page table that holds its blocks; the
@@ -1142,6 +1199,7 @@ int main(void)
 	test_page_reuse();
 	test_interleaved_runs();
 	test_many_sites();
+	test_delta_pages();
 	test_profiler_tables();
 	test_no_codetag();
 	test_foreign_blocks();
