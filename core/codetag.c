@@ -99,23 +99,27 @@ static struct codetag_slot *large_sites(bool map)
 }
 
 /*
- * The small slot array is probed before each new site is written into
- * it: a read maps the zero page and the write faults again, two faults
- * for each of its 16 or 17 pages, and a hash spreads even a hundred
- * sites over all of them (as, the assembler: 30 of its 560 page
- * faults).  One madvise makes them writable at once; a kernel without
- * MADV_POPULATE_WRITE (before 5.14) leaves them to fault as before.
+ * The small slot arrays (of sites, and of chains below) are probed
+ * before each new entry is written into them: a read maps the zero page
+ * and the write faults again, two faults for each of their pages, and a
+ * hash spreads even a hundred entries over all of them (as, the
+ * assembler: 30 of its 560 page faults).  One madvise makes an array's
+ * pages writable at once; a kernel without MADV_POPULATE_WRITE (before
+ * 5.14) leaves them to fault as before.  In a threaded process the
+ * second fault of each page also flushes its old mapping from the
+ * other CPUs (do_wp_page, an IPI each): Debian's rustc at
+ * ALLOCINFO_DEPTH=4 spent 3% of its CPU time so.
  *
- * Not at start, but at the PREFAULT_AFTER_SITES-th site: made at start,
- * they cost every process 17 fresh pages, where a process of a few
- * sites touches a few of them (/bin/true has one).  By the 16th site
- * about 10 of the 17 are touched already, and a process that goes on
- * to more sites meets the rest.
+ * Not at start, but once the array holds as many entries as it has
+ * pages: made at start, they cost every process all of an array's
+ * pages, where a process of a few sites touches a few of them
+ * (/bin/true has one), and a process that never takes a chain none.
+ * By then about two thirds of them are touched already, and a process
+ * that goes on to more entries meets the rest.
  */
-#define PREFAULT_AFTER_SITES 16
-static atomic_bool small_slots_prefaulted;
+#define ARRAY_PAGE 4096u
 
-static void prefault_small_slots(void)
+static void populate_for_writing(const void *array, size_t bytes, atomic_bool *done)
 {
 #ifdef MADV_POPULATE_WRITE
 	int saved_errno = errno;
@@ -123,16 +127,30 @@ static void prefault_small_slots(void)
 	 * a page changes none of its bytes.  Not page-aligned itself: the
 	 * fast path's probe would then share its address's low 12 bits
 	 * with other tables' (4K aliasing, see allocator_pages.h). */
-	uintptr_t page = 4096;
-	uintptr_t lo = (uintptr_t)codetag_small_slots & ~(page - 1);
-	uintptr_t hi = ((uintptr_t)codetag_small_slots + sizeof(codetag_small_slots) +
-			page - 1) & ~(page - 1);
+	uintptr_t lo = (uintptr_t)array & ~(uintptr_t)(ARRAY_PAGE - 1);
+	uintptr_t hi = ((uintptr_t)array + bytes + ARRAY_PAGE - 1) & ~(uintptr_t)(ARRAY_PAGE - 1);
 
-	if (!atomic_exchange_explicit(&small_slots_prefaulted, true, memory_order_relaxed))
+	if (!atomic_exchange_explicit(done, true, memory_order_relaxed))
 		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 	errno = saved_errno;
+#else
+	(void)array;
+	(void)bytes;
+	(void)done;
 #endif
 }
+
+/* Populates @array (@bytes) once @used entries fill as many pages. */
+static void populate_when_used(const void *array, size_t bytes, _Atomic uint32_t *used,
+			       atomic_bool *done)
+{
+	/* At least: two threads' entries may pass the count at once. */
+	if (atomic_load_explicit(used, memory_order_relaxed) >= bytes / ARRAY_PAGE &&
+	    !atomic_load_explicit(done, memory_order_relaxed))
+		populate_for_writing(array, bytes, done);
+}
+
+static atomic_bool small_slots_populated;
 
 uint32_t codetag_count(void)
 {
@@ -383,11 +401,8 @@ static uint32_t site_word_past_small(uintptr_t site, uint32_t small_slot)
 
 	if ((word = insert_if_open(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
 				   &small_sites, CODETAG_SMALL_SITES, site, small_slot))) {
-		/* At least: two threads' sites may pass the count at once. */
-		if (atomic_load_explicit(&small_sites, memory_order_relaxed) >=
-		    PREFAULT_AFTER_SITES &&
-		    !atomic_load_explicit(&small_slots_prefaulted, memory_order_relaxed))
-			prefault_small_slots();
+		populate_when_used(codetag_small_slots, sizeof(codetag_small_slots),
+				   &small_sites, &small_slots_populated);
 		return word;
 	}
 	/* Once the medium array is closed most sites past the small one
@@ -449,19 +464,22 @@ uint32_t codetag_site_find(uintptr_t site)
 
 /*
  * Stack tags (ALLOCINFO_DEPTH): the same scheme as the site table, in
- * slot arrays of their own keyed by the whole chain, a small one (128
+ * slot arrays of their own keyed by the whole chain, a small one (512
  * KiB, CODETAG_STACK_SMALL chains) and then the large one, for the
- * same reason (a short compile has 4,400 chains).  A slot holds the
- * tag's index in its low 32 bits and 32 more bits of the chain's hash
- * above (never 0): a probe compares those before it reads the tag and
- * its chain, two cache misses, and with thousands of chains a probe
- * often passes other chains first.  A stack tag's route is SELF from
+ * same reason (a short compile has 4,400 chains).  The small one took
+ * 8,192 chains until Debian's rustc at depth 4 (16,000) put half of
+ * them in the 4 MiB large one: all of its pages, two faults each.
+ * A slot holds the tag's index in its low 32 bits and 32 more bits of
+ * the chain's hash above (never 0): a probe compares those before it
+ * reads the tag and its chain, two cache misses, and with thousands of
+ * chains a probe often passes other chains first.  A stack tag's route is SELF from
  * birth; it is never found by a site lookup.
  */
-#define CODETAG_STACK_SMALL_SLOTS (1u << 14)
+#define CODETAG_STACK_SMALL_SLOTS (1u << 16)
 #define CODETAG_STACK_SMALL (CODETAG_STACK_SMALL_SLOTS / 2)
 static _Atomic uint64_t stack_small_slots[CODETAG_STACK_SMALL_SLOTS];
 static _Atomic uint32_t small_stacks;
+static atomic_bool stack_small_populated;
 
 /* The large chain array (above), mapped if @map; NULL if it is not. */
 static _Atomic uint64_t *large_stacks(bool map)
@@ -583,6 +601,8 @@ static uint32_t publish_stack_tag(const uintptr_t *frames, unsigned int depth, i
 				      hash, mine, frames, depth);
 		if (found != mine)
 			atomic_fetch_sub_explicit(&small_stacks, 1, memory_order_relaxed);
+		populate_when_used(stack_small_slots, sizeof(stack_small_slots), &small_stacks,
+				   &stack_small_populated);
 	} else if ((large = large_stacks(true))) {
 		found = publish_stack(large, CODETAG_SLOTS - 1, hash, mine, frames, depth);
 	} else {
