@@ -1,5 +1,5 @@
-// A Rust program's allocations, for side-by-side runs (not in bench/run's
-// table): a HashMap of format!-made Strings to Vecs grown by push, keys
+// A Rust program's allocations, for side-by-side runs (bench/run's
+// rustc workload compiles it, and does not run it): a HashMap of format!-made Strings to Vecs grown by push, keys
 // upper-cased, collected and sorted, boxed arrays collected - what the
 // standard library allocates for a program, several of its functions
 // deep (format! grows its String inside core::fmt).

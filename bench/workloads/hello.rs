@@ -1,5 +1,5 @@
 // A Rust program of a few lines, for what a profiled rustc and its
-// linker cost (not one of bench/run's workloads): rustup's toolchain
+// linker cost (bench/run --quick's rustc workload compiles it): rustup's toolchain
 // has no build-ids, and its rust-lld leaves with _exit, so neither
 // writes the router's memory (README, "Function tables").
 //
