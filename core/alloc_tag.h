@@ -378,13 +378,6 @@ void alloc_tag_count_slow(uint32_t index, int64_t bytes, int64_t calls);
 /* A tag past the thread's array: grows it, then counts. */
 void alloc_tag_count_grow(uint32_t index, int64_t bytes, int64_t calls);
 
-/*
- * Adds to this thread's delta for tag @index: plain loads and stores.
- * Only at allocator depth 1 with the counters active (the caller knows):
- * a signal handler that allocates while this thread is in the middle of
- * it runs at depth 2 and takes the shared, atomic path, so it never
- * races the update it interrupted.
- */
 /* Marks the page of @tc's array that holds tag @index's delta as
  * written (struct thread_counters), once: the bit is stored only when
  * it was clear, so the line stays clean after. */
@@ -399,6 +392,13 @@ static inline void thread_counters_mark_written(struct thread_counters *tc, uint
 		atomic_store_explicit(word, bits | bit, memory_order_relaxed);
 }
 
+/*
+ * Adds to this thread's delta for tag @index: plain loads and stores.
+ * Only at allocator depth 1 with the counters active (the caller knows):
+ * a signal handler that allocates while this thread is in the middle of
+ * it runs at depth 2 and takes the shared, atomic path, so it never
+ * races the update it interrupted.
+ */
 static inline void alloc_tag_count_here(struct core_thread *t, uint32_t index,
 					int64_t bytes, int64_t calls)
 {

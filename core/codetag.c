@@ -472,8 +472,8 @@ uint32_t codetag_site_find(uintptr_t site)
  * A slot holds the tag's index in its low 32 bits and 32 more bits of
  * the chain's hash above (never 0): a probe compares those before it
  * reads the tag and its chain, two cache misses, and with thousands of
- * chains a probe often passes other chains first.  A stack tag's route is SELF from
- * birth; it is never found by a site lookup.
+ * chains a probe often passes other chains first.  A stack tag's route
+ * is SELF from birth; it is never found by a site lookup.
  */
 #define CODETAG_STACK_SMALL_SLOTS (1u << 16)
 #define CODETAG_STACK_SMALL (CODETAG_STACK_SMALL_SLOTS / 2)
