@@ -357,7 +357,7 @@ static void test_many_sites(void)
  * its page's bit would be lost to both.
  */
 #define DELTA_PAGE_SITES 8
-#define DELTA_PAGE_SPACING (THREAD_COUNTERS_PAGE_TAGS + 40)
+#define DELTA_PAGE_SPACING ((int)THREAD_COUNTERS_PAGE_TAGS + 40)
 #define DELTA_LARGE (ALLOC_SMALL_USABLE_MAX + 4000)
 
 static void *delta_blocks[DELTA_PAGE_SITES];
