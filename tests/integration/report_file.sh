@@ -65,7 +65,7 @@ stubs=$(awk '$1 == 24 && $2 == 1 && $3 ~ /^0x[0-9a-f]+:0$/' "$T/many" | sort -u 
 [ "$(tail -c 1 "$T/many" | od -An -c | tr -d ' ')" = '\n' ] ||
 	fail "the report does not end with its last record's newline"
 
-# 25,000 sites: past the small and the medium slot arrays' 18,432, so
+# 25,000 sites: past the small and the medium slot arrays' 24,576, so
 # the large array is mapped for the rest when they come (core/codetag.c).
 # Four rounds, the first freed: sites the small array does not hold,
 # seen before, allocate and free again (core_malloc_by_route's lookup

@@ -479,6 +479,48 @@ static void test_stack_tags(void)
 	CHECK_EQ_INT(codetag_tag(a)->ct.route, CODETAG_ROUTE_SELF);
 }
 
+/*
+ * More chains than the small chain array takes (32,768, core/codetag.c):
+ * the array fills, is populated for writing on the way, closes, and the
+ * rest go to the large array, mapped then.  Every chain keeps one tag,
+ * found again whichever array holds it, and a chain never made is not
+ * found in either.
+ */
+#define MANY_CHAINS 40000
+
+static void test_many_stack_tags(void)
+{
+	uintptr_t (*chains)[3] = calloc(MANY_CHAINS, sizeof(*chains));
+	uint32_t *index = calloc(MANY_CHAINS, sizeof(*index));
+	bool all_kept = true, all_found = true, distinct = true;
+	int kept;
+
+	if (!CHECK(chains && index))
+		goto out;
+	for (uint32_t i = 0; i < MANY_CHAINS; i++) {
+		chains[i][0] = 0x500000 + 16 * (uintptr_t)(i % 100);
+		chains[i][1] = 0x600000 + 16 * (uintptr_t)i;
+		chains[i][2] = 0x700000;
+		index[i] = codetag_index_for_stack(chains[i], 3, &kept);
+		all_kept &= kept && index[i] >= CODETAG_FIRST_SITE;
+		distinct &= i == 0 || index[i] != index[i - 1];
+	}
+	for (uint32_t i = 0; i < MANY_CHAINS; i++)
+		all_found &= codetag_find_stack(chains[i], 3) == index[i];
+	CHECK(all_kept);
+	CHECK(distinct);
+	CHECK(all_found);
+	CHECK(codetag_may_have_twins());	/* the small array closed */
+	{
+		const uintptr_t never[3] = { 0x500000, 0x600000 + 16 * MANY_CHAINS, 0x700000 };
+
+		CHECK_EQ_INT(codetag_find_stack(never, 3), 0);
+	}
+out:
+	/* The tags keep their chains for the life of the process. */
+	free(index);
+}
+
 int main(void)
 {
 	RUN_TEST(test_shorten);
@@ -489,5 +531,6 @@ int main(void)
 	RUN_TEST(test_address_sort);
 	RUN_TEST(test_key_sort_stable);
 	RUN_TEST(test_stack_tags);
+	RUN_TEST(test_many_stack_tags);
 	return harness_summary();
 }
