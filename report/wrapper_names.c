@@ -279,11 +279,13 @@ static bool rust_wrapper(const char *name)
  * - Rust: std's __rust_begin_short_backtrace, which calls a thread's
  *   closure and main (both manglings have the name as it is).
  */
+#define STARTS_WITH(name, literal) (!strncmp((name), literal, sizeof(literal) - 1))
+
 static bool runs_program_code(const char *name)
 {
-	if (!strncmp(name, "_ZNSt6thread11_State_impl", 25))
+	if (STARTS_WITH(name, "_ZNSt6thread11_State_impl"))
 		return strstr(name, "6_M_runEv") != NULL;
-	if (!strncmp(name, "_ZNSt17_Function_handler", 24))
+	if (STARTS_WITH(name, "_ZNSt17_Function_handler"))
 		return strstr(name, "9_M_invokeERKSt9_Any_data") != NULL;
 	return strstr(name, "rust_begin_short_backtrace") != NULL;
 }
