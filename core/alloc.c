@@ -417,7 +417,7 @@ static __attribute__((noinline, cold)) void *glibc_alloc(size_t size, size_t ali
  * early window) blocks come from mallocx, which the same jemalloc frees.
  */
 
-uint16_t core_size_class[ALLOC_SMALL_USABLE_MAX / 8 + 1];
+struct core_size_tables core_size;
 
 /* false if a class past the table's reach shows up (then the fast path
  * stays off).  One nallocx a class, not one an entry: every request up
@@ -437,7 +437,7 @@ static bool fill_size_classes(void)
 		if (usable > ALLOC_SMALL_USABLE_MAX || usable < i * 8 || usable % 8)
 			return false;
 		for (; i <= usable / 8; i++)
-			core_size_class[i] = (uint16_t)usable;
+			core_size.usable[i] = (uint16_t)usable;
 	}
 	return true;
 }
@@ -449,8 +449,7 @@ static void open_jemalloc_fast_path(void)
 	/* The malloc fast path counts requested sizes: not with
 	 * ALLOCINFO_SIZE=usable. */
 	if (!core_count_usable_size && fill_size_classes()) {
-		core_magazine_init_classes(core_size_class,
-					   sizeof(core_size_class) / sizeof(core_size_class[0]));
+		core_magazine_init_classes(core_size.usable, CORE_SIZE_ENTRIES);
 		core_je.calloc = allocinfo_je_calloc;
 		__atomic_store_n(&core_je.malloc, allocinfo_je_malloc, __ATOMIC_RELEASE);
 	}

@@ -14,7 +14,6 @@
 
 /* By usable / 16, up to the largest small class. */
 uint8_t core_magazine_of_usable[ALLOC_SMALL_USABLE_MAX / 16 + 1];
-uint8_t core_size_magazine[ALLOC_SMALL_USABLE_MAX / 8 + 1];
 
 /* How many blocks each magazine may hold. */
 static uint8_t magazine_blocks[CORE_MAGAZINES];
@@ -30,9 +29,9 @@ void core_magazine_init_classes(const uint16_t *size_class, size_t entries)
 	size_t i = 0;
 
 	memset(core_magazine_of_usable, CORE_MAGAZINE_NONE, sizeof(core_magazine_of_usable));
-	memset(core_size_magazine, CORE_MAGAZINE_NONE, sizeof(core_size_magazine));
-	if (entries > sizeof(core_size_magazine))
-		entries = sizeof(core_size_magazine);
+	memset(core_size.magazine, CORE_MAGAZINE_NONE, sizeof(core_size.magazine));
+	if (entries > sizeof(core_size.magazine))
+		entries = sizeof(core_size.magazine);
 	/*
 	 * One step a class: the table is runs of one class, each ending
 	 * at the class's own entry (usable / 8), as fill_size_classes
@@ -61,7 +60,7 @@ void core_magazine_init_classes(const uint16_t *size_class, size_t entries)
 			}
 			index = core_magazine_of_usable[usable / 16];
 		}
-		memset(core_size_magazine + i, index, end - i);
+		memset(core_size.magazine + i, index, end - i);
 		i = end;
 	}
 	if (pthread_key_create(&flush_key, flush_at_exit) == 0)

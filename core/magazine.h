@@ -57,10 +57,6 @@
  * ALLOC_SMALL_USABLE_MAX), by usable / 16, filled by core_init with the
  * class table; CORE_MAGAZINE_NONE for classes without one. */
 extern uint8_t core_magazine_of_usable[];
-/* The same by request size, at [(size + 7) / 8] as the class table
- * (alloc_inline.h), so that malloc reads it beside the class rather
- * than after it. */
-extern uint8_t core_size_magazine[];
 
 /* Opens this thread's magazines if they never were (and the core is
  * ready): out of line, on the first free that finds them shut. */
@@ -71,9 +67,10 @@ void core_magazine_open(struct core_thread *t);
  * thread holds for reuse as free (preload/malloc_stats.c). */
 void core_magazine_empty(void);
 
-/* Fills core_magazine_of_usable from the class table (@entries classes
- * by size / 8); should jemalloc's classes be more than the magazines,
- * none opens. */
+/* Fills core_magazine_of_usable, and the magazines by request size
+ * (core_size.magazine, alloc_inline.h), from the class table (@entries
+ * classes by size / 8); should jemalloc's classes be more than the
+ * magazines, none opens. */
 void core_magazine_init_classes(const uint16_t *size_class, size_t entries);
 
 /* The last block put in this thread's magazine @magazine, which holds
