@@ -70,7 +70,7 @@ struct core_jemalloc {
 	void *(*calloc)(size_t, size_t);
 	void (*free)(void *);
 };
-extern struct core_jemalloc core_je;
+extern struct core_jemalloc core_je __attribute__((visibility("hidden")));
 /* ALLOCINFO_SIZE=usable; core_je.malloc then stays unset. */
 extern bool core_count_usable_size;
 
