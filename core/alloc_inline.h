@@ -257,6 +257,7 @@ core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 {
 	struct core_thread *t = &core_thread;
 	bool zero = kind == CORE_CALLOC;
+	const struct codetag_slot *site_slot;
 	uint32_t site_word, word;
 	size_t usable;
 
@@ -273,7 +274,7 @@ core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 		return core_alloc(size, 0, zero ? ALLOC_ZERO : ALLOC_DEFAULT, site);
 	if (__builtin_expect(size > ALLOC_SMALL_USABLE_MAX, 0))
 		return core_malloc_large(size, site, zero, CORE_CALLER_SP());
-	site_word = codetag_site_word_small(site);
+	site_word = codetag_site_word_small_at(site, &site_slot);
 	if (__builtin_expect(!(site_word & CODETAG_SLOT_SELF), 0)) {
 		uintptr_t caller_sp = CORE_CALLER_SP();
 		/* A wrapper's site whose caller is charged, as the tag's
@@ -283,7 +284,8 @@ core_malloc_small(size_t size, uintptr_t site, enum core_malloc_kind kind)
 		 * another thread's): perl's and cc1's routed allocations,
 		 * which through core_malloc_by_route and its call cost 25
 		 * instructions more. */
-		uint32_t caller_word = codetag_caller_word(site_word, site, caller_sp);
+		uint32_t caller_word = codetag_caller_word_at_slot(site_slot, site_word, site,
+								   caller_sp);
 
 		if (!(caller_word & CODETAG_SLOT_SELF)) {
 			if (core_kind_is_new(kind))

@@ -104,7 +104,11 @@ _Static_assert(sizeof(struct alloc_tag) == 64, "a tag is one cache line");
 struct codetag_slot {
 	_Atomic uintptr_t site;    /* the tag's site; 0 until published */
 	_Atomic uint32_t word;     /* index | CODETAG_SLOT_SELF; 0: empty */
-	uint32_t unused;
+	/* In the small array, the tag's charge_offset (struct codetag) as
+	 * refresh_charge_offset last stored it, so that malloc's fast path
+	 * reads a routed site's way to its caller on the line it has just
+	 * probed (codetag_caller_word_at_slot); 0 elsewhere. */
+	_Atomic int32_t charge_offset;
 };
 
 extern struct alloc_tag codetag_tags[CODETAG_MAX];
@@ -167,7 +171,8 @@ static inline uint32_t codetag_site_word(uintptr_t site)
  * caller takes codetag_index_for_site out of line.  No call: the malloc
  * fast path keeps its registers for jemalloc's call.
  */
-static inline uint32_t codetag_site_word_small(uintptr_t site)
+static inline uint32_t codetag_site_word_small_at(uintptr_t site,
+						   const struct codetag_slot **slot)
 {
 	/* The slot's byte offset, codetag_site_hash's slot times the
 	 * slot's 16 bytes, taken from the product by one shift and one
@@ -186,10 +191,20 @@ static inline uint32_t codetag_site_word_small(uintptr_t site)
 		 * path (the word is still read first, for its acquire). */
 		if (__builtin_expect(atomic_load_explicit(&s->site, memory_order_relaxed) ==
 				     site, 1) ||
-		    __builtin_expect(word == 0, 0))
+		    __builtin_expect(word == 0, 0)) {
+			*slot = s;
 			return word;
+		}
 		offset = (offset + sizeof(*s)) & mask;
 	}
+}
+
+/* The same, where the slot is not wanted. */
+static inline uint32_t codetag_site_word_small(uintptr_t site)
+{
+	const struct codetag_slot *slot;
+
+	return codetag_site_word_small_at(site, &slot);
 }
 
 /* The tag index of @site, inserting it on first sight. */
@@ -297,6 +312,27 @@ static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
 	if (!codetag_caller_at(site_word, site, caller_sp, &at))
 		return 0;
 	return codetag_site_word_small(*(const uintptr_t *)at);
+}
+
+/*
+ * codetag_caller_word for malloc's fast path, which found @site_word in
+ * the small array's @slot (or reached the empty @slot, then 0), and
+ * whose @caller_sp is its own caller's, where @site was read: so the
+ * word below @caller_sp is @site, and a wrapper's way to its caller is
+ * the slot's copy of charge_offset, on the line the probe has read.
+ * Through the tag (codetag_caller_at) a routed malloc took 7
+ * instructions more, and the tag's line.  A helper's way (charge_via)
+ * is the tag's alone.
+ */
+static inline uint32_t codetag_caller_word_at_slot(const struct codetag_slot *slot,
+						   uint32_t site_word, uintptr_t site,
+						   uintptr_t caller_sp)
+{
+	int32_t offset = atomic_load_explicit(&slot->charge_offset, memory_order_relaxed);
+
+	if (__builtin_expect(offset > 0, 1))
+		return codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	return codetag_caller_word(site_word, site, caller_sp);
 }
 
 /*

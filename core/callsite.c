@@ -890,6 +890,8 @@ static bool helper_charge_holds(const struct codetag *ct, uintptr_t first)
 
 static void refresh_charge_offset(struct codetag *ct)
 {
+	uint32_t index = (uint32_t)((struct alloc_tag *)ct - codetag_tags);
+	uintptr_t site = __atomic_load_n(&ct->site, __ATOMIC_RELAXED);
 	int32_t charge, now;
 	uint64_t via;
 
@@ -897,7 +899,11 @@ static void refresh_charge_offset(struct codetag *ct)
 	now = charge_offset_now(ct);
 	do {
 		charge = now;
+		/* The slot's copy, which malloc's fast path reads, in the
+		 * same loop: it too ends with the value that follows from
+		 * the fields. */
 		__atomic_store_n(&ct->charge_offset, charge, __ATOMIC_RELAXED);
+		codetag_publish_charge_offset(index, site, charge);
 		atomic_thread_fence(memory_order_seq_cst);
 		now = charge_offset_now(ct);
 	} while (now != charge);

@@ -691,6 +691,15 @@ void codetag_publish_route(uint32_t index)
 					 memory_order_relaxed);
 }
 
+void codetag_publish_charge_offset(uint32_t index, uintptr_t site, int32_t offset)
+{
+	struct codetag_slot *slot = slot_in(codetag_small_slots, CODETAG_SMALL_SLOTS - 1,
+					    site, index);
+
+	if (slot)
+		atomic_store_explicit(&slot->charge_offset, offset, memory_order_relaxed);
+}
+
 _Atomic uint32_t codetag_retirements;
 
 void codetag_retire_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)

@@ -166,6 +166,11 @@ uint32_t codetag_count(void);
  * may take it from the slot from now on. */
 void codetag_publish_route(uint32_t index);
 
+/* Tag @index (of @site) has the charge_offset @offset now: the small
+ * array's slot of the site, if it has one, takes a copy (struct
+ * codetag_slot). */
+void codetag_publish_charge_offset(uint32_t index, uintptr_t site, int32_t offset);
+
 /* The table's slow path (alloc_tag.h): the lookup of @site reached the
  * empty @slot of the small slot array; returns the slot word of the
  * site's tag, from the large array once the small one is closed, and
