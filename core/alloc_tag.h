@@ -322,14 +322,18 @@ static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
  * the slot's copy of charge_offset, on the line the probe has read.
  * Through the tag (codetag_caller_at) a routed malloc took 7
  * instructions more, and the tag's line.  A helper's way (charge_via)
- * is the tag's alone.
+ * is the tag's alone.  A new site's empty slot is not read: another
+ * thread may have given it to another site since.
  */
 static inline uint32_t codetag_caller_word_at_slot(const struct codetag_slot *slot,
 						   uint32_t site_word, uintptr_t site,
 						   uintptr_t caller_sp)
 {
-	int32_t offset = atomic_load_explicit(&slot->charge_offset, memory_order_relaxed);
+	int32_t offset;
 
+	if (__builtin_expect(!site_word, 0))
+		return 0;
+	offset = atomic_load_explicit(&slot->charge_offset, memory_order_relaxed);
 	if (__builtin_expect(offset > 0, 1))
 		return codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
 	return codetag_caller_word(site_word, site, caller_sp);
