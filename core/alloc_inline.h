@@ -463,13 +463,15 @@ static inline void core_free_inline(void *ptr)
 	uint64_t entry;
 	size_t usable;
 
-	if (!ptr)
-		return;
-	/* 0: a large block, a foreign one, or not known. */
+	/* 0: a large block, a foreign one, not known, or NULL, whose page
+	 * has no entry: its test is made there, off the path of every
+	 * other free (two instructions; gcc's cc1 frees NULL in 12% of its
+	 * frees, python3 and perl in about 0.1%). */
 	entry = allocator_pages_small_entry(ptr);
 	usable = allocator_pages_entry_usable(entry);
 	if (__builtin_expect((state & ~CORE_NOT_READY) || !usable, 0)) {
-		core_free(ptr);
+		if (ptr)
+			core_free(ptr);
 		return;
 	}
 	/* Cleared before the block goes back: once it is jemalloc's,
