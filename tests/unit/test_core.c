@@ -192,6 +192,41 @@ static void test_accounting(void)
 }
 
 /*
+ * A routed malloc's way to its wrapper's caller, as the fast path reads
+ * it (codetag_caller_word_at_slot): the small array's copy of the tag's
+ * charge_offset, which codetag_publish_charge_offset stores.  Without
+ * the copy the fast path falls back to the tag's own field, 0 here, and
+ * finds no caller.  It runs before test_many_sites fills the small
+ * array, so that its new sites go there.
+ */
+static void test_charge_offset_copy(void)
+{
+	uintptr_t wrapper = SITE(900001), caller = SITE(900002);
+	uintptr_t stack[8] = { 0 };
+	uintptr_t caller_sp = (uintptr_t)&stack[1];
+	const struct codetag_slot *slot = NULL;
+	uint32_t wrapper_word = codetag_site_word(wrapper);
+	uint32_t caller_word = codetag_site_word(caller);
+	uint32_t index = wrapper_word & CODETAG_SLOT_INDEX;
+
+	/* The wrapper's return address below the caller's stack pointer,
+	 * the caller's 24 bytes above it. */
+	stack[0] = wrapper;
+	stack[1 + 24 / sizeof(uintptr_t)] = caller;
+	CHECK(caller_word != 0);
+	CHECK_EQ_INT((int64_t)codetag_site_word_small_at(wrapper, &slot), (int64_t)wrapper_word);
+	if (!CHECK(slot != NULL))
+		return;
+	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp), 0);
+	codetag_publish_charge_offset(index, wrapper, 24);
+	CHECK_EQ_INT(atomic_load(&slot->charge_offset), 24);
+	CHECK_EQ_INT((int64_t)codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp),
+		     (int64_t)caller_word);
+	codetag_publish_charge_offset(index, wrapper, 0);
+	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp), 0);
+}
+
+/*
  * Tags at every size: sizes on both sides of each small class boundary,
  * of the small/large boundary and of large classes, with and without
  * alignment, through realloc chains.  Each block is written over all of
@@ -1194,6 +1229,7 @@ int main(void)
 	test_flags_rejected();
 	test_zero_and_alignment();
 	test_accounting();
+	test_charge_offset_copy();
 	test_block_tag_sizes();
 	test_page_slots();
 	test_page_reuse();
