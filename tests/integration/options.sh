@@ -36,10 +36,10 @@ check_expect_markers "$TEST_SRC/programs/sites_cxx.cc" "$T/conf"
 # it; MALLOC_CONF overrides the option it names and no other.
 opts=$TEST_BIN/programs/jemalloc_options
 run_preloaded "$T/opts" "$opts"
-[ "$(head -n 1 "$T/opts.stdout")" = "tcache_max=65536 tcache_nslots_large=4 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled" ] ||
-	fail "the library's jemalloc options: expected tcache_max=65536 tcache_nslots_large=4 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled, got: $(cat "$T/opts.stdout")"
+[ "$(head -n 1 "$T/opts.stdout")" = "tcache_max=65536 tcache_nslots_large=4 tcache_nslots_small_min=8 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled" ] ||
+	fail "the library's jemalloc options: expected tcache_max=65536 tcache_nslots_large=4 tcache_nslots_small_min=8 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled, got: $(cat "$T/opts.stdout")"
 MALLOC_CONF=tcache_max:32768 run_preloaded "$T/opts2" "$opts"
-[ "$(head -n 1 "$T/opts2.stdout")" = "tcache_max=32768 tcache_nslots_large=4 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled" ] ||
+[ "$(head -n 1 "$T/opts2.stdout")" = "tcache_max=32768 tcache_nslots_large=4 tcache_nslots_small_min=8 tcache_gc_delay_bytes=65536 dirty_decay_ms=1000 dss=disabled" ] ||
 	fail "MALLOC_CONF=tcache_max:32768: expected only tcache_max to change, got: $(cat "$T/opts2.stdout")"
 
 mkdir "$T/out"
