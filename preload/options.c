@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/callsite.h"
+#include "report/cache_dir.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -171,11 +172,14 @@ static void read_wrappers(struct allocinfo_options *options)
 		memcpy(options->wrappers, v, len + 1);
 }
 
-/* The symbolizer's cache folder: an absolute path, or "off". */
+/* The symbolizer's cache folder: an absolute path, or "off"; the
+ * default's path is fixed here, from the environment at start
+ * (cache_dir_fix_default). */
 static void read_cache(struct allocinfo_options *options)
 {
 	const char *v = getenv("ALLOCINFO_CACHE");
 
+	cache_dir_fix_default();
 	options->cache[0] = '\0';
 	if (!v)
 		return;

@@ -68,6 +68,49 @@ static int open_private_dir(const char *path, bool create)
 }
 
 /*
+ * The default folder as cache_dir_fix_default found it: its parent
+ * (XDG_CACHE_HOME's value, or HOME's with "/.cache") in fixed_parent,
+ * of fixed_parent_len bytes; or none (neither variable an absolute
+ * path).  Written once, at start, before any thread of the program's.
+ */
+static enum { DEFAULT_FROM_ENVIRONMENT, DEFAULT_FIXED, DEFAULT_NONE } default_state;
+static char fixed_parent[PATH_MAX];
+static size_t fixed_parent_len;
+
+/* The default folder's parent, from the environment now, into @buf of
+ * PATH_MAX bytes: its length, or 0 for none. */
+static size_t default_parent(char *buf)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *base, *middle;
+	size_t base_len, middle_len;
+
+	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
+	if (xdg && xdg[0] == '/') {
+		base = xdg;
+		middle = "";
+	} else if (home && home[0] == '/') {
+		base = home;
+		middle = "/.cache";
+	} else {
+		return 0;
+	}
+	base_len = strlen(base);
+	middle_len = strlen(middle);
+	if (base_len + middle_len + sizeof("/allocinfo") > PATH_MAX)
+		return 0;
+	memcpy(buf, base, base_len);
+	memcpy(buf + base_len, middle, middle_len);
+	return base_len + middle_len;
+}
+
+void cache_dir_fix_default(void)
+{
+	fixed_parent_len = default_parent(fixed_parent);
+	default_state = fixed_parent_len ? DEFAULT_FIXED : DEFAULT_NONE;
+}
+
+/*
  * $XDG_CACHE_HOME/allocinfo, else $HOME/.cache/allocinfo, made on the
  * first run.  The path is built in a block of the profiler's, not on
  * the stack, and without snprintf: this runs at a module's first
@@ -78,32 +121,22 @@ static int open_private_dir(const char *path, bool create)
  */
 static int open_default_dir(void)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	const char *base, *middle;
-	size_t base_len, middle_len, end;
+	size_t end;
 	int fd, saved_errno;
 	char *path;
 
-	/* XDG: a relative XDG_CACHE_HOME is invalid and to be ignored. */
-	if (xdg && xdg[0] == '/') {
-		base = xdg;
-		middle = "";
-	} else if (home && home[0] == '/') {
-		base = home;
-		middle = "/.cache";
-	} else {
+	if (default_state == DEFAULT_NONE)
 		return -1;
-	}
-	base_len = strlen(base);
-	middle_len = strlen(middle);
-	end = base_len + middle_len;
-	if (end + sizeof("/allocinfo") > PATH_MAX)
-		return -1;
-	path = core_internal_alloc(end + sizeof("/allocinfo"));
+	path = core_internal_alloc(PATH_MAX);
 	if (!path)
 		return -1;
-	memcpy(path, base, base_len);
-	memcpy(path + base_len, middle, middle_len);
+	if (default_state == DEFAULT_FIXED) {
+		end = fixed_parent_len;
+		memcpy(path, fixed_parent, end);
+	} else if (!(end = default_parent(path))) {
+		core_internal_free(path);
+		return -1;
+	}
 	memcpy(path + end, "/allocinfo", sizeof("/allocinfo"));
 	fd = open_private_dir(path, false);
 	if (fd < 0 && errno == ENOENT) {

@@ -55,6 +55,18 @@ void cache_dir_hex(char *out, const unsigned char *bytes, size_t len);
  */
 int cache_dir_open(const char *setting);
 
+/*
+ * Fixes the default folder (NULL's) from the environment as it is now:
+ * the profiled process calls it at start, from its constructor.  Looked
+ * up later, in the middle of the program, the environment may not say:
+ * bash defines getenv itself, and while it imports its variables its
+ * getenv finds no HOME, so the first allocation sites it classified
+ * left every module without its route memory for the whole run.
+ * Without this call (the allocinfo tool) the environment is read at
+ * each open.
+ */
+void cache_dir_fix_default(void);
+
 #define CACHE_DIR_READ_PAD 15
 
 /* The whole of the file @name in @dir_fd as a NUL-terminated string
