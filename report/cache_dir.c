@@ -68,12 +68,12 @@ static int open_private_dir(const char *path, bool create)
 }
 
 /*
- * The default folder as cache_dir_fix_default found it: its parent
- * (XDG_CACHE_HOME's value, or HOME's with "/.cache") in fixed_parent,
- * of fixed_parent_len bytes; or none (neither variable an absolute
- * path).  Written once, at start, before any thread of the program's.
+ * The default folder's parent as cache_dir_fix_default found it
+ * (XDG_CACHE_HOME's value, or HOME's with "/.cache"), of
+ * fixed_parent_len bytes; 0 when it found none, and the environment is
+ * then asked at each open (a program may set HOME itself).  Written
+ * once, at start, before any thread of the program's.
  */
-static enum { DEFAULT_FROM_ENVIRONMENT, DEFAULT_FIXED, DEFAULT_NONE } default_state;
 static char fixed_parent[PATH_MAX];
 static size_t fixed_parent_len;
 
@@ -107,7 +107,6 @@ static size_t default_parent(char *buf)
 void cache_dir_fix_default(void)
 {
 	fixed_parent_len = default_parent(fixed_parent);
-	default_state = fixed_parent_len ? DEFAULT_FIXED : DEFAULT_NONE;
 }
 
 /*
@@ -125,12 +124,10 @@ static int open_default_dir(void)
 	int fd, saved_errno;
 	char *path;
 
-	if (default_state == DEFAULT_NONE)
-		return -1;
 	path = core_internal_alloc(PATH_MAX);
 	if (!path)
 		return -1;
-	if (default_state == DEFAULT_FIXED) {
+	if (fixed_parent_len) {
 		end = fixed_parent_len;
 		memcpy(path, fixed_parent, end);
 	} else if (!(end = default_parent(path))) {

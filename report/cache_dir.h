@@ -62,8 +62,8 @@ int cache_dir_open(const char *setting);
  * bash defines getenv itself, and while it imports its variables its
  * getenv finds no HOME, so the first allocation sites it classified
  * left every module without its route memory for the whole run.
- * Without this call (the allocinfo tool) the environment is read at
- * each open.
+ * Without this call (the allocinfo tool), or when it found neither
+ * variable, the environment is read at each open.
  */
 void cache_dir_fix_default(void);
 

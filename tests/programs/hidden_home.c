@@ -5,6 +5,10 @@
  * bash's getenv looks in its own variables, and while it imports them
  * finds no HOME; the profiler, asking for its cache folder then, used
  * none for the whole run (tests/integration/hidden_home.sh).
+ *
+ *   hidden_home            hides the two variables once main starts
+ *   hidden_home DIR        hides nothing, and sets HOME=DIR in main, as
+ *                          a program started without one may
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +30,19 @@ char *getenv(const char *name)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char *kept;
 
-	main_started = 1;
-	if (getenv("HOME")) {
-		fprintf(stderr, "hidden_home: HOME is not hidden\n");
-		return 1;
+	if (argc > 1) {
+		if (setenv("HOME", argv[1], 1) != 0)
+			return 1;
+	} else {
+		main_started = 1;
+		if (getenv("HOME")) {
+			fprintf(stderr, "hidden_home: HOME is not hidden\n");
+			return 1;
+		}
 	}
 	kept = malloc(48); /* EXPECT: 48 1 func:main */
 	if (!kept)
