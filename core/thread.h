@@ -20,6 +20,8 @@ struct thread_counter {
 /* The deltas of this many tags share a page of a thread's array. */
 #define THREAD_COUNTERS_PAGE_TAGS (4096u / sizeof(struct thread_counter))
 #define THREAD_COUNTERS_WRITTEN_WORDS (CODETAG_MAX / THREAD_COUNTERS_PAGE_TAGS / 64)
+_Static_assert(CODETAG_MAX % (THREAD_COUNTERS_PAGE_TAGS * 64) == 0,
+	       "every page of a full array has its bit in written[]");
 
 enum thread_counters_state {
 	THREAD_COUNTERS_UNREGISTERED = 0,
