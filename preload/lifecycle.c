@@ -58,14 +58,14 @@ static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
  * SIGSEGV and left no report.  A fresh one of a default thread's size,
  * mapped for the report alone: how deep libdw goes depends on the
  * program's DWARF, and the report had the main thread's 8 MiB before. */
-static void write_report_locked(void *series_flag)
+static void write_report_locked(void *report_reason)
 {
-	bool series = *(const bool *)series_flag;
+	enum report_reason reason = *(const enum report_reason *)report_reason;
 	struct report_meta meta = {
 		.pid = getpid(),
 		.start = start_time,
 		.descendant = process_is_descendant(),
-		.series = series,
+		.series = reason == REPORT_AT_INTERVAL,
 		.other_malloc = core_program_has_other_malloc(),
 	};
 	struct snapshot snap;
@@ -75,6 +75,13 @@ static void write_report_locked(void *series_flag)
 		report_write(options.output_template, &meta, &snap);
 		snapshot_release(&snap);
 	}
+	/* After the report at exit: what the next run of these modules
+	 * need not learn again (route_memory.h).  On the report's stack,
+	 * not one mapped for it alone: a fork child that exits without an
+	 * exec (a shell's command substitution) pays for each mapping,
+	 * and for the page faults of its first touches, anew. */
+	if (reason == REPORT_AT_EXIT)
+		wrappers_remember();
 }
 
 /* The thread writing a report, so that a fatal signal on that very
@@ -104,12 +111,9 @@ bool lifecycle_write_report(enum report_reason reason)
 	fork_safe_lock(&report_lock, &hold);
 	atomic_store(&report_writer, self);
 	/* Two threads killed by one signal each: one report is enough. */
-	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true)) {
-		bool series = reason == REPORT_AT_INTERVAL;
-
-		profiler_stack_run_fresh(write_report_locked, &series,
+	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true))
+		profiler_stack_run_fresh(write_report_locked, &reason,
 					 PROFILER_REPORT_STACK_BYTES);
-	}
 	atomic_store(&report_writer, 0);
 	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
@@ -150,19 +154,9 @@ void lifecycle_remember_sites(uintptr_t lo, uintptr_t hi, uint32_t generation)
 	errno = saved_errno;
 }
 
-static void remember_wrappers(void *unused)
-{
-	(void)unused;
-	wrappers_remember();
-}
-
 static void at_exit(void)
 {
 	lifecycle_write_report(REPORT_AT_EXIT);
-	/* After the report: what the next run of these modules need not
-	 * learn again (route_memory.h); on a stack of its own, as the
-	 * report. */
-	profiler_stack_run_fresh(remember_wrappers, NULL, PROFILER_REPORT_STACK_BYTES);
 }
 
 static void *interval_main(void *arg)
