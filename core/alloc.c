@@ -489,24 +489,36 @@ static fork_handler *jemalloc_prepare, *jemalloc_parent, *jemalloc_child;
 /* Set by the prepare handler for its parent and child handlers, in the
  * thread that forks. */
 static __thread bool jemalloc_skipped;
+/* From jemalloc's prepare handler to its parent or child handler: the
+ * thread that forks holds all of jemalloc's locks. */
+static __thread bool jemalloc_locked_for_fork;
 
 static void prepare_as_glibc(void)
 {
 	jemalloc_skipped = __libc_single_threaded;
-	if (!jemalloc_skipped)
+	if (!jemalloc_skipped) {
 		jemalloc_prepare();
+		jemalloc_locked_for_fork = true;
+	}
 }
 
 static void parent_as_glibc(void)
 {
+	jemalloc_locked_for_fork = false;
 	if (!jemalloc_skipped)
 		jemalloc_parent();
 }
 
 static void child_as_glibc(void)
 {
+	jemalloc_locked_for_fork = false;
 	if (!jemalloc_skipped)
 		jemalloc_child();
+}
+
+bool core_fork_holds_jemalloc(void)
+{
+	return jemalloc_locked_for_fork;
 }
 
 int allocinfo_jemalloc_atfork(fork_handler *prepare, fork_handler *parent,

@@ -85,6 +85,10 @@ void *core_realloc(void *ptr, size_t size, unsigned int alloc_flags,
  */
 bool core_program_has_other_malloc(void);
 
+/* Whether this thread is in fork, past jemalloc's prepare handler:
+ * it holds all of jemalloc's locks, and must not allocate. */
+bool core_fork_holds_jemalloc(void);
+
 /* Whether jemalloc had no room to start (a small RLIMIT_AS or
  * RLIMIT_DATA): the process then runs on glibc's allocator, unprofiled,
  * and jemalloc is never called.  Known from the first allocation. */

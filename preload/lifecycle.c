@@ -197,6 +197,59 @@ static void start_interval_thread(void)
 }
 
 /*
+ * How far above fork's handler a signal frame is looked for: fork's own
+ * frames, and a program's handler's, lie within it.
+ */
+#define SIGNAL_FRAME_SCAN_BYTES (32u << 10)
+/* Forks that found the preparation unsafe, after which no fork tries
+ * it: a stale word that looks like a signal frame may stay. */
+#define PREPARE_TRIES_MAX 8
+
+static void prepare_locked(void *unused)
+{
+	(void)unused;
+	symbolizer_prepare();
+}
+
+/*
+ * Before a fork: the symbolizer made ready for the children's reports
+ * (report/symbolize.h: symbolizer_prepare), which they inherit; the
+ * parent's own next report takes it too.
+ *
+ * It allocates, so it is never made where that would not be safe:
+ * inside the allocator, inside a signal handler of the program's (which
+ * may have interrupted jemalloc's fast path, whose thread cache is not
+ * reentrant: a handler's fork is async-signal-safe), once jemalloc's
+ * own prepare handler has taken its locks, or while a report holds the
+ * lock.  Then the fork goes on without it.  Fork handlers run last
+ * registered first: this one is registered once jemalloc has started,
+ * to run before jemalloc's.
+ */
+static void prepare_for_children(void)
+{
+	static atomic_int failed_tries;
+	sigset_t all, saved;
+
+	if (!reports_enabled || symbolizer_is_prepared() ||
+	    atomic_load_explicit(&failed_tries, memory_order_relaxed) >= PREPARE_TRIES_MAX)
+		return;
+	if (core_in_allocator() || core_in_internal_scope() || core_fork_holds_jemalloc() ||
+	    signals_frame_above(__builtin_frame_address(0), SIGNAL_FRAME_SCAN_BYTES)) {
+		atomic_fetch_add_explicit(&failed_tries, 1, memory_order_relaxed);
+		return;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &saved);
+	if (pthread_mutex_trylock(&report_lock) == 0) {
+		core_internal_enter();
+		profiler_stack_run(prepare_locked, NULL);
+		core_internal_leave();
+		pthread_mutex_unlock(&report_lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
+/*
  * fork holds the report's lock, ours and (its handlers run after ours)
  * jemalloc's from prefork to postfork: the thread counts as inside the
  * allocator meanwhile, so a fatal signal's report waits until they are
@@ -301,6 +354,11 @@ __attribute__((constructor(101))) static void allocinfo_start(void)
 	if (core_jemalloc_unusable()) {
 		reports_enabled = false;
 		say(no_room_for_jemalloc_line);
+	}
+	if (reports_enabled) {
+		core_internal_enter();
+		pthread_atfork(prepare_for_children, NULL, NULL);
+		core_internal_leave();
 	}
 	errno = saved_errno;
 }

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +50,9 @@ struct watched {
 
 static struct watched watched[NSIG];
 static atomic_bool active;
+/* Where every handler installed through glibc returns to (its
+ * SA_RESTORER), read back once ours is installed; NULL: not known. */
+static void (*glibc_restorer)(void);
 
 static bool is_watched(int sig)
 {
@@ -192,7 +196,34 @@ static int install_ours(int sig)
 	if (__sigaction(sig, &ours, NULL) != 0)
 		return -1;
 	watched[sig].ours_installed = true;
+	if (!glibc_restorer && __sigaction(sig, NULL, &ours) == 0)
+		glibc_restorer = ours.sa_restorer;
 	return 0;
+}
+
+bool signals_frame_above(const void *from, size_t bytes)
+{
+	uintptr_t words[512];
+	uintptr_t at = (uintptr_t)from;
+	int saved_errno = errno;
+	bool found = !glibc_restorer;
+
+	/* Read with process_vm_readv, which stops at the stack's end
+	 * instead of faulting there. */
+	while (!found && bytes >= sizeof(words)) {
+		struct iovec local = { .iov_base = words, .iov_len = sizeof(words) };
+		struct iovec remote = { .iov_base = (void *)at, .iov_len = sizeof(words) };
+		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+
+		for (ssize_t i = 0; i < got / (ssize_t)sizeof(words[0]); i++)
+			found |= words[i] == (uintptr_t)glibc_restorer;
+		if (got != (ssize_t)sizeof(words))
+			break;
+		at += sizeof(words);
+		bytes -= sizeof(words);
+	}
+	errno = saved_errno;
+	return found;
 }
 
 void signals_init(void)

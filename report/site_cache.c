@@ -327,6 +327,11 @@ static int compare_keys(const void *pa, const void *pb)
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
+bool site_cache_gained(const struct site_cache *cache)
+{
+	return cache && cache->count;
+}
+
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 {
 	struct site_slot *fresh = NULL;

@@ -102,6 +102,9 @@ bool site_cache_find(struct site_cache *cache, uint64_t offset,
 void site_cache_add(struct site_cache *cache, uint64_t offset,
 		    const struct cached_site *answer);
 
+/* Whether @cache holds answers its file has not. */
+bool site_cache_gained(const struct site_cache *cache);
+
 /* Writes back a module's file if it gained sites, then frees it. */
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache);
 void site_cache_free(struct site_cache *cache);

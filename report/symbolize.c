@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/alloc_tag.h"
 #include "core/snapshot.h"
 #include "core/address_sort.h"
 #include "report/demangle.h"
@@ -253,6 +254,9 @@ struct module_sites {
 	Dwfl_Module *module;       /* NULL until libdwfl met it */
 	struct site_cache *sites;
 	int has_dwarf;             /* 0: not asked yet, 1 yes, -1 no */
+	/* Read before this report began (symbolizer_prepare): other
+	 * processes may have written answers to the file since. */
+	bool read_earlier;
 };
 
 /* A chain's frame as it is printed (FILE@LINE), by site. */
@@ -267,6 +271,7 @@ struct symbolizer {
 	Dwfl *dwfl;
 	bool dwfl_tried;
 	struct loaded_modules *loaded;
+	unsigned long long loaded_generation;  /* loader_generation()'s */
 	const char *exe_path;
 	struct string_block *strings;
 	struct symbol_table *symbol_tables;
@@ -304,6 +309,35 @@ void symbolizer_configure_cache(const char *setting, const char *config)
 	cache_config = config;
 }
 
+/* The caches' folder, opened on first need; NULL without a cache. */
+static struct site_cache_dir *cache_dir_of(struct symbolizer *sym)
+{
+	if (!sym->cache_tried) {
+		sym->cache_tried = true;
+		sym->cache_dir = site_cache_dir_open(cache_setting, cache_config);
+	}
+	return sym->cache_dir;
+}
+
+/* A new cache entry for the module with @build_id, first in the list
+ * (so the one found from now on), its sites read now. */
+static struct module_sites *module_sites_read(struct symbolizer *sym,
+					      const unsigned char *build_id,
+					      size_t len)
+{
+	struct module_sites *m = core_internal_calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	memcpy(m->build_id, build_id, len);
+	m->build_id_len = len;
+	m->next = sym->module_sites;
+	sym->module_sites = m;
+	if (len > 0)
+		m->sites = site_cache_load(cache_dir_of(sym), build_id, len);
+	return m;
+}
+
 /* The cache entry of the module with @build_id (@len 0: none), with
  * its sites loaded on its first site; NULL without a cache. */
 static struct module_sites *module_sites_by_id(struct symbolizer *sym,
@@ -312,25 +346,14 @@ static struct module_sites *module_sites_by_id(struct symbolizer *sym,
 {
 	struct module_sites *m;
 
-	if (!sym->cache_tried) {
-		sym->cache_tried = true;
-		sym->cache_dir = site_cache_dir_open(cache_setting, cache_config);
-	}
-	if (!sym->cache_dir || len > sizeof(m->build_id))
+	if (len > sizeof(m->build_id))
 		return NULL;
 	for (m = sym->module_sites; m; m = m->next)
 		if (m->build_id_len == len && !memcmp(m->build_id, build_id, len))
 			return m;
-	m = core_internal_calloc(1, sizeof(*m));
-	if (!m)
+	if (!cache_dir_of(sym))
 		return NULL;
-	memcpy(m->build_id, build_id, len);
-	m->build_id_len = len;
-	m->next = sym->module_sites;
-	sym->module_sites = m;
-	if (len > 0)
-		m->sites = site_cache_load(sym->cache_dir, build_id, len);
-	return m;
+	return module_sites_read(sym, build_id, len);
 }
 
 /* The cache entry of libdwfl's @mod. */
@@ -653,15 +676,93 @@ static Dwfl_Callbacks proc_callbacks = {
 	.find_debuginfo = find_debuginfo,
 };
 
+static int read_generation(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	unsigned long long *generation = arg;
+
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs))
+		*generation = info->dlpi_adds + info->dlpi_subs;
+	return 1;
+}
+
+/* Changes whenever the loader maps or unmaps a module (0: unknown). */
+static unsigned long long loader_generation(void)
+{
+	unsigned long long generation = 0;
+
+	dl_iterate_phdr(read_generation, &generation);
+	return generation;
+}
+
+/*
+ * The symbolizer symbolizer_prepare() made, which the next
+ * symbolizer_open() takes: in this process, or in a fork child, which
+ * inherits it.  Written under the report's lock, as every symbolizer is
+ * used; symbolizer_is_prepared() reads it without.
+ */
+static struct symbolizer *prepared;
+
 struct symbolizer *symbolizer_open(void)
 {
-	struct symbolizer *sym = core_internal_calloc(1, sizeof(*sym));
+	struct symbolizer *sym = prepared;
 
+	if (sym) {
+		__atomic_store_n(&prepared, NULL, __ATOMIC_RELAXED);
+		/* Its list of modules holds while the loader's has not
+		 * changed; the answers read, which go by build-id, hold
+		 * whatever the list. */
+		if (!sym->loaded_generation || sym->loaded_generation != loader_generation()) {
+			loaded_modules_free(sym->loaded);
+			sym->loaded_generation = loader_generation();
+			sym->loaded = loaded_modules_list();
+		}
+		sym->last_loaded = NULL;
+		sym->last_sites = NULL;
+		return sym;
+	}
+	sym = core_internal_calloc(1, sizeof(*sym));
 	if (!sym)
 		return NULL;
 	sym->exe_path = loaded_modules_exe_path();
+	sym->loaded_generation = loader_generation();
 	sym->loaded = loaded_modules_list();
 	return sym;
+}
+
+static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where);
+
+void symbolizer_prepare(void)
+{
+	uint32_t count = codetag_count();
+	struct symbolizer *sym;
+
+	if (prepared || !(sym = symbolizer_open()))
+		return;
+	/* Each site answered from the cache as the report would, and the
+	 * answers dropped: what is kept is what answering read and asked
+	 * (the modules' files, paths and DWARF), and the lines found, cut
+	 * into their fields here rather than in each child's copy. */
+	for (uint32_t i = CODETAG_FIRST_SITE; i < count; i++) {
+		struct site_name where = {
+			.site = __atomic_load_n(&codetag_tag(i)->ct.site, __ATOMIC_RELAXED),
+		};
+
+		if (where.site && !(where.site & CODETAG_RETIRED_BIT))
+			resolve_from_cache(sym, &where);
+	}
+	for (struct module_sites *m = sym->module_sites; m; m = m->next)
+		m->read_earlier = true;
+	/* No descriptor is kept: the program may close it, or a child
+	 * may, and open another file under its number. */
+	site_cache_dir_close(sym->cache_dir);
+	sym->cache_dir = NULL;
+	sym->cache_tried = false;
+	__atomic_store_n(&prepared, sym, __ATOMIC_RELAXED);
+}
+
+bool symbolizer_is_prepared(void)
+{
+	return __atomic_load_n(&prepared, __ATOMIC_RELAXED) != NULL;
 }
 
 /* libdw and libdwfl's view of the process, made once, on first need. */
@@ -1091,6 +1192,7 @@ static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 	uintptr_t pc = where->site - 1;
 	struct loaded_module *lm = sym->last_loaded;
 	struct cached_site cached;
+	bool found;
 
 	if (!lm || pc < lm->lo || pc >= lm->hi) {
 		struct module_sites *m;
@@ -1106,8 +1208,20 @@ static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 		sym->last_module = strcmp(lm->path, sym->exe_path) != 0 ?
 				   base_name(lm->path) : NULL;
 	}
-	if (!site_cache_find(sym->last_sites->sites, where->site - lm->bias, &cached) ||
-	    (!cached.line && !cached.dwarf_searched && loaded_module_may_have_dwarf(lm)))
+	/* Not in the answers read before the report: they are read again
+	 * once (a sibling fork child may have written the site since),
+	 * before libdw is asked.  The old entry stays, for the answers
+	 * already taken from it. */
+	found = site_cache_find(sym->last_sites->sites, where->site - lm->bias, &cached);
+	if (!found && sym->last_sites->read_earlier) {
+		struct module_sites *m = module_sites_read(sym, lm->build_id, lm->build_id_len);
+
+		if (m) {
+			sym->last_sites = m;
+			found = site_cache_find(m->sites, where->site - lm->bias, &cached);
+		}
+	}
+	if (!found || (!cached.line && !cached.dwarf_searched && loaded_module_may_have_dwarf(lm)))
 		return false;
 	where->module = sym->last_module;
 	where->file = cached.file;
@@ -1337,6 +1451,11 @@ void symbolizer_close(struct symbolizer *sym)
 {
 	if (!sym)
 		return;
+	/* A prepared symbolizer keeps no folder open (symbolizer_prepare):
+	 * it is opened again only for answers to write. */
+	for (struct module_sites *m = sym->module_sites; m && !sym->cache_tried; m = m->next)
+		if (site_cache_gained(m->sites))
+			cache_dir_of(sym);
 	/* First: the fresh answers point into our strings and libdwfl's. */
 	while (sym->module_sites) {
 		struct module_sites *next = sym->module_sites->next;

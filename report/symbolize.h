@@ -9,6 +9,7 @@
 #ifndef ALLOCINFO_REPORT_SYMBOLIZE_H
 #define ALLOCINFO_REPORT_SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/snapshot.h"
@@ -50,6 +51,21 @@ const char *symbolizer_format_stack(struct symbolizer *sym,
 				    const uintptr_t *stack, unsigned int depth);
 
 void symbolizer_close(struct symbolizer *sym);
+
+/*
+ * Makes now what the next symbolizer_open() would read and ask the
+ * system before it could answer a site from the cache on disk: the
+ * loader's list of modules, and for each module that holds a call site
+ * of the tag table, its real path, whether it may have DWARF and its
+ * answers in the cache.  That symbolizer_open() takes it, in this
+ * process or in a fork child, which inherits it: children that exit
+ * without an exec (a shell's command substitutions) each paid for all
+ * of it at their report.  Answers read here and missing at the report
+ * are read again from the file then; no descriptor is kept.  Under the
+ * report's lock, in the internal scope, never in a signal handler.
+ */
+void symbolizer_prepare(void);
+bool symbolizer_is_prepared(void);
 
 /*
  * Before a library at [@lo, @hi) is unloaded: resolves the sites of

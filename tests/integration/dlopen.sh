@@ -8,7 +8,10 @@
 # - a library opened with RTLD_DEEPBIND after it (likely at the same
 #   address), whose blocks cross to the program and back: nothing
 #   breaks; its malloc is glibc's, whose blocks are untracked (README),
-#   so its lines have no record.
+#   so its lines have no record;
+# - the first again in a program that forked before it loaded it, so
+#   that the profiler made its symbolizer ready before the library
+#   was there (report/symbolize.h: symbolizer_prepare).
 # Neither library is linked to the program.
 set -eu
 . "$TEST_SRC/lib.sh"
@@ -26,17 +29,27 @@ head -c 4 "$prog" | grep -q ELF || fail "$prog is not an ELF file (a libtool wra
 # Each part in a subshell, so that a failure of one does not hide the
 # other's.
 
-# The closed library alone.
-(
-	run_native "$prog" "$lib"
-	run_preloaded "$T/closed" "$prog" "$lib"
-	check_report_wellformed "$T/closed"
-	check_expect_markers "$TEST_SRC/programs/dl_lib.c" "$T/closed"
-	check_expect_markers "$(expect_variant nodeep "$TEST_SRC/programs/dl_main.c")" "$T/closed"
-	check_no_internal_tags "$T/closed"
-	check_no_stderr "$T/closed"
+# check_closed NAME [--fork-first]: the closed library alone.
+check_closed()
+{
+	cc_report=$T/$1
+	shift
+	run_native "$prog" "$@" "$lib"
+	run_preloaded "$cc_report" "$prog" "$@" "$lib"
+	check_report_wellformed "$cc_report"
+	check_expect_markers "$TEST_SRC/programs/dl_lib.c" "$cc_report"
+	check_expect_markers "$(expect_variant nodeep "$TEST_SRC/programs/dl_main.c")" "$cc_report"
+	check_no_internal_tags "$cc_report"
+	check_no_stderr "$cc_report"
 	test_done
-) || failed_later=1
+}
+
+(check_closed closed) || failed_later=1
+
+# The same after a fork: the profiler made its symbolizer ready for the
+# child before the library was loaded, and the report's list of modules
+# must be the loader's of then, not of the fork.
+(check_closed forked --fork-first) || failed_later=1
 
 # Then the RTLD_DEEPBIND library too.
 (

@@ -8,7 +8,10 @@
  *   argv[2], if given, a library (dl_deep.c) opened with RTLD_DEEPBIND
  *     after that, likely where the first one was, whose blocks cross to
  *     the program and back.
- * Neither library is linked to the program.
+ * Neither library is linked to the program.  With --fork-first before
+ * them, the program first forks a child that allocates and exits (its
+ * report written), so the profiler makes its symbolizer ready before
+ * the libraries are loaded (report/symbolize.h: symbolizer_prepare).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -88,9 +93,30 @@ static void test_deepbind(const char *path)
 	CHECK(dlclose(handle) == 0, "dlclose: %s", dlerror());
 }
 
+static void fork_a_child(void)
+{
+	pid_t child = fork();
+	int status;
+
+	CHECK(child >= 0, "fork failed");
+	if (child == 0) {
+		char *volatile p = malloc(77);
+
+		free(p);
+		exit(0);
+	}
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the child failed");
+}
+
 int main(int argc, char **argv)
 {
-	CHECK(argc == 2 || argc == 3, "usage: dl_main LIBRARY [DEEPBIND-LIBRARY]");
+	if (argc > 1 && !strcmp(argv[1], "--fork-first")) {
+		fork_a_child();
+		argv++;
+		argc--;
+	}
+	CHECK(argc == 2 || argc == 3, "usage: dl_main [--fork-first] LIBRARY [DEEPBIND-LIBRARY]");
 	if (argc != 2 && argc != 3)
 		return CHECK_STATUS();
 	test_closed_library(argv[1]);
