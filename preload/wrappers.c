@@ -598,6 +598,53 @@ static int compare_learned(const void *pa, const void *pb)
 	return a->site.offset < b->site.offset ? -1 : a->site.offset > b->site.offset;
 }
 
+/* Whether @site, in @m, with @facts, is more than @m's route memory
+ * knows. */
+static bool learned_adds(struct module_ranges *m, uintptr_t site,
+			 const struct callsite_facts *facts)
+{
+	struct learned_site learned;
+
+	if (!m || !m->build_id_len)
+		return false;
+	learned = (struct learned_site){ .offset = site - m->base, .facts = *facts };
+	return !route_memory_knows(module_memory(m), &learned);
+}
+
+struct adds_probe {
+	const struct module_set *set;
+	bool any;
+};
+
+static void note_adds(uintptr_t site, const struct callsite_facts *facts, void *arg)
+{
+	struct adds_probe *probe = arg;
+
+	if (!probe->any)
+		probe->any = learned_adds(module_holding(probe->set, site - 1), site, facts);
+}
+
+/*
+ * Whether anything learned in this run is more than the route memory
+ * knows, asked before a list is made: a warm run most often learned
+ * nothing new, and a list of every tag (56 bytes each) was fresh pages
+ * to fault in at every exit, a fork child's among them.
+ */
+static bool learned_anything_new(const struct module_set *set, unsigned int frames)
+{
+	struct adds_probe probe = { .set = set };
+
+	callsite_visit_learned(note_adds, &probe);
+	for (unsigned int i = 0; i < frames && !probe.any; i++) {
+		const struct classified_frame *f = &classified_frames[i];
+		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
+		struct callsite_facts facts = { .code = f->code };
+
+		probe.any = site && learned_adds(f->module, site, &facts);
+	}
+	return probe.any;
+}
+
 void wrappers_remember(void)
 {
 	struct learned_list list = { 0 };
@@ -610,6 +657,11 @@ void wrappers_remember(void)
 		frames = CLASSIFIED_FRAMES_MAX;
 	core_internal_enter();
 	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
+	if (!learned_anything_new(list.set, frames)) {
+		core_internal_leave();
+		errno = saved_errno;
+		return;
+	}
 	/* Room for every tag at once (collect_learned doubles the list
 	 * only without it): grown from 256 entries, cc1's 1,135 were
 	 * copied three times into fresh pages. */
@@ -628,12 +680,12 @@ void wrappers_remember(void)
 		if (site)
 			add_learned(&list, site, f->module, &facts);
 	}
-	/* A warm run most often learned nothing new: asked site by site,
-	 * its list is not sorted, and no file read again. */
+	/* Asked site by site, so that a module whose sites it all knows
+	 * is not read again. */
 	for (size_t i = 0; i < list.count; i++) {
 		struct learned_entry *e = &list.entries[i];
 
-		e->adds = !route_memory_knows(module_memory(e->module), &e->site);
+		e->adds = learned_adds(e->module, e->address, &e->site.facts);
 		any_adds |= e->adds;
 	}
 	/* By address: qsort took clang's 2,600 sites 1 M instructions. */
