@@ -67,6 +67,7 @@ static void write_report_locked(void *report_reason)
 		.descendant = process_is_descendant(),
 		.series = reason == REPORT_AT_INTERVAL,
 		.other_malloc = core_program_has_other_malloc(),
+		.at_exit = reason == REPORT_AT_EXIT,
 	};
 	struct snapshot snap;
 

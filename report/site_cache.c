@@ -327,6 +327,14 @@ static int compare_keys(const void *pa, const void *pb)
 	return a->key < b->key ? -1 : a->key > b->key;
 }
 
+void site_cache_read_all(struct site_cache *cache)
+{
+	struct cached_site answer;
+
+	for (size_t i = 0; cache && i < cache->lines.count; i++)
+		file_answer(cache, i, &answer);
+}
+
 bool site_cache_gained(const struct site_cache *cache)
 {
 	return cache && cache->count;
@@ -368,7 +376,6 @@ void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache)
 	cache_writer_finish(w);
 free:
 	core_internal_free(fresh);
-	site_cache_free(cache);
 }
 
 void site_cache_free(struct site_cache *cache)

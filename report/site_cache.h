@@ -102,10 +102,15 @@ bool site_cache_find(struct site_cache *cache, uint64_t offset,
 void site_cache_add(struct site_cache *cache, uint64_t offset,
 		    const struct cached_site *answer);
 
+/* Reads every line of the file's now, as site_cache_find reads a line
+ * when first found: a copy of @cache made by fork then reads them and
+ * writes none of its pages. */
+void site_cache_read_all(struct site_cache *cache);
+
 /* Whether @cache holds answers its file has not. */
 bool site_cache_gained(const struct site_cache *cache);
 
-/* Writes back a module's file if it gained sites, then frees it. */
+/* Writes back a module's file if it gained sites. */
 void site_cache_store(struct site_cache_dir *dir, struct site_cache *cache);
 void site_cache_free(struct site_cache *cache);
 

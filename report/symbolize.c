@@ -740,8 +740,7 @@ void symbolizer_prepare(void)
 		return;
 	/* Each site answered from the cache as the report would, and the
 	 * answers dropped: what is kept is what answering read and asked
-	 * (the modules' files, paths and DWARF), and the lines found, cut
-	 * into their fields here rather than in each child's copy. */
+	 * (the modules' files, paths and DWARF). */
 	for (uint32_t i = CODETAG_FIRST_SITE; i < count; i++) {
 		struct site_name where = {
 			.site = __atomic_load_n(&codetag_tag(i)->ct.site, __ATOMIC_RELAXED),
@@ -750,8 +749,14 @@ void symbolizer_prepare(void)
 		if (where.site && !(where.site & CODETAG_RETIRED_BIT))
 			resolve_from_cache(sym, &where);
 	}
-	for (struct module_sites *m = sym->module_sites; m; m = m->next)
+	/* Every line of their files cut into its fields here, not in each
+	 * child's copy, where the first line read in a page made the
+	 * kernel copy it: sites the parent had not met yet at the fork,
+	 * and the children's own. */
+	for (struct module_sites *m = sym->module_sites; m; m = m->next) {
 		m->read_earlier = true;
+		site_cache_read_all(m->sites);
+	}
 	/* No descriptor is kept: the program may close it, or a child
 	 * may, and open another file under its number. */
 	site_cache_dir_close(sym->cache_dir);
@@ -1447,24 +1452,39 @@ const char *symbolizer_format_stack(struct symbolizer *sym,
 	return text;
 }
 
-void symbolizer_close(struct symbolizer *sym)
+/* The answers found by this report to the cache on disk. */
+static void store_answers(struct symbolizer *sym)
 {
-	if (!sym)
-		return;
 	/* A prepared symbolizer keeps no folder open (symbolizer_prepare):
 	 * it is opened again only for answers to write. */
 	for (struct module_sites *m = sym->module_sites; m && !sym->cache_tried; m = m->next)
 		if (site_cache_gained(m->sites))
 			cache_dir_of(sym);
+	for (struct module_sites *m = sym->module_sites; m; m = m->next)
+		site_cache_store(sym->cache_dir, m->sites);
+	site_cache_dir_close(sym->cache_dir);
+	sym->cache_dir = NULL;
+}
+
+void symbolizer_close_at_exit(struct symbolizer *sym)
+{
+	if (sym)
+		store_answers(sym);
+}
+
+void symbolizer_close(struct symbolizer *sym)
+{
+	if (!sym)
+		return;
 	/* First: the fresh answers point into our strings and libdwfl's. */
+	store_answers(sym);
 	while (sym->module_sites) {
 		struct module_sites *next = sym->module_sites->next;
 
-		site_cache_store(sym->cache_dir, sym->module_sites->sites);
+		site_cache_free(sym->module_sites->sites);
 		core_internal_free(sym->module_sites);
 		sym->module_sites = next;
 	}
-	site_cache_dir_close(sym->cache_dir);
 	while (sym->strings) {
 		struct string_block *next = sym->strings->next;
 

@@ -52,6 +52,11 @@ const char *symbolizer_format_stack(struct symbolizer *sym,
 
 void symbolizer_close(struct symbolizer *sym);
 
+/* symbolizer_close() in a process that ends: the answers are stored,
+ * and the memory is left to the exit.  A fork child's frees made the
+ * kernel copy each page of its parent's that they wrote. */
+void symbolizer_close_at_exit(struct symbolizer *sym);
+
 /*
  * Makes now what the next symbolizer_open() would read and ask the
  * system before it could answer a site from the cache on disk: the

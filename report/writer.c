@@ -707,7 +707,10 @@ int report_write(const char *template, const struct report_meta *meta,
 	/* A series is a file beside a file: not for a device. */
 	if (ret == 0 && meta->series && *tmp && append_series(path, &t) < 0)
 		ret = -1;
-	symbolizer_close(sym);
+	if (meta->at_exit)
+		symbolizer_close_at_exit(sym);
+	else
+		symbolizer_close(sym);
 	core_internal_free(order);
 	core_internal_free(t.buf);
 	return ret;

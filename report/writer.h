@@ -25,6 +25,9 @@ struct report_meta {
 	 * blocks unseen (core_program_has_other_malloc): the report says
 	 * so, as "# malloc: not profiled, ...". */
 	bool other_malloc;
+	/* The process ends after this report (at exit): what the report
+	 * allocated is left to the exit. */
+	bool at_exit;
 };
 
 /*
