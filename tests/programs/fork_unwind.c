@@ -11,8 +11,13 @@
  *   runs it many times.
  * - "signal": one thread allocates so, and a profiling timer's handler
  *   forks a child that exits at once: a fork made inside an unwind that
- *   the signal interrupted.  The fork must not wait for the thread that
- *   makes it (with 15bfd64's wait it hung in every run).
+ *   the signal interrupted, or inside malloc.  The fork must not wait
+ *   for the thread that makes it (with 15bfd64's wait it hung in every
+ *   run), nor allocate there (preload/lifecycle.c:
+ *   prepare_for_children).  The thread allocates until the handler has
+ *   forked HANDLER_FORKS times: twenty rounds over the callers took less
+ *   CPU time than the timer's first period in most runs, and no fork
+ *   was made at all.
  * - "mmap": the same handler, while the thread maps, touches and unmaps
  *   4 MiB over and over: a fork made inside the program's own munmap,
  *   which the page map's lock guards (core/page_map.c).  Natively fork
@@ -102,7 +107,13 @@ static int fork_with_threads(int forks)
 	return 0;
 }
 
-static volatile sig_atomic_t handler_failed;
+static volatile sig_atomic_t handler_failed, handler_forks;
+
+/* Forks the "signal" and "mmap" modes wait for, and the rounds they
+ * give up after (each a few hundred microseconds of CPU time, where
+ * the timer fires every 200). */
+#define HANDLER_FORKS 20
+#define HANDLER_ROUNDS_MAX 100000
 
 /* fork, waitpid and _exit are async-signal-safe. */
 static void fork_in_handler(int sig)
@@ -114,18 +125,21 @@ static void fork_in_handler(int sig)
 	child = fork();
 	if (child == 0)
 		_exit(0);
+	handler_forks++;
 	if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
 		handler_failed = 1;
 	errno = saved_errno;
 }
 
-/* Maps, touches and unmaps 4 MiB, @rounds times; 1 if a call failed. */
+/* Maps, touches and unmaps 4 MiB, @rounds times and until the
+ * handler has forked HANDLER_FORKS times; 1 if a call failed. */
 static int map_and_unmap(int rounds)
 {
 	const size_t len = 4u << 20;
 
-	for (int round = 0; round < rounds; round++) {
+	for (int round = 0; round < HANDLER_ROUNDS_MAX &&
+	     (round < rounds || handler_forks < HANDLER_FORKS); round++) {
 		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -154,7 +168,8 @@ static int fork_from_signal_handler(int mmaps)
 	if (mmaps)
 		failed = map_and_unmap(400);
 	else
-		for (int round = 0; round < 20; round++)
+		for (int round = 0; round < HANDLER_ROUNDS_MAX &&
+		     (round < 20 || handler_forks < HANDLER_FORKS); round++)
 			for (size_t i = 0; i < NCALLERS; i++)
 				free(callers[i]());
 	setitimer(ITIMER_PROF, &off, NULL);
@@ -162,7 +177,10 @@ static int fork_from_signal_handler(int mmaps)
 		printf("mmap or munmap failed\n");
 	if (handler_failed)
 		printf("a child forked in the handler failed\n");
-	return handler_failed || failed;
+	if (handler_forks < HANDLER_FORKS)
+		printf("the handler forked %d times, not %d\n", (int)handler_forks,
+		       HANDLER_FORKS);
+	return handler_failed || failed || handler_forks < HANDLER_FORKS;
 }
 
 int main(int argc, char **argv)
