@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +50,22 @@
 #include "report/writer.h"
 
 static struct allocinfo_options options;
+
+/*
+ * What a process's fork children tell it: how many of them wrote a
+ * report at exit, with no exec before (a shell's command substitutions),
+ * in a page shared with them, made at the process's first fork.  Until
+ * one has, its forks make no symbolizer ready (prepare_for_children):
+ * children that exec (make's, a compiler driver's, rustc's linker) never
+ * use it, and the parent would keep it to its exit, its cached answers
+ * counted in the profiler's memory (1.4 MiB more in rustc's report).
+ */
+struct fork_family {
+	atomic_uint children_reported;
+};
+
+static struct fork_family *own_family;     /* this process's children's */
+static struct fork_family *parent_family;  /* in a fork child: its parent's */
 static struct timespec start_time;
 static bool reports_enabled;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -76,6 +94,9 @@ static void write_report_locked(void *report_reason)
 		report_write(options.output_template, &meta, &snap);
 		snapshot_release(&snap);
 	}
+	if (reason == REPORT_AT_EXIT && parent_family)
+		atomic_fetch_add_explicit(&parent_family->children_reported, 1,
+					  memory_order_relaxed);
 	/* After the report at exit: what the next run of these modules
 	 * need not learn again (route_memory.h).  On the report's stack,
 	 * not one mapped for it alone: a fork child that exits without an
@@ -213,9 +234,10 @@ static void prepare_locked(void *unused)
 }
 
 /*
- * Before a fork: the symbolizer made ready for the children's reports
- * (report/symbolize.h: symbolizer_prepare), which they inherit; the
- * parent's own next report takes it too.
+ * Before a fork, once a child of this process has written a report
+ * without an exec (struct fork_family): the symbolizer made ready for
+ * the children's reports (report/symbolize.h: symbolizer_prepare),
+ * which they inherit; the parent's own next report takes it too.
  *
  * It allocates, so it is never made where that would not be safe:
  * inside the allocator, inside a signal handler of the program's (which
@@ -230,8 +252,22 @@ static void prepare_for_children(void)
 {
 	static atomic_int failed_tries;
 	sigset_t all, saved;
+	void *page;
 
-	if (!reports_enabled || symbolizer_is_prepared() ||
+	if (!reports_enabled)
+		return;
+	/* The first fork: the page its children will count in.  A raw
+	 * system call: the program's mmap is interposed, and a handler's
+	 * fork may make it. */
+	if (!own_family) {
+		page = (void *)syscall(SYS_mmap, NULL, sizeof(*own_family),
+				       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (page != MAP_FAILED)
+			own_family = page;
+		return;
+	}
+	if (!atomic_load_explicit(&own_family->children_reported, memory_order_relaxed) ||
+	    symbolizer_is_prepared() ||
 	    atomic_load_explicit(&failed_tries, memory_order_relaxed) >= PREPARE_TRIES_MAX)
 		return;
 	if (core_in_allocator() || core_in_internal_scope() || core_fork_holds_jemalloc() ||
@@ -278,6 +314,10 @@ static void postfork_parent(void)
 
 static void postfork_child(void)
 {
+	/* Its parent's children's page, to count its report in; its own
+	 * children get one of their own. */
+	parent_family = own_family;
+	own_family = NULL;
 	page_map_postfork();
 	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);

@@ -9,9 +9,11 @@
  *     after that, likely where the first one was, whose blocks cross to
  *     the program and back.
  * Neither library is linked to the program.  With --fork-first before
- * them, the program first forks a child that allocates and exits (its
- * report written), so the profiler makes its symbolizer ready before
- * the libraries are loaded (report/symbolize.h: symbolizer_prepare).
+ * them, the program first forks two children in turn that allocate and
+ * exit (their reports written), so that the profiler makes its
+ * symbolizer ready, at the second fork, before the libraries are loaded
+ * (report/symbolize.h: symbolizer_prepare; preload/lifecycle.c:
+ * prepare_for_children).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -112,6 +114,7 @@ static void fork_a_child(void)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--fork-first")) {
+		fork_a_child();
 		fork_a_child();
 		argv++;
 		argc--;
