@@ -64,8 +64,10 @@ struct fork_family {
 	atomic_uint children_reported;
 };
 
-static struct fork_family *own_family;     /* this process's children's */
-static struct fork_family *parent_family;  /* in a fork child: its parent's */
+/* This process's children's, made by the first fork (two threads may
+ * fork at once); in a fork child, its parent's. */
+static struct fork_family *_Atomic own_family;
+static struct fork_family *parent_family;
 static struct timespec start_time;
 static bool reports_enabled;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -251,22 +253,27 @@ static void prepare_locked(void *unused)
 static void prepare_for_children(void)
 {
 	static atomic_int failed_tries;
+	struct fork_family *family = atomic_load_explicit(&own_family, memory_order_acquire);
 	sigset_t all, saved;
-	void *page;
 
 	if (!reports_enabled)
 		return;
 	/* The first fork: the page its children will count in.  A raw
 	 * system call: the program's mmap is interposed, and a handler's
 	 * fork may make it. */
-	if (!own_family) {
-		page = (void *)syscall(SYS_mmap, NULL, sizeof(*own_family),
-				       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (page != MAP_FAILED)
-			own_family = page;
+	if (!family) {
+		void *page = (void *)syscall(SYS_mmap, NULL, sizeof(*family),
+					     PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+					     -1, 0);
+
+		if (page != MAP_FAILED &&
+		    !atomic_compare_exchange_strong_explicit(&own_family, &family, page,
+							     memory_order_acq_rel,
+							     memory_order_acquire))
+			syscall(SYS_munmap, page, sizeof(*family));
 		return;
 	}
-	if (!atomic_load_explicit(&own_family->children_reported, memory_order_relaxed) ||
+	if (!atomic_load_explicit(&family->children_reported, memory_order_relaxed) ||
 	    symbolizer_is_prepared() ||
 	    atomic_load_explicit(&failed_tries, memory_order_relaxed) >= PREPARE_TRIES_MAX)
 		return;
@@ -316,8 +323,8 @@ static void postfork_child(void)
 {
 	/* Its parent's children's page, to count its report in; its own
 	 * children get one of their own. */
-	parent_family = own_family;
-	own_family = NULL;
+	parent_family = atomic_load_explicit(&own_family, memory_order_relaxed);
+	atomic_store_explicit(&own_family, NULL, memory_order_relaxed);
 	page_map_postfork();
 	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);
