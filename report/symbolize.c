@@ -1215,10 +1215,12 @@ static bool resolve_from_cache(struct symbolizer *sym, struct site_name *where)
 	}
 	/* Not in the answers read before the report: they are read again
 	 * once (a sibling fork child may have written the site since),
-	 * before libdw is asked.  The old entry stays, for the answers
-	 * already taken from it. */
+	 * before libdw is asked, if the folder can be opened now (a
+	 * sandboxed child's cannot: an empty entry would hide the old
+	 * one's answers).  The old entry stays, for the answers already
+	 * taken from it. */
 	found = site_cache_find(sym->last_sites->sites, where->site - lm->bias, &cached);
-	if (!found && sym->last_sites->read_earlier) {
+	if (!found && sym->last_sites->read_earlier && cache_dir_of(sym)) {
 		struct module_sites *m = module_sites_read(sym, lm->build_id, lm->build_id_len);
 
 		if (m) {

@@ -23,7 +23,9 @@
 #   man-db's sandbox), the same line, and no name is looked up for the
 #   report that cannot be written: libdw is not loaded (LD_DEBUG=files
 #   says what the loader loads), where a report that can be written
-#   loads it;
+#   loads it; a fork child sandboxed so, its report to a descriptor,
+#   names sites from the answers its parent read, after one of its own
+#   that none had;
 # - a relative path is taken from the folder the process starts in, also
 #   when it changes to another (python3 os.chdir), in a folder whose name
 #   has a % sign (not a template's).
@@ -141,6 +143,22 @@ ALLOCINFO_OUTPUT=$T/sandboxed ALLOCINFO_CACHE=$T/sandbox-writes-cache LD_DEBUG=f
 	grep -q "^allocinfo: cannot write report $T/sandboxed.*(a seccomp sandbox forbids it)$" "$T/err" ||
 	fail "sandboxed writes: expected one line naming the sandbox, got: $(grep -v '^ *[0-9]*:' "$T/err")"
 libdw_loaded "$T/err" && fail "sandboxed writes: libdw was loaded for a report that cannot be written"
+
+# A fork child in the sandbox, whose report goes to a descriptor: made
+# with the symbolizer its parent made ready, it finds its own first site
+# in no answer read before the fork, and cannot open the cache folder to
+# read them again; the answers it has must still name the sites after
+# it, late_alloc's among them, which the first run's parent cached.
+for run in 1 2; do
+	status=0
+	ALLOCINFO_OUTPUT=/dev/stderr ALLOCINFO_CACHE=$T/fork-sandbox-cache LD_PRELOAD=$ALLOCINFO_LIB \
+		"$sandboxed" fork >"$T/out" 2>"$T/err" || status=$?
+	[ "$status" -eq 0 ] || fail "sandboxed fork, run $run: status $status: $(tail -n 3 "$T/err")"
+done
+awk -v pid="$(cat "$T/out")" '/^allocinfo - version/ { n++ } { text[n] = text[n] $0 "\n" }
+	$0 == "# pid: " pid { keep = n } END { printf "%s", text[keep] }' "$T/err" >"$T/sandboxed-child"
+check_report_wellformed "$T/sandboxed-child"
+check_expect_markers "$TEST_SRC/programs/sandboxed.c" "$T/sandboxed-child"
 
 # Relative, from the folder the process started in.
 mkdir "$T/start%dir" "$T/elsewhere"

@@ -11,6 +11,15 @@
  * man-db's sandbox: files may still be read, so a report made for a
  * file that cannot be opened would look its names up, libdw and all
  * (the dynamic loader tells, with LD_DEBUG=files).
+ *
+ * With the argument "fork", the process allocates (parent_alloc), forks
+ * a child that exits at once, its report written, then a second one
+ * that enters the sandbox, allocates at child_alloc, then at late_alloc,
+ * and exits; then the process allocates at late_alloc too.  The second
+ * child's report, to a descriptor (ALLOCINFO_OUTPUT=/dev/stderr), is
+ * made with the symbolizer its parent made ready before the second fork
+ * (report/symbolize.h: symbolizer_prepare), whose cache folder it
+ * cannot open again.  It prints the second child's pid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +32,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -60,12 +71,63 @@ static int forbid_opens(int only_writes)
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program);
 }
 
+static char *volatile child_block, *volatile parent_block, *volatile late_block;
+
+/* Only the sandboxed child allocates here: no run's report has its
+ * answer, and with every open forbidden libdw cannot be loaded for it
+ * (unmarked). */
+__attribute__((noinline)) static void child_alloc(void)
+{
+	child_block = malloc(200);
+}
+
+__attribute__((noinline)) static void parent_alloc(void)
+{
+	parent_block = malloc(100); /* EXPECT: 100 1 func:parent_alloc */
+}
+
+/* A site the parent's report keeps in the cache, and the sandboxed
+ * child's tag after child_alloc's: a report looks sites up in the
+ * order of their tags. */
+__attribute__((noinline)) static void late_alloc(void)
+{
+	late_block = malloc(300); /* EXPECT: 300 1 func:late_alloc */
+}
+
+static int fork_then_sandbox(void)
+{
+	pid_t first, second;
+	int status;
+
+	parent_alloc();
+	first = fork();
+	if (first == 0)
+		exit(0);
+	CHECK(first > 0 && waitpid(first, &status, 0) == first && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the first child failed");
+	second = fork();
+	if (second == 0) {
+		if (forbid_opens(0) != 0)
+			_exit(2);
+		child_alloc();
+		late_alloc();
+		exit(0);
+	}
+	CHECK(second > 0 && waitpid(second, &status, 0) == second && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the second child failed");
+	late_alloc();
+	printf("%d\n", (int)second);
+	return CHECK_STATUS();
+}
+
 int main(int argc, char **argv)
 {
 	int only_writes = argc > 1 && !strcmp(argv[1], "writes");
 	FILE *f;
 	char *text;
 
+	if (argc > 1 && !strcmp(argv[1], "fork"))
+		return fork_then_sandbox();
 	CHECK(forbid_opens(only_writes) == 0, "seccomp filter: %s", strerror(errno));
 	CHECK(fopen("/tmp/sandboxed-write-test", "w") == NULL && errno == ENOSYS,
 	      "an open to write inside the sandbox did not fail with ENOSYS");
