@@ -281,9 +281,10 @@ struct symbolizer {
 	bool cache_tried;
 	/* The module of the last site the cache answered, its sites and
 	 * its name in a record (NULL: the program): a snapshot comes in
-	 * address order, so a site is most often in the module before
-	 * it, and a binary search, a walk of the cache list and two
-	 * string compares a site are saved. */
+	 * the order its tags were made (by address where a site may have
+	 * two, core/snapshot.c), and a site is most often in the module of
+	 * the one before it: a binary search, a walk of the cache list
+	 * and two string compares a site are saved. */
 	struct loaded_module *last_loaded;
 	struct module_sites *last_sites;
 	const char *last_module;
