@@ -525,7 +525,6 @@ struct learned_entry {
 };
 
 struct learned_list {
-	const struct module_set *set;
 	struct learned_entry *entries;
 	size_t count, capacity;
 	bool failed;
@@ -556,12 +555,46 @@ static void add_learned(struct learned_list *list, uintptr_t site, struct module
 	};
 }
 
-static void collect_learned(uintptr_t site, const struct callsite_facts *facts,
-			    void *arg)
-{
-	struct learned_list *list = arg;
+/* What visit_learned hands each site to: its module (NULL: none). */
+typedef void learned_visitor(uintptr_t site, struct module_ranges *m,
+			     const struct callsite_facts *facts, void *arg);
 
-	add_learned(list, site, module_holding(list->set, site - 1), facts);
+struct learned_visit {
+	const struct module_set *set;
+	learned_visitor *visit;
+	void *arg;
+};
+
+static void visit_tag(uintptr_t site, const struct callsite_facts *facts, void *arg)
+{
+	const struct learned_visit *v = arg;
+
+	v->visit(site, module_holding(v->set, site - 1), facts, v->arg);
+}
+
+/* Every site this run learned something of: the tags' first, then the
+ * first @frames classified frames, which may have got a tag since they
+ * were noted (route_memory_store merges the twins). */
+static void visit_learned(const struct module_set *set, unsigned int frames,
+			  learned_visitor *visit, void *arg)
+{
+	struct learned_visit v = { .set = set, .visit = visit, .arg = arg };
+
+	callsite_visit_learned(visit_tag, &v);
+	for (unsigned int i = 0; i < frames; i++) {
+		const struct classified_frame *f = &classified_frames[i];
+		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
+		struct callsite_facts facts = { .code = f->code };
+
+		if (site)
+			visit(site, f->module, &facts, arg);
+	}
+}
+
+static void collect_learned(uintptr_t site, struct module_ranges *m,
+			    const struct callsite_facts *facts, void *arg)
+{
+	add_learned(arg, site, m, facts);
 }
 
 /*
@@ -611,44 +644,20 @@ static bool learned_adds(struct module_ranges *m, uintptr_t site,
 	return !route_memory_knows(module_memory(m), &learned);
 }
 
-struct adds_probe {
-	const struct module_set *set;
-	bool any;
-};
-
-static void note_adds(uintptr_t site, const struct callsite_facts *facts, void *arg)
+static void note_adds(uintptr_t site, struct module_ranges *m,
+		      const struct callsite_facts *facts, void *arg)
 {
-	struct adds_probe *probe = arg;
+	bool *any = arg;
 
-	if (!probe->any)
-		probe->any = learned_adds(module_holding(probe->set, site - 1), site, facts);
-}
-
-/*
- * Whether anything learned in this run is more than the route memory
- * knows, asked before a list is made: a warm run most often learned
- * nothing new, and a list of every tag (56 bytes each) was fresh pages
- * to fault in at every exit, a fork child's among them.
- */
-static bool learned_anything_new(const struct module_set *set, unsigned int frames)
-{
-	struct adds_probe probe = { .set = set };
-
-	callsite_visit_learned(note_adds, &probe);
-	for (unsigned int i = 0; i < frames && !probe.any; i++) {
-		const struct classified_frame *f = &classified_frames[i];
-		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
-		struct callsite_facts facts = { .code = f->code };
-
-		probe.any = site && learned_adds(f->module, site, &facts);
-	}
-	return probe.any;
+	if (!*any)
+		*any = learned_adds(m, site, facts);
 }
 
 void wrappers_remember(void)
 {
 	struct learned_list list = { 0 };
 	struct learned_site *sites;
+	const struct module_set *set;
 	int saved_errno = errno;
 	bool any_adds = false;
 	unsigned int frames = atomic_load_explicit(&classified_count, memory_order_relaxed);
@@ -656,8 +665,12 @@ void wrappers_remember(void)
 	if (frames > CLASSIFIED_FRAMES_MAX)
 		frames = CLASSIFIED_FRAMES_MAX;
 	core_internal_enter();
-	list.set = atomic_load_explicit(&current_set, memory_order_acquire);
-	if (!learned_anything_new(list.set, frames)) {
+	set = atomic_load_explicit(&current_set, memory_order_acquire);
+	/* Asked before a list is made: a warm run most often learned
+	 * nothing new, and a list of every tag (56 bytes each) was fresh
+	 * pages to fault in at every exit, a fork child's among them. */
+	visit_learned(set, frames, note_adds, &any_adds);
+	if (!any_adds) {
 		core_internal_leave();
 		errno = saved_errno;
 		return;
@@ -669,31 +682,19 @@ void wrappers_remember(void)
 	list.entries = core_internal_alloc(list.capacity * sizeof(*list.entries));
 	if (!list.entries)
 		list.capacity = 0;
-	callsite_visit_learned(collect_learned, &list);
-	/* After the tags: the frames without one (a frame may have got a
-	 * tag since it was noted: route_memory_store merges the twins). */
-	for (unsigned int i = 0; i < frames; i++) {
-		const struct classified_frame *f = &classified_frames[i];
-		uintptr_t site = atomic_load_explicit(&f->site, memory_order_acquire);
-		struct callsite_facts facts = { .code = f->code };
-
-		if (site)
-			add_learned(&list, site, f->module, &facts);
-	}
+	visit_learned(set, frames, collect_learned, &list);
 	/* Asked site by site, so that a module whose sites it all knows
 	 * is not read again. */
 	for (size_t i = 0; i < list.count; i++) {
 		struct learned_entry *e = &list.entries[i];
 
 		e->adds = learned_adds(e->module, e->address, &e->site.facts);
-		any_adds |= e->adds;
 	}
 	/* By address: qsort took clang's 2,600 sites 1 M instructions. */
-	if (any_adds)
-		address_sort(list.entries, list.count, sizeof(list.entries[0]),
-			     offsetof(struct learned_entry, address), compare_learned);
+	address_sort(list.entries, list.count, sizeof(list.entries[0]),
+		     offsetof(struct learned_entry, address), compare_learned);
 	/* One module's sites at a time, in a list of their own. */
-	sites = any_adds ? core_internal_alloc(list.count * sizeof(*sites)) : NULL;
+	sites = core_internal_alloc(list.count * sizeof(*sites));
 	for (size_t i = 0, n; sites && !list.failed && i < list.count; i += n) {
 		struct module_ranges *m = list.entries[i].module;
 		bool adds = false;
