@@ -34,7 +34,6 @@
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
-#include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -45,6 +44,7 @@
 #include "core/codetag.h"
 #include "core/frame_memo.h"
 #include "core/internal_scope.h"
+#include "core/self_read.h"
 #include "core/malloc_api.h"
 #include "core/mmap.h"
 
@@ -1523,7 +1523,7 @@ static uintptr_t interrupted_pc(const void *ucontext)
  * looked at instead: one that returns into jemalloc's code counts as
  * inside.  A word that only looks like one (a stale slot) has the signal
  * sent again later all the same, and preload/signals.c bounds how often.
- * Read with process_vm_readv, which stops where a read would fault (a
+ * Read with core_self_read, which stops where a read would fault (a
  * stack near its end) instead of faulting.
  */
 #define INTERRUPTED_STACK_WORDS 64
@@ -1532,16 +1532,11 @@ int core_stack_returns_to_allocator(const void *ucontext)
 {
 #if defined(__x86_64__)
 	uintptr_t words[INTERRUPTED_STACK_WORDS];
-	struct iovec local = { .iov_base = words, .iov_len = sizeof(words) };
-	struct iovec remote = {
-		.iov_base = (void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP],
-		.iov_len = sizeof(words),
-	};
-	int saved_errno = errno;
-	ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	size_t got = core_self_read(words,
+		(const void *)((const ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RSP],
+		sizeof(words));
 
-	errno = saved_errno;
-	for (ssize_t i = 0; i < got / (ssize_t)sizeof(words[0]); i++)
+	for (size_t i = 0; i < got / sizeof(words[0]); i++)
 		if (words[i] && core_allocator_code_contains(words[i] - 1))
 			return 1;
 #else

@@ -58,8 +58,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
+
+#include "core/self_read.h"
 
 /* Descriptors this far below the limit (or 1,024) and up hold the pipe. */
 #define PIPE_BELOW_LIMIT 24
@@ -113,10 +114,8 @@ static bool checks_without_pipe;
 static bool readable(const void *address)
 {
 	char byte;
-	struct iovec local = { .iov_base = &byte, .iov_len = 1 };
-	struct iovec remote = { .iov_base = (void *)address, .iov_len = 1 };
 
-	return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == 1;
+	return core_self_read(&byte, address, 1) == 1;
 }
 
 static long guarded_syscall(long number, long a1, long a2, long a3, long a4, long a5,

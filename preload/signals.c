@@ -26,11 +26,11 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/internal_scope.h"
+#include "core/self_read.h"
 #include "preload/export.h"
 #include "preload/lifecycle.h"
 
@@ -204,25 +204,20 @@ static int install_ours(int sig)
 bool signals_frame_above(const void *from, size_t bytes)
 {
 	uintptr_t words[512];
-	uintptr_t at = (uintptr_t)from;
-	int saved_errno = errno;
+	const char *at = from;
 	bool found = !glibc_restorer;
 
-	/* Read with process_vm_readv, which stops at the stack's end
-	 * instead of faulting there. */
+	/* Up to the stack's end, where the read stops. */
 	while (!found && bytes >= sizeof(words)) {
-		struct iovec local = { .iov_base = words, .iov_len = sizeof(words) };
-		struct iovec remote = { .iov_base = (void *)at, .iov_len = sizeof(words) };
-		ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		size_t got = core_self_read(words, at, sizeof(words));
 
-		for (ssize_t i = 0; i < got / (ssize_t)sizeof(words[0]); i++)
+		for (size_t i = 0; i < got / sizeof(words[0]); i++)
 			found |= words[i] == (uintptr_t)glibc_restorer;
-		if (got != (ssize_t)sizeof(words))
+		if (got != sizeof(words))
 			break;
 		at += sizeof(words);
 		bytes -= sizeof(words);
 	}
-	errno = saved_errno;
 	return found;
 }
 
