@@ -1460,11 +1460,9 @@ static void store_answers(struct symbolizer *sym)
 {
 	/* A prepared symbolizer keeps no folder open (symbolizer_prepare):
 	 * it is opened again only for answers to write. */
-	for (struct module_sites *m = sym->module_sites; m && !sym->cache_tried; m = m->next)
-		if (site_cache_gained(m->sites))
-			cache_dir_of(sym);
 	for (struct module_sites *m = sym->module_sites; m; m = m->next)
-		site_cache_store(sym->cache_dir, m->sites);
+		if (site_cache_gained(m->sites))
+			site_cache_store(cache_dir_of(sym), m->sites);
 	site_cache_dir_close(sym->cache_dir);
 	sym->cache_dir = NULL;
 }
