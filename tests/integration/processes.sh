@@ -5,6 +5,8 @@
 #   now holds them, and its own; a child that calls _exit writes none;
 # - fork while 8 threads allocate and map: no child deadlocks, each
 #   writes its report;
+# - a symbolizer made ready for the children before a fork, only once
+#   a child has reported at exit without an exec;
 # - exec, vfork + exec, posix_spawn: the exec'd program writes its own
 #   report, of its own memory only, also when its parent is gone
 #   before it starts (an orphan); ALLOCINFO_FOLLOW=0 stops that (a
@@ -27,7 +29,7 @@ src=$TEST_SRC/programs/forks.c
 child_markers=$(expect_variant child "$src")
 leaf_markers=$(expect_variant leaf "$src")
 
-for mode in fork exec vfork spawn unset empty orphan busy; do
+for mode in fork exec vfork spawn unset empty orphan busy alone execs exits; do
 	run_native timeout 60 "$prog" "$mode"
 done
 
@@ -114,6 +116,51 @@ for report in "$@"; do
 	[ "$(meta "$T/busy/$report" pid)" = "${report#r.}" ] ||
 		fail_later "busy/$report: # pid: $(meta "$T/busy/$report" pid)"
 done
+
+# What the root keeps for its fork children (preload/lifecycle.c,
+# prepare_for_children): the symbolizer made ready before a fork, which
+# children that exit without an exec inherit for their reports, is made
+# only once one of them has reported.  It is made of the profiler's own
+# allocations: a root whose children exec has as many of them live at
+# its report ("# profiler_calls") as a root without children; a root
+# whose children report has more.  (Its "# profiler_bytes" also
+# counts resident pages of the profiler's tables, which move by a page
+# from run to run with where the blocks and tags fall.)
+run_tree alone 'r.%p' alone
+run_tree execs 'r.%p' execs
+run_tree exits 'r.%p' exits
+for mode in alone execs exits; do
+	root=$(pid "$mode" root)
+	set -- "r.$root"
+	for child in $(awk '$1 == "leaf" || $1 == "exiter" { print $2 }' "$T/$mode.out"); do
+		set -- "$@" "r.$child"
+	done
+	[ "$mode" = alone ] || [ $# -eq 4 ] ||
+		fail_later "$mode: expected 3 children on stdout, got $(($# - 1))"
+	check_files "$mode" "$@"
+	check_process "$T/$mode/r.$root" "$root" "$src"
+done
+for leaf in $(awk '$1 == "leaf" { print $2 }' "$T/execs.out"); do
+	check_process "$T/execs/r.$leaf" "$leaf" "$leaf_markers"
+done
+
+# kept MODE: the profiler's memory in the root's report of run MODE.
+kept()
+{
+	k_report=$T/$1/r.$(pid "$1" root)
+	printf '%s bytes in %s calls\n' "$(meta "$k_report" profiler_bytes)" \
+		"$(meta "$k_report" profiler_calls)"
+}
+# calls MODE: the profiler's live allocations in that report.
+calls()
+{
+	meta "$T/$1/r.$(pid "$1" root)" profiler_calls
+}
+[ "$(calls execs)" -eq "$(calls alone)" ] ||
+	fail_later "execs: the root whose children exec keeps $(kept execs) of the profiler's, the root alone $(kept alone): it made a symbolizer ready that no child uses"
+[ "$(calls exits)" -gt "$(calls alone)" ] ||
+	fail_later "exits: the root whose children report keeps $(kept exits) of the profiler's, no more calls than the root alone ($(kept alone)): no symbolizer was made ready for its children"
+echo "ok: the root alone keeps $(kept alone) of the profiler's; with children that exec $(kept execs); with children that report at exit $(kept exits)"
 
 # exec, vfork + exec, posix_spawn, exec by an orphaned grandchild: the
 # leaf's own report.

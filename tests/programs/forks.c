@@ -20,14 +20,18 @@
  *   busy   8 threads allocate and map without pause while the main
  *          thread forks 10 children that allocate, map and return from
  *          main
+ *   alone, execs, exits
+ *          the root forks no child; three children in turn that run
+ *          `forks leaf keep` through fork and execv; three children
+ *          in turn that allocate and call exit
  *   leaf WHAT
  *          allocates, and checks that LD_PRELOAD is as its parent left
  *          it: unset, empty, or whatever it was (keep)
  * Every mode but leaf first makes the root's blocks and mapping, and
  * ends by allocating and freeing at the after-site.
  *
- * Each process prints "ROLE PID" on stdout (root, child, quick, leaf or
- * busy), so the test knows which report is whose; the root checks each
+ * Each process prints "ROLE PID" on stdout (root, child, quick, leaf,
+ * busy or exiter), so the test knows which report is whose; the root checks each
  * child's exit status.
  */
 #ifndef _GNU_SOURCE
@@ -38,6 +42,7 @@
 #include <sched.h>
 #include <spawn.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +187,33 @@ static int run_exec(const char *mode)
 	return 0;
 }
 
+/*
+ * A family of FAMILY_CHILDREN children, one after the other: each runs
+ * the leaf (@exec), or allocates and exits, writing a report at exit
+ * without an exec, as a shell's command substitution does.
+ */
+#define FAMILY_CHILDREN 3
+
+static int run_family(bool exec)
+{
+	for (int i = 0; i < FAMILY_CHILDREN; i++) {
+		pid_t pid;
+
+		if (exec) {
+			run_exec("exec");
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			say("exiter");
+			CHECK(malloc(444) != NULL, "malloc(444) failed"); /* EXPECT: none */
+			exit(CHECK_STATUS());
+		}
+		wait_for(pid, "the child that exits");
+	}
+	return 0;
+}
+
 /* The leaf's parent is gone before it starts: it descends from the root
  * all the same. */
 static int run_orphan(void)
@@ -284,8 +316,10 @@ int main(int argc, char **argv)
 		return run_leaf(argv[2]);
 	if (strcmp(mode, "fork") && strcmp(mode, "exec") && strcmp(mode, "vfork") &&
 	    strcmp(mode, "spawn") && strcmp(mode, "unset") && strcmp(mode, "empty") &&
-	    strcmp(mode, "orphan") && strcmp(mode, "busy")) {
-		CHECK(0, "usage: forks fork|exec|vfork|spawn|unset|empty|orphan|busy|leaf WHAT");
+	    strcmp(mode, "orphan") && strcmp(mode, "busy") && strcmp(mode, "alone") &&
+	    strcmp(mode, "execs") && strcmp(mode, "exits")) {
+		CHECK(0, "usage: forks fork|exec|vfork|spawn|unset|empty|orphan|busy|"
+			 "alone|execs|exits|leaf WHAT");
 		return CHECK_STATUS();
 	}
 	root_start();
@@ -295,7 +329,9 @@ int main(int argc, char **argv)
 		run_busy();
 	else if (!strcmp(mode, "orphan"))
 		run_orphan();
-	else
+	else if (!strcmp(mode, "execs") || !strcmp(mode, "exits"))
+		run_family(!strcmp(mode, "execs"));
+	else if (strcmp(mode, "alone"))
 		run_exec(mode);
 	after_site(0);
 	return CHECK_STATUS();
