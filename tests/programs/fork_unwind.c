@@ -13,11 +13,12 @@
  *   forks a child that exits at once: a fork made inside an unwind that
  *   the signal interrupted, or inside malloc.  The fork must not wait
  *   for the thread that makes it (with 15bfd64's wait it hung in every
- *   run), nor allocate there (preload/lifecycle.c:
- *   prepare_for_children).  The thread allocates until the handler has
- *   forked HANDLER_FORKS times: twenty rounds over the callers took less
- *   CPU time than the timer's first period in most runs, and no fork
- *   was made at all.
+ *   run).  (Its children call _exit, so no fork here makes the
+ *   symbolizer ready for them: tests/programs/forks.c's "handler"
+ *   checks that a fork in a handler does not.)  The thread allocates
+ *   until the handler has forked HANDLER_FORKS times: twenty rounds over
+ *   the callers took less CPU time than the timer's first period in
+ *   most runs, and no fork was made at all.
  * - "mmap": the same handler, while the thread maps, touches and unmaps
  *   4 MiB over and over: a fork made inside the program's own munmap,
  *   which the page map's lock guards (core/page_map.c).  Natively fork

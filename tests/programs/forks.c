@@ -24,6 +24,10 @@
  *          the root forks no child; three children in turn that run
  *          `forks leaf keep` through fork and execv; three children
  *          in turn that allocate and call exit
+ *   handler
+ *          the root forks a child that allocates and calls exit, then
+ *          raises SIGUSR1 and SIGUSR2 (handled on an alternate stack),
+ *          whose handler forks a child that calls _exit
  *   leaf WHAT
  *          allocates, and checks that LD_PRELOAD is as its parent left
  *          it: unset, empty, or whatever it was (keep)
@@ -40,6 +44,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -214,6 +219,46 @@ static int run_family(bool exec)
 	return 0;
 }
 
+static void fork_in_handler(int sig)
+{
+	int saved_errno = errno;
+	pid_t pid = fork();
+
+	(void)sig;
+	if (pid == 0)
+		_exit(0);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	errno = saved_errno;
+}
+
+/*
+ * A fork in a signal handler, once a child has reported at exit: a
+ * handler may interrupt malloc, so the fork must make nothing ready
+ * for its child there (preload/lifecycle.c: prepare_for_children).
+ */
+static int run_handler(void)
+{
+	static char alternate[64 << 10];
+	struct sigaction action = { .sa_handler = fork_in_handler };
+	stack_t stack = { .ss_sp = alternate, .ss_size = sizeof(alternate) };
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		say("exiter");
+		CHECK(malloc(444) != NULL, "malloc(444) failed"); /* EXPECT: none */
+		exit(CHECK_STATUS());
+	}
+	wait_for(pid, "the child that exits");
+	CHECK(sigaction(SIGUSR1, &action, NULL) == 0, "sigaction failed");
+	CHECK(raise(SIGUSR1) == 0, "raise failed");
+	action.sa_flags = SA_ONSTACK;
+	CHECK(sigaltstack(&stack, NULL) == 0 && sigaction(SIGUSR2, &action, NULL) == 0,
+	      "sigaltstack or sigaction failed");
+	CHECK(raise(SIGUSR2) == 0, "raise failed");
+	return 0;
+}
+
 /* The leaf's parent is gone before it starts: it descends from the root
  * all the same. */
 static int run_orphan(void)
@@ -317,9 +362,9 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "fork") && strcmp(mode, "exec") && strcmp(mode, "vfork") &&
 	    strcmp(mode, "spawn") && strcmp(mode, "unset") && strcmp(mode, "empty") &&
 	    strcmp(mode, "orphan") && strcmp(mode, "busy") && strcmp(mode, "alone") &&
-	    strcmp(mode, "execs") && strcmp(mode, "exits")) {
+	    strcmp(mode, "execs") && strcmp(mode, "exits") && strcmp(mode, "handler")) {
 		CHECK(0, "usage: forks fork|exec|vfork|spawn|unset|empty|orphan|busy|"
-			 "alone|execs|exits|leaf WHAT");
+			 "alone|execs|exits|handler|leaf WHAT");
 		return CHECK_STATUS();
 	}
 	root_start();
@@ -331,6 +376,8 @@ int main(int argc, char **argv)
 		run_orphan();
 	else if (!strcmp(mode, "execs") || !strcmp(mode, "exits"))
 		run_family(!strcmp(mode, "execs"));
+	else if (!strcmp(mode, "handler"))
+		run_handler();
 	else if (strcmp(mode, "alone"))
 		run_exec(mode);
 	after_site(0);
