@@ -5,7 +5,8 @@
  * the line of its last realloc, with the bytes it asked for, through
  * growth, shrinking, a move back into jemalloc, frees, the reuse of a
  * kept mapping, threads and a fork; its bytes survive every move;
- * errno is untouched by every realloc that succeeds;
+ * errno is untouched by every realloc that succeeds; a block grown a
+ * page at a time moves now and then, not at every realloc;
  * malloc_usable_size covers each request; mallinfo2 counts them as
  * glibc counts its mmapped blocks; and a freed one's pages are given
  * back by malloc_trim at the latest.  Natively, the same checks
@@ -116,7 +117,7 @@ int main(void)
 	struct mallinfo2 mi;
 	long resident;
 	size_t n;
-	int status;
+	int status, page_growth_moves = 0;
 	pid_t child;
 
 	/* Grown by doubling to 4 MiB: in place or moved, never copied. */
@@ -201,6 +202,26 @@ int main(void)
 		CHECK(intact(p, n, 7), "round %d: the grown buffer", round);
 		free(p);
 	}
+
+	/* Grown a page at a time from 256 KiB to 2 MiB, as perl grows its
+	 * stack of temporaries, with no kept mapping to grow into: for the
+	 * script, how many times it moved. */
+	(void)malloc_trim(0);
+	p = malloc(256 * KIB); /* EXPECT: 0 0 */
+	fill(p, 0, 256 * KIB, 8);
+	for (n = 256 * KIB; n < 2 * MIB; n += 4 * KIB) {
+		unsigned char *grown = realloc(p, n + 4 * KIB); /* EXPECT: 0 0 */
+
+		CHECK(grown, "realloc to %zu", n + 4 * KIB);
+		if (!grown)
+			return 1;
+		page_growth_moves += grown != p;
+		p = grown;
+		fill(p, n, n + 4 * KIB, 8);
+	}
+	CHECK(intact(p, n, 8), "the buffer grown a page at a time");
+	free(p);
+	printf("page_growth_moves %d\n", page_growth_moves);
 
 	/* A growth that cannot be had leaves the block as it was. */
 	errno = 0;
