@@ -2,7 +2,7 @@
  * Nanoseconds per malloc+free pair, for bench/run.
  *
  *   bench/micro [--ms MS | --pairs N] [--threads 1,2,4] [--sizes 16,256,65536,1048576]
- *               [--sites shared,per-thread] [--api malloc|new|aligned] [--burst N]
+ *               [--sites shared,per-thread] [--api malloc|new|aligned|page] [--burst N]
  *
  * For every (threads, call sites, size) cell, THREADS threads each
  * malloc a block, write its first byte and free it, over and over, for
@@ -13,7 +13,8 @@
  * --api new: C++'s operator new and sized delete (libstdc++'s, or the
  * profiler's) instead of malloc and free, at one call site ("shared"
  * cells only).  --api aligned: posix_memalign at 64 bytes' alignment
- * and free, at one call site ("shared" cells only).
+ * and free, at one call site ("shared" cells only); --api page, the
+ * same at a page's alignment (4096), as I/O buffers are.
  * --burst N: each thread mallocs N blocks, then frees them in the
  * order it made them, and counts N pairs: longer bursts than a thread
  * cache keeps (a tree built and then freed, as xmllint's and python3's
@@ -61,7 +62,7 @@ struct worker {
 static pthread_barrier_t start_line;
 static volatile int stop_flag;
 static uint64_t fixed_pairs;	/* --pairs: each thread's pairs, else 0 */
-static enum { API_MALLOC, API_NEW, API_ALIGNED } api;
+static enum { API_MALLOC, API_NEW, API_ALIGNED, API_PAGE } api;
 static unsigned int burst = 1;	/* --burst: blocks live at once, <= MAX_BURST */
 #define MAX_BURST 1000000
 
@@ -82,7 +83,7 @@ static __attribute__((noinline)) void *aligned_site(size_t size)
 {
 	void *p = NULL;
 
-	if (posix_memalign(&p, 64, size) != 0)
+	if (posix_memalign(&p, api == API_PAGE ? 4096 : 64, size) != 0)
 		p = NULL;
 	__asm__ volatile("# bench aligned site" : "+r"(p));
 	return p;
@@ -106,7 +107,7 @@ static inline void pair(bench_site_fn site, size_t size)
 		_ZdlPvm(p, size);
 		return;
 	}
-	p = api == API_ALIGNED ? aligned_site(size) : site(size, malloc);
+	p = api == API_ALIGNED || api == API_PAGE ? aligned_site(size) : site(size, malloc);
 	if (!p) {
 		perror("micro: allocation");
 		exit(1);
@@ -256,9 +257,10 @@ int main(int argc, char **argv)
 			per_thread = strstr(v, "per-thread") != NULL;
 		} else if (!strcmp(argv[i], "--api") &&
 			   (!strcmp(v, "malloc") || !strcmp(v, "new") ||
-			    !strcmp(v, "aligned"))) {
+			    !strcmp(v, "aligned") || !strcmp(v, "page"))) {
 			api = !strcmp(v, "new") ? API_NEW :
-			      !strcmp(v, "aligned") ? API_ALIGNED : API_MALLOC;
+			      !strcmp(v, "aligned") ? API_ALIGNED :
+			      !strcmp(v, "page") ? API_PAGE : API_MALLOC;
 		} else if (!strcmp(argv[i], "--burst")) {
 			long n[MAX_LIST];
 
@@ -270,7 +272,7 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: micro [--ms MS | --pairs N] [--threads LIST] "
 				"[--sizes LIST] [--sites shared,per-thread] "
-				"[--api malloc|new|aligned] [--burst N]\n");
+				"[--api malloc|new|aligned|page] [--burst N]\n");
 			return 2;
 		}
 		i++;
