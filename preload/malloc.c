@@ -79,6 +79,10 @@ EXPORT void *memalign(size_t align, size_t size)
 
 EXPORT void *valloc(size_t size)
 {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (core_align_takes_fast_path(page))
+		return core_memalign_inline(page, size, CALLER);
 	return malloc_api_valloc(size, CALLER);
 }
 

@@ -23,7 +23,7 @@
 
 /* Blocks that stay allocated until exit, so the compiler and the reader
  * both see that they are deliberately leaked. */
-static void *leaked[64];
+static void *leaked[128];
 static int nleaked;
 
 /* Sizes the compiler cannot see, so it neither warns nor folds. */
@@ -231,6 +231,16 @@ static void test_aligned(void)
 		p = aligned_alloc(32, 8); /* EXPECT: 0 0 */
 		CHECK(p != NULL && is_aligned(p, 32), "aligned_alloc(32, 8) #%d = %p", i, p);
 		free(p);
+		/* A page: the 8 KiB class, whose blocks lie at pages; the
+		 * block just freed of that class serves it again. */
+		free(malloc(8000)); /* EXPECT: 0 0 */
+		p = aligned_alloc(page, 6000 + i); /* EXPECT: 24006 4 */
+		CHECK(p != NULL && is_aligned(p, page), "aligned_alloc(page, %d) #%d = %p", 6000 + i,
+		      i, p);
+		leak(p);
+		p = valloc(100); /* EXPECT: 400 4 */
+		CHECK(p != NULL && is_aligned(p, page), "valloc(100) #%d = %p", i, p);
+		leak(p);
 	}
 
 	p = aligned_alloc(256, 512); /* EXPECT: 512 1 */
