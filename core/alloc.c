@@ -1647,6 +1647,12 @@ void core_run_deferred_signal(void)
 
 size_t core_usable_size(void *ptr)
 {
+	/* A small block's page has a small entry, which only pages of
+	 * jemalloc's have: its class, with one lookup of the page. */
+	size_t usable = allocator_pages_entry_usable(allocator_pages_small_entry(ptr));
+
+	if (likely(usable))
+		return usable;
 	if (!ptr)
 		return 0;
 	if (unlikely(!block_is_ours(ptr)))
