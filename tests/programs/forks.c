@@ -35,8 +35,8 @@
  * ends by allocating and freeing at the after-site.
  *
  * Each process prints "ROLE PID" on stdout (root, child, quick, leaf,
- * busy or exiter), so the test knows which report is whose; the root checks each
- * child's exit status.
+ * busy or exiter), so the test knows which report is whose; the root
+ * checks each child's exit status.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -192,29 +192,31 @@ static int run_exec(const char *mode)
 	return 0;
 }
 
-/*
- * A family of FAMILY_CHILDREN children, one after the other: each runs
- * the leaf (@exec), or allocates and exits, writing a report at exit
- * without an exec, as a shell's command substitution does.
- */
+/* A child that allocates and exits, writing a report at exit without
+ * an exec, as a shell's command substitution does; waited for. */
+static void run_exiter(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		say("exiter");
+		CHECK(malloc(444) != NULL, "malloc(444) failed"); /* EXPECT: none */
+		exit(CHECK_STATUS());
+	}
+	wait_for(pid, "the child that exits");
+}
+
+/* A family of FAMILY_CHILDREN children, one after the other: each runs
+ * the leaf (@exec), or is an exiter. */
 #define FAMILY_CHILDREN 3
 
 static int run_family(bool exec)
 {
 	for (int i = 0; i < FAMILY_CHILDREN; i++) {
-		pid_t pid;
-
-		if (exec) {
+		if (exec)
 			run_exec("exec");
-			continue;
-		}
-		pid = fork();
-		if (pid == 0) {
-			say("exiter");
-			CHECK(malloc(444) != NULL, "malloc(444) failed"); /* EXPECT: none */
-			exit(CHECK_STATUS());
-		}
-		wait_for(pid, "the child that exits");
+		else
+			run_exiter();
 	}
 	return 0;
 }
@@ -242,14 +244,8 @@ static int run_handler(void)
 	static char alternate[64 << 10];
 	struct sigaction action = { .sa_handler = fork_in_handler };
 	stack_t stack = { .ss_sp = alternate, .ss_size = sizeof(alternate) };
-	pid_t pid = fork();
 
-	if (pid == 0) {
-		say("exiter");
-		CHECK(malloc(444) != NULL, "malloc(444) failed"); /* EXPECT: none */
-		exit(CHECK_STATUS());
-	}
-	wait_for(pid, "the child that exits");
+	run_exiter();
 	CHECK(sigaction(SIGUSR1, &action, NULL) == 0, "sigaction failed");
 	CHECK(raise(SIGUSR1) == 0, "raise failed");
 	action.sa_flags = SA_ONSTACK;
