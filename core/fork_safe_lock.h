@@ -15,6 +15,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 
 struct fork_safe_hold {
 	sigset_t saved;		/* the thread's mask before the lock */
@@ -27,6 +28,20 @@ static inline void fork_safe_lock(pthread_mutex_t *lock, struct fork_safe_hold *
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &hold->saved);
 	pthread_mutex_lock(lock);
+}
+
+/* fork_safe_lock where the lock is free; false, with the mask as it
+ * was, where it is held. */
+static inline bool fork_safe_trylock(pthread_mutex_t *lock, struct fork_safe_hold *hold)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &hold->saved);
+	if (pthread_mutex_trylock(lock) == 0)
+		return true;
+	pthread_sigmask(SIG_SETMASK, &hold->saved, NULL);
+	return false;
 }
 
 static inline void fork_safe_unlock(pthread_mutex_t *lock, const struct fork_safe_hold *hold)

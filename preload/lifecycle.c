@@ -254,7 +254,7 @@ static void prepare_for_children(void)
 {
 	static atomic_int failed_tries;
 	struct fork_family *family = atomic_load_explicit(&own_family, memory_order_acquire);
-	sigset_t all, saved;
+	struct fork_safe_hold hold;
 
 	if (!reports_enabled)
 		return;
@@ -282,15 +282,12 @@ static void prepare_for_children(void)
 		atomic_fetch_add_explicit(&failed_tries, 1, memory_order_relaxed);
 		return;
 	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &saved);
-	if (pthread_mutex_trylock(&report_lock) == 0) {
+	if (fork_safe_trylock(&report_lock, &hold)) {
 		core_internal_enter();
 		profiler_stack_run(prepare_locked, NULL);
 		core_internal_leave();
-		pthread_mutex_unlock(&report_lock);
+		fork_safe_unlock(&report_lock, &hold);
 	}
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 /*
