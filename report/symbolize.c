@@ -708,13 +708,15 @@ struct symbolizer *symbolizer_open(void)
 	struct symbolizer *sym = prepared;
 
 	if (sym) {
+		unsigned long long generation = loader_generation();
+
 		__atomic_store_n(&prepared, NULL, __ATOMIC_RELAXED);
 		/* Its list of modules holds while the loader's has not
 		 * changed; the answers read, which go by build-id, hold
 		 * whatever the list. */
-		if (!sym->loaded_generation || sym->loaded_generation != loader_generation()) {
+		if (!generation || sym->loaded_generation != generation) {
 			loaded_modules_free(sym->loaded);
-			sym->loaded_generation = loader_generation();
+			sym->loaded_generation = generation;
 			sym->loaded = loaded_modules_list();
 		}
 		sym->last_loaded = NULL;
