@@ -323,19 +323,26 @@ static inline uint32_t codetag_caller_word(uint32_t site_word, uintptr_t site,
  * Through the tag (codetag_caller_at) a routed malloc took 7
  * instructions more, and the tag's line.  A helper's way (charge_via)
  * is the tag's alone.  A new site's empty slot is not read: another
- * thread may have given it to another site since.
+ * thread may have given it to another site since.  Where a wrapper's
+ * caller lies goes to *@wrapper_caller_at (a helper's leaves it alone),
+ * for the walk on past wrappers called by wrappers.
  */
 static inline uint32_t codetag_caller_word_at_slot(const struct codetag_slot *slot,
 						   uint32_t site_word, uintptr_t site,
-						   uintptr_t caller_sp)
+						   uintptr_t caller_sp,
+						   uintptr_t *wrapper_caller_at)
 {
 	int32_t offset;
 
 	if (__builtin_expect(!site_word, 0))
 		return 0;
 	offset = atomic_load_explicit(&slot->charge_offset, memory_order_relaxed);
-	if (__builtin_expect(offset > 0, 1))
-		return codetag_site_word_small(*(const uintptr_t *)(caller_sp + (uintptr_t)offset));
+	if (__builtin_expect(offset > 0, 1)) {
+		uintptr_t at = caller_sp + (uintptr_t)offset;
+
+		*wrapper_caller_at = at;
+		return codetag_site_word_small(*(const uintptr_t *)at);
+	}
 	return codetag_caller_word(site_word, site, caller_sp);
 }
 
@@ -362,25 +369,36 @@ static inline uint32_t codetag_caller_word_at_slot(const struct codetag_slot *sl
  */
 #define CODETAG_WRAPPER_CHAIN 16
 
-static inline uint32_t codetag_charged_past_wrappers(uintptr_t caller, uintptr_t caller_sp)
+/*
+ * The chain from a caller already looked up: @word, the small slot word
+ * of the return address that lies at @at (0: not in the array), found
+ * in @slot.  The way past each wrapper is its slot's copy of
+ * charge_offset, on the line just probed, not the tag's.
+ */
+static inline uint32_t codetag_charged_from(uint32_t word, const struct codetag_slot *slot,
+					    uintptr_t at)
 {
-	for (unsigned int frame = 0; frame < CODETAG_WRAPPER_CHAIN; frame++) {
-		uint32_t word = codetag_site_word_small(caller);
+	for (unsigned int frame = 1;; frame++) {
 		int32_t offset;
 
 		if (word & CODETAG_SLOT_SELF)
 			return word - CODETAG_SLOT_SELF;
 		if (!word)
 			return 0;
-		offset = __atomic_load_n(&codetag_tags[word & CODETAG_SLOT_INDEX].ct.charge_offset,
-					 __ATOMIC_RELAXED);
-		if (offset <= 0)
+		offset = atomic_load_explicit(&slot->charge_offset, memory_order_relaxed);
+		if (offset <= 0 || frame == CODETAG_WRAPPER_CHAIN)
 			return 0;
-		caller_sp += (uintptr_t)offset;
-		caller = *(const uintptr_t *)caller_sp;
-		caller_sp += sizeof(uintptr_t);
+		at += sizeof(uintptr_t) + (uintptr_t)offset;
+		word = codetag_site_word_small_at(*(const uintptr_t *)at, &slot);
 	}
-	return 0;
+}
+
+static inline uint32_t codetag_charged_past_wrappers(uintptr_t caller, uintptr_t caller_sp)
+{
+	const struct codetag_slot *slot;
+	uint32_t word = codetag_site_word_small_at(caller, &slot);
+
+	return codetag_charged_from(word, slot, caller_sp - sizeof(uintptr_t));
 }
 
 /* The tag an allocation at the routed site @site is charged to, as

@@ -205,6 +205,7 @@ static void test_charge_offset_copy(void)
 	uintptr_t stack[8] = { 0 };
 	uintptr_t caller_sp = (uintptr_t)&stack[1];
 	const struct codetag_slot *slot = NULL;
+	uintptr_t at = 0;
 	uint32_t wrapper_word = codetag_site_word(wrapper);
 	uint32_t caller_word = codetag_site_word(caller);
 	uint32_t index = wrapper_word & CODETAG_SLOT_INDEX;
@@ -217,13 +218,58 @@ static void test_charge_offset_copy(void)
 	CHECK_EQ_INT((int64_t)codetag_site_word_small_at(wrapper, &slot), (int64_t)wrapper_word);
 	if (!CHECK(slot != NULL))
 		return;
-	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp), 0);
+	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp, &at), 0);
+	CHECK_EQ_INT((int64_t)at, 0);
 	codetag_publish_charge_offset(index, wrapper, 24);
 	CHECK_EQ_INT(atomic_load(&slot->charge_offset), 24);
-	CHECK_EQ_INT((int64_t)codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp),
+	CHECK_EQ_INT((int64_t)codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp,
+							   &at),
 		     (int64_t)caller_word);
+	/* Where the caller lies, for the walk past wrappers called by
+	 * wrappers (core_malloc_past_wrapper). */
+	CHECK_EQ_INT((int64_t)at, (int64_t)(caller_sp + 24));
 	codetag_publish_charge_offset(index, wrapper, 0);
-	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp), 0);
+	CHECK_EQ_INT(codetag_caller_word_at_slot(slot, wrapper_word, wrapper, caller_sp, &at), 0);
+}
+
+/*
+ * Wrappers called by wrappers (codetag_charged_past_wrappers): from a
+ * wrapper's caller, by each wrapper's small slot copy of charge_offset,
+ * up to a charged site, whose tag is the answer; 0 where the way ends
+ * at a site that is neither.  As libstdc++'s _M_append calls
+ * _M_mutate, which calls operator new.
+ */
+static void test_wrapper_chain(void)
+{
+	uintptr_t inner = SITE(900003), outer = SITE(900004), charged = SITE(900005);
+	uint32_t inner_word = codetag_site_word(inner), outer_word = codetag_site_word(outer);
+	uint32_t charged_word = codetag_site_word(charged);
+	uint32_t charged_index = charged_word & CODETAG_SLOT_INDEX;
+	uintptr_t stack[8] = { 0 };
+
+	/* inner's return address at stack[0]; its frame's 16 bytes, then
+	 * outer's at stack[3]; 8 bytes, then the charged site's at
+	 * stack[5]. */
+	stack[0] = inner;
+	stack[3] = outer;
+	stack[5] = charged;
+	CHECK(inner_word != 0 && outer_word != 0 && charged_word != 0);
+	CHECK_EQ_INT(codetag_charged_past_wrappers(inner, (uintptr_t)&stack[1]), 0);
+	codetag_publish_charge_offset(inner_word & CODETAG_SLOT_INDEX, inner, 16);
+	codetag_publish_charge_offset(outer_word & CODETAG_SLOT_INDEX, outer, 8);
+	/* The charged site is no charged one yet: the way ends there. */
+	CHECK_EQ_INT(codetag_charged_past_wrappers(inner, (uintptr_t)&stack[1]), 0);
+	__atomic_store_n(&codetag_tag(charged_index)->ct.route, CODETAG_ROUTE_SELF,
+			 __ATOMIC_RELAXED);
+	codetag_publish_route(charged_index);
+	CHECK_EQ_INT(codetag_charged_past_wrappers(inner, (uintptr_t)&stack[1]),
+		     (int64_t)charged_index);
+	/* From outer, one wrapper fewer. */
+	CHECK_EQ_INT(codetag_charged_past_wrappers(outer, (uintptr_t)&stack[4]),
+		     (int64_t)charged_index);
+	/* Where a wrapper's way is gone, so is the answer. */
+	codetag_publish_charge_offset(outer_word & CODETAG_SLOT_INDEX, outer, 0);
+	CHECK_EQ_INT(codetag_charged_past_wrappers(inner, (uintptr_t)&stack[1]), 0);
 }
 
 /*
@@ -1230,6 +1276,7 @@ int main(void)
 	test_zero_and_alignment();
 	test_accounting();
 	test_charge_offset_copy();
+	test_wrapper_chain();
 	test_block_tag_sizes();
 	test_page_slots();
 	test_page_reuse();
