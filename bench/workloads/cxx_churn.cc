@@ -11,6 +11,10 @@
  *   4  N std::ostringstreams
  *   5  a std::deque of strings, 5,000 kept, N pushed
  *   6  a std::list of N longs, sorted
+ *   7  N std::strings of 47 characters, each grown by two appends and
+ *      dropped: three news a string through libstdc++'s wrappers that
+ *      call wrappers (_M_construct or _M_mutate, then _M_create), each
+ *      block freed before the next is asked for
  *
  *   g++ -O2 -o cxx_churn cxx_churn.cc && ./cxx_churn MODE N
  */
@@ -88,8 +92,17 @@ int main(int argc, char **argv)
 		sum = l.size();
 		break;
 	}
+	case 7:
+		for (long i = 0; i < n; i++) {
+			std::string s("a string of some length, past the small buffer");
+
+			s.append(40, 'x');
+			s.append(90, 'y');
+			sum += s.size();
+		}
+		break;
 	default:
-		std::fprintf(stderr, "usage: cxx_churn MODE N (MODE 1 to 6)\n");
+		std::fprintf(stderr, "usage: cxx_churn MODE N (MODE 1 to 7)\n");
 		return 2;
 	}
 	std::printf("%lu\n", sum);
