@@ -496,6 +496,11 @@ static bool writer_room(struct cache_writer *w, size_t len)
 	return !w->failed;
 }
 
+void cache_writer_abandon(struct cache_writer *w)
+{
+	w->failed = true;
+}
+
 void cache_writer_put(struct cache_writer *w, const char *text, size_t len)
 {
 	if (!writer_room(w, len))

@@ -149,6 +149,9 @@ void cache_writer_printf(struct cache_writer *w, const char *fmt, ...)
 void cache_writer_put(struct cache_writer *w, const char *text, size_t len);
 void cache_writer_put_hex(struct cache_writer *w, uint64_t value);
 void cache_writer_put_unsigned(struct cache_writer *w, uint64_t value);
+/* Marks @w failed, so that finish removes its temporary file: for a
+ * writer whose content could not be made whole. */
+void cache_writer_abandon(struct cache_writer *w);
 /* Puts the file in place if every write succeeded, else removes the
  * temporary file; frees @w.  Concurrent writers of one name: the last
  * rename wins. */

@@ -52,6 +52,8 @@
 #include "core/snapshot.h"
 #include "core/address_sort.h"
 #include "report/demangle.h"
+#include "report/cache_dir.h"
+#include "report/debug_inflate.h"
 #include "report/format.h"
 #include "report/loaded_modules.h"
 #include "report/site_cache.h"
@@ -640,11 +642,65 @@ static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
 	return symbol_choose(near, n, pc);
 }
 
-/* Opens @dir/@name read-only; on success *@path is a malloc'd copy of
- * the path, which libdwfl frees. */
+/* @fd, a debug file just opened, or its plain copy where its sections
+ * are compressed (debug_inflate.h), found or made in the caches'
+ * folder; *@path names the one returned. */
+static int plain_debuginfo(int fd, const unsigned char *build_id, int len, char **path)
+{
+	int dir;
+
+	if (len <= 0 || len > LOADED_MODULE_BUILD_ID_MAX ||
+	    (dir = cache_dir_open(cache_setting)) < 0)
+		return fd;
+	fd = debug_inflate_open(fd, dir, build_id, (size_t)len, path);
+	close(dir);
+	return fd;
+}
+
+/*
+ * The plain copy of the module's debug file under
+ * /usr/lib/debug/.build-id where that file's sections are compressed,
+ * else -1.  Asked before libdwfl's own lookup by build-id, which opens
+ * the file it finds as the module's debug ELF, after which a
+ * descriptor returned is not read: the copy must be found first.  Only
+ * for the module's own debug file (@file_name its main file), not for
+ * an alternate (dwz) file, which libdwfl asks for with the debug
+ * file's name.
+ */
+static int copy_by_build_id(Dwfl_Module *mod, const char *file_name, char **path)
+{
+	const unsigned char *bits;
+	const char *mainfile = NULL;
+	char debug_path[sizeof("/usr/lib/debug/.build-id/") + 2 * LOADED_MODULE_BUILD_ID_MAX + 8];
+	char hex[2 * LOADED_MODULE_BUILD_ID_MAX + 1];
+	char *found = NULL;
+	GElf_Addr vaddr;
+	int len, fd, plain;
+
+	dw.dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, NULL);
+	if (!file_name || !mainfile || strcmp(file_name, mainfile) != 0 ||
+	    (len = dw.dwfl_module_build_id(mod, &bits, &vaddr)) < 2 ||
+	    len > LOADED_MODULE_BUILD_ID_MAX)
+		return -1;
+	cache_dir_hex(hex, bits, (size_t)len);
+	snprintf(debug_path, sizeof(debug_path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hex,
+		 hex + 2);
+	if ((fd = open(debug_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	plain = plain_debuginfo(fd, bits, len, &found);
+	if (plain == fd) {
+		/* Not compressed, or no copy: libdwfl's lookup opens it. */
+		close(fd);
+		return -1;
+	}
+	*path = found;
+	return plain;
+}
+
 /*
  * Separate debug info: by build-id under /usr/lib/debug/.build-id, then
- * by .gnu_debuglink where debuglink_candidate says (loaded_modules.h).
+ * by .gnu_debuglink where debuglink_candidate says (loaded_modules.h);
+ * a plain copy where its sections are compressed.
  * dwfl_standard_find_debuginfo would do the same and then ask
  * debuginfod, which we must not.
  */
@@ -653,9 +709,13 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
+	const unsigned char *bits;
 	char path[PATH_MAX];
+	GElf_Addr vaddr;
 	int fd, got;
 
+	if ((fd = copy_by_build_id(mod, file_name, debuginfo_file_name)) >= 0)
+		return fd;
 	fd = dw.dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
 					     file_name, debuglink_file,
 					     debuglink_crc, debuginfo_file_name);
@@ -665,10 +725,18 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 				debuglink_file, path, sizeof(path))) >= 0; which++) {
 		if (!got || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		if ((*debuginfo_file_name = strdup(path)))
-			return fd;
-		close(fd);
-		return -1;
+		if (!(*debuginfo_file_name = strdup(path))) {
+			close(fd);
+			return -1;
+		}
+		/* An alternate (dwz) file is asked for with a CRC of 0; a
+		 * module's own debug file may be compressed. */
+		if (debuglink_crc) {
+			int len = dw.dwfl_module_build_id(mod, &bits, &vaddr);
+
+			fd = plain_debuginfo(fd, bits, len, debuginfo_file_name);
+		}
+		return fd;
 	}
 	return -1;
 }
