@@ -14,8 +14,14 @@
 #ifndef ALLOCINFO_REPORT_FILE_WRITE_H
 #define ALLOCINFO_REPORT_FILE_WRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 int file_write_all(int fd, const void *buf, size_t len);
+
+/* All @len bytes at @offset in @fd (a short read is read on); false if
+ * the file ends first or a read fails. */
+bool file_read_at(int fd, void *buf, size_t len, uint64_t offset);
 
 #endif

@@ -16,6 +16,7 @@
 #include "core/alloc.h"
 #include "core/address_sort.h"
 #include "report/cache_dir.h"
+#include "report/file_write.h"
 
 size_t loaded_module_build_id(const struct dl_phdr_info *info,
 			      unsigned char *out, size_t max)
@@ -204,13 +205,6 @@ int debuglink_candidate(unsigned int which, const char *file, const char *link,
 	return 1;
 }
 
-static bool read_at(int fd, void *buf, size_t len, uint64_t offset)
-{
-	ssize_t n = pread(fd, buf, len, (off_t)offset);
-
-	return n >= 0 && (size_t)n == len;
-}
-
 /*
  * What @path's section headers say: whether it has debug sections, and
  * its .gnu_debuglink name into @link (empty: none).  False when the file
@@ -228,16 +222,16 @@ static bool read_sections(const char *path, bool *has_debug, char *link, size_t 
 	link[0] = '\0';
 	if (fd < 0)
 		return false;
-	if (!read_at(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	if (!file_read_at(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
 	    eh.e_shentsize != sizeof(*sh) || !eh.e_shnum || eh.e_shstrndx >= eh.e_shnum)
 		goto out;
 	sh = core_internal_alloc(eh.e_shnum * sizeof(*sh));
-	if (!sh || !read_at(fd, sh, eh.e_shnum * sizeof(*sh), eh.e_shoff) ||
+	if (!sh || !file_read_at(fd, sh, eh.e_shnum * sizeof(*sh), eh.e_shoff) ||
 	    sh[eh.e_shstrndx].sh_size > (1u << 20))
 		goto out;
 	names = core_internal_alloc(sh[eh.e_shstrndx].sh_size + 1);
-	if (!names || !read_at(fd, names, sh[eh.e_shstrndx].sh_size,
+	if (!names || !file_read_at(fd, names, sh[eh.e_shstrndx].sh_size,
 			       sh[eh.e_shstrndx].sh_offset))
 		goto out;
 	names[sh[eh.e_shstrndx].sh_size] = '\0';
@@ -252,7 +246,7 @@ static bool read_sections(const char *path, bool *has_debug, char *link, size_t 
 		if (!strcmp(name, ".gnu_debuglink") && sh[i].sh_type != SHT_NOBITS) {
 			size_t n = sh[i].sh_size < link_size - 1 ? sh[i].sh_size : link_size - 1;
 
-			if (!read_at(fd, link, n, sh[i].sh_offset))
+			if (!file_read_at(fd, link, n, sh[i].sh_offset))
 				goto out;
 			link[n] = '\0';
 			/* A name with a slash is not one libdwfl looks for
