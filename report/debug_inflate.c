@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "report/cache_dir.h"
+#include "report/file_write.h"
 #include "report/loaded_modules.h"
 
 /* zlib's functions, from the copy libdw loaded: none is linked, so that
@@ -41,22 +42,6 @@ static bool zlib_functions(struct zlib_functions *z)
 	*(void **)&z->version = dlsym(h, "zlibVersion");
 	dlclose(h);
 	return z->inflate_init && z->inflate && z->inflate_end && z->version;
-}
-
-static bool read_at(int fd, void *buf, size_t len, uint64_t offset)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(offset + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		done += (size_t)n;
-	}
-	return true;
 }
 
 /* The debug file's headers, and where each section goes in the copy:
@@ -85,7 +70,7 @@ static bool read_layout(int fd, uint64_t file_size, struct layout *l)
 	Elf64_Ehdr *e = &l->ehdr;
 	uint64_t at;
 
-	if (!read_at(fd, e, sizeof(*e), 0) || memcmp(e->e_ident, ELFMAG, SELFMAG) != 0 ||
+	if (!file_read_at(fd, e, sizeof(*e), 0) || memcmp(e->e_ident, ELFMAG, SELFMAG) != 0 ||
 	    e->e_ident[EI_CLASS] != ELFCLASS64 || e->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    e->e_ehsize != sizeof(Elf64_Ehdr) ||
 	    e->e_shentsize != sizeof(Elf64_Shdr) || e->e_shnum == 0 ||
@@ -100,7 +85,7 @@ static bool read_layout(int fd, uint64_t file_size, struct layout *l)
 	l->from_size = core_internal_calloc(e->e_shnum, sizeof(*l->from_size));
 	l->inflate = core_internal_calloc(e->e_shnum, sizeof(*l->inflate));
 	if (!l->shdrs || !l->from || !l->from_size || !l->inflate ||
-	    !read_at(fd, l->shdrs, e->e_shnum * sizeof(Elf64_Shdr), e->e_shoff))
+	    !file_read_at(fd, l->shdrs, e->e_shnum * sizeof(Elf64_Shdr), e->e_shoff))
 		return false;
 	at = sizeof(Elf64_Ehdr) + (uint64_t)e->e_phnum * sizeof(Elf64_Phdr);
 	for (unsigned int i = 0; i < e->e_shnum; i++) {
@@ -117,7 +102,7 @@ static bool read_layout(int fd, uint64_t file_size, struct layout *l)
 		if (s->sh_flags & SHF_COMPRESSED) {
 			Elf64_Chdr ch;
 
-			if (s->sh_size < sizeof(ch) || !read_at(fd, &ch, sizeof(ch), s->sh_offset) ||
+			if (s->sh_size < sizeof(ch) || !file_read_at(fd, &ch, sizeof(ch), s->sh_offset) ||
 			    ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > DEBUG_INFLATE_MAX)
 				return false;
 			l->compressed = l->inflate[i] = true;
@@ -170,7 +155,7 @@ static bool copy_plain(struct cache_writer *w, int fd, char *in, uint64_t from, 
 	while (len) {
 		size_t k = len < CHUNK ? (size_t)len : CHUNK;
 
-		if (!read_at(fd, in, k, from))
+		if (!file_read_at(fd, in, k, from))
 			return false;
 		cache_writer_put(w, in, k);
 		from += k;
@@ -197,7 +182,7 @@ static bool copy_inflated(struct cache_writer *w, const struct zlib_functions *z
 		if (!z.avail_in && len) {
 			size_t k = len < CHUNK ? (size_t)len : CHUNK;
 
-			if (!read_at(fd, in, k, from))
+			if (!file_read_at(fd, in, k, from))
 				break;
 			z.next_in = (Bytef *)in;
 			z.avail_in = (uInt)k;
@@ -235,7 +220,7 @@ static bool has_build_id(int fd, const struct layout *l, const unsigned char *bu
 		size_t at = 0, size = (size_t)l->from_size[i];
 
 		if (s->sh_type != SHT_NOTE || l->inflate[i] || size > sizeof(note) ||
-		    !read_at(fd, note, size, l->from[i]))
+		    !file_read_at(fd, note, size, l->from[i]))
 			continue;
 		while (at + sizeof(Elf64_Nhdr) <= size) {
 			Elf64_Nhdr n;
@@ -313,9 +298,9 @@ static int open_copy(int dir_fd, const char *name, const struct layout *l)
 		return -1;
 	same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
 	       (uint64_t)st.st_size == l->total &&
-	       read_at(fd, &ehdr, sizeof(ehdr), 0) && memcmp(&ehdr, &l->ehdr, sizeof(ehdr)) == 0 &&
+	       file_read_at(fd, &ehdr, sizeof(ehdr), 0) && memcmp(&ehdr, &l->ehdr, sizeof(ehdr)) == 0 &&
 	       (shdrs = core_internal_alloc(table)) &&
-	       read_at(fd, shdrs, table, l->ehdr.e_shoff) && memcmp(shdrs, l->shdrs, table) == 0;
+	       file_read_at(fd, shdrs, table, l->ehdr.e_shoff) && memcmp(shdrs, l->shdrs, table) == 0;
 	core_internal_free(shdrs);
 	if (!same) {
 		close(fd);
@@ -324,32 +309,12 @@ static int open_copy(int dir_fd, const char *name, const struct layout *l)
 	return fd;
 }
 
-/* The path of @name in the folder @dir_fd, malloc'd; NULL if unknown. */
-static char *path_in(int dir_fd, const char *name)
-{
-	char link[64], dir[PATH_MAX], *path;
-	ssize_t n;
-	size_t len;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dir_fd);
-	n = readlink(link, dir, sizeof(dir) - 1);
-	if (n <= 0)
-		return NULL;
-	dir[n] = '\0';
-	len = (size_t)n + 1 + strlen(name) + 1;
-	path = malloc(len);
-	if (path)
-		snprintf(path, len, "%s/%s", dir, name);
-	return path;
-}
-
-int debug_inflate_open(int fd, int dir_fd, const unsigned char *build_id, size_t len,
-		       char **path)
+int debug_inflate_open(int fd, int dir_fd, const unsigned char *build_id, size_t len)
 {
 	struct zlib_functions zf;
 	struct layout l;
 	struct stat st;
-	char name[NAME_MAX + 1], hex[2 * LOADED_MODULE_BUILD_ID_MAX + 1], *copy_path;
+	char name[NAME_MAX + 1], hex[2 * LOADED_MODULE_BUILD_ID_MAX + 1];
 	int copy = -1;
 
 	memset(&l, 0, sizeof(l));
@@ -363,16 +328,8 @@ int debug_inflate_open(int fd, int dir_fd, const unsigned char *build_id, size_t
 	copy = open_copy(dir_fd, name, &l);
 	if (copy < 0 && zlib_functions(&zf) && write_copy(fd, &l, &zf, dir_fd, name))
 		copy = open_copy(dir_fd, name, &l);
-	if (copy < 0)
-		goto out;
-	if (!(copy_path = path_in(dir_fd, name))) {
-		close(copy);
-		copy = -1;
-		goto out;
-	}
-	free(*path);
-	*path = copy_path;
-	close(fd);
+	if (copy >= 0)
+		close(fd);
 out:
 	free_layout(&l);
 	return copy >= 0 ? copy : fd;

@@ -32,12 +32,12 @@
 /*
  * For the debug file open at @fd, of the module whose build-id is the
  * @len bytes at @build_id: @fd itself if none of its sections is
- * compressed, its build-id note is not that one, or no copy can be had;
- * else a descriptor of the plain copy in the folder @dir_fd (made now
- * if need be), @fd closed, and *@path a malloc'd copy of the copy's
- * path (the old *@path freed).
+ * compressed, its build-id note is not that one (an alternate dwz
+ * file's, say), or no copy can be had; else a descriptor of the plain
+ * copy in the folder @dir_fd (made now if need be), and @fd closed.
+ * libdwfl keeps the debug file's own name for it: an alternate file's
+ * relative link resolves from where the debug file lies.
  */
-int debug_inflate_open(int fd, int dir_fd, const unsigned char *build_id, size_t len,
-		       char **path);
+int debug_inflate_open(int fd, int dir_fd, const unsigned char *build_id, size_t len);
 
 #endif

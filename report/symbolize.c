@@ -644,15 +644,15 @@ static const char *symbol_name(struct symbolizer *sym, Dwfl_Module *mod,
 
 /* @fd, a debug file just opened, or its plain copy where its sections
  * are compressed (debug_inflate.h), found or made in the caches'
- * folder; *@path names the one returned. */
-static int plain_debuginfo(int fd, const unsigned char *build_id, int len, char **path)
+ * folder. */
+static int plain_debuginfo(int fd, const unsigned char *build_id, int len)
 {
 	int dir;
 
 	if (len <= 0 || len > LOADED_MODULE_BUILD_ID_MAX ||
 	    (dir = cache_dir_open(cache_setting)) < 0)
 		return fd;
-	fd = debug_inflate_open(fd, dir, build_id, (size_t)len, path);
+	fd = debug_inflate_open(fd, dir, build_id, (size_t)len);
 	close(dir);
 	return fd;
 }
@@ -673,7 +673,6 @@ static int copy_by_build_id(Dwfl_Module *mod, const char *file_name, char **path
 	const char *mainfile = NULL;
 	char debug_path[sizeof("/usr/lib/debug/.build-id/") + 2 * LOADED_MODULE_BUILD_ID_MAX + 8];
 	char hex[2 * LOADED_MODULE_BUILD_ID_MAX + 1];
-	char *found = NULL;
 	GElf_Addr vaddr;
 	int len, fd, plain;
 
@@ -687,13 +686,12 @@ static int copy_by_build_id(Dwfl_Module *mod, const char *file_name, char **path
 		 hex + 2);
 	if ((fd = open(debug_path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	plain = plain_debuginfo(fd, bits, len, &found);
-	if (plain == fd) {
+	plain = plain_debuginfo(fd, bits, len);
+	if (plain == fd || !(*path = strdup(debug_path))) {
 		/* Not compressed, or no copy: libdwfl's lookup opens it. */
-		close(fd);
+		close(plain);
 		return -1;
 	}
-	*path = found;
 	return plain;
 }
 
@@ -712,7 +710,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 	const unsigned char *bits;
 	char path[PATH_MAX];
 	GElf_Addr vaddr;
-	int fd, got;
+	int fd, got, len;
 
 	if ((fd = copy_by_build_id(mod, file_name, debuginfo_file_name)) >= 0)
 		return fd;
@@ -729,14 +727,10 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			close(fd);
 			return -1;
 		}
-		/* An alternate (dwz) file is asked for with a CRC of 0; a
-		 * module's own debug file may be compressed. */
-		if (debuglink_crc) {
-			int len = dw.dwfl_module_build_id(mod, &bits, &vaddr);
-
-			fd = plain_debuginfo(fd, bits, len, debuginfo_file_name);
-		}
-		return fd;
+		/* An alternate (dwz) file's build-id is not the module's:
+		 * debug_inflate_open leaves it as it is. */
+		len = dw.dwfl_module_build_id(mod, &bits, &vaddr);
+		return plain_debuginfo(fd, bits, len);
 	}
 	return -1;
 }
