@@ -45,14 +45,24 @@ debug_info "$copy" | diff "$T/debug.info" - >/dev/null ||
 ls -A "$cache" | grep -q '\.tmp$' && fail "a temporary file was left: $(ls -A "$cache")"
 
 # 2. A first run again (the site cache gone), from the copy: the same
-#    report, and the copy untouched.
+#    report, and the copy untouched.  The debug file's compressed
+#    .debug_info is spoilt first (its headers kept, so the copy still
+#    matches them): the lines can come only from the copy.
 records "$T/cold" >"$T/cold.records"
 before=$(stat -c %Y.%i "$copy")
+cp "$debug" "$T/debug.good"
+info_at=$(readelf -S -W "$debug" |
+	awk '/^ *\[ *[0-9]+\]/ { sub(/^ *\[ *[0-9]+\] */, ""); if ($1 == ".debug_info") print $4 }')
+[ -n "$info_at" ] || fail "no .debug_info in $debug"
+head -c 256 /dev/zero | dd of="$debug" bs=1 seek=$((0x$info_at + 64)) conv=notrunc 2>/dev/null
+debug_info "$debug" | diff -q "$T/debug.info" - >/dev/null &&
+	fail "spoiling the debug file's .debug_info left it readable"
 rm -f "$cache/$build_id"
 run_preloaded "$T/again" "$stripped" "$lib"
 check_marked "$T/again"
 records "$T/again" | diff "$T/cold.records" - >&2 || fail "the run from the copy differs"
 [ "$(stat -c %Y.%i "$copy")" = "$before" ] || fail "the copy was made again though it was whole"
+cp "$T/debug.good" "$debug"
 
 # 3. A copy cut short is not used: the lines are still right, and the
 #    copy is made whole again.
