@@ -1224,27 +1224,6 @@ static inline uint32_t wrapper_caller_tag(uintptr_t at)
 	return codetag_charged_past_wrappers(*(const uintptr_t *)at, at + sizeof(uintptr_t));
 }
 
-/*
- * core_malloc_by_route for a wrapper's site whose caller, at @offset
- * above @caller_sp, the fast path did not find charged: a wrapper
- * called by wrappers, from the tags, else the thread's memo.  Out of
- * line, so that core_malloc_by_route keeps no register for its walk:
- * inlined there, the walk's five saved registers cost every other
- * routed allocation 14 instructions (sqlite3's helpers, which take
- * malloc_by_memo).
- */
-static __attribute__((noinline)) void *
-malloc_past_wrappers(size_t size, uintptr_t site, uint32_t site_word, bool zero,
-		     uintptr_t caller_sp, int32_t offset)
-{
-	uintptr_t at = caller_sp + (uintptr_t)offset;
-	uint32_t tag = wrapper_caller_tag(at);
-
-	if (tag)
-		return malloc_charged(size, tag, zero);
-	return malloc_by_caller_memo(size, site, site_word, zero, caller_sp,
-				     *(const uintptr_t *)at);
-}
 
 /* The small blocks that core_malloc_past_wrapper and
  * core_new_past_wrapper have charged: out of line, so that the walk
@@ -1313,7 +1292,8 @@ void *core_malloc_by_route(size_t size, uintptr_t site, uint32_t site_word,
 	 * sqlite3's helpers, whose wrapper's caller no tag resolves, 0.97%
 	 * of the instructions (bench/instructions, the bench's SQL at 0.3). */
 	if (offset > 0)
-		return malloc_past_wrappers(size, site, site_word, zero, caller_sp, offset);
+		return core_malloc_past_wrapper(size, site, site_word, zero, caller_sp,
+						caller_sp + (uintptr_t)offset);
 	return malloc_by_memo(size, site, site_word, zero, caller_sp,
 			      __atomic_load_n(&ct->charge_via, __ATOMIC_RELAXED));
 }
