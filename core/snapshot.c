@@ -66,6 +66,17 @@ static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 	return kept;
 }
 
+/*
+ * Takes the snapshot's own array @block of @bytes out of the profiler's
+ * memory, which counted it: the two arrays are the report's, gone once
+ * it is written.
+ */
+static void uncount_own_array(struct snapshot *snap, void *block, size_t bytes)
+{
+	snap->profiler_bytes -= (int64_t)(core_count_usable_size ? core_usable_size(block) : bytes);
+	snap->profiler_calls--;
+}
+
 int snapshot_take(struct snapshot *snap)
 {
 	uint32_t n = codetag_count();
@@ -89,12 +100,10 @@ int snapshot_take(struct snapshot *snap)
 	/* Then the counters (large blocks, mappings): @small holds each
 	 * tag's whole count from here on. */
 	alloc_tag_add_all(small, n);
-	/* Less the scratch array itself, gone when this returns, as it
-	 * was counted (alloc_inline.h). */
-	snap->profiler_bytes = small[CODETAG_INTERNAL].bytes -
-			       (int64_t)(core_count_usable_size ? core_usable_size(small)
-								: n * sizeof(*small));
-	snap->profiler_calls = small[CODETAG_INTERNAL].calls - 1;
+	snap->profiler_bytes = small[CODETAG_INTERNAL].bytes;
+	snap->profiler_calls = small[CODETAG_INTERNAL].calls;
+	uncount_own_array(snap, small, n * sizeof(*small));
+	uncount_own_array(snap, snap->entries, n * sizeof(*snap->entries));
 	/* The profiler's tables outside the allocator, as much of them as
 	 * is in memory: the page-range map's pool, the page table and slot
 	 * arrays (allocator_pages.h), the threads' delta arrays and the
