@@ -42,6 +42,7 @@
 #include "core/allocator_pages.h"
 #include "core/callsite.h"
 #include "core/codetag.h"
+#include "core/exit_arena.h"
 #include "core/frame_memo.h"
 #include "core/internal_scope.h"
 #include "core/self_read.h"
@@ -817,6 +818,11 @@ static inline void *alloc_block(size_t size, size_t align,
 		errno = EINVAL;
 		return NULL;
 	}
+	/* The last report's own memory (exit_arena.h): zero-filled. */
+	if (unlikely(exit_arena_on) &&
+	    ((alloc_flags & ALLOC_NO_CODETAG) || core_in_internal_scope()) &&
+	    (ptr = exit_arena_alloc(size, align)))
+		return ptr;
 	before_first_jemalloc_call();
 	if (unlikely(jemalloc_unusable))
 		return glibc_alloc(size, align, alloc_flags & ALLOC_ZERO);
@@ -882,7 +888,8 @@ static inline void free_block(void *ptr)
 {
 	size_t usable, mapped;
 
-	if (!ptr)
+	/* The last report's blocks are never given back. */
+	if (!ptr || unlikely(exit_arena_holds(ptr)))
 		return;
 	if (unlikely(!block_is_ours(ptr))) {
 		foreign_free(ptr);
@@ -901,7 +908,7 @@ static inline void free_block(void *ptr)
 
 void core_free_jemalloc(void *ptr, int jemalloc_flags)
 {
-	if (!ptr)
+	if (!ptr || unlikely(exit_arena_holds(ptr)))
 		return;
 	if (unlikely(jemalloc_unusable)) {
 		core_free(ptr);
@@ -995,6 +1002,22 @@ static void *realloc_grown(void *ptr, size_t old_usable, size_t mapped, size_t s
 	return account_grown(fresh, len, size, tag_for(alloc_flags, site));
 }
 
+/* realloc_block's way for a block of the last report's (exit_arena.h):
+ * where it stands while the arena is on, else a copy. */
+static void *realloc_from_exit_arena(void *ptr, size_t size, unsigned int alloc_flags,
+				     uintptr_t site)
+{
+	size_t old = exit_arena_size(ptr);
+	void *fresh = exit_arena_resize(ptr, size);
+
+	if (fresh)
+		return fresh;
+	fresh = alloc_block(size, 0, alloc_flags & ~ALLOC_ZERO, site);
+	if (likely(fresh))
+		memcpy(fresh, ptr, old < size ? old : size);
+	return fresh;
+}
+
 static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 			   uintptr_t site)
 {
@@ -1014,6 +1037,8 @@ static void *realloc_block(void *ptr, size_t size, unsigned int alloc_flags,
 		free_block(ptr);
 		return NULL;
 	}
+	if (unlikely(exit_arena_holds(ptr)))
+		return realloc_from_exit_arena(ptr, size, alloc_flags, site);
 
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_realloc(ptr, size);
@@ -1692,6 +1717,8 @@ size_t core_usable_size(void *ptr)
 		return usable;
 	if (!ptr)
 		return 0;
+	if (unlikely(exit_arena_holds(ptr)))
+		return exit_arena_size(ptr);
 	if (unlikely(!block_is_ours(ptr)))
 		return foreign_usable_size(ptr);
 	return usable_of(ptr);

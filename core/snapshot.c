@@ -20,6 +20,7 @@
 #include "core/alloc_inline.h"
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
+#include "core/exit_arena.h"
 #include "core/mmap.h"
 #include "core/page_map.h"
 
@@ -68,11 +69,14 @@ static size_t merge_duplicate_sites(struct snapshot_entry *entries, size_t n)
 
 /*
  * Takes the snapshot's own array @block of @bytes out of the profiler's
- * memory, which counted it: the two arrays are the report's, gone once
- * it is written.
+ * memory, which counted it (the two arrays are the report's, gone when
+ * it is written), unless it is the last report's (exit_arena.h), which
+ * nothing counts.
  */
 static void uncount_own_array(struct snapshot *snap, void *block, size_t bytes)
 {
+	if (exit_arena_holds(block))
+		return;
 	snap->profiler_bytes -= (int64_t)(core_count_usable_size ? core_usable_size(block) : bytes);
 	snap->profiler_calls--;
 }

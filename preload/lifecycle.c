@@ -36,6 +36,7 @@
 #include "core/alloc.h"
 #include "core/alloc_tag.h"
 #include "core/callsite.h"
+#include "core/exit_arena.h"
 #include "core/fork_safe_lock.h"
 #include "core/internal_scope.h"
 #include "core/mmap.h"
@@ -68,6 +69,8 @@ struct fork_family {
  * fork at once); in a fork child, its parent's. */
 static struct fork_family *_Atomic own_family;
 static struct fork_family *parent_family;
+/* This process is a fork child (no exec since). */
+static bool forked_here;
 static struct timespec start_time;
 static bool reports_enabled;
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -134,10 +137,16 @@ bool lifecycle_write_report(enum report_reason reason)
 	 * for its end. */
 	fork_safe_lock(&report_lock, &hold);
 	atomic_store(&report_writer, self);
+	/* A fork child's last report takes its memory from an arena that
+	 * is never given back (core/exit_arena.h); an interval's, and any
+	 * other process's, from jemalloc. */
+	if (reason != REPORT_AT_INTERVAL && forked_here)
+		exit_arena_begin();
 	/* Two threads killed by one signal each: one report is enough. */
 	if (reason != REPORT_AT_SIGNAL || !atomic_exchange(&signal_report_written, true))
 		profiler_stack_run_fresh(write_report_locked, &reason,
 					 PROFILER_REPORT_STACK_BYTES);
+	exit_arena_end();
 	atomic_store(&report_writer, 0);
 	fork_safe_unlock(&report_lock, &hold);
 	core_internal_leave();
@@ -322,6 +331,7 @@ static void postfork_child(void)
 	 * children get one of their own. */
 	parent_family = atomic_load_explicit(&own_family, memory_order_relaxed);
 	atomic_store_explicit(&own_family, NULL, memory_order_relaxed);
+	forked_here = true;
 	page_map_postfork();
 	alloc_tag_postfork_child();
 	pthread_mutex_unlock(&report_lock);

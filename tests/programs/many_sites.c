@@ -11,11 +11,21 @@
  * and then the blocks of the first round are freed: each site keeps
  * ROUNDS - 1 blocks (one when ROUNDS is 1, the first round's being
  * kept then), so that sites seen before allocate and free again.
+ *
+ * With a third argument, it then forks a child that holds the same
+ * blocks and ends without an exec, so that its own report is a fork
+ * child's last one (core/exit_arena.h): "fork", returning from main;
+ * "fork-term", by a SIGTERM sent to itself.  The child prints
+ * "child PID"; the parent checks how it ended.
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -27,17 +37,47 @@ static const unsigned char stub[STUB_BYTES] = {
 	0x0f, 0x1f, 0x44, 0x00, 0x00,
 };
 
+/* A fork child that writes its report as it ends: by returning (exit),
+ * or by SIGTERM (@by_signal); the parent waits for that end. */
+static void fork_child(bool by_signal)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0, "fork failed");
+	if (pid == 0) {
+		printf("child %d\n", (int)getpid());
+		fflush(stdout);
+		if (by_signal)
+			raise(SIGTERM);
+		return;
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid failed");
+	if (by_signal)
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		      "the child did not end by SIGTERM (status %#x)", status);
+	else
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child did not exit 0 (status %#x)", status);
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 0;
 	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 1;
+	const char *ending = argc > 3 ? argv[3] : NULL;
 	unsigned char *code;
 	void **first;
 
-	CHECK(n > 0 && n <= 100000 && rounds > 0 && rounds <= 100,
-	      "usage: many_sites N [ROUNDS] (1 to 100000, 1 to 100), not '%s %s'",
-	      argc > 1 ? argv[1] : "", argc > 2 ? argv[2] : "");
-	if (n <= 0 || n > 100000 || rounds <= 0 || rounds > 100)
+	bool usage = n > 0 && n <= 100000 && rounds > 0 && rounds <= 100 &&
+		     (!ending || !strcmp(ending, "fork") || !strcmp(ending, "fork-term"));
+
+	CHECK(usage, "usage: many_sites N [ROUNDS [fork|fork-term]] (1 to 100000, 1 to 100), "
+	      "not '%s %s %s'", argc > 1 ? argv[1] : "", argc > 2 ? argv[2] : "",
+	      ending ? ending : "");
+	if (!usage)
 		return CHECK_STATUS();
 	code = mmap(NULL, (size_t)n * STUB_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -63,5 +103,7 @@ int main(int argc, char **argv)
 			free(first[i]);
 	free(first);
 	printf("sites %ld\n", n);
+	if (ending)
+		fork_child(!strcmp(ending, "fork-term"));
 	return CHECK_STATUS();
 }

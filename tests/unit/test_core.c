@@ -21,6 +21,7 @@
 #include "core/alloc_tag.h"
 #include "core/allocator_pages.h"
 #include "core/callsite.h"
+#include "core/exit_arena.h"
 #include "core/internal_scope.h"
 #include "core/jemalloc.h"
 #include "core/mmap.h"
@@ -1240,6 +1241,98 @@ static void test_signal_landing(void)
  * table is given (codetag.c), which turns new sites away without
  * probing, is made.  Last: no tag is left for any test after it.
  */
+/* Another thread's allocation of the profiler's while the arena is on
+ * for the main thread. */
+static void *internal_alloc_thread(void *arg)
+{
+	(void)arg;
+	return core_internal_alloc(48);
+}
+
+/*
+ * A fork child's last report takes its memory from the exit arena
+ * (core/exit_arena.h): the profiler's allocations on the thread that
+ * began it, zero-filled and aligned, never counted, never given back;
+ * the last block grows in place, any other is copied out; the
+ * program's allocations, another thread's and any past the arena's
+ * room are jemalloc's; after the end its blocks still read, free and
+ * copy out.
+ */
+static void test_exit_arena(void)
+{
+	int64_t before_bytes, before_calls, bytes, calls;
+	unsigned char *a, *b, *c, *grown, *moved, *program, *big, *after;
+	void *other = NULL;
+	pthread_t thread;
+	int nonzero = 0;
+
+	core_read_tag(CODETAG_INTERNAL, &before_bytes, &before_calls);
+	exit_arena_begin();
+	a = core_internal_alloc(100);
+	b = core_internal_calloc(10, 100);
+	core_internal_enter();
+	c = core_alloc(300, 4096, ALLOC_DEFAULT, SITE(60));	/* the scope's */
+	core_internal_leave();
+	program = core_alloc(40, 0, ALLOC_DEFAULT, SITE(61));
+	CHECK(a && b && c && program);
+	/* The last block grows where it stands. */
+	memset(c, 0x5a, 300);
+	grown = core_internal_realloc(c, 5000);
+	CHECK(grown == c);
+	CHECK_EQ_UINT(core_usable_size(grown), 5000);
+	CHECK_EQ_INT(grown[299], 0x5a);
+	CHECK_EQ_INT(grown[4999], 0);
+	CHECK(exit_arena_holds(a) && exit_arena_holds(b) && exit_arena_holds(c));
+	CHECK(!exit_arena_holds(program));
+	CHECK_EQ_INT((uintptr_t)a % 16, 0);
+	CHECK_EQ_INT((uintptr_t)c % 4096, 0);
+	CHECK_EQ_UINT(core_usable_size(a), 100);
+	for (int i = 0; i < 1000; i++)
+		nonzero |= b[i];
+	CHECK_EQ_INT(nonzero, 0);
+	CHECK_SITE(SITE(61), 40, 1);
+	core_read_tag(CODETAG_INTERNAL, &bytes, &calls);
+	CHECK_EQ_INT(bytes, before_bytes);
+	CHECK_EQ_INT(calls, before_calls);
+	CHECK_EQ_INT(pthread_create(&thread, NULL, internal_alloc_thread, NULL), 0);
+	CHECK_EQ_INT(pthread_join(thread, &other), 0);
+	CHECK(other && !exit_arena_holds(other));
+	core_internal_free(other);
+
+	/* A block before the last moves. */
+	memset(a, 0x33, 100);
+	moved = core_internal_realloc(a, 200);
+	CHECK(moved && moved != a && exit_arena_holds(moved));
+	CHECK_EQ_INT(moved[99], 0x33);
+	CHECK_EQ_INT(moved[199], 0);
+	core_internal_free(b);	/* left as it is */
+	CHECK(exit_arena_holds(b));
+	CHECK_EQ_INT(b[999], 0);
+
+	/* Past the arena's room: jemalloc's. */
+	big = core_internal_alloc(EXIT_ARENA_BYTES);
+	CHECK(big && !exit_arena_holds(big));
+	core_internal_free(big);
+	exit_arena_end();
+
+	/* After the end: jemalloc's again, and the arena's blocks copy
+	 * out. */
+	after = core_internal_alloc(64);
+	CHECK(after && !exit_arena_holds(after));
+	core_internal_free(after);
+	after = core_internal_realloc(moved, 1000);
+	CHECK(after && !exit_arena_holds(after));
+	CHECK_EQ_INT(after[0], 0x33);
+	CHECK_EQ_INT(after[99], 0x33);
+	core_internal_free(after);
+	core_internal_free(grown);
+	core_free(program);
+	CHECK_SITE(SITE(61), 0, 0);
+	core_read_tag(CODETAG_INTERNAL, &bytes, &calls);
+	CHECK_EQ_INT(bytes, before_bytes);
+	CHECK_EQ_INT(calls, before_calls);
+}
+
 static void test_full_table(void)
 {
 	uint32_t *index = calloc(CODETAG_MAX, sizeof(*index));
@@ -1294,6 +1387,7 @@ int main(void)
 	test_unwinder_fork_gate();
 	test_stack_returns_to_allocator();
 	test_signal_landing();
+	test_exit_arena();
 	test_full_table();
 	return harness_summary();
 }
