@@ -11,6 +11,11 @@
 #   memory is jemalloc's again;
 # - 3,000 sites, the child ended by a SIGTERM it sends itself: the
 #   report of a fatal signal.
+# The parent and the child each say the profiler kept the same number
+# of live allocations (# profiler_calls): the child's are its parent's,
+# and neither counts its report's own (core/snapshot.c takes the
+# snapshot's arrays out of the parent's count; the child's come from
+# its arena, or past its room from jemalloc and are taken out too).
 set -eu
 . "$TEST_SRC/lib.sh"
 test_init
@@ -43,6 +48,10 @@ check_family()
 	done
 	[ "$(sed -n 's/^# pid: //p' "$T/$cf_name.$cf_child")" = "$cf_child" ] ||
 		fail_later "$cf_name: the child's report is not the child's"
+	cf_parent_calls=$(sed -n 's/^# profiler_calls: //p' "$T/$cf_name")
+	cf_child_calls=$(sed -n 's/^# profiler_calls: //p' "$T/$cf_name.$cf_child")
+	[ -n "$cf_parent_calls" ] && [ "$cf_parent_calls" = "$cf_child_calls" ] ||
+		fail_later "$cf_name: profiler_calls $cf_parent_calls in the parent's report, $cf_child_calls in the child's"
 	echo "ok: $cf_name: the parent's and the child's reports have the $cf_sites sites"
 }
 
