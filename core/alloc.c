@@ -621,9 +621,16 @@ bool core_is_ready(void)
 	return atomic_load_explicit(&core_ready, memory_order_acquire);
 }
 
+/* Whether an allocation with @alloc_flags is the profiler's own: asked
+ * for so, or made inside its scope. */
+static inline bool profilers_own(unsigned int alloc_flags)
+{
+	return unlikely(alloc_flags & ALLOC_NO_CODETAG) || unlikely(core_in_internal_scope());
+}
+
 static inline uint32_t tag_for(unsigned int alloc_flags, uintptr_t site)
 {
-	if (unlikely(alloc_flags & ALLOC_NO_CODETAG) || unlikely(core_in_internal_scope()))
+	if (profilers_own(alloc_flags))
 		return CODETAG_INTERNAL;
 	return codetag_index_for_site(site);
 }
@@ -819,8 +826,7 @@ static inline void *alloc_block(size_t size, size_t align,
 		return NULL;
 	}
 	/* The last report's own memory (exit_arena.h): zero-filled. */
-	if (unlikely(exit_arena_on) &&
-	    ((alloc_flags & ALLOC_NO_CODETAG) || core_in_internal_scope()) &&
+	if (unlikely(exit_arena_on) && profilers_own(alloc_flags) &&
 	    (ptr = exit_arena_alloc(size, align)))
 		return ptr;
 	before_first_jemalloc_call();

@@ -43,6 +43,12 @@ static size_t *size_of_block(const void *ptr)
 	return (size_t *)((uintptr_t)ptr - HEADER);
 }
 
+/* Whether a block of @size at @start ends within the arena at @lo. */
+static bool fits(uintptr_t lo, uintptr_t start, size_t size)
+{
+	return size <= EXIT_ARENA_BYTES && start - lo <= EXIT_ARENA_BYTES - size;
+}
+
 /* The cursor past a block of @size at @start. */
 static uintptr_t block_end(uintptr_t start, size_t size)
 {
@@ -59,7 +65,7 @@ void *exit_arena_alloc(size_t size, size_t align)
 	if (align < HEADER)
 		align = HEADER;
 	start = (cursor + HEADER + align - 1) & ~(uintptr_t)(align - 1);
-	if (size > EXIT_ARENA_BYTES || start - lo > EXIT_ARENA_BYTES - size)
+	if (!fits(lo, start, size))
 		return NULL;
 	*size_of_block((void *)start) = size;
 	cursor = block_end(start, size);
@@ -78,8 +84,7 @@ void *exit_arena_resize(void *ptr, size_t size)
 	uintptr_t start = (uintptr_t)ptr;
 	size_t *old = size_of_block(ptr);
 
-	if (!exit_arena_on || block_end(start, *old) != cursor || size > EXIT_ARENA_BYTES ||
-	    start - lo > EXIT_ARENA_BYTES - size)
+	if (!exit_arena_on || block_end(start, *old) != cursor || !fits(lo, start, size))
 		return NULL;
 	/* A shrunk block's tail is cleared: a later block, cut from it,
 	 * must be zero-filled as calloc's are. */

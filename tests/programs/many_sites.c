@@ -71,13 +71,13 @@ int main(int argc, char **argv)
 	unsigned char *code;
 	void **first;
 
-	bool usage = n > 0 && n <= 100000 && rounds > 0 && rounds <= 100 &&
+	bool valid = n > 0 && n <= 100000 && rounds > 0 && rounds <= 100 &&
 		     (!ending || !strcmp(ending, "fork") || !strcmp(ending, "fork-term"));
 
-	CHECK(usage, "usage: many_sites N [ROUNDS [fork|fork-term]] (1 to 100000, 1 to 100), "
+	CHECK(valid, "usage: many_sites N [ROUNDS [fork|fork-term]] (1 to 100000, 1 to 100), "
 	      "not '%s %s %s'", argc > 1 ? argv[1] : "", argc > 2 ? argv[2] : "",
 	      ending ? ending : "");
-	if (!usage)
+	if (!valid)
 		return CHECK_STATUS();
 	code = mmap(NULL, (size_t)n * STUB_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
